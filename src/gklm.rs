@@ -1,0 +1,354 @@
+//! The GKLM REST API as the check uses it: log in, ask whether a backup is
+//! running, log out. HTTP replies become a typed `BackupStatus` or a
+//! `GklmError` that says which step failed and why.
+
+use std::fmt;
+
+use attohttpc::Method;
+use serde_json::{Map, Value};
+
+use crate::secret::Secret;
+use crate::trace::Trace;
+use crate::transport::{Reply, Request, Transport, TransportError};
+use crate::watchdog;
+
+/// What GKLM says about backups.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BackupStatus {
+    pub running: bool,
+    /// GKLM's `status` text, unfiltered (the printer filters it).
+    pub message: String,
+    pub message_id: Option<String>,
+}
+
+/// The steps of a run, named the way an operator reads them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    Login,
+    Status,
+    Logout,
+}
+
+impl Step {
+    pub fn name(self) -> &'static str {
+        match self {
+            Step::Login => "login",
+            Step::Status => "backup status request",
+            Step::Logout => "logout",
+        }
+    }
+}
+
+/// GKLM's error body `{"code": "CTGKM6004E", "message": "CTGKM6004E ..."}`,
+/// as far as it could be read.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GklmMessage {
+    pub id: Option<String>,
+    pub text: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum GklmError {
+    Transport { step: Step, url: String, error: TransportError },
+    /// The user name or password was refused.
+    LoginRejected { status: u16, detail: GklmMessage },
+    /// The session id was refused (expired, logged out, malformed).
+    SessionRejected { status: u16, detail: GklmMessage },
+    /// 404 or 405: nothing serves this path (wrong prefix?).
+    NotFound { step: Step, status: u16, url: String },
+    Redirect { step: Step, status: u16, location: Option<String> },
+    Http { step: Step, status: u16, detail: GklmMessage },
+    BadResponse { step: Step, why: String },
+}
+
+impl GklmError {
+    /// Failures of the network or TLS, as opposed to a server that answered.
+    pub fn is_unreachable(&self) -> bool {
+        matches!(self, GklmError::Transport { error, .. } if error.is_unreachable())
+    }
+}
+
+impl fmt::Display for GklmError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            GklmError::Transport { step, url, error: TransportError::Timeout } => {
+                write!(f, "{} timed out ({url}); GKLM is slow or unreachable, or raise -t", step.name())
+            }
+            GklmError::Transport { step, url, error } => write!(f, "{} to {url}: {}", step.name(), error.describe()),
+            GklmError::LoginRejected { status, detail } => write!(
+                f,
+                "GKLM rejected the login (HTTP {status}{}); check -u and the password file or GKLM_PASSWORD",
+                detail.suffix()
+            ),
+            GklmError::SessionRejected { status, detail } => write!(
+                f,
+                "GKLM rejected the session id (HTTP {status}{}); it has expired or was logged out: supply a fresh one or use -u",
+                detail.suffix()
+            ),
+            GklmError::NotFound { step, status, url } => {
+                write!(f, "{} got HTTP {status} for {url}: nothing serves this path; check --prefix (/SKLM before 5.x, /GKLM from 5.x)", step.name())
+            }
+            GklmError::Redirect { step, status, location } => write!(
+                f,
+                "{} was redirected (HTTP {status} to {}); redirects are not followed: point -H/-p/--prefix at GKLM itself",
+                step.name(),
+                location.as_deref().unwrap_or("no Location")
+            ),
+            GklmError::Http { step, status, detail } => {
+                write!(f, "{} failed with HTTP {status}{}", step.name(), detail.suffix())
+            }
+            GklmError::BadResponse { step, why } => write!(f, "unexpected answer to {}: {why}", step.name()),
+        }
+    }
+}
+
+impl GklmMessage {
+    /// Read whatever a GKLM error body offers. Never fails: a body that is
+    /// not GKLM's JSON may still be a proxy's page worth quoting.
+    pub fn from_body(body: &[u8]) -> GklmMessage {
+        let text = String::from_utf8_lossy(body);
+        let Ok(Value::Object(map)) = serde_json::from_str::<Value>(&text) else {
+            let id = find_message_id(&text).map(str::to_string);
+            let snippet = text.split_whitespace().collect::<Vec<_>>().join(" ");
+            let snippet: String = snippet.chars().take(120).collect();
+            return GklmMessage { id, text: Some(snippet).filter(|s| !s.is_empty()) };
+        };
+        let field = |name: &str| map.get(name).and_then(Value::as_str).map(str::to_string);
+        let message = field("message").or_else(|| field("status"));
+        let id = field("code")
+            .filter(|c| find_message_id(c).is_some())
+            .or_else(|| message.as_deref().and_then(find_message_id).map(str::to_string));
+        GklmMessage { id, text: message }
+    }
+
+    fn mentions(&self, id: &str) -> bool {
+        self.id.as_deref() == Some(id) || self.text.as_deref().is_some_and(|t| t.contains(id))
+    }
+
+    /// `: CTGKM6004E User is not authenticated` for an error line; the id is
+    /// not repeated when the text already starts with it.
+    fn suffix(&self) -> String {
+        match (&self.id, &self.text) {
+            (_, Some(text)) => format!(": {}", text.chars().take(200).collect::<String>()),
+            (Some(id), None) => format!(": {id}"),
+            (None, None) => String::new(),
+        }
+    }
+}
+
+/// A GKLM message id: five capital letters, four digits, and I, W or E
+/// (`CTGKM3291I`), at the start of a whitespace-separated word.
+pub fn find_message_id(text: &str) -> Option<&str> {
+    text.split(|c: char| c.is_whitespace() || matches!(c, '"' | ':' | ',' | '(' | '[' | '>' | '<'))
+        .map(|w| w.trim_end_matches(['.', ';']))
+        .find(|w| {
+            let b = w.as_bytes();
+            b.len() == 10
+                && b[..5].iter().all(u8::is_ascii_uppercase)
+                && b[5..9].iter().all(u8::is_ascii_digit)
+                && matches!(b[9], b'I' | b'W' | b'E')
+        })
+}
+
+/// Parse the body of a 200 answer to `backups/isrunning`.
+pub fn parse_backup_status(body: &[u8]) -> Result<BackupStatus, String> {
+    let map = parse_object(body)?;
+    let running = match map.get("code") {
+        Some(Value::String(s)) if s.trim() == "0" => true,
+        Some(Value::String(s)) if s.trim() == "1" => false,
+        Some(Value::Number(n)) if n.as_f64() == Some(0.0) => true,
+        Some(Value::Number(n)) if n.as_f64() == Some(1.0) => false,
+        None => return Err("no 'code' field".into()),
+        Some(other) => return Err(format!("'code' is {}, expected \"0\" (running) or \"1\" (not running)", brief(other))),
+    };
+    let message = match map.get("status") {
+        Some(Value::String(s)) if !s.trim().is_empty() => s.trim().to_string(),
+        _ if running => "Backup process is running (GKLM sent no status text).".to_string(),
+        _ => "Backup process is not running (GKLM sent no status text).".to_string(),
+    };
+    let message_id = find_message_id(&message).map(str::to_string);
+    Ok(BackupStatus { running, message, message_id })
+}
+
+/// Parse the body of a 200 answer to `ckms/login`: the session id, under a
+/// key spelled `userAuthId`, `UserAuthId` or any other case.
+pub fn parse_login(body: &[u8]) -> Result<String, String> {
+    let map = parse_object(body)?;
+    let id = map.iter().find(|(k, _)| k.eq_ignore_ascii_case("userauthid")).map(|(_, v)| v);
+    match id {
+        Some(Value::String(s)) if is_plausible_id(s) => Ok(s.clone()),
+        Some(_) => Err("the UserAuthId field is empty or not a usable token".into()),
+        None => Err("no UserAuthId field".into()),
+    }
+}
+
+/// The id goes into an HTTP header and the state file: refuse anything that
+/// could break either.
+fn is_plausible_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 4096 && id.bytes().all(|b| b.is_ascii_graphic())
+}
+
+fn parse_object(body: &[u8]) -> Result<Map<String, Value>, String> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err("empty body".into());
+    }
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(other) => Err(format!("expected a JSON object, got {}", brief(&other))),
+        Err(e) => Err(format!("body is not JSON ({e})")),
+    }
+}
+
+fn brief(value: &Value) -> String {
+    match value {
+        Value::Null => "null".into(),
+        Value::Array(_) => "an array".into(),
+        Value::Object(_) => "an object".into(),
+        Value::String(s) => format!("\"{}\"", s.chars().take(20).collect::<String>()),
+        other => other.to_string().chars().take(20).collect(),
+    }
+}
+
+/// A GKLM server at one base URL, spoken to through one `Transport`.
+pub struct Gklm<'a> {
+    transport: &'a Transport,
+    base: String,
+    trace: &'a Trace,
+}
+
+impl<'a> Gklm<'a> {
+    pub fn new(transport: &'a Transport, host: &str, port: u16, trace: &'a Trace) -> Gklm<'a> {
+        // An IPv6 literal needs brackets in a URL.
+        let host = if host.contains(':') && !host.starts_with('[') { format!("[{host}]") } else { host.to_string() };
+        Gklm { transport, base: format!("https://{host}:{port}"), trace }
+    }
+
+    pub fn url(&self, prefix: &str, path: &str) -> String {
+        format!("{}{prefix}/rest/v1/ckms/{path}", self.base)
+    }
+
+    pub fn login(&self, prefix: &str, user: &str, password: &Secret) -> Result<Secret, GklmError> {
+        let body = serde_json::json!({ "userid": user, "password": password.expose() }).to_string();
+        let url = self.url(prefix, "login");
+        let reply = self.exchange(Step::Login, Method::POST, &url, None, Some(body.into_bytes()))?;
+        match reply.status {
+            200..=299 => match parse_login(&reply.body) {
+                Ok(id) => Ok(Secret::new(id)),
+                Err(why) => Err(GklmError::BadResponse { step: Step::Login, why }),
+            },
+            400 | 401 | 403 => Err(GklmError::LoginRejected { status: reply.status, detail: GklmMessage::from_body(&reply.body) }),
+            _ => Err(unexpected(Step::Login, &url, &reply)),
+        }
+    }
+
+    pub fn backup_status(&self, prefix: &str, id: &Secret) -> Result<BackupStatus, GklmError> {
+        let url = self.url(prefix, "backups/isrunning");
+        let reply = self.exchange(Step::Status, Method::GET, &url, Some(id), None)?;
+        let detail = || GklmMessage::from_body(&reply.body);
+        match reply.status {
+            200 => parse_backup_status(&reply.body).map_err(|why| GklmError::BadResponse { step: Step::Status, why }),
+            401 => Err(GklmError::SessionRejected { status: 401, detail: detail() }),
+            400 if detail().mentions("CTGKM6002E") || detail().mentions("CTGKM6004E") => {
+                Err(GklmError::SessionRejected { status: 400, detail: detail() })
+            }
+            _ => Err(unexpected(Step::Status, &url, &reply)),
+        }
+    }
+
+    /// Best effort: the result of the check never depends on the logout.
+    pub fn logout(&self, prefix: &str, id: &Secret) -> Result<(), GklmError> {
+        let url = self.url(prefix, "logout");
+        let body = serde_json::json!({ "userAuthId": id.expose() }).to_string();
+        let reply = self.exchange(Step::Logout, Method::DELETE, &url, Some(id), Some(body.into_bytes()))?;
+        match reply.status {
+            200..=299 => Ok(()),
+            _ => Err(unexpected(Step::Logout, &url, &reply)),
+        }
+    }
+
+    fn exchange(&self, step: Step, method: Method, url: &str, id: Option<&Secret>, body: Option<Vec<u8>>) -> Result<Reply, GklmError> {
+        watchdog::set_step(step.name(), url);
+        let request = Request { method: method.clone(), url, auth_id: id.map(Secret::expose), body };
+        let result = self.transport.send(request);
+        match &result {
+            Ok(reply) => {
+                let ms = reply.elapsed.as_millis();
+                self.trace.note(1, format!("{method} {url} -> HTTP {} in {ms} ms", reply.status));
+                let shown = String::from_utf8_lossy(&reply.body[..reply.body.len().min(1024)]).into_owned();
+                self.trace.note(3, format!("response body: {}", shown.split_whitespace().collect::<Vec<_>>().join(" ")));
+            }
+            Err(e) => self.trace.note(1, format!("{method} {url} -> {}", e.describe())),
+        }
+        result.map_err(|error| GklmError::Transport { step, url: url.to_string(), error })
+    }
+}
+
+fn unexpected(step: Step, url: &str, reply: &Reply) -> GklmError {
+    match reply.status {
+        404 | 405 => GklmError::NotFound { step, status: reply.status, url: url.to_string() },
+        300..=399 => GklmError::Redirect { step, status: reply.status, location: reply.location.clone() },
+        200..=299 => GklmError::BadResponse { step, why: format!("HTTP {} with no usable body", reply.status) },
+        status => GklmError::Http { step, status, detail: GklmMessage::from_body(&reply.body) },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_code_as_string_or_number() {
+        let s = parse_backup_status(br#"{"code":"0","status":"CTGKM3290I Backup process is running."}"#).unwrap();
+        assert!(s.running);
+        assert_eq!(s.message_id.as_deref(), Some("CTGKM3290I"));
+        let s = parse_backup_status(br#"{"code":1,"status":"CTGKM3291I Backup process is not running.","extra":[1]}"#).unwrap();
+        assert!(!s.running);
+        assert_eq!(s.message, "CTGKM3291I Backup process is not running.");
+    }
+
+    #[test]
+    fn status_rejects_unknown_codes_and_shapes() {
+        for body in [&br#"{"code":"7"}"#[..], br#"{"code":null}"#, br#"{"status":"x"}"#, b"[]", b"null", b"\"0\"", b"", b"{\"code\":\"0\"", b"{\"code\":true}", b"{\"code\":0.5}"] {
+            assert!(parse_backup_status(body).is_err(), "{}", String::from_utf8_lossy(body));
+        }
+    }
+
+    #[test]
+    fn missing_status_text_is_synthesised() {
+        let s = parse_backup_status(br#"{"code":"0"}"#).unwrap();
+        assert!(s.running);
+        assert!(s.message.contains("no status text"));
+        assert_eq!(s.message_id, None);
+    }
+
+    #[test]
+    fn login_id_key_in_any_case() {
+        for body in [r#"{"userAuthId":"abc"}"#, r#"{"UserAuthId":"abc"}"#, r#"{"userauthid":"abc"}"#] {
+            assert_eq!(parse_login(body.as_bytes()).unwrap(), "abc");
+        }
+        assert!(parse_login(br#"{"UserAuthId":""}"#).is_err());
+        assert!(parse_login(br#"{"UserAuthId":"a b"}"#).is_err());
+        assert!(parse_login(br#"{"user":"x"}"#).is_err());
+    }
+
+    #[test]
+    fn error_bodies_yield_id_and_text() {
+        let m = GklmMessage::from_body(br#"{"code":"CTGKM6004E","message":"CTGKM6004E User is not authenticated"}"#);
+        assert_eq!(m.id.as_deref(), Some("CTGKM6004E"));
+        assert!(m.mentions("CTGKM6004E"));
+        let m = GklmMessage::from_body(br#"{"code":"400","message":"CTGKM6002E Bad Request: invalid user authentication ID"}"#);
+        assert_eq!(m.id.as_deref(), Some("CTGKM6002E"));
+        let m = GklmMessage::from_body(b"<html><body>502 Bad Gateway</body></html>");
+        assert_eq!(m.id, None);
+        assert!(m.text.unwrap().contains("502 Bad Gateway"));
+        assert_eq!(GklmMessage::from_body(b""), GklmMessage::default());
+    }
+
+    #[test]
+    fn message_ids() {
+        assert_eq!(find_message_id("CTGKM3291I Backup process is not running."), Some("CTGKM3291I"));
+        assert_eq!(find_message_id("error: CTGKM6004E."), Some("CTGKM6004E"));
+        assert_eq!(find_message_id("CTGKM12345 nope"), None);
+        assert_eq!(find_message_id("ctgkm3291i"), None);
+    }
+}

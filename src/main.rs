@@ -1,0 +1,200 @@
+//! Wires the parts together and maps every outcome to one printed result and
+//! an exit code. See lib.rs for the map of the parts.
+
+use std::io::Write;
+use std::process::exit;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use check_gklm_backup::cli::{self, AuthSource, Command, Options};
+use check_gklm_backup::credentials;
+use check_gklm_backup::evaluate::evaluate;
+use check_gklm_backup::gklm::Gklm;
+use check_gklm_backup::query::{self, Plan, QueryError};
+use check_gklm_backup::report::{self, Format, PerfLimits, Report, State};
+use check_gklm_backup::state::{Location, Saved, StateError, StateFile};
+use check_gklm_backup::tls::{self, Trust};
+use check_gklm_backup::trace::Trace;
+use check_gklm_backup::transport::Transport;
+use check_gklm_backup::watchdog;
+
+fn main() {
+    let started = Instant::now();
+    install_panic_hook();
+    let options = match cli::parse(std::env::args_os().skip(1).collect()) {
+        Ok(Command::Run(options)) => *options,
+        Ok(Command::Help) => finish_text(cli::HELP),
+        Ok(Command::Version) => finish_text(&cli::version()),
+        Err(e) => finish_text(&format!("UNKNOWN - {e}; see --help")),
+    };
+    let trust = match load_trust(&options) {
+        Ok(trust) => trust,
+        Err(e) => print_and_exit(&Report::failure(State::Unknown, e), &options, started),
+    };
+    // Before any thread exists: it may set an environment variable.
+    tls::skip_eager_bundle_load(&trust);
+    let deadline = started + options.timeout;
+    start_watchdog(&options, started);
+    let report = run(&options, trust, deadline);
+    print_and_exit(&report, &options, started);
+}
+
+fn load_trust(options: &Options) -> Result<Trust, String> {
+    match (&options.cacert, options.insecure) {
+        (Some(path), _) => Trust::from_ca_file(path),
+        (None, true) => Ok(Trust::Insecure),
+        (None, false) => Ok(Trust::System),
+    }
+}
+
+fn run(options: &Options, trust: Trust, deadline: Instant) -> Report {
+    let trace = Trace::new(options.verbosity);
+    let credentials = match credentials::load(&options.auth, &trace) {
+        Ok(c) => c,
+        Err(e) => return with_trace(Report::failure(State::Unknown, e), trace),
+    };
+    trace.note(1, trust.describe());
+    let target = options.target_key();
+    let location = options.state_file.clone().map_or_else(Location::from_env, Location::File);
+    watchdog::set_step("waiting for the state file lock", "");
+    let state = StateFile::open(&location, &target, deadline);
+    let (saved, history_problem) = match &state {
+        Ok(file) => load_saved(file, &trace),
+        Err(StateError::LockTimeout { .. }) => {
+            let why = state.unwrap_err().to_string();
+            return with_trace(Report::failure(State::Unknown, why), trace);
+        }
+        Err(e) => {
+            trace.note(1, format!("state: {e}"));
+            (Saved::default(), Some(e.to_string()))
+        }
+    };
+
+    let transport = Transport::new(trust, deadline, &options.language);
+    let gklm = Gklm::new(&transport, &options.host, options.port, &trace);
+    let cache_session = options.session_cache && matches!(options.auth, AuthSource::Login { .. }) && state.is_ok();
+    let plan = Plan {
+        prefix: &options.prefix,
+        remembered_prefix: saved.prefix.as_deref(),
+        credentials: &credentials,
+        cache_session,
+        cached_session: saved.session.clone().filter(|_| cache_session),
+    };
+    let fetched = query::fetch(&gklm, plan, &trace);
+    let now = unix_now();
+
+    let mut next = Saved { prefix: fetched.prefix.clone().or(saved.prefix.clone()), session: fetched.session.clone(), ..saved.clone() };
+    if !cache_session {
+        next.session = None;
+    }
+    let report = match &fetched.status {
+        Ok(status) => {
+            next.history = saved.history.observe(status.running, now);
+            let history = match &history_problem {
+                None => Ok(next.history),
+                Some(why) => Err(why.clone()),
+            };
+            evaluate(status, history, now, &options.thresholds)
+        }
+        Err(e) => failure_report(e, options),
+    };
+    if let Ok(file) = &state {
+        save(file, &saved, &next, &target, now, &trace);
+    }
+    drop(state);
+    with_trace(report, trace)
+}
+
+fn load_saved(file: &StateFile, trace: &Trace) -> (Saved, Option<String>) {
+    trace.note(2, format!("state file: {}", file.path().display()));
+    match file.load(unix_now()) {
+        Ok((saved, note)) => {
+            if let Some(note) = note {
+                trace.note(1, format!("state: {note}"));
+            }
+            (saved, None)
+        }
+        Err(e) => {
+            trace.note(1, format!("state: {e}"));
+            (Saved::default(), Some(e.to_string()))
+        }
+    }
+}
+
+/// Write only when something changed, so an unchanged run costs no fsync.
+fn save(file: &StateFile, before: &Saved, after: &Saved, target: &str, now: u64, trace: &Trace) {
+    let unchanged = before == after && file.contents().is_some();
+    if !unchanged {
+        watchdog::set_step("writing the state file", &file.path().display().to_string());
+        if let Err(e) = file.save(after, target, now) {
+            trace.note(1, format!("state: {e}"));
+        }
+    }
+    if trace.wants(2)
+        && let Some(text) = file.contents()
+    {
+        trace.note(2, format!("state file contents: {}", text.split_whitespace().collect::<Vec<_>>().join(" ")));
+    }
+}
+
+fn failure_report(error: &QueryError, options: &Options) -> Report {
+    let unreachable = matches!(error, QueryError::Gklm(e) if e.is_unreachable());
+    let state = if unreachable { options.unreachable_state } else { State::Unknown };
+    Report::failure(state, error.to_string())
+}
+
+fn with_trace(mut report: Report, trace: Trace) -> Report {
+    report.details.extend(trace.into_lines());
+    report
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+fn start_watchdog(options: &Options, started: Instant) {
+    let (limits, format, state, secs) = (options.perf_limits(), options.format, options.unreachable_state, options.timeout.as_secs_f64());
+    watchdog::start(started + options.timeout, move |step, url| {
+        let at = if url.is_empty() { String::new() } else { format!(" ({url})") };
+        let report = Report::failure(state, format!("timeout after {secs}s during {step}{at}; GKLM is slow or unreachable, or raise -t"));
+        emit(&report, format, &limits, started);
+    });
+}
+
+fn print_and_exit(report: &Report, options: &Options, started: Instant) -> ! {
+    if !watchdog::claim_output() {
+        // The watchdog is printing the timeout result and will exit.
+        loop {
+            std::thread::park();
+        }
+    }
+    emit(report, options.format, &options.perf_limits(), started)
+}
+
+fn emit(report: &Report, format: Format, limits: &PerfLimits, started: Instant) -> ! {
+    let text = report::render(report, format, limits, started.elapsed().as_secs_f64());
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{text}");
+    let _ = out.flush();
+    exit(report.state.exit_code())
+}
+
+/// Help, version and usage errors: plain text, exit 3.
+fn finish_text(text: &str) -> ! {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{}", text.trim_end());
+    let _ = out.flush();
+    exit(State::Unknown.exit_code())
+}
+
+/// A bug must still end as a plugin line with exit 3, never a backtrace.
+fn install_panic_hook() {
+    std::panic::set_hook(Box::new(|info| {
+        let detail = report::clean(&check_gklm_backup::secret::redact(&info.to_string()));
+        if watchdog::claim_output() {
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(out, "UNKNOWN - internal error: {detail}; please report this");
+            let _ = out.flush();
+            exit(State::Unknown.exit_code());
+        }
+    }));
+}

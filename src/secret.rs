@@ -1,0 +1,65 @@
+//! Secrets (password, session id) and the last line of defence that keeps
+//! them out of anything printed.
+
+use std::fmt;
+use std::sync::Mutex;
+
+/// Every secret value this process has seen, so that output can be scrubbed
+/// even if a server echoes one back in an error message.
+static KNOWN: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+/// A value that must never be printed. `Debug` and `Display` show `****`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: String) -> Secret {
+        if !value.is_empty()
+            && let Ok(mut known) = KNOWN.lock()
+        {
+            known.push(value.clone());
+        }
+        Secret(value)
+    }
+
+    /// The raw value, for the one place that must send it to GKLM.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(****)")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("****")
+    }
+}
+
+/// Replace every known secret in `text` with `****`. Longest first, so a
+/// secret that contains another is masked whole.
+pub fn redact(text: &str) -> String {
+    let mut known = match KNOWN.lock() {
+        Ok(known) => known.clone(),
+        Err(poisoned) => poisoned.into_inner().clone(),
+    };
+    known.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    known.iter().fold(text.to_string(), |acc, secret| acc.replace(secret.as_str(), "****"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_never_format_and_are_redacted() {
+        let s = Secret::new("hunter2-xyz".into());
+        assert_eq!(format!("{s} {s:?}"), "**** Secret(****)");
+        assert_eq!(redact("login as hunter2-xyz failed"), "login as **** failed");
+        assert_eq!(s.expose(), "hunter2-xyz");
+    }
+}

@@ -1,0 +1,384 @@
+//! The state file: what earlier runs saw, the GKLM path prefix that worked and
+//! the cached session id, kept per target as plain JSON.
+//!
+//! Safety rules, each for a reason:
+//! - one lock file per target, held for the whole run, so concurrent runs
+//!   cannot lose an increment or race each other into GKLM logins;
+//! - written to a temporary file, fsynced and renamed over the old one, so a
+//!   killed run leaves the old or the new file, never a partial one;
+//! - never follows a symlink and never uses a file owned by another user,
+//!   so a file planted in a shared directory cannot be turned against us;
+//! - a damaged, foreign-version or future-dated file counts as no history and
+//!   is replaced, so one bad file cannot fail every later run.
+
+use std::fs::{self, DirBuilder, File, OpenOptions, TryLockError};
+use std::io::{self, Read, Write};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::evaluate::History;
+use crate::secret::Secret;
+
+pub const FORMAT_VERSION: u64 = 1;
+
+/// The packaged state directory; creating it is the package's job.
+pub const DEFAULT_DIR: &str = "/var/lib/check_gklm_backup";
+
+/// A file claiming to be written further in the future than this is damaged
+/// (leaves room for a small clock step backwards).
+const FUTURE_SLACK_SECS: u64 = 300;
+
+/// A state file is a few hundred bytes; a larger one is not ours.
+const MAX_SIZE: u64 = 64 * 1024;
+
+/// Everything kept between runs for one target.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Saved {
+    pub history: History,
+    pub prefix: Option<String>,
+    pub session: Option<Secret>,
+}
+
+/// Where the state file lives, as the user configured it.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Location {
+    /// `--state-file PATH`.
+    File(PathBuf),
+    /// A directory given by the environment; one file per target inside.
+    Dir(PathBuf),
+    /// Neither: the packaged directory, else a private one under /var/tmp.
+    Default,
+}
+
+impl Location {
+    pub fn from_env() -> Location {
+        ["MP_STATE_PATH", "NAGIOS_PLUGIN_STATE_DIRECTORY"]
+            .iter()
+            .filter_map(|var| std::env::var_os(var))
+            .find(|v| !v.is_empty())
+            .map_or(Location::Default, |dir| Location::Dir(PathBuf::from(dir)))
+    }
+}
+
+/// Why the state file cannot be used; each says what to do about it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StateError {
+    Io { path: PathBuf, action: &'static str, error: String },
+    Unsafe { path: PathBuf, why: String },
+    LockTimeout { path: PathBuf },
+}
+
+impl std::fmt::Display for StateError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StateError::Io { path, action, error } => {
+                write!(f, "cannot {action} state file {}: {error}; fix its permissions or choose another with --state-file or MP_STATE_PATH", path.display())
+            }
+            StateError::Unsafe { path, why } => write!(f, "refusing to use state file {}: {why}", path.display()),
+            StateError::LockTimeout { path } => {
+                write!(f, "another check of this target held the lock {} for the whole timeout", path.display())
+            }
+        }
+    }
+}
+
+fn io_error(path: &Path, action: &'static str, error: io::Error) -> StateError {
+    StateError::Io { path: path.to_path_buf(), action, error: error.to_string() }
+}
+
+/// An open, locked state file. The lock is released when this is dropped
+/// (or the process ends, however it ends).
+#[derive(Debug)]
+pub struct StateFile {
+    path: PathBuf,
+    _lock: File,
+}
+
+impl StateFile {
+    /// Find the state file for `target` and lock it, waiting at most until
+    /// `deadline` for a concurrent run of the same target.
+    pub fn open(location: &Location, target: &str, deadline: Instant) -> Result<StateFile, StateError> {
+        let name = file_name(target);
+        match location {
+            Location::File(path) => Self::open_at(path.clone(), deadline),
+            Location::Dir(dir) => Self::open_at(dir.join(&name), deadline),
+            Location::Default => match Self::open_at(Path::new(DEFAULT_DIR).join(&name), deadline) {
+                Err(StateError::Io { .. }) => Self::open_at(private_fallback_dir().join(&name), deadline),
+                other => other,
+            },
+        }
+    }
+
+    fn open_at(path: PathBuf, deadline: Instant) -> Result<StateFile, StateError> {
+        let dir = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        prepare_dir(&dir)?;
+        let lock_path = sibling(&path, ".lock");
+        let lock = open_own_file(&lock_path, OpenOptions::new().read(true).write(true).create(true))?;
+        wait_for_lock(&lock, &lock_path, deadline)?;
+        Ok(StateFile { path, _lock: lock })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Read the saved state. `Ok((saved, Some(why)))` means the file was
+    /// unusable and is treated as empty; it is replaced at the next save.
+    pub fn load(&self, now: u64) -> Result<(Saved, Option<String>), StateError> {
+        let text = match read_own_file(&self.path)? {
+            None => return Ok((Saved::default(), None)),
+            Some(text) => text,
+        };
+        match decode(&text, now) {
+            Ok(saved) => Ok((saved, None)),
+            Err(why) => Ok((Saved::default(), Some(format!("ignored state file {}: {why}; it will be replaced", self.path.display())))),
+        }
+    }
+
+    /// The raw text on disk, for `-vv`.
+    pub fn contents(&self) -> Option<String> {
+        read_own_file(&self.path).ok().flatten()
+    }
+
+    /// Replace the file atomically: temporary file, fsync, rename, fsync dir.
+    pub fn save(&self, saved: &Saved, target: &str, now: u64) -> Result<(), StateError> {
+        let text = encode(saved, target, now);
+        let tmp = sibling(&self.path, ".tmp");
+        // Only the lock holder writes, so a fixed temporary name is safe; a
+        // leftover from a killed run is removed, never followed.
+        match fs::remove_file(&tmp) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(io_error(&tmp, "remove stale temporary", e)),
+            _ => {}
+        }
+        let mut file = OpenOptions::new().write(true).create_new(true).mode(0o600).open(&tmp).map_err(|e| io_error(&tmp, "create", e))?;
+        file.write_all(text.as_bytes()).and_then(|()| file.sync_all()).map_err(|e| io_error(&tmp, "write", e))?;
+        drop(file);
+        fs::rename(&tmp, &self.path).map_err(|e| io_error(&self.path, "replace", e))?;
+        if let Some(dir) = self.path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            // Makes the rename itself durable; failure here loses nothing
+            // that was not already at risk, so it is not an error.
+            let _ = File::open(dir).and_then(|d| d.sync_all());
+        }
+        Ok(())
+    }
+}
+
+/// `name.json` -> `name.json.lock`, `.name.json.tmp`.
+fn sibling(path: &Path, suffix: &str) -> PathBuf {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = if suffix == ".tmp" { format!(".{name}{suffix}") } else { format!("{name}{suffix}") };
+    path.with_file_name(name)
+}
+
+fn wait_for_lock(lock: &File, path: &Path, deadline: Instant) -> Result<(), StateError> {
+    let mut pause = Duration::from_millis(2);
+    loop {
+        match lock.try_lock() {
+            Ok(()) => return Ok(()),
+            Err(TryLockError::WouldBlock) if Instant::now() < deadline => {
+                std::thread::sleep(pause.min(deadline.saturating_duration_since(Instant::now())));
+                pause = (pause * 2).min(Duration::from_millis(25));
+            }
+            Err(TryLockError::WouldBlock) => return Err(StateError::LockTimeout { path: path.to_path_buf() }),
+            Err(TryLockError::Error(e)) => return Err(io_error(path, "lock", e)),
+        }
+    }
+}
+
+/// One file per target: readable name parts plus a hash of the exact key, so
+/// that two targets differing only in characters replaced here never share.
+pub fn file_name(target: &str) -> String {
+    let readable: String = target
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' { c } else { '_' })
+        .take(100)
+        .collect();
+    format!("gklm_backup_{readable}_{:016x}.json", fnv1a(target.as_bytes()))
+}
+
+/// FNV-1a: tiny, and stable across Rust releases (std's hasher is not).
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+}
+
+unsafe extern "C" {
+    fn geteuid() -> u32;
+}
+
+pub fn euid() -> u32 {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { geteuid() }
+}
+
+/// `/var/tmp/check_gklm_backup-UID`: per effective user, so a directory first
+/// made by root never locks out the monitoring user.
+pub fn private_fallback_dir() -> PathBuf {
+    PathBuf::from(format!("/var/tmp/check_gklm_backup-{}", euid()))
+}
+
+/// Create the directory (0700) if needed. Inside a world-writable parent such
+/// as /var/tmp, anyone could have made it first: it must then be a real
+/// directory of our own that nobody else can write to.
+fn prepare_dir(dir: &Path) -> Result<(), StateError> {
+    match DirBuilder::new().recursive(true).mode(0o700).create(dir) {
+        Ok(()) => {}
+        Err(e) => return Err(io_error(dir, "create directory of", e)),
+    }
+    let shared_parent = dir.parent().and_then(|p| fs::metadata(p).ok()).is_some_and(|m| m.mode() & 0o002 != 0);
+    if !shared_parent {
+        return Ok(());
+    }
+    let meta = fs::symlink_metadata(dir).map_err(|e| io_error(dir, "inspect directory of", e))?;
+    let why = if meta.file_type().is_symlink() {
+        Some("its directory is a symlink in a world-writable directory".to_string())
+    } else if meta.uid() != euid() {
+        Some(format!("its directory is owned by uid {}, not by uid {} running the check", meta.uid(), euid()))
+    } else if meta.mode() & 0o022 != 0 {
+        Some("its directory in a world-writable directory is writable by others".to_string())
+    } else {
+        None
+    };
+    match why {
+        Some(why) => Err(StateError::Unsafe { path: dir.to_path_buf(), why }),
+        None => Ok(()),
+    }
+}
+
+/// Open a file that must be a plain file owned by us. The checks run on the
+/// opened descriptor and the path together, so a symlink swapped in between
+/// is noticed rather than followed into.
+fn open_own_file(path: &Path, options: &mut OpenOptions) -> Result<File, StateError> {
+    if let Ok(meta) = fs::symlink_metadata(path) {
+        check_own(path, &meta)?;
+    }
+    let file = options.mode(0o600).open(path).map_err(|e| io_error(path, "open", e))?;
+    let opened = file.metadata().map_err(|e| io_error(path, "inspect", e))?;
+    let on_path = fs::symlink_metadata(path).map_err(|e| io_error(path, "inspect", e))?;
+    check_own(path, &on_path)?;
+    if (opened.dev(), opened.ino()) != (on_path.dev(), on_path.ino()) {
+        return Err(StateError::Unsafe { path: path.to_path_buf(), why: "it was replaced while being opened".into() });
+    }
+    Ok(file)
+}
+
+fn check_own(path: &Path, meta: &fs::Metadata) -> Result<(), StateError> {
+    let unsafe_because = |why: String| Err(StateError::Unsafe { path: path.to_path_buf(), why });
+    if meta.file_type().is_symlink() {
+        return unsafe_because("it is a symlink (never followed); remove it".into());
+    }
+    if !meta.is_file() {
+        return unsafe_because("it is not a regular file".into());
+    }
+    if meta.uid() != euid() {
+        return unsafe_because(format!("it is owned by uid {}, not by uid {} running the check; remove it or fix its owner", meta.uid(), euid()));
+    }
+    Ok(())
+}
+
+fn read_own_file(path: &Path) -> Result<Option<String>, StateError> {
+    match fs::symlink_metadata(path) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(io_error(path, "inspect", e)),
+        Ok(_) => {}
+    }
+    let file = open_own_file(path, OpenOptions::new().read(true))?;
+    let mut bytes = Vec::new();
+    file.take(MAX_SIZE + 1).read_to_end(&mut bytes).map_err(|e| io_error(path, "read", e))?;
+    Ok(Some(String::from_utf8_lossy(&bytes).into_owned()))
+}
+
+fn encode(saved: &Saved, target: &str, now: u64) -> String {
+    let value = json!({
+        "version": FORMAT_VERSION,
+        "target": target,
+        "updated": now,
+        "running_checks": saved.history.running_checks,
+        "running_since": saved.history.running_since,
+        "prefix": saved.prefix,
+        "session": saved.session.as_ref().map(Secret::expose),
+    });
+    let mut text = serde_json::to_string_pretty(&value).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+/// Parse a state file; any doubt about it is an error, so that the caller
+/// starts afresh rather than acting on a misread history.
+pub fn decode(text: &str, now: u64) -> Result<Saved, String> {
+    let value: Value = serde_json::from_str(text).map_err(|e| format!("not valid JSON ({e})"))?;
+    let map = value.as_object().ok_or("not a JSON object")?;
+    match map.get("version").and_then(Value::as_u64) {
+        Some(FORMAT_VERSION) => {}
+        Some(v) => return Err(format!("unknown format version {v}")),
+        None => return Err("no format version".into()),
+    }
+    let updated = map.get("updated").and_then(Value::as_u64).ok_or("no 'updated' time")?;
+    if updated > now.saturating_add(FUTURE_SLACK_SECS) {
+        return Err(format!("written in the future (updated {updated}, now {now})"));
+    }
+    let running_checks = map.get("running_checks").and_then(Value::as_u64).ok_or("no 'running_checks'")?;
+    let running_since = match map.get("running_since") {
+        None | Some(Value::Null) => None,
+        Some(v) => Some(v.as_u64().ok_or("'running_since' is not a time")?),
+    };
+    if running_since.is_some_and(|s| s > now.saturating_add(FUTURE_SLACK_SECS)) {
+        return Err("'running_since' is in the future".into());
+    }
+    if (running_checks > 0) != running_since.is_some() {
+        return Err("'running_checks' and 'running_since' disagree".into());
+    }
+    let text_field = |name: &str| map.get(name).and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_string);
+    let prefix = text_field("prefix").filter(|p| p.starts_with('/') && p.len() < 100);
+    let session = text_field("session").filter(|s| s.bytes().all(|b| b.is_ascii_graphic())).map(Secret::new);
+    Ok(Saved { history: History { running_checks, running_since }, prefix, session })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encode_then_decode_round_trips() {
+        let saved = Saved {
+            history: History { running_checks: 3, running_since: Some(1000) },
+            prefix: Some("/GKLM".into()),
+            session: Some(Secret::new("sess-roundtrip".into())),
+        };
+        let text = encode(&saved, "h:9443 auto monitor", 2000);
+        assert_eq!(decode(&text, 2000).unwrap(), saved);
+    }
+
+    #[test]
+    fn doubtful_files_are_rejected() {
+        let ok = r#"{"version":1,"updated":100,"running_checks":0,"running_since":null}"#;
+        assert!(decode(ok, 100).is_ok());
+        for (text, why) in [
+            ("", "JSON"),
+            ("{\"version\":1", "JSON"),
+            ("[]", "object"),
+            (r#"{"version":2,"updated":1,"running_checks":0}"#, "version 2"),
+            (r#"{"updated":1,"running_checks":0}"#, "no format version"),
+            (r#"{"version":1,"updated":99999999,"running_checks":0}"#, "future"),
+            (r#"{"version":1,"updated":1,"running_checks":-1}"#, "running_checks"),
+            (r#"{"version":1,"updated":1,"running_checks":2,"running_since":null}"#, "disagree"),
+        ] {
+            let err = decode(text, 100).expect_err(text);
+            assert!(err.contains(why), "{text}: {err}");
+        }
+    }
+
+    #[test]
+    fn file_names_are_safe_and_distinct() {
+        let a = file_name("gklm.example:9443 /SKLM monitor");
+        assert!(a.starts_with("gklm_backup_gklm.example_9443__SKLM_monitor_"), "{a}");
+        assert!(a.ends_with(".json"));
+        assert_ne!(a, file_name("gklm.example:9443 /SKLM monitor_"));
+        assert!(!file_name("../../etc/passwd").contains('/'));
+    }
+}

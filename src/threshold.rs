@@ -1,0 +1,246 @@
+//! Threshold syntax: the plugin range (`-w`, `-c`) and durations
+//! (`--warning-time`, `--critical-time`).
+//!
+//! Ranges follow the Monitoring Plugins guidelines, `[@]start:end`, both ends
+//! inclusive; an alert is raised when the value lies *outside* the range, or
+//! *inside* it when the range starts with `@`.
+
+use std::fmt;
+
+/// A parsed `[@]start:end` range, remembering the text the user gave so that
+/// performance data can echo it unchanged.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Range {
+    start: f64,
+    end: f64,
+    inside: bool,
+    text: String,
+}
+
+/// Why a range or duration was refused; the message names the offending text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyntaxError(pub String);
+
+impl fmt::Display for SyntaxError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl Range {
+    pub fn parse(text: &str) -> Result<Range, SyntaxError> {
+        let given = text.trim();
+        let bad = |why: &str| SyntaxError(format!("invalid range '{given}': {why}"));
+        let (inside, body) = match given.strip_prefix('@') {
+            Some(rest) => (true, rest),
+            None => (false, given),
+        };
+        if body.is_empty() {
+            return Err(bad("empty"));
+        }
+        let (start, end) = match body.split_once(':') {
+            None => (0.0, parse_number(body).map_err(|e| bad(&e))?),
+            Some(("", "")) => return Err(bad("neither start nor end given")),
+            Some((start, end)) => {
+                let start = match start {
+                    "~" => f64::NEG_INFINITY,
+                    "" => 0.0,
+                    s => parse_number(s).map_err(|e| bad(&e))?,
+                };
+                let end = match end {
+                    "" => f64::INFINITY,
+                    e => parse_number(e).map_err(|e| bad(&e))?,
+                };
+                (start, end)
+            }
+        };
+        if start > end {
+            return Err(bad("start is greater than end"));
+        }
+        Ok(Range { start, end, inside, text: given.to_string() })
+    }
+
+    /// True when `value` should raise the alert this range belongs to.
+    pub fn alerts(&self, value: f64) -> bool {
+        let within = self.start <= value && value <= self.end;
+        within == self.inside
+    }
+}
+
+impl fmt::Display for Range {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+/// Only plain decimal notation: Rust's float parser would also take `inf`,
+/// `NaN` and `infinity`, which the range syntax does not allow.
+fn parse_number(text: &str) -> Result<f64, String> {
+    let plain = text.bytes().all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'-' | b'+' | b'e' | b'E'));
+    let has_digit = text.bytes().any(|b| b.is_ascii_digit());
+    match text.parse::<f64>() {
+        Ok(n) if plain && has_digit && n.is_finite() => Ok(n),
+        _ => Err(format!("'{text}' is not a number")),
+    }
+}
+
+/// Longest duration accepted: ten years is far beyond any backup, and keeps
+/// every later addition to a timestamp far from overflow.
+const MAX_DURATION_SECS: f64 = 10.0 * 365.0 * 86_400.0;
+
+/// Parse `90`, `90s`, `90m`, `2h`, `1.5d` into whole seconds (rounded up, so
+/// that a limit is never silently made stricter than asked).
+pub fn parse_duration(text: &str) -> Result<u64, SyntaxError> {
+    let given = text.trim();
+    let bad = |why: &str| SyntaxError(format!("invalid duration '{given}': {why}"));
+    let (number, unit) = match given.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => (&given[..i], c.to_ascii_lowercase()),
+        Some(_) => (given, 's'),
+        None => return Err(bad("empty")),
+    };
+    let scale = match unit {
+        's' => 1.0,
+        'm' => 60.0,
+        'h' => 3_600.0,
+        'd' => 86_400.0,
+        _ => return Err(bad("unit must be s, m, h or d")),
+    };
+    let value = parse_number(number).map_err(|e| bad(&e))?;
+    if value < 0.0 {
+        return Err(bad("must not be negative"));
+    }
+    let seconds = (value * scale).ceil();
+    if seconds > MAX_DURATION_SECS {
+        return Err(bad("longer than ten years"));
+    }
+    Ok(seconds as u64)
+}
+
+/// Render seconds the way an operator reads them: `18m 3s`, `2h 0m 5s`.
+pub fn human_duration(secs: u64) -> String {
+    let (d, h, m, s) = (secs / 86_400, secs / 3_600 % 24, secs / 60 % 60, secs % 60);
+    match (d, h, m) {
+        (0, 0, 0) => format!("{s}s"),
+        (0, 0, _) => format!("{m}m {s}s"),
+        (0, _, _) => format!("{h}h {m}m {s}s"),
+        _ => format!("{d}d {h}h {m}m"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn r(text: &str) -> Range {
+        Range::parse(text).unwrap()
+    }
+
+    // The table in shared/plugin-conventions.md, row by row.
+    #[test]
+    fn plain_number_alerts_below_zero_or_above_it() {
+        let range = r("10");
+        assert!(range.alerts(-1.0));
+        assert!(!range.alerts(0.0));
+        assert!(!range.alerts(10.0));
+        assert!(range.alerts(10.5));
+    }
+
+    #[test]
+    fn open_end_alerts_below_start() {
+        let range = r("10:");
+        assert!(range.alerts(9.9));
+        assert!(!range.alerts(10.0));
+        assert!(!range.alerts(1e12));
+    }
+
+    #[test]
+    fn tilde_start_alerts_above_end_only() {
+        let range = r("~:10");
+        assert!(!range.alerts(-1e12));
+        assert!(!range.alerts(10.0));
+        assert!(range.alerts(11.0));
+    }
+
+    #[test]
+    fn bounded_range_alerts_outside() {
+        let range = r("10:20");
+        assert!(range.alerts(9.0));
+        assert!(!range.alerts(10.0));
+        assert!(!range.alerts(20.0));
+        assert!(range.alerts(21.0));
+    }
+
+    #[test]
+    fn at_sign_alerts_inside_inclusive() {
+        let range = r("@10:20");
+        assert!(!range.alerts(9.0));
+        assert!(range.alerts(10.0));
+        assert!(range.alerts(15.0));
+        assert!(range.alerts(20.0));
+        assert!(!range.alerts(20.1));
+    }
+
+    #[test]
+    fn missing_start_means_zero() {
+        let range = r(":5");
+        assert!(range.alerts(-0.5));
+        assert!(!range.alerts(5.0));
+        assert!(range.alerts(6.0));
+    }
+
+    #[test]
+    fn zero_warns_on_any_positive_count() {
+        assert!(r("0").alerts(1.0));
+        assert!(!r("0").alerts(0.0));
+    }
+
+    #[test]
+    fn decimals_and_negatives_are_numbers() {
+        let range = r("-1.5:2.5");
+        assert!(!range.alerts(-1.5));
+        assert!(range.alerts(-1.6));
+    }
+
+    #[test]
+    fn display_echoes_what_was_given() {
+        assert_eq!(r("@10:20").to_string(), "@10:20");
+        assert_eq!(r(" 3 ").to_string(), "3");
+    }
+
+    #[test]
+    fn rejects_malformed_ranges() {
+        for text in ["", "@", "abc", "20:10", "1:2:3", "nan", "inf", "NaN:1", "1:inf", "infinity", "~", "1e999", ":", "@:", "-", "."] {
+            let err = Range::parse(text).expect_err(text);
+            assert!(err.0.contains("invalid range"), "{text}: {err}");
+        }
+    }
+
+    #[test]
+    fn durations_in_every_unit() {
+        assert_eq!(parse_duration("90").unwrap(), 90);
+        assert_eq!(parse_duration("90s").unwrap(), 90);
+        assert_eq!(parse_duration("90m").unwrap(), 5_400);
+        assert_eq!(parse_duration("2h").unwrap(), 7_200);
+        assert_eq!(parse_duration("1d").unwrap(), 86_400);
+        assert_eq!(parse_duration("1.5H").unwrap(), 5_400);
+        assert_eq!(parse_duration("0").unwrap(), 0);
+        assert_eq!(parse_duration("0.1s").unwrap(), 1);
+    }
+
+    #[test]
+    fn rejects_malformed_durations() {
+        for text in ["", "m", "-5m", "5w", "5 m", "1e400", "inf", "nans", "99999d", "5mm"] {
+            let err = parse_duration(text).expect_err(text);
+            assert!(err.0.contains("invalid duration"), "{text}: {err}");
+        }
+    }
+
+    #[test]
+    fn human_durations() {
+        assert_eq!(human_duration(0), "0s");
+        assert_eq!(human_duration(59), "59s");
+        assert_eq!(human_duration(1083), "18m 3s");
+        assert_eq!(human_duration(7205), "2h 0m 5s");
+        assert_eq!(human_duration(90_061), "1d 1h 1m");
+    }
+}

@@ -1,0 +1,111 @@
+//! Which server certificates the check trusts, and how to make that cheap.
+
+use std::path::Path;
+
+use attohttpc::RequestBuilder;
+use native_tls::Certificate;
+
+/// How the server certificate is verified.
+pub enum Trust {
+    /// The operating system's trust store (the default).
+    System,
+    /// The certificates of a PEM file given with `--cacert`.
+    CaFile(Vec<Certificate>),
+    /// `--insecure`: no verification at all.
+    Insecure,
+}
+
+impl Trust {
+    /// Read a PEM file holding one or more certificates (a CA, a chain, or the
+    /// server's own self-signed certificate).
+    pub fn from_ca_file(path: &Path) -> Result<Trust, String> {
+        let pem = std::fs::read(path).map_err(|e| format!("cannot read --cacert file {}: {e}", path.display()))?;
+        let text = String::from_utf8_lossy(&pem);
+        const BEGIN: &str = "-----BEGIN CERTIFICATE-----";
+        let certs = text
+            .match_indices(BEGIN)
+            .map(|(start, _)| &text[start..])
+            .map(|block| Certificate::from_pem(block.as_bytes()))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| format!("--cacert file {} holds an unreadable certificate: {e}", path.display()))?;
+        if certs.is_empty() {
+            return Err(format!("--cacert file {} holds no PEM certificate", path.display()));
+        }
+        Ok(Trust::CaFile(certs))
+    }
+
+    pub fn describe(&self) -> &'static str {
+        match self {
+            Trust::System => "verifying the server certificate against the system trust store",
+            Trust::CaFile(_) => "verifying the server certificate against --cacert",
+            Trust::Insecure => "NOT verifying the server certificate (--insecure)",
+        }
+    }
+
+    pub fn apply(&self, builder: RequestBuilder) -> RequestBuilder {
+        match self {
+            Trust::System => builder,
+            Trust::CaFile(certs) => certs.iter().fold(builder, |b, cert| b.add_root_certificate(cert.clone())),
+            Trust::Insecure => builder.danger_accept_invalid_certs(true).danger_accept_invalid_hostnames(true),
+        }
+    }
+}
+
+/// native-tls (OpenSSL) parses the whole system CA bundle, a few hundred
+/// certificates, every time a TLS connector is built: about 70 ms of CPU, by
+/// far the largest cost of a check. OpenSSL can instead look an issuer up
+/// lazily in a hashed certificate directory, reading one file per handshake.
+/// Point `SSL_CERT_FILE` at an empty file when that directory lookup is enough:
+/// always for `--insecure` and `--cacert` (their trust does not come from the
+/// bundle), and for the system store only when a hashed directory exists. An
+/// operator's own `SSL_CERT_FILE` is always left alone.
+///
+/// Must run before any other thread exists (it changes the environment).
+pub fn skip_eager_bundle_load(trust: &Trust) {
+    if std::env::var_os("SSL_CERT_FILE").is_some() {
+        return;
+    }
+    let directory_lookup_is_enough = match trust {
+        Trust::Insecure | Trust::CaFile(_) => true,
+        Trust::System => hashed_dir_available(),
+    };
+    if directory_lookup_is_enough {
+        // SAFETY: called from main before any thread is spawned, so nothing
+        // can read the environment concurrently.
+        unsafe { std::env::set_var("SSL_CERT_FILE", "/dev/null") };
+    }
+}
+
+/// Directories OpenSSL-based clients consult, in native-tls's probe order.
+const CERT_DIRS: &[&str] = &["/etc/ssl/certs", "/etc/pki/tls/certs", "/etc/openssl/certs", "/etc/ssl", "/usr/local/share/certs"];
+
+/// A hashed directory has `<8 hex digits>.0` links made by c_rehash or
+/// update-ca-certificates; without them the directory lookup finds nothing.
+fn hashed_dir_available() -> bool {
+    let env_dir = std::env::var_os("SSL_CERT_DIR");
+    let dirs = env_dir.iter().map(Path::new).chain(CERT_DIRS.iter().map(Path::new));
+    dirs.filter_map(|d| std::fs::read_dir(d).ok()).any(|entries| {
+        entries.filter_map(Result::ok).any(|e| is_hash_name(&e.file_name().to_string_lossy()))
+    })
+}
+
+fn is_hash_name(name: &str) -> bool {
+    match name.split_once('.') {
+        Some((hash, n)) => hash.len() == 8 && hash.bytes().all(|b| b.is_ascii_hexdigit()) && n.parse::<u8>().is_ok(),
+        None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recognises_openssl_hash_links() {
+        assert!(is_hash_name("4042bcee.0"));
+        assert!(is_hash_name("ABCDEF01.1"));
+        assert!(!is_hash_name("ca-certificates.crt"));
+        assert!(!is_hash_name("4042bcee"));
+        assert!(!is_hash_name("4042bceg.0"));
+    }
+}

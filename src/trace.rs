@@ -1,0 +1,33 @@
+//! Lines added after the first at `-v`, `-vv` and `-vvv`.
+
+use std::cell::RefCell;
+
+/// Collects diagnostic lines, keeping only those the chosen verbosity asks
+/// for. Shared by reference between the parts of a run, hence the RefCell.
+/// Lines are redacted and filtered when printed, not here.
+#[derive(Debug, Default)]
+pub struct Trace {
+    verbosity: u8,
+    lines: RefCell<Vec<String>>,
+}
+
+impl Trace {
+    pub fn new(verbosity: u8) -> Trace {
+        Trace { verbosity, lines: RefCell::new(Vec::new()) }
+    }
+
+    /// Record `line` if the user asked for at least `level` (1 to 3).
+    pub fn note(&self, level: u8, line: impl Into<String>) {
+        if self.verbosity >= level {
+            self.lines.borrow_mut().push(line.into());
+        }
+    }
+
+    pub fn wants(&self, level: u8) -> bool {
+        self.verbosity >= level
+    }
+
+    pub fn into_lines(self) -> Vec<String> {
+        self.lines.into_inner()
+    }
+}

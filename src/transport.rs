@@ -1,0 +1,169 @@
+//! One HTTPS exchange with a hard deadline and a bounded response.
+//!
+//! This is the only module that knows about attohttpc. It turns whatever the
+//! network, TLS or HTTP layer does into either a small `Reply` or a
+//! `TransportError` that says, in an operator's words, what went wrong.
+
+use std::io::Read;
+use std::time::{Duration, Instant};
+
+use attohttpc::{ErrorKind, Method, ProxySettings, RequestBuilder};
+
+use crate::tls::Trust;
+
+/// The most of a response body the check will read. GKLM's answers are a few
+/// hundred bytes; anything far larger is not GKLM and must not cost memory.
+pub const BODY_LIMIT: usize = 64 * 1024;
+
+/// What came back from the server, already read in full.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub status: u16,
+    pub content_type: Option<String>,
+    pub location: Option<String>,
+    pub body: Vec<u8>,
+    pub elapsed: Duration,
+}
+
+/// A request that did not produce a usable HTTP reply.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TransportError {
+    /// The run's deadline passed before the exchange finished.
+    Timeout,
+    Refused(String),
+    Resolve(String),
+    /// Handshake or certificate verification failed.
+    Tls(String),
+    /// The connection broke after it was made (reset, closed early).
+    Network(String),
+    /// The server answered with more than `BODY_LIMIT` bytes.
+    TooLarge,
+    /// The bytes that came back are not a well-formed HTTP response.
+    Protocol(String),
+}
+
+impl TransportError {
+    /// True for failures that mean "the server cannot be reached or trusted",
+    /// which map to `--unreachable-state`; false for a server that answered
+    /// with something we cannot use (always UNKNOWN).
+    pub fn is_unreachable(&self) -> bool {
+        !matches!(self, TransportError::TooLarge | TransportError::Protocol(_))
+    }
+
+    pub fn describe(&self) -> String {
+        match self {
+            TransportError::Timeout => "timed out".into(),
+            TransportError::Refused(_) => "connection refused; is GKLM listening on that host and port?".into(),
+            TransportError::Resolve(e) => format!("cannot resolve host name ({e}); check -H"),
+            TransportError::Tls(e) => format!(
+                "TLS failed: {e}; if GKLM uses a self-signed or internal-CA certificate, pass --cacert FILE (or --insecure to skip verification)"
+            ),
+            TransportError::Network(e) => format!("connection failed: {e}"),
+            TransportError::TooLarge => format!("response body larger than {} KiB; this is not a GKLM answer", BODY_LIMIT / 1024),
+            TransportError::Protocol(e) => format!("malformed HTTP response: {e}"),
+        }
+    }
+}
+
+/// Everything a request needs that does not change between requests.
+pub struct Transport {
+    trust: Trust,
+    deadline: Instant,
+    language: String,
+}
+
+/// One request to send: method, full URL, optional session id and JSON body.
+pub struct Request<'a> {
+    pub method: Method,
+    pub url: &'a str,
+    pub auth_id: Option<&'a str>,
+    pub body: Option<Vec<u8>>,
+}
+
+impl Transport {
+    pub fn new(trust: Trust, deadline: Instant, language: &str) -> Transport {
+        Transport { trust, deadline, language: language.to_string() }
+    }
+
+    pub fn deadline(&self) -> Instant {
+        self.deadline
+    }
+
+    pub fn send(&self, request: Request<'_>) -> Result<Reply, TransportError> {
+        let started = Instant::now();
+        let remaining = self.deadline.checked_duration_since(started).filter(|d| !d.is_zero()).ok_or(TransportError::Timeout)?;
+        let builder = self.builder(&request, remaining);
+        let outcome = match request.body {
+            Some(body) => builder.bytes(body).send(),
+            None => builder.send(),
+        };
+        let response = outcome.map_err(|e| self.classify(e))?;
+        let (status, headers, reader) = response.split();
+        let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
+        let (content_type, location) = (header("content-type"), header("location"));
+        let body = self.read_body(reader)?;
+        Ok(Reply { status: status.as_u16(), content_type, location, body, elapsed: started.elapsed() })
+    }
+
+    fn builder(&self, request: &Request<'_>, remaining: Duration) -> RequestBuilder {
+        let mut builder = RequestBuilder::new(request.method.clone(), request.url)
+            .header("Accept", "application/json")
+            .header("Content-Type", "application/json")
+            .header("Accept-Language", self.language.as_str())
+            .follow_redirects(false)
+            // A proxy meant for package downloads must not sit between the
+            // check and the key server: connect directly, always.
+            .proxy_settings(ProxySettings::builder().build())
+            .connect_timeout(remaining)
+            .read_timeout(remaining)
+            .timeout(remaining);
+        if let Some(id) = request.auth_id {
+            builder = builder.header("Authorization", format!("SKLMAuth userAuthId={id}"));
+        }
+        self.trust.apply(builder)
+    }
+
+    fn read_body(&self, reader: attohttpc::ResponseReader) -> Result<Vec<u8>, TransportError> {
+        let mut body = Vec::with_capacity(1024);
+        match reader.take(BODY_LIMIT as u64 + 1).read_to_end(&mut body) {
+            Ok(_) if body.len() > BODY_LIMIT => Err(TransportError::TooLarge),
+            Ok(_) => Ok(body),
+            Err(e) => Err(self.classify(attohttpc::Error::from(e))),
+        }
+    }
+
+    /// The deadline is checked first: once it has passed, whatever error the
+    /// interrupted socket produced is really a timeout.
+    fn classify(&self, error: attohttpc::Error) -> TransportError {
+        if Instant::now() >= self.deadline {
+            return TransportError::Timeout;
+        }
+        match error.kind() {
+            ErrorKind::Io(e) => classify_io(e),
+            ErrorKind::Tls(e) => TransportError::Tls(one_line(&e.to_string())),
+            ErrorKind::InvalidResponse(k) => TransportError::Protocol(one_line(&k.to_string())),
+            ErrorKind::Http(e) => TransportError::Protocol(one_line(&e.to_string())),
+            ErrorKind::InvalidUrlHost | ErrorKind::InvalidBaseUrl | ErrorKind::InvalidUrlPort => {
+                TransportError::Resolve("invalid host name or port".into())
+            }
+            other => TransportError::Network(one_line(&format!("{other:?}"))),
+        }
+    }
+}
+
+fn classify_io(e: &std::io::Error) -> TransportError {
+    use std::io::ErrorKind as K;
+    let text = one_line(&e.to_string());
+    match e.kind() {
+        K::ConnectionRefused => TransportError::Refused(text),
+        K::TimedOut | K::WouldBlock => TransportError::Timeout,
+        K::InvalidData => TransportError::Protocol(text),
+        _ if text.contains("lookup address") || text.contains("Name or service") => TransportError::Resolve(text),
+        _ => TransportError::Network(text),
+    }
+}
+
+/// Library error texts sometimes span lines; a plugin line must not.
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
