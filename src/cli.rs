@@ -20,7 +20,10 @@ pub enum Prefix {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum AuthSource {
     /// `-u USER`, password from `--password-file` or `GKLM_PASSWORD`.
-    Login { user: String, password_file: Option<PathBuf> },
+    Login {
+        user: String,
+        password_file: Option<PathBuf>,
+    },
     /// An existing session id from `--auth-id-file` or `GKLM_AUTH_ID`.
     SessionId { file: Option<PathBuf> },
 }
@@ -55,7 +58,11 @@ impl Options {
             AuthSource::Login { user, .. } => user.as_str(),
             AuthSource::SessionId { .. } => "(session id)",
         };
-        format!("{}:{} {prefix} {who}", self.host.to_ascii_lowercase(), self.port)
+        format!(
+            "{}:{} {prefix} {who}",
+            self.host.to_ascii_lowercase(),
+            self.port
+        )
     }
 
     pub fn perf_limits(&self) -> PerfLimits {
@@ -94,7 +101,9 @@ pub fn parse(raw: Vec<OsString>) -> Result<Command, String> {
     while args.contains(["-v", "--verbose"]) {
         verbosity = verbosity.saturating_add(1);
     }
-    let text = |args: &mut pico_args::Arguments, keys: &'static [&'static str]| -> Result<Option<String>, String> {
+    let text = |args: &mut pico_args::Arguments,
+                keys: &'static [&'static str]|
+     -> Result<Option<String>, String> {
         let value: Option<String> = match keys {
             [short, long] => args.opt_value_from_str([*short, *long]),
             [long] => args.opt_value_from_str(*long),
@@ -103,27 +112,46 @@ pub fn parse(raw: Vec<OsString>) -> Result<Command, String> {
         .map_err(|e| describe(e, keys))?;
         Ok(value)
     };
-    let host = text(&mut args, &["-H", "--hostname"])?.filter(|h| !h.trim().is_empty()).ok_or("missing -H/--hostname")?;
+    let host = text(&mut args, &["-H", "--hostname"])?
+        .filter(|h| !h.trim().is_empty())
+        .ok_or("missing -H/--hostname")?;
     let port = match text(&mut args, &["-p", "--port"])? {
         None => DEFAULT_PORT,
-        Some(p) => p.parse::<u16>().ok().filter(|&p| p != 0).ok_or(format!("invalid -p/--port '{p}': expected 1 to 65535"))?,
+        Some(p) => p
+            .parse::<u16>()
+            .ok()
+            .filter(|&p| p != 0)
+            .ok_or(format!("invalid -p/--port '{p}': expected 1 to 65535"))?,
     };
     let prefix = match text(&mut args, &["--prefix"])?.as_deref() {
         None | Some("auto") => Prefix::Auto,
         Some(p) => Prefix::Fixed(parse_prefix(p)?),
     };
     let language = text(&mut args, &["-l", "--language"])?.unwrap_or_else(|| "en".into());
-    if language.is_empty() || !language.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
-        return Err(format!("invalid -l/--language '{language}': expected a language tag such as en or de"));
+    if language.is_empty()
+        || !language
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        return Err(format!(
+            "invalid -l/--language '{language}': expected a language tag such as en or de"
+        ));
     }
     let user = text(&mut args, &["-u", "--username"])?;
     let password_file = text(&mut args, &["--password-file"])?.map(PathBuf::from);
     let auth_id_file = text(&mut args, &["--auth-id-file"])?.map(PathBuf::from);
     let auth = match (user, auth_id_file) {
-        (Some(_), Some(_)) => return Err("give either -u/--username or --auth-id-file, not both".into()),
+        (Some(_), Some(_)) => {
+            return Err("give either -u/--username or --auth-id-file, not both".into());
+        }
         (Some(user), None) if user.is_empty() => return Err("-u/--username is empty".into()),
-        (Some(user), None) => AuthSource::Login { user, password_file },
-        (None, _) if password_file.is_some() => return Err("--password-file needs -u/--username".into()),
+        (Some(user), None) => AuthSource::Login {
+            user,
+            password_file,
+        },
+        (None, _) if password_file.is_some() => {
+            return Err("--password-file needs -u/--username".into());
+        }
         (None, file) => AuthSource::SessionId { file },
     };
     let session_cache = !args.contains("--no-session-cache");
@@ -132,8 +160,14 @@ pub fn parse(raw: Vec<OsString>) -> Result<Command, String> {
     if insecure && cacert.is_some() {
         return Err("--cacert and --insecure contradict each other; give one".into());
     }
-    let range = |v: Option<String>| v.map(|v| Range::parse(&v).map_err(|e| e.to_string())).transpose();
-    let duration = |v: Option<String>| v.map(|v| parse_duration(&v).map_err(|e| e.to_string())).transpose();
+    let range = |v: Option<String>| {
+        v.map(|v| Range::parse(&v).map_err(|e| e.to_string()))
+            .transpose()
+    };
+    let duration = |v: Option<String>| {
+        v.map(|v| parse_duration(&v).map_err(|e| e.to_string()))
+            .transpose()
+    };
     let thresholds = Thresholds {
         warning: range(text(&mut args, &["-w", "--warning"])?)?,
         critical: range(text(&mut args, &["-c", "--critical"])?)?,
@@ -143,7 +177,9 @@ pub fn parse(raw: Vec<OsString>) -> Result<Command, String> {
     let state_file = text(&mut args, &["--state-file"])?.map(PathBuf::from);
     let unreachable_state = match text(&mut args, &["--unreachable-state"])? {
         None => State::Critical,
-        Some(s) => State::parse(&s).ok_or(format!("invalid --unreachable-state '{s}': expected ok, warning, critical or unknown"))?,
+        Some(s) => State::parse(&s).ok_or(format!(
+            "invalid --unreachable-state '{s}': expected ok, warning, critical or unknown"
+        ))?,
     };
     let timeout = match text(&mut args, &["-t", "--timeout"])? {
         None => Duration::from_secs_f64(DEFAULT_TIMEOUT_SECS),
@@ -152,11 +188,18 @@ pub fn parse(raw: Vec<OsString>) -> Result<Command, String> {
     let format = match text(&mut args, &["--format"])?.as_deref() {
         None | Some("nagios") => Format::Nagios,
         Some("json") => Format::Json,
-        Some(other) => return Err(format!("invalid --format '{other}': expected nagios or json")),
+        Some(other) => {
+            return Err(format!(
+                "invalid --format '{other}': expected nagios or json"
+            ));
+        }
     };
     let rest = args.finish();
     if let Some(first) = rest.first() {
-        return Err(format!("unknown option or argument '{}'", first.to_string_lossy()));
+        return Err(format!(
+            "unknown option or argument '{}'",
+            first.to_string_lossy()
+        ));
     }
     Ok(Command::Run(Box::new(Options {
         host,
@@ -194,7 +237,9 @@ fn describe(error: pico_args::Error, keys: &[&str]) -> String {
     let name = keys.join("/");
     match error {
         pico_args::Error::OptionWithoutAValue(_) => format!("{name} needs a value"),
-        pico_args::Error::Utf8ArgumentParsingFailed { .. } | pico_args::Error::NonUtf8Argument => format!("{name} is not valid UTF-8"),
+        pico_args::Error::Utf8ArgumentParsingFailed { .. } | pico_args::Error::NonUtf8Argument => {
+            format!("{name} is not valid UTF-8")
+        }
         other => format!("{name}: {other}"),
     }
 }
@@ -204,14 +249,26 @@ fn parse_prefix(p: &str) -> Result<String, String> {
     let valid = trimmed.starts_with('/')
         && trimmed.len() > 1
         && trimmed.len() < 100
-        && trimmed.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'/' | b'-' | b'_' | b'.'));
-    if valid { Ok(trimmed.to_string()) } else { Err(format!("invalid --prefix '{p}': expected auto, /SKLM or /GKLM")) }
+        && trimmed
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'/' | b'-' | b'_' | b'.'));
+    if valid {
+        Ok(trimmed.to_string())
+    } else {
+        Err(format!(
+            "invalid --prefix '{p}': expected auto, /SKLM or /GKLM"
+        ))
+    }
 }
 
 fn parse_timeout(t: &str) -> Result<Duration, String> {
     match t.parse::<f64>() {
-        Ok(secs) if secs.is_finite() && secs > 0.0 && secs <= 3600.0 => Ok(Duration::from_secs_f64(secs)),
-        _ => Err(format!("invalid -t/--timeout '{t}': expected seconds between 0 and 3600")),
+        Ok(secs) if secs.is_finite() && secs > 0.0 && secs <= 3600.0 => {
+            Ok(Duration::from_secs_f64(secs))
+        }
+        _ => Err(format!(
+            "invalid -t/--timeout '{t}': expected seconds between 0 and 3600"
+        )),
     }
 }
 
@@ -240,7 +297,10 @@ mod tests {
     #[test]
     fn defaults() {
         let o = options(&["-H", "gklm"]);
-        assert_eq!((o.port, o.prefix.clone(), o.language.as_str()), (9443, Prefix::Auto, "en"));
+        assert_eq!(
+            (o.port, o.prefix.clone(), o.language.as_str()),
+            (9443, Prefix::Auto, "en")
+        );
         assert_eq!(o.auth, AuthSource::SessionId { file: None });
         assert_eq!(o.timeout, Duration::from_secs(10));
         assert_eq!(o.unreachable_state, State::Critical);
@@ -265,12 +325,17 @@ mod tests {
             (&["-H", "h", "-t", "0"], "--timeout"),
             (&["-H", "h", "-t"], "needs a value"),
             (&["-H", "h", "--insecure", "--cacert", "x"], "contradict"),
-            (&["-H", "h", "--unreachable-state", "bad"], "--unreachable-state"),
+            (
+                &["-H", "h", "--unreachable-state", "bad"],
+                "--unreachable-state",
+            ),
             (&["-H", "h", "--prefix", "SKLM"], "--prefix"),
             (&["-H", "h", "--password-file", "p"], "needs -u"),
             (&["-H", "h", "--format", "xml"], "--format"),
         ] {
-            let err = parse_strs(args).err().unwrap_or_else(|| panic!("{args:?} accepted"));
+            let err = parse_strs(args)
+                .err()
+                .unwrap_or_else(|| panic!("{args:?} accepted"));
             assert!(err.contains(needle), "{args:?}: {err}");
         }
     }

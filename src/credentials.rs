@@ -16,10 +16,21 @@ pub enum Credentials {
 
 pub fn load(source: &AuthSource, trace: &Trace) -> Result<Credentials, String> {
     match source {
-        AuthSource::Login { user, password_file } => {
-            let password = from_file_or_env(password_file.as_deref(), "GKLM_PASSWORD", "--password-file", trace)?
-                .ok_or("-u needs a password: give --password-file FILE or set GKLM_PASSWORD")?;
-            Ok(Credentials::Login { user: user.clone(), password })
+        AuthSource::Login {
+            user,
+            password_file,
+        } => {
+            let password = from_file_or_env(
+                password_file.as_deref(),
+                "GKLM_PASSWORD",
+                "--password-file",
+                trace,
+            )?
+            .ok_or("-u needs a password: give --password-file FILE or set GKLM_PASSWORD")?;
+            Ok(Credentials::Login {
+                user: user.clone(),
+                password,
+            })
         }
         AuthSource::SessionId { file } => {
             let id = from_file_or_env(file.as_deref(), "GKLM_AUTH_ID", "--auth-id-file", trace)?
@@ -32,11 +43,17 @@ pub fn load(source: &AuthSource, trace: &Trace) -> Result<Credentials, String> {
     }
 }
 
-fn from_file_or_env(file: Option<&Path>, var: &str, flag: &str, trace: &Trace) -> Result<Option<Secret>, String> {
+fn from_file_or_env(
+    file: Option<&Path>,
+    var: &str,
+    flag: &str,
+    trace: &Trace,
+) -> Result<Option<Secret>, String> {
     let raw = match file {
         Some(path) => {
             warn_if_readable_by_others(path, flag, trace);
-            let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {flag} {}: {e}", path.display()))?;
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| format!("cannot read {flag} {}: {e}", path.display()))?;
             // The first line only: editors add a trailing newline, and a
             // second line is never part of a password.
             text.lines().next().unwrap_or("").to_string()
@@ -59,7 +76,11 @@ fn warn_if_readable_by_others(path: &Path, flag: &str, trace: &Trace) {
     {
         trace.note(
             1,
-            format!("warning: {flag} {} is readable by group or others (mode {:o}); chmod 600 it", path.display(), meta.permissions().mode() & 0o777),
+            format!(
+                "warning: {flag} {} is readable by group or others (mode {:o}); chmod 600 it",
+                path.display(),
+                meta.permissions().mode() & 0o777
+            ),
         );
     }
 }

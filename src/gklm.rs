@@ -49,16 +49,41 @@ pub struct GklmMessage {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum GklmError {
-    Transport { step: Step, url: String, error: TransportError },
+    Transport {
+        step: Step,
+        url: String,
+        error: TransportError,
+    },
     /// The user name or password was refused.
-    LoginRejected { status: u16, detail: GklmMessage },
+    LoginRejected {
+        status: u16,
+        detail: GklmMessage,
+    },
     /// The session id was refused (expired, logged out, malformed).
-    SessionRejected { status: u16, detail: GklmMessage },
+    SessionRejected {
+        status: u16,
+        detail: GklmMessage,
+    },
     /// 404 or 405: nothing serves this path (wrong prefix?).
-    NotFound { step: Step, status: u16, url: String },
-    Redirect { step: Step, status: u16, location: Option<String> },
-    Http { step: Step, status: u16, detail: GklmMessage },
-    BadResponse { step: Step, why: String },
+    NotFound {
+        step: Step,
+        status: u16,
+        url: String,
+    },
+    Redirect {
+        step: Step,
+        status: u16,
+        location: Option<String>,
+    },
+    Http {
+        step: Step,
+        status: u16,
+        detail: GklmMessage,
+    },
+    BadResponse {
+        step: Step,
+        why: String,
+    },
 }
 
 impl GklmError {
@@ -71,10 +96,20 @@ impl GklmError {
 impl fmt::Display for GklmError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            GklmError::Transport { step, url, error: TransportError::Timeout } => {
-                write!(f, "{} timed out ({url}); GKLM is slow or unreachable, or raise -t", step.name())
+            GklmError::Transport {
+                step,
+                url,
+                error: TransportError::Timeout,
+            } => {
+                write!(
+                    f,
+                    "{} timed out ({url}); GKLM is slow or unreachable, or raise -t",
+                    step.name()
+                )
             }
-            GklmError::Transport { step, url, error } => write!(f, "{} to {url}: {}", step.name(), error.describe()),
+            GklmError::Transport { step, url, error } => {
+                write!(f, "{} to {url}: {}", step.name(), error.describe())
+            }
             GklmError::LoginRejected { status, detail } => write!(
                 f,
                 "GKLM rejected the login (HTTP {status}{}); check -u and the password file or GKLM_PASSWORD",
@@ -86,18 +121,37 @@ impl fmt::Display for GklmError {
                 detail.suffix()
             ),
             GklmError::NotFound { step, status, url } => {
-                write!(f, "{} got HTTP {status} for {url}: nothing serves this path; check --prefix (/SKLM before 5.x, /GKLM from 5.x)", step.name())
+                write!(
+                    f,
+                    "{} got HTTP {status} for {url}: nothing serves this path; check --prefix (/SKLM before 5.x, /GKLM from 5.x)",
+                    step.name()
+                )
             }
-            GklmError::Redirect { step, status, location } => write!(
+            GklmError::Redirect {
+                step,
+                status,
+                location,
+            } => write!(
                 f,
                 "{} was redirected (HTTP {status} to {}); redirects are not followed: point -H/-p/--prefix at GKLM itself",
                 step.name(),
                 location.as_deref().unwrap_or("no Location")
             ),
-            GklmError::Http { step, status, detail } => {
-                write!(f, "{} failed with HTTP {status}{}", step.name(), detail.suffix())
+            GklmError::Http {
+                step,
+                status,
+                detail,
+            } => {
+                write!(
+                    f,
+                    "{} failed with HTTP {status}{}",
+                    step.name(),
+                    detail.suffix()
+                )
             }
-            GklmError::BadResponse { step, why } => write!(f, "unexpected answer to {}: {why}", step.name()),
+            GklmError::BadResponse { step, why } => {
+                write!(f, "unexpected answer to {}: {why}", step.name())
+            }
         }
     }
 }
@@ -111,13 +165,21 @@ impl GklmMessage {
             let id = find_message_id(&text).map(str::to_string);
             let snippet = text.split_whitespace().collect::<Vec<_>>().join(" ");
             let snippet: String = snippet.chars().take(120).collect();
-            return GklmMessage { id, text: Some(snippet).filter(|s| !s.is_empty()) };
+            return GklmMessage {
+                id,
+                text: Some(snippet).filter(|s| !s.is_empty()),
+            };
         };
         let field = |name: &str| map.get(name).and_then(Value::as_str).map(str::to_string);
         let message = field("message").or_else(|| field("status"));
         let id = field("code")
             .filter(|c| find_message_id(c).is_some())
-            .or_else(|| message.as_deref().and_then(find_message_id).map(str::to_string));
+            .or_else(|| {
+                message
+                    .as_deref()
+                    .and_then(find_message_id)
+                    .map(str::to_string)
+            });
         GklmMessage { id, text: message }
     }
 
@@ -159,7 +221,12 @@ pub fn parse_backup_status(body: &[u8]) -> Result<BackupStatus, String> {
         Some(Value::Number(n)) if n.as_f64() == Some(0.0) => true,
         Some(Value::Number(n)) if n.as_f64() == Some(1.0) => false,
         None => return Err("no 'code' field".into()),
-        Some(other) => return Err(format!("'code' is {}, expected \"0\" (running) or \"1\" (not running)", brief(other))),
+        Some(other) => {
+            return Err(format!(
+                "'code' is {}, expected \"0\" (running) or \"1\" (not running)",
+                brief(other)
+            ));
+        }
     };
     let message = match map.get("status") {
         Some(Value::String(s)) if !s.trim().is_empty() => s.trim().to_string(),
@@ -167,14 +234,21 @@ pub fn parse_backup_status(body: &[u8]) -> Result<BackupStatus, String> {
         _ => "Backup process is not running (GKLM sent no status text).".to_string(),
     };
     let message_id = find_message_id(&message).map(str::to_string);
-    Ok(BackupStatus { running, message, message_id })
+    Ok(BackupStatus {
+        running,
+        message,
+        message_id,
+    })
 }
 
 /// Parse the body of a 200 answer to `ckms/login`: the session id, under a
 /// key spelled `userAuthId`, `UserAuthId` or any other case.
 pub fn parse_login(body: &[u8]) -> Result<String, String> {
     let map = parse_object(body)?;
-    let id = map.iter().find(|(k, _)| k.eq_ignore_ascii_case("userauthid")).map(|(_, v)| v);
+    let id = map
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("userauthid"))
+        .map(|(_, v)| v);
     match id {
         Some(Value::String(s)) if is_plausible_id(s) => Ok(s.clone()),
         Some(_) => Err("the UserAuthId field is empty or not a usable token".into()),
@@ -219,8 +293,16 @@ pub struct Gklm<'a> {
 impl<'a> Gklm<'a> {
     pub fn new(transport: &'a Transport, host: &str, port: u16, trace: &'a Trace) -> Gklm<'a> {
         // An IPv6 literal needs brackets in a URL.
-        let host = if host.contains(':') && !host.starts_with('[') { format!("[{host}]") } else { host.to_string() };
-        Gklm { transport, base: format!("https://{host}:{port}"), trace }
+        let host = if host.contains(':') && !host.starts_with('[') {
+            format!("[{host}]")
+        } else {
+            host.to_string()
+        };
+        Gklm {
+            transport,
+            base: format!("https://{host}:{port}"),
+            trace,
+        }
     }
 
     pub fn url(&self, prefix: &str, path: &str) -> String {
@@ -230,13 +312,25 @@ impl<'a> Gklm<'a> {
     pub fn login(&self, prefix: &str, user: &str, password: &Secret) -> Result<Secret, GklmError> {
         let body = serde_json::json!({ "userid": user, "password": password.expose() }).to_string();
         let url = self.url(prefix, "login");
-        let reply = self.exchange(Step::Login, Method::POST, &url, None, Some(body.into_bytes()))?;
+        let reply = self.exchange(
+            Step::Login,
+            Method::POST,
+            &url,
+            None,
+            Some(body.into_bytes()),
+        )?;
         match reply.status {
             200..=299 => match parse_login(&reply.body) {
                 Ok(id) => Ok(Secret::new(id)),
-                Err(why) => Err(GklmError::BadResponse { step: Step::Login, why }),
+                Err(why) => Err(GklmError::BadResponse {
+                    step: Step::Login,
+                    why,
+                }),
             },
-            400 | 401 | 403 => Err(GklmError::LoginRejected { status: reply.status, detail: GklmMessage::from_body(&reply.body) }),
+            400 | 401 | 403 => Err(GklmError::LoginRejected {
+                status: reply.status,
+                detail: GklmMessage::from_body(&reply.body),
+            }),
             _ => Err(unexpected(Step::Login, &url, &reply)),
         }
     }
@@ -246,10 +340,19 @@ impl<'a> Gklm<'a> {
         let reply = self.exchange(Step::Status, Method::GET, &url, Some(id), None)?;
         let detail = || GklmMessage::from_body(&reply.body);
         match reply.status {
-            200 => parse_backup_status(&reply.body).map_err(|why| GklmError::BadResponse { step: Step::Status, why }),
-            401 => Err(GklmError::SessionRejected { status: 401, detail: detail() }),
+            200 => parse_backup_status(&reply.body).map_err(|why| GklmError::BadResponse {
+                step: Step::Status,
+                why,
+            }),
+            401 => Err(GklmError::SessionRejected {
+                status: 401,
+                detail: detail(),
+            }),
             400 if detail().mentions("CTGKM6002E") || detail().mentions("CTGKM6004E") => {
-                Err(GklmError::SessionRejected { status: 400, detail: detail() })
+                Err(GklmError::SessionRejected {
+                    status: 400,
+                    detail: detail(),
+                })
             }
             _ => Err(unexpected(Step::Status, &url, &reply)),
         }
@@ -259,36 +362,85 @@ impl<'a> Gklm<'a> {
     pub fn logout(&self, prefix: &str, id: &Secret) -> Result<(), GklmError> {
         let url = self.url(prefix, "logout");
         let body = serde_json::json!({ "userAuthId": id.expose() }).to_string();
-        let reply = self.exchange(Step::Logout, Method::DELETE, &url, Some(id), Some(body.into_bytes()))?;
+        let reply = self.exchange(
+            Step::Logout,
+            Method::DELETE,
+            &url,
+            Some(id),
+            Some(body.into_bytes()),
+        )?;
         match reply.status {
             200..=299 => Ok(()),
             _ => Err(unexpected(Step::Logout, &url, &reply)),
         }
     }
 
-    fn exchange(&self, step: Step, method: Method, url: &str, id: Option<&Secret>, body: Option<Vec<u8>>) -> Result<Reply, GklmError> {
+    fn exchange(
+        &self,
+        step: Step,
+        method: Method,
+        url: &str,
+        id: Option<&Secret>,
+        body: Option<Vec<u8>>,
+    ) -> Result<Reply, GklmError> {
         watchdog::set_step(step.name(), url);
-        let request = Request { method: method.clone(), url, auth_id: id.map(Secret::expose), body };
+        let request = Request {
+            method: method.clone(),
+            url,
+            auth_id: id.map(Secret::expose),
+            body,
+        };
         let result = self.transport.send(request);
         match &result {
             Ok(reply) => {
                 let ms = reply.elapsed.as_millis();
-                self.trace.note(1, format!("{method} {url} -> HTTP {} in {ms} ms", reply.status));
-                let shown = String::from_utf8_lossy(&reply.body[..reply.body.len().min(1024)]).into_owned();
-                self.trace.note(3, format!("response body: {}", shown.split_whitespace().collect::<Vec<_>>().join(" ")));
+                self.trace.note(
+                    1,
+                    format!("{method} {url} -> HTTP {} in {ms} ms", reply.status),
+                );
+                let shown =
+                    String::from_utf8_lossy(&reply.body[..reply.body.len().min(1024)]).into_owned();
+                self.trace.note(
+                    3,
+                    format!(
+                        "response body: {}",
+                        shown.split_whitespace().collect::<Vec<_>>().join(" ")
+                    ),
+                );
             }
-            Err(e) => self.trace.note(1, format!("{method} {url} -> {}", e.describe())),
+            Err(e) => self
+                .trace
+                .note(1, format!("{method} {url} -> {}", e.describe())),
         }
-        result.map_err(|error| GklmError::Transport { step, url: url.to_string(), error })
+        result.map_err(|error| GklmError::Transport {
+            step,
+            url: url.to_string(),
+            error,
+        })
     }
 }
 
 fn unexpected(step: Step, url: &str, reply: &Reply) -> GklmError {
     match reply.status {
-        404 | 405 => GklmError::NotFound { step, status: reply.status, url: url.to_string() },
-        300..=399 => GklmError::Redirect { step, status: reply.status, location: reply.location.clone() },
-        200..=299 => GklmError::BadResponse { step, why: format!("HTTP {} with no usable body", reply.status) },
-        status => GklmError::Http { step, status, detail: GklmMessage::from_body(&reply.body) },
+        404 | 405 => GklmError::NotFound {
+            step,
+            status: reply.status,
+            url: url.to_string(),
+        },
+        300..=399 => GklmError::Redirect {
+            step,
+            status: reply.status,
+            location: reply.location.clone(),
+        },
+        200..=299 => GklmError::BadResponse {
+            step,
+            why: format!("HTTP {} with no usable body", reply.status),
+        },
+        status => GklmError::Http {
+            step,
+            status,
+            detail: GklmMessage::from_body(&reply.body),
+        },
     }
 }
 
@@ -298,18 +450,39 @@ mod tests {
 
     #[test]
     fn status_code_as_string_or_number() {
-        let s = parse_backup_status(br#"{"code":"0","status":"CTGKM3290I Backup process is running."}"#).unwrap();
+        let s = parse_backup_status(
+            br#"{"code":"0","status":"CTGKM3290I Backup process is running."}"#,
+        )
+        .unwrap();
         assert!(s.running);
         assert_eq!(s.message_id.as_deref(), Some("CTGKM3290I"));
-        let s = parse_backup_status(br#"{"code":1,"status":"CTGKM3291I Backup process is not running.","extra":[1]}"#).unwrap();
+        let s = parse_backup_status(
+            br#"{"code":1,"status":"CTGKM3291I Backup process is not running.","extra":[1]}"#,
+        )
+        .unwrap();
         assert!(!s.running);
         assert_eq!(s.message, "CTGKM3291I Backup process is not running.");
     }
 
     #[test]
     fn status_rejects_unknown_codes_and_shapes() {
-        for body in [&br#"{"code":"7"}"#[..], br#"{"code":null}"#, br#"{"status":"x"}"#, b"[]", b"null", b"\"0\"", b"", b"{\"code\":\"0\"", b"{\"code\":true}", b"{\"code\":0.5}"] {
-            assert!(parse_backup_status(body).is_err(), "{}", String::from_utf8_lossy(body));
+        for body in [
+            &br#"{"code":"7"}"#[..],
+            br#"{"code":null}"#,
+            br#"{"status":"x"}"#,
+            b"[]",
+            b"null",
+            b"\"0\"",
+            b"",
+            b"{\"code\":\"0\"",
+            b"{\"code\":true}",
+            b"{\"code\":0.5}",
+        ] {
+            assert!(
+                parse_backup_status(body).is_err(),
+                "{}",
+                String::from_utf8_lossy(body)
+            );
         }
     }
 
@@ -323,7 +496,11 @@ mod tests {
 
     #[test]
     fn login_id_key_in_any_case() {
-        for body in [r#"{"userAuthId":"abc"}"#, r#"{"UserAuthId":"abc"}"#, r#"{"userauthid":"abc"}"#] {
+        for body in [
+            r#"{"userAuthId":"abc"}"#,
+            r#"{"UserAuthId":"abc"}"#,
+            r#"{"userauthid":"abc"}"#,
+        ] {
             assert_eq!(parse_login(body.as_bytes()).unwrap(), "abc");
         }
         assert!(parse_login(br#"{"UserAuthId":""}"#).is_err());
@@ -333,10 +510,14 @@ mod tests {
 
     #[test]
     fn error_bodies_yield_id_and_text() {
-        let m = GklmMessage::from_body(br#"{"code":"CTGKM6004E","message":"CTGKM6004E User is not authenticated"}"#);
+        let m = GklmMessage::from_body(
+            br#"{"code":"CTGKM6004E","message":"CTGKM6004E User is not authenticated"}"#,
+        );
         assert_eq!(m.id.as_deref(), Some("CTGKM6004E"));
         assert!(m.mentions("CTGKM6004E"));
-        let m = GklmMessage::from_body(br#"{"code":"400","message":"CTGKM6002E Bad Request: invalid user authentication ID"}"#);
+        let m = GklmMessage::from_body(
+            br#"{"code":"400","message":"CTGKM6002E Bad Request: invalid user authentication ID"}"#,
+        );
         assert_eq!(m.id.as_deref(), Some("CTGKM6002E"));
         let m = GklmMessage::from_body(b"<html><body>502 Bad Gateway</body></html>");
         assert_eq!(m.id, None);
@@ -346,7 +527,10 @@ mod tests {
 
     #[test]
     fn message_ids() {
-        assert_eq!(find_message_id("CTGKM3291I Backup process is not running."), Some("CTGKM3291I"));
+        assert_eq!(
+            find_message_id("CTGKM3291I Backup process is not running."),
+            Some("CTGKM3291I")
+        );
         assert_eq!(find_message_id("error: CTGKM6004E."), Some("CTGKM6004E"));
         assert_eq!(find_message_id("CTGKM12345 nope"), None);
         assert_eq!(find_message_id("ctgkm3291i"), None);

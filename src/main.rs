@@ -54,7 +54,10 @@ fn run(options: &Options, trust: Trust, deadline: Instant) -> Report {
     };
     trace.note(1, trust.describe());
     let target = options.target_key();
-    let location = options.state_file.clone().map_or_else(Location::from_env, Location::File);
+    let location = options
+        .state_file
+        .clone()
+        .map_or_else(Location::from_env, Location::File);
     watchdog::set_step("waiting for the state file lock", "");
     let state = StateFile::open(&location, &target, deadline);
     let (saved, history_problem) = match &state {
@@ -71,7 +74,8 @@ fn run(options: &Options, trust: Trust, deadline: Instant) -> Report {
 
     let transport = Transport::new(trust, deadline, &options.language);
     let gklm = Gklm::new(&transport, &options.host, options.port, &trace);
-    let cache_session = options.session_cache && matches!(options.auth, AuthSource::Login { .. }) && state.is_ok();
+    let cache_session =
+        options.session_cache && matches!(options.auth, AuthSource::Login { .. }) && state.is_ok();
     let plan = Plan {
         prefix: &options.prefix,
         remembered_prefix: saved.prefix.as_deref(),
@@ -82,7 +86,11 @@ fn run(options: &Options, trust: Trust, deadline: Instant) -> Report {
     let fetched = query::fetch(&gklm, plan, &trace);
     let now = unix_now();
 
-    let mut next = Saved { prefix: fetched.prefix.clone().or(saved.prefix.clone()), session: fetched.session.clone(), ..saved.clone() };
+    let mut next = Saved {
+        prefix: fetched.prefix.clone().or(saved.prefix.clone()),
+        session: fetched.session.clone(),
+        ..saved.clone()
+    };
     if !cache_session {
         next.session = None;
     }
@@ -132,13 +140,23 @@ fn save(file: &StateFile, before: &Saved, after: &Saved, target: &str, now: u64,
     if trace.wants(2)
         && let Some(text) = file.contents()
     {
-        trace.note(2, format!("state file contents: {}", text.split_whitespace().collect::<Vec<_>>().join(" ")));
+        trace.note(
+            2,
+            format!(
+                "state file contents: {}",
+                text.split_whitespace().collect::<Vec<_>>().join(" ")
+            ),
+        );
     }
 }
 
 fn failure_report(error: &QueryError, options: &Options) -> Report {
     let unreachable = matches!(error, QueryError::Gklm(e) if e.is_unreachable());
-    let state = if unreachable { options.unreachable_state } else { State::Unknown };
+    let state = if unreachable {
+        options.unreachable_state
+    } else {
+        State::Unknown
+    };
     Report::failure(state, error.to_string())
 }
 
@@ -148,14 +166,30 @@ fn with_trace(mut report: Report, trace: Trace) -> Report {
 }
 
 fn unix_now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 fn start_watchdog(options: &Options, started: Instant) {
-    let (limits, format, state, secs) = (options.perf_limits(), options.format, options.unreachable_state, options.timeout.as_secs_f64());
+    let (limits, format, state, secs) = (
+        options.perf_limits(),
+        options.format,
+        options.unreachable_state,
+        options.timeout.as_secs_f64(),
+    );
     watchdog::start(started + options.timeout, move |step, url| {
-        let at = if url.is_empty() { String::new() } else { format!(" ({url})") };
-        let report = Report::failure(state, format!("timeout after {secs}s during {step}{at}; GKLM is slow or unreachable, or raise -t"));
+        let at = if url.is_empty() {
+            String::new()
+        } else {
+            format!(" ({url})")
+        };
+        let report = Report::failure(
+            state,
+            format!(
+                "timeout after {secs}s during {step}{at}; GKLM is slow or unreachable, or raise -t"
+            ),
+        );
         emit(&report, format, &limits, started);
     });
 }
@@ -192,7 +226,10 @@ fn install_panic_hook() {
         let detail = report::clean(&check_gklm_backup::secret::redact(&info.to_string()));
         if watchdog::claim_output() {
             let mut out = std::io::stdout().lock();
-            let _ = writeln!(out, "UNKNOWN - internal error: {detail}; please report this");
+            let _ = writeln!(
+                out,
+                "UNKNOWN - internal error: {detail}; please report this"
+            );
             let _ = out.flush();
             exit(State::Unknown.exit_code());
         }

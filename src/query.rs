@@ -23,7 +23,9 @@ pub struct Fetched {
 pub enum QueryError {
     Gklm(GklmError),
     /// `--prefix auto` found nothing at any known prefix.
-    NoPrefix { urls: Vec<String> },
+    NoPrefix {
+        urls: Vec<String>,
+    },
 }
 
 impl std::fmt::Display for QueryError {
@@ -59,7 +61,10 @@ pub fn fetch(gklm: &Gklm<'_>, plan: Plan<'_>, trace: &Trace) -> Fetched {
         session = kept;
         match status {
             Err(GklmError::NotFound { url, status, .. }) if auto => {
-                trace.note(1, format!("prefix {prefix}: HTTP {status} at {url}, trying the next one"));
+                trace.note(
+                    1,
+                    format!("prefix {prefix}: HTTP {status} at {url}, trying the next one"),
+                );
                 not_found.push(url);
             }
             status => {
@@ -72,7 +77,11 @@ pub fn fetch(gklm: &Gklm<'_>, plan: Plan<'_>, trace: &Trace) -> Fetched {
             }
         }
     }
-    Fetched { status: Err(QueryError::NoPrefix { urls: not_found }), prefix: None, session: session.filter(|_| plan.cache_session) }
+    Fetched {
+        status: Err(QueryError::NoPrefix { urls: not_found }),
+        prefix: None,
+        session: session.filter(|_| plan.cache_session),
+    }
 }
 
 fn candidate_prefixes(prefix: &Prefix, remembered: Option<&str>, trace: &Trace) -> Vec<String> {
@@ -87,7 +96,12 @@ fn candidate_prefixes(prefix: &Prefix, remembered: Option<&str>, trace: &Trace) 
                 None => trace.note(1, "prefix auto: trying /SKLM, then /GKLM"),
             }
             let mut list: Vec<String> = remembered.into_iter().map(str::to_string).collect();
-            list.extend(KNOWN_PREFIXES.iter().map(|p| p.to_string()).filter(|p| Some(p.as_str()) != remembered));
+            list.extend(
+                KNOWN_PREFIXES
+                    .iter()
+                    .map(|p| p.to_string())
+                    .filter(|p| Some(p.as_str()) != remembered),
+            );
             list
         }
     }
@@ -95,7 +109,13 @@ fn candidate_prefixes(prefix: &Prefix, remembered: Option<&str>, trace: &Trace) 
 
 /// One try at one prefix. Returns the status and the session id that is
 /// still valid afterwards (None once GKLM has rejected or we logged out).
-fn attempt(gklm: &Gklm<'_>, prefix: &str, plan: &Plan<'_>, cached: Option<Secret>, trace: &Trace) -> (Result<BackupStatus, GklmError>, Option<Secret>) {
+fn attempt(
+    gklm: &Gklm<'_>,
+    prefix: &str,
+    plan: &Plan<'_>,
+    cached: Option<Secret>,
+    trace: &Trace,
+) -> (Result<BackupStatus, GklmError>, Option<Secret>) {
     let (user, password) = match plan.credentials {
         Credentials::SessionId(id) => return (gklm.backup_status(prefix, id), None),
         Credentials::Login { user, password } => (user, password),
@@ -116,7 +136,10 @@ fn attempt(gklm: &Gklm<'_>, prefix: &str, plan: &Plan<'_>, cached: Option<Secret
     let (status, id) = match gklm.backup_status(prefix, &id) {
         Err(GklmError::SessionRejected { .. }) if reused => {
             // Expired or logged out elsewhere: one fresh login, same budget.
-            trace.note(1, format!("session: cached session rejected, logging in again as {user}"));
+            trace.note(
+                1,
+                format!("session: cached session rejected, logging in again as {user}"),
+            );
             match gklm.login(prefix, user, password) {
                 Ok(fresh) => (gklm.backup_status(prefix, &fresh), fresh),
                 Err(e) => return (Err(e), None),

@@ -66,7 +66,12 @@ pub struct Report {
 impl Report {
     pub fn failure(state: State, why: impl Into<String>) -> Report {
         let why = why.into();
-        Report { state, summary: why.clone(), error: Some(why), ..Report::default() }
+        Report {
+            state,
+            summary: why.clone(),
+            error: Some(why),
+            ..Report::default()
+        }
     }
 }
 
@@ -117,8 +122,16 @@ fn perfdata(report: &Report, limits: &PerfLimits, elapsed: f64) -> String {
         let _ = write!(perf, "running={};;;0;1 ", u8::from(running));
     }
     if let (Some(checks), Some(seconds)) = (report.running_checks, report.running_seconds) {
-        let _ = write!(perf, "running_checks={checks};{};{};0; ", limits.warning, limits.critical);
-        let _ = write!(perf, "running_seconds={seconds}s;{};{};0; ", limits.warning_time, limits.critical_time);
+        let _ = write!(
+            perf,
+            "running_checks={checks};{};{};0; ",
+            limits.warning, limits.critical
+        );
+        let _ = write!(
+            perf,
+            "running_seconds={seconds}s;{};{};0; ",
+            limits.warning_time, limits.critical_time
+        );
     }
     let _ = write!(perf, "time={elapsed:.3}s;;;0;{}", limits.timeout);
     perf
@@ -152,7 +165,7 @@ pub fn clean(text: &str) -> String {
             // CSI sequence: ESC [ parameters final-byte. Drop it whole.
             '\u{1b}' if chars.peek() == Some(&'[') => {
                 chars.next();
-                while let Some(p) = chars.next() {
+                for p in chars.by_ref() {
                     if ('\u{40}'..='\u{7e}').contains(&p) {
                         break;
                     }
@@ -184,7 +197,12 @@ mod tests {
     use super::*;
 
     fn limits() -> PerfLimits {
-        PerfLimits { warning: "2".into(), critical: "4".into(), timeout: 10.0, ..PerfLimits::default() }
+        PerfLimits {
+            warning: "2".into(),
+            critical: "4".into(),
+            timeout: 10.0,
+            ..PerfLimits::default()
+        }
     }
 
     #[test]
@@ -205,14 +223,20 @@ mod tests {
     #[test]
     fn failures_carry_only_the_time() {
         let report = Report::failure(State::Unknown, "broken");
-        assert_eq!(render(&report, Format::Nagios, &limits(), 1.5), "UNKNOWN - broken | time=1.500s;;;0;10");
+        assert_eq!(
+            render(&report, Format::Nagios, &limits(), 1.5),
+            "UNKNOWN - broken | time=1.500s;;;0;10"
+        );
     }
 
     #[test]
     fn server_text_cannot_forge_lines_or_perfdata() {
         let hostile = "a|b=1\nCRITICAL - x\r\t\u{1b}[31mred\u{1b}[0m\u{7f}\u{85}end";
         assert_eq!(clean(hostile), "a/b=1 CRITICAL - x red end");
-        let report = Report { summary: "y".repeat(10_000), ..Report::default() };
+        let report = Report {
+            summary: "y".repeat(10_000),
+            ..Report::default()
+        };
         let line = render(&report, Format::Nagios, &limits(), 0.0);
         assert!(line.len() < 300, "{}", line.len());
         assert!(!line.contains('\n'));

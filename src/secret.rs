@@ -6,7 +6,13 @@ use std::sync::Mutex;
 
 /// Every secret value this process has seen, so that output can be scrubbed
 /// even if a server echoes one back in an error message.
+///
+/// Values shorter than `MIN_REDACTED` are not scrubbed: masking every `x` or
+/// `ok` would wreck the output, and the check never prints a secret itself;
+/// the scrub is only the last line of defence.
 static KNOWN: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+const MIN_REDACTED: usize = 4;
 
 /// A value that must never be printed. `Debug` and `Display` show `****`.
 #[derive(Clone, PartialEq, Eq)]
@@ -14,7 +20,7 @@ pub struct Secret(String);
 
 impl Secret {
     pub fn new(value: String) -> Secret {
-        if !value.is_empty()
+        if value.len() >= MIN_REDACTED
             && let Ok(mut known) = KNOWN.lock()
         {
             known.push(value.clone());
@@ -48,7 +54,9 @@ pub fn redact(text: &str) -> String {
         Err(poisoned) => poisoned.into_inner().clone(),
     };
     known.sort_by_key(|s| std::cmp::Reverse(s.len()));
-    known.iter().fold(text.to_string(), |acc, secret| acc.replace(secret.as_str(), "****"))
+    known.iter().fold(text.to_string(), |acc, secret| {
+        acc.replace(secret.as_str(), "****")
+    })
 }
 
 #[cfg(test)]
@@ -59,7 +67,10 @@ mod tests {
     fn secrets_never_format_and_are_redacted() {
         let s = Secret::new("hunter2-xyz".into());
         assert_eq!(format!("{s} {s:?}"), "**** Secret(****)");
-        assert_eq!(redact("login as hunter2-xyz failed"), "login as **** failed");
+        assert_eq!(
+            redact("login as hunter2-xyz failed"),
+            "login as **** failed"
+        );
         assert_eq!(s.expose(), "hunter2-xyz");
     }
 }

@@ -57,7 +57,7 @@ impl Location {
     pub fn from_env() -> Location {
         ["MP_STATE_PATH", "NAGIOS_PLUGIN_STATE_DIRECTORY"]
             .iter()
-            .filter_map(|var| std::env::var_os(var))
+            .filter_map(std::env::var_os)
             .find(|v| !v.is_empty())
             .map_or(Location::Default, |dir| Location::Dir(PathBuf::from(dir)))
     }
@@ -66,27 +66,54 @@ impl Location {
 /// Why the state file cannot be used; each says what to do about it.
 #[derive(Debug, Clone, PartialEq)]
 pub enum StateError {
-    Io { path: PathBuf, action: &'static str, error: String },
-    Unsafe { path: PathBuf, why: String },
-    LockTimeout { path: PathBuf },
+    Io {
+        path: PathBuf,
+        action: &'static str,
+        error: String,
+    },
+    Unsafe {
+        path: PathBuf,
+        why: String,
+    },
+    LockTimeout {
+        path: PathBuf,
+    },
 }
 
 impl std::fmt::Display for StateError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            StateError::Io { path, action, error } => {
-                write!(f, "cannot {action} state file {}: {error}; fix its permissions or choose another with --state-file or MP_STATE_PATH", path.display())
+            StateError::Io {
+                path,
+                action,
+                error,
+            } => {
+                write!(
+                    f,
+                    "cannot {action} state file {}: {error}; fix its permissions or choose another with --state-file or MP_STATE_PATH",
+                    path.display()
+                )
             }
-            StateError::Unsafe { path, why } => write!(f, "refusing to use state file {}: {why}", path.display()),
+            StateError::Unsafe { path, why } => {
+                write!(f, "refusing to use state file {}: {why}", path.display())
+            }
             StateError::LockTimeout { path } => {
-                write!(f, "another check of this target held the lock {} for the whole timeout", path.display())
+                write!(
+                    f,
+                    "another check of this target held the lock {} for the whole timeout",
+                    path.display()
+                )
             }
         }
     }
 }
 
 fn io_error(path: &Path, action: &'static str, error: io::Error) -> StateError {
-    StateError::Io { path: path.to_path_buf(), action, error: error.to_string() }
+    StateError::Io {
+        path: path.to_path_buf(),
+        action,
+        error: error.to_string(),
+    }
 }
 
 /// An open, locked state file. The lock is released when this is dropped
@@ -100,15 +127,23 @@ pub struct StateFile {
 impl StateFile {
     /// Find the state file for `target` and lock it, waiting at most until
     /// `deadline` for a concurrent run of the same target.
-    pub fn open(location: &Location, target: &str, deadline: Instant) -> Result<StateFile, StateError> {
+    pub fn open(
+        location: &Location,
+        target: &str,
+        deadline: Instant,
+    ) -> Result<StateFile, StateError> {
         let name = file_name(target);
         match location {
             Location::File(path) => Self::open_at(path.clone(), deadline),
             Location::Dir(dir) => Self::open_at(dir.join(&name), deadline),
-            Location::Default => match Self::open_at(Path::new(DEFAULT_DIR).join(&name), deadline) {
-                Err(StateError::Io { .. }) => Self::open_at(private_fallback_dir().join(&name), deadline),
-                other => other,
-            },
+            Location::Default => {
+                match Self::open_at(Path::new(DEFAULT_DIR).join(&name), deadline) {
+                    Err(StateError::Io { .. }) => {
+                        Self::open_at(private_fallback_dir().join(&name), deadline)
+                    }
+                    other => other,
+                }
+            }
         }
     }
 
@@ -119,7 +154,10 @@ impl StateFile {
         };
         prepare_dir(&dir)?;
         let lock_path = sibling(&path, ".lock");
-        let lock = open_own_file(&lock_path, OpenOptions::new().read(true).write(true).create(true))?;
+        let lock = open_own_file(
+            &lock_path,
+            OpenOptions::new().read(true).write(true).create(true),
+        )?;
         wait_for_lock(&lock, &lock_path, deadline)?;
         Ok(StateFile { path, _lock: lock })
     }
@@ -137,7 +175,13 @@ impl StateFile {
         };
         match decode(&text, now) {
             Ok(saved) => Ok((saved, None)),
-            Err(why) => Ok((Saved::default(), Some(format!("ignored state file {}: {why}; it will be replaced", self.path.display())))),
+            Err(why) => Ok((
+                Saved::default(),
+                Some(format!(
+                    "ignored state file {}: {why}; it will be replaced",
+                    self.path.display()
+                )),
+            )),
         }
     }
 
@@ -153,11 +197,20 @@ impl StateFile {
         // Only the lock holder writes, so a fixed temporary name is safe; a
         // leftover from a killed run is removed, never followed.
         match fs::remove_file(&tmp) {
-            Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(io_error(&tmp, "remove stale temporary", e)),
+            Err(e) if e.kind() != io::ErrorKind::NotFound => {
+                return Err(io_error(&tmp, "remove stale temporary", e));
+            }
             _ => {}
         }
-        let mut file = OpenOptions::new().write(true).create_new(true).mode(0o600).open(&tmp).map_err(|e| io_error(&tmp, "create", e))?;
-        file.write_all(text.as_bytes()).and_then(|()| file.sync_all()).map_err(|e| io_error(&tmp, "write", e))?;
+        let mut file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&tmp)
+            .map_err(|e| io_error(&tmp, "create", e))?;
+        file.write_all(text.as_bytes())
+            .and_then(|()| file.sync_all())
+            .map_err(|e| io_error(&tmp, "write", e))?;
         drop(file);
         fs::rename(&tmp, &self.path).map_err(|e| io_error(&self.path, "replace", e))?;
         if let Some(dir) = self.path.parent().filter(|p| !p.as_os_str().is_empty()) {
@@ -171,8 +224,15 @@ impl StateFile {
 
 /// `name.json` -> `name.json.lock`, `.name.json.tmp`.
 fn sibling(path: &Path, suffix: &str) -> PathBuf {
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let name = if suffix == ".tmp" { format!(".{name}{suffix}") } else { format!("{name}{suffix}") };
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let name = if suffix == ".tmp" {
+        format!(".{name}{suffix}")
+    } else {
+        format!("{name}{suffix}")
+    };
     path.with_file_name(name)
 }
 
@@ -185,7 +245,11 @@ fn wait_for_lock(lock: &File, path: &Path, deadline: Instant) -> Result<(), Stat
                 std::thread::sleep(pause.min(deadline.saturating_duration_since(Instant::now())));
                 pause = (pause * 2).min(Duration::from_millis(25));
             }
-            Err(TryLockError::WouldBlock) => return Err(StateError::LockTimeout { path: path.to_path_buf() }),
+            Err(TryLockError::WouldBlock) => {
+                return Err(StateError::LockTimeout {
+                    path: path.to_path_buf(),
+                });
+            }
             Err(TryLockError::Error(e)) => return Err(io_error(path, "lock", e)),
         }
     }
@@ -196,15 +260,26 @@ fn wait_for_lock(lock: &File, path: &Path, deadline: Instant) -> Result<(), Stat
 pub fn file_name(target: &str) -> String {
     let readable: String = target
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
         .take(100)
         .collect();
-    format!("gklm_backup_{readable}_{:016x}.json", fnv1a(target.as_bytes()))
+    format!(
+        "gklm_backup_{readable}_{:016x}.json",
+        fnv1a(target.as_bytes())
+    )
 }
 
 /// FNV-1a: tiny, and stable across Rust releases (std's hasher is not).
 fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 unsafe extern "C" {
@@ -230,7 +305,10 @@ fn prepare_dir(dir: &Path) -> Result<(), StateError> {
         Ok(()) => {}
         Err(e) => return Err(io_error(dir, "create directory of", e)),
     }
-    let shared_parent = dir.parent().and_then(|p| fs::metadata(p).ok()).is_some_and(|m| m.mode() & 0o002 != 0);
+    let shared_parent = dir
+        .parent()
+        .and_then(|p| fs::metadata(p).ok())
+        .is_some_and(|m| m.mode() & 0o002 != 0);
     if !shared_parent {
         return Ok(());
     }
@@ -238,14 +316,21 @@ fn prepare_dir(dir: &Path) -> Result<(), StateError> {
     let why = if meta.file_type().is_symlink() {
         Some("its directory is a symlink in a world-writable directory".to_string())
     } else if meta.uid() != euid() {
-        Some(format!("its directory is owned by uid {}, not by uid {} running the check", meta.uid(), euid()))
+        Some(format!(
+            "its directory is owned by uid {}, not by uid {} running the check",
+            meta.uid(),
+            euid()
+        ))
     } else if meta.mode() & 0o022 != 0 {
         Some("its directory in a world-writable directory is writable by others".to_string())
     } else {
         None
     };
     match why {
-        Some(why) => Err(StateError::Unsafe { path: dir.to_path_buf(), why }),
+        Some(why) => Err(StateError::Unsafe {
+            path: dir.to_path_buf(),
+            why,
+        }),
         None => Ok(()),
     }
 }
@@ -257,18 +342,29 @@ fn open_own_file(path: &Path, options: &mut OpenOptions) -> Result<File, StateEr
     if let Ok(meta) = fs::symlink_metadata(path) {
         check_own(path, &meta)?;
     }
-    let file = options.mode(0o600).open(path).map_err(|e| io_error(path, "open", e))?;
+    let file = options
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| io_error(path, "open", e))?;
     let opened = file.metadata().map_err(|e| io_error(path, "inspect", e))?;
     let on_path = fs::symlink_metadata(path).map_err(|e| io_error(path, "inspect", e))?;
     check_own(path, &on_path)?;
     if (opened.dev(), opened.ino()) != (on_path.dev(), on_path.ino()) {
-        return Err(StateError::Unsafe { path: path.to_path_buf(), why: "it was replaced while being opened".into() });
+        return Err(StateError::Unsafe {
+            path: path.to_path_buf(),
+            why: "it was replaced while being opened".into(),
+        });
     }
     Ok(file)
 }
 
 fn check_own(path: &Path, meta: &fs::Metadata) -> Result<(), StateError> {
-    let unsafe_because = |why: String| Err(StateError::Unsafe { path: path.to_path_buf(), why });
+    let unsafe_because = |why: String| {
+        Err(StateError::Unsafe {
+            path: path.to_path_buf(),
+            why,
+        })
+    };
     if meta.file_type().is_symlink() {
         return unsafe_because("it is a symlink (never followed); remove it".into());
     }
@@ -276,7 +372,11 @@ fn check_own(path: &Path, meta: &fs::Metadata) -> Result<(), StateError> {
         return unsafe_because("it is not a regular file".into());
     }
     if meta.uid() != euid() {
-        return unsafe_because(format!("it is owned by uid {}, not by uid {} running the check; remove it or fix its owner", meta.uid(), euid()));
+        return unsafe_because(format!(
+            "it is owned by uid {}, not by uid {} running the check; remove it or fix its owner",
+            meta.uid(),
+            euid()
+        ));
     }
     Ok(())
 }
@@ -289,7 +389,9 @@ fn read_own_file(path: &Path) -> Result<Option<String>, StateError> {
     }
     let file = open_own_file(path, OpenOptions::new().read(true))?;
     let mut bytes = Vec::new();
-    file.take(MAX_SIZE + 1).read_to_end(&mut bytes).map_err(|e| io_error(path, "read", e))?;
+    file.take(MAX_SIZE + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| io_error(path, "read", e))?;
     Ok(Some(String::from_utf8_lossy(&bytes).into_owned()))
 }
 
@@ -318,11 +420,19 @@ pub fn decode(text: &str, now: u64) -> Result<Saved, String> {
         Some(v) => return Err(format!("unknown format version {v}")),
         None => return Err("no format version".into()),
     }
-    let updated = map.get("updated").and_then(Value::as_u64).ok_or("no 'updated' time")?;
+    let updated = map
+        .get("updated")
+        .and_then(Value::as_u64)
+        .ok_or("no 'updated' time")?;
     if updated > now.saturating_add(FUTURE_SLACK_SECS) {
-        return Err(format!("written in the future (updated {updated}, now {now})"));
+        return Err(format!(
+            "written in the future (updated {updated}, now {now})"
+        ));
     }
-    let running_checks = map.get("running_checks").and_then(Value::as_u64).ok_or("no 'running_checks'")?;
+    let running_checks = map
+        .get("running_checks")
+        .and_then(Value::as_u64)
+        .ok_or("no 'running_checks'")?;
     let running_since = match map.get("running_since") {
         None | Some(Value::Null) => None,
         Some(v) => Some(v.as_u64().ok_or("'running_since' is not a time")?),
@@ -333,10 +443,24 @@ pub fn decode(text: &str, now: u64) -> Result<Saved, String> {
     if (running_checks > 0) != running_since.is_some() {
         return Err("'running_checks' and 'running_since' disagree".into());
     }
-    let text_field = |name: &str| map.get(name).and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_string);
+    let text_field = |name: &str| {
+        map.get(name)
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+    };
     let prefix = text_field("prefix").filter(|p| p.starts_with('/') && p.len() < 100);
-    let session = text_field("session").filter(|s| s.bytes().all(|b| b.is_ascii_graphic())).map(Secret::new);
-    Ok(Saved { history: History { running_checks, running_since }, prefix, session })
+    let session = text_field("session")
+        .filter(|s| s.bytes().all(|b| b.is_ascii_graphic()))
+        .map(Secret::new);
+    Ok(Saved {
+        history: History {
+            running_checks,
+            running_since,
+        },
+        prefix,
+        session,
+    })
 }
 
 #[cfg(test)]
@@ -346,7 +470,10 @@ mod tests {
     #[test]
     fn encode_then_decode_round_trips() {
         let saved = Saved {
-            history: History { running_checks: 3, running_since: Some(1000) },
+            history: History {
+                running_checks: 3,
+                running_since: Some(1000),
+            },
             prefix: Some("/GKLM".into()),
             session: Some(Secret::new("sess-roundtrip".into())),
         };
@@ -362,11 +489,23 @@ mod tests {
             ("", "JSON"),
             ("{\"version\":1", "JSON"),
             ("[]", "object"),
-            (r#"{"version":2,"updated":1,"running_checks":0}"#, "version 2"),
+            (
+                r#"{"version":2,"updated":1,"running_checks":0}"#,
+                "version 2",
+            ),
             (r#"{"updated":1,"running_checks":0}"#, "no format version"),
-            (r#"{"version":1,"updated":99999999,"running_checks":0}"#, "future"),
-            (r#"{"version":1,"updated":1,"running_checks":-1}"#, "running_checks"),
-            (r#"{"version":1,"updated":1,"running_checks":2,"running_since":null}"#, "disagree"),
+            (
+                r#"{"version":1,"updated":99999999,"running_checks":0}"#,
+                "future",
+            ),
+            (
+                r#"{"version":1,"updated":1,"running_checks":-1}"#,
+                "running_checks",
+            ),
+            (
+                r#"{"version":1,"updated":1,"running_checks":2,"running_since":null}"#,
+                "disagree",
+            ),
         ] {
             let err = decode(text, 100).expect_err(text);
             assert!(err.contains(why), "{text}: {err}");
@@ -376,7 +515,10 @@ mod tests {
     #[test]
     fn file_names_are_safe_and_distinct() {
         let a = file_name("gklm.example:9443 /SKLM monitor");
-        assert!(a.starts_with("gklm_backup_gklm.example_9443__SKLM_monitor_"), "{a}");
+        assert!(
+            a.starts_with("gklm_backup_gklm.example_9443__SKLM_monitor_"),
+            "{a}"
+        );
         assert!(a.ends_with(".json"));
         assert_ne!(a, file_name("gklm.example:9443 /SKLM monitor_"));
         assert!(!file_name("../../etc/passwd").contains('/'));

@@ -57,7 +57,12 @@ impl Range {
         if start > end {
             return Err(bad("start is greater than end"));
         }
-        Ok(Range { start, end, inside, text: given.to_string() })
+        Ok(Range {
+            start,
+            end,
+            inside,
+            text: given.to_string(),
+        })
     }
 
     /// True when `value` should raise the alert this range belongs to.
@@ -76,7 +81,9 @@ impl fmt::Display for Range {
 /// Only plain decimal notation: Rust's float parser would also take `inf`,
 /// `NaN` and `infinity`, which the range syntax does not allow.
 fn parse_number(text: &str) -> Result<f64, String> {
-    let plain = text.bytes().all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'-' | b'+' | b'e' | b'E'));
+    let plain = text
+        .bytes()
+        .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'-' | b'+' | b'e' | b'E'));
     let has_digit = text.bytes().any(|b| b.is_ascii_digit());
     match text.parse::<f64>() {
         Ok(n) if plain && has_digit && n.is_finite() => Ok(n),
@@ -209,7 +216,10 @@ mod tests {
 
     #[test]
     fn rejects_malformed_ranges() {
-        for text in ["", "@", "abc", "20:10", "1:2:3", "nan", "inf", "NaN:1", "1:inf", "infinity", "~", "1e999", ":", "@:", "-", "."] {
+        for text in [
+            "", "@", "abc", "20:10", "1:2:3", "nan", "inf", "NaN:1", "1:inf", "infinity", "~",
+            "1e999", ":", "@:", "-", ".",
+        ] {
             let err = Range::parse(text).expect_err(text);
             assert!(err.0.contains("invalid range"), "{text}: {err}");
         }
@@ -229,7 +239,9 @@ mod tests {
 
     #[test]
     fn rejects_malformed_durations() {
-        for text in ["", "m", "-5m", "5w", "5 m", "1e400", "inf", "nans", "99999d", "5mm"] {
+        for text in [
+            "", "m", "-5m", "5w", "5 m", "1e400", "inf", "nans", "99999d", "5mm",
+        ] {
             let err = parse_duration(text).expect_err(text);
             assert!(err.0.contains("invalid duration"), "{text}: {err}");
         }

@@ -19,7 +19,8 @@ impl Trust {
     /// Read a PEM file holding one or more certificates (a CA, a chain, or the
     /// server's own self-signed certificate).
     pub fn from_ca_file(path: &Path) -> Result<Trust, String> {
-        let pem = std::fs::read(path).map_err(|e| format!("cannot read --cacert file {}: {e}", path.display()))?;
+        let pem = std::fs::read(path)
+            .map_err(|e| format!("cannot read --cacert file {}: {e}", path.display()))?;
         let text = String::from_utf8_lossy(&pem);
         const BEGIN: &str = "-----BEGIN CERTIFICATE-----";
         let certs = text
@@ -27,9 +28,17 @@ impl Trust {
             .map(|(start, _)| &text[start..])
             .map(|block| Certificate::from_pem(block.as_bytes()))
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| format!("--cacert file {} holds an unreadable certificate: {e}", path.display()))?;
+            .map_err(|e| {
+                format!(
+                    "--cacert file {} holds an unreadable certificate: {e}",
+                    path.display()
+                )
+            })?;
         if certs.is_empty() {
-            return Err(format!("--cacert file {} holds no PEM certificate", path.display()));
+            return Err(format!(
+                "--cacert file {} holds no PEM certificate",
+                path.display()
+            ));
         }
         Ok(Trust::CaFile(certs))
     }
@@ -45,8 +54,12 @@ impl Trust {
     pub fn apply(&self, builder: RequestBuilder) -> RequestBuilder {
         match self {
             Trust::System => builder,
-            Trust::CaFile(certs) => certs.iter().fold(builder, |b, cert| b.add_root_certificate(cert.clone())),
-            Trust::Insecure => builder.danger_accept_invalid_certs(true).danger_accept_invalid_hostnames(true),
+            Trust::CaFile(certs) => certs
+                .iter()
+                .fold(builder, |b, cert| b.add_root_certificate(cert.clone())),
+            Trust::Insecure => builder
+                .danger_accept_invalid_certs(true)
+                .danger_accept_invalid_hostnames(true),
         }
     }
 }
@@ -77,21 +90,37 @@ pub fn skip_eager_bundle_load(trust: &Trust) {
 }
 
 /// Directories OpenSSL-based clients consult, in native-tls's probe order.
-const CERT_DIRS: &[&str] = &["/etc/ssl/certs", "/etc/pki/tls/certs", "/etc/openssl/certs", "/etc/ssl", "/usr/local/share/certs"];
+const CERT_DIRS: &[&str] = &[
+    "/etc/ssl/certs",
+    "/etc/pki/tls/certs",
+    "/etc/openssl/certs",
+    "/etc/ssl",
+    "/usr/local/share/certs",
+];
 
 /// A hashed directory has `<8 hex digits>.0` links made by c_rehash or
 /// update-ca-certificates; without them the directory lookup finds nothing.
 fn hashed_dir_available() -> bool {
     let env_dir = std::env::var_os("SSL_CERT_DIR");
-    let dirs = env_dir.iter().map(Path::new).chain(CERT_DIRS.iter().map(Path::new));
-    dirs.filter_map(|d| std::fs::read_dir(d).ok()).any(|entries| {
-        entries.filter_map(Result::ok).any(|e| is_hash_name(&e.file_name().to_string_lossy()))
-    })
+    let dirs = env_dir
+        .iter()
+        .map(Path::new)
+        .chain(CERT_DIRS.iter().map(Path::new));
+    dirs.filter_map(|d| std::fs::read_dir(d).ok())
+        .any(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .any(|e| is_hash_name(&e.file_name().to_string_lossy()))
+        })
 }
 
 fn is_hash_name(name: &str) -> bool {
     match name.split_once('.') {
-        Some((hash, n)) => hash.len() == 8 && hash.bytes().all(|b| b.is_ascii_hexdigit()) && n.parse::<u8>().is_ok(),
+        Some((hash, n)) => {
+            hash.len() == 8
+                && hash.bytes().all(|b| b.is_ascii_hexdigit())
+                && n.parse::<u8>().is_ok()
+        }
         None => false,
     }
 }

@@ -13,7 +13,10 @@ pub struct Trace {
 
 impl Trace {
     pub fn new(verbosity: u8) -> Trace {
-        Trace { verbosity, lines: RefCell::new(Vec::new()) }
+        Trace {
+            verbosity,
+            lines: RefCell::new(Vec::new()),
+        }
     }
 
     /// Record `line` if the user asked for at least `level` (1 to 3).

@@ -53,13 +53,18 @@ impl TransportError {
     pub fn describe(&self) -> String {
         match self {
             TransportError::Timeout => "timed out".into(),
-            TransportError::Refused(_) => "connection refused; is GKLM listening on that host and port?".into(),
+            TransportError::Refused(_) => {
+                "connection refused; is GKLM listening on that host and port?".into()
+            }
             TransportError::Resolve(e) => format!("cannot resolve host name ({e}); check -H"),
             TransportError::Tls(e) => format!(
                 "TLS failed: {e}; if GKLM uses a self-signed or internal-CA certificate, pass --cacert FILE (or --insecure to skip verification)"
             ),
             TransportError::Network(e) => format!("connection failed: {e}"),
-            TransportError::TooLarge => format!("response body larger than {} KiB; this is not a GKLM answer", BODY_LIMIT / 1024),
+            TransportError::TooLarge => format!(
+                "response body larger than {} KiB; this is not a GKLM answer",
+                BODY_LIMIT / 1024
+            ),
             TransportError::Protocol(e) => format!("malformed HTTP response: {e}"),
         }
     }
@@ -82,7 +87,11 @@ pub struct Request<'a> {
 
 impl Transport {
     pub fn new(trust: Trust, deadline: Instant, language: &str) -> Transport {
-        Transport { trust, deadline, language: language.to_string() }
+        Transport {
+            trust,
+            deadline,
+            language: language.to_string(),
+        }
     }
 
     pub fn deadline(&self) -> Instant {
@@ -91,7 +100,11 @@ impl Transport {
 
     pub fn send(&self, request: Request<'_>) -> Result<Reply, TransportError> {
         let started = Instant::now();
-        let remaining = self.deadline.checked_duration_since(started).filter(|d| !d.is_zero()).ok_or(TransportError::Timeout)?;
+        let remaining = self
+            .deadline
+            .checked_duration_since(started)
+            .filter(|d| !d.is_zero())
+            .ok_or(TransportError::Timeout)?;
         let builder = self.builder(&request, remaining);
         let outcome = match request.body {
             Some(body) => builder.bytes(body).send(),
@@ -99,10 +112,21 @@ impl Transport {
         };
         let response = outcome.map_err(|e| self.classify(e))?;
         let (status, headers, reader) = response.split();
-        let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
+        let header = |name: &str| {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
         let (content_type, location) = (header("content-type"), header("location"));
         let body = self.read_body(reader)?;
-        Ok(Reply { status: status.as_u16(), content_type, location, body, elapsed: started.elapsed() })
+        Ok(Reply {
+            status: status.as_u16(),
+            content_type,
+            location,
+            body,
+            elapsed: started.elapsed(),
+        })
     }
 
     fn builder(&self, request: &Request<'_>, remaining: Duration) -> RequestBuilder {
@@ -158,7 +182,9 @@ fn classify_io(e: &std::io::Error) -> TransportError {
         K::ConnectionRefused => TransportError::Refused(text),
         K::TimedOut | K::WouldBlock => TransportError::Timeout,
         K::InvalidData => TransportError::Protocol(text),
-        _ if text.contains("lookup address") || text.contains("Name or service") => TransportError::Resolve(text),
+        _ if text.contains("lookup address") || text.contains("Name or service") => {
+            TransportError::Resolve(text)
+        }
         _ => TransportError::Network(text),
     }
 }

@@ -40,7 +40,10 @@ pub fn claim_output() -> bool {
 pub fn start(deadline: Instant, on_timeout: impl FnOnce(&'static str, String) + Send + 'static) {
     std::thread::spawn(move || {
         let fire_at = deadline + GRACE;
-        while let Some(left) = fire_at.checked_duration_since(Instant::now()).filter(|d| !d.is_zero()) {
+        while let Some(left) = fire_at
+            .checked_duration_since(Instant::now())
+            .filter(|d| !d.is_zero())
+        {
             std::thread::sleep(left);
         }
         if claim_output() {

@@ -1,0 +1,173 @@
+//! Shared by the integration tests: the simulator and a way to run the real
+//! `check_gklm_backup` binary against it.
+#![allow(dead_code)] // each test binary uses a different part of it
+
+pub mod simulator;
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+#[allow(unused_imports)]
+pub use simulator::{Behavior, Cert, Config, PASSWORD, Simulator, USER, Wire};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_check_gklm_backup");
+
+/// The outcome of one run of the binary.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+    pub elapsed: Duration,
+}
+
+impl Run {
+    pub fn first_line(&self) -> &str {
+        self.stdout.lines().next().unwrap_or("")
+    }
+
+    /// The state word the first line starts with.
+    pub fn state(&self) -> &str {
+        self.first_line().split(" - ").next().unwrap_or("")
+    }
+
+    pub fn perfdata(&self) -> &str {
+        self.first_line().split_once(" | ").map_or("", |(_, p)| p)
+    }
+
+    /// The value part of one perfdata item, e.g. `3;2;4;0;` for running_checks.
+    pub fn perf(&self, label: &str) -> Option<String> {
+        self.perfdata()
+            .split(' ')
+            .find_map(|item| item.strip_prefix(&format!("{label}=")).map(str::to_string))
+    }
+
+    /// The number at the start of a perfdata value.
+    pub fn perf_number(&self, label: &str) -> Option<f64> {
+        let value = self.perf(label)?;
+        let number: String = value
+            .chars()
+            .take_while(|c| c.is_ascii_digit() || *c == '.')
+            .collect();
+        number.parse().ok()
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(self.first_line())
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.stdout))
+    }
+
+    /// Assert state word and exit code agree with what is expected.
+    pub fn expect(&self, state: &str, code: i32) -> &Run {
+        assert_eq!(
+            (self.state(), self.code),
+            (state, code),
+            "stdout: {}\nstderr: {}",
+            self.stdout,
+            self.stderr
+        );
+        self
+    }
+
+    pub fn expect_text(&self, needle: &str) -> &Run {
+        assert!(
+            self.first_line().contains(needle),
+            "expected {needle:?} in first line: {}",
+            self.stdout
+        );
+        self
+    }
+}
+
+/// A temporary place for state files and credential files.
+pub struct Workspace {
+    pub dir: tempfile::TempDir,
+}
+
+impl Workspace {
+    pub fn new() -> Workspace {
+        Workspace {
+            dir: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn state_dir(&self) -> PathBuf {
+        let dir = self.path().join("state");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+        dir
+    }
+
+    /// Write `content` to a 0600 file and return its path.
+    pub fn secret_file(&self, name: &str, content: &str) -> PathBuf {
+        let path = self.path().join(name);
+        std::fs::write(&path, content).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        path
+    }
+
+    pub fn password_file(&self) -> PathBuf {
+        self.secret_file("password", &format!("{PASSWORD}\n"))
+    }
+
+    /// State files the runs left (not locks or temporaries).
+    pub fn state_files(&self) -> Vec<PathBuf> {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(self.state_dir())
+            .unwrap()
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|e| e == "json"))
+            .collect();
+        files.sort();
+        files
+    }
+
+    pub fn state_json(&self) -> serde_json::Value {
+        let files = self.state_files();
+        assert_eq!(files.len(), 1, "expected one state file: {files:?}");
+        serde_json::from_str(&std::fs::read_to_string(&files[0]).unwrap())
+            .expect("state file is JSON")
+    }
+}
+
+/// A command for the binary with a clean environment: state in `ws`, no
+/// credentials inherited from the caller.
+pub fn command(ws: &Workspace) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("MP_STATE_PATH", ws.state_dir())
+        .stdin(Stdio::null());
+    cmd
+}
+
+/// `-H 127.0.0.1 -p PORT --cacert CA -u monitor --password-file FILE`.
+pub fn login_command(sim: &Simulator, ws: &Workspace) -> Command {
+    let mut cmd = command(ws);
+    cmd.args(["-H", "localhost", "-p", &sim.port().to_string(), "--cacert"])
+        .arg(sim.ca_pem())
+        .args(["-u", USER, "--password-file"])
+        .arg(ws.password_file());
+    cmd
+}
+
+pub fn run(cmd: &mut Command) -> Run {
+    let started = Instant::now();
+    let out = cmd.output().expect("run check_gklm_backup");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        elapsed: started.elapsed(),
+    }
+}
+
+pub fn run_with(sim: &Simulator, ws: &Workspace, args: &[&str]) -> Run {
+    run(login_command(sim, ws).args(args))
+}
