@@ -112,8 +112,13 @@ impl Workspace {
         path
     }
 
+    /// Written once: rewriting it while a spawned run reads it would race.
     pub fn password_file(&self) -> PathBuf {
-        self.secret_file("password", &format!("{PASSWORD}\n"))
+        let path = self.path().join("password");
+        if !path.exists() {
+            self.secret_file("password", &format!("{PASSWORD}\n"));
+        }
+        path
     }
 
     /// State files the runs left (not locks or temporaries).
