@@ -11,7 +11,7 @@ use check_gklm_backup::evaluate::evaluate;
 use check_gklm_backup::gklm::Gklm;
 use check_gklm_backup::query::{self, Plan, QueryError};
 use check_gklm_backup::report::{self, Format, PerfLimits, Report, State};
-use check_gklm_backup::state::{Location, Saved, StateError, StateFile};
+use check_gklm_backup::state::{Loaded, Location, Saved, StateError, StateFile};
 use check_gklm_backup::tls::{self, Trust};
 use check_gklm_backup::trace::Trace;
 use check_gklm_backup::transport::Transport;
@@ -20,6 +20,10 @@ use check_gklm_backup::watchdog;
 fn main() {
     let started = Instant::now();
     install_panic_hook();
+    if std::env::var_os("CHECK_GKLM_BACKUP_SELF_TEST_PANIC").is_some() {
+        // Lets the test suite prove the panic hook on the real binary.
+        panic!("self-test panic requested by CHECK_GKLM_BACKUP_SELF_TEST_PANIC");
+    }
     let options = match cli::parse(std::env::args_os().skip(1).collect()) {
         Ok(Command::Run(options)) => *options,
         Ok(Command::Help) => finish_text(cli::HELP),
@@ -54,28 +58,27 @@ fn run(options: &Options, trust: Trust, deadline: Instant) -> Report {
     };
     trace.note(1, trust.describe());
     let target = options.target_key();
-    let location = options
-        .state_file
-        .clone()
-        .map_or_else(Location::from_env, Location::File);
-    watchdog::set_step("waiting for the state file lock", "");
-    let state = StateFile::open(&location, &target, deadline);
-    let (saved, history_problem) = match &state {
-        Ok(file) => load_saved(file, &trace),
-        Err(StateError::LockTimeout { .. }) => {
-            let why = state.unwrap_err().to_string();
-            return with_trace(Report::failure(State::Unknown, why), trace);
+    let (state, loaded) = match open_state(options, &target, deadline, &trace) {
+        Ok((file, loaded)) => (Some(file), Ok(loaded)),
+        // A lock held too long, or a file that looks planted: stop here
+        // rather than run without the history or next to an attack.
+        Err(e @ (StateError::LockTimeout { .. } | StateError::Unsafe { .. })) => {
+            return with_trace(Report::failure(State::Unknown, e.to_string()), trace);
         }
+        // Unreadable: run without history, and never overwrite what we
+        // could not read.
         Err(e) => {
             trace.note(1, format!("state: {e}"));
-            (Saved::default(), Some(e.to_string()))
+            (None, Err(e.to_string()))
         }
     };
+    let saved = loaded.as_ref().map(|l| l.saved.clone()).unwrap_or_default();
 
     let transport = Transport::new(trust, deadline, &options.language);
     let gklm = Gklm::new(&transport, &options.host, options.port, &trace);
-    let cache_session =
-        options.session_cache && matches!(options.auth, AuthSource::Login { .. }) && state.is_ok();
+    let cache_session = options.session_cache
+        && matches!(options.auth, AuthSource::Login { .. })
+        && state.is_some();
     let plan = Plan {
         prefix: &options.prefix,
         remembered_prefix: saved.prefix.as_deref(),
@@ -91,55 +94,56 @@ fn run(options: &Options, trust: Trust, deadline: Instant) -> Report {
         session: fetched.session.clone(),
         ..saved.clone()
     };
-    if !cache_session {
-        next.session = None;
-    }
     let report = match &fetched.status {
         Ok(status) => {
             next.history = saved.history.observe(status.running, now);
-            let history = match &history_problem {
-                None => Ok(next.history),
-                Some(why) => Err(why.clone()),
+            let history = match &loaded {
+                Ok(_) => Ok(next.history),
+                Err(why) => Err(why.clone()),
             };
             evaluate(status, history, now, &options.thresholds)
         }
         Err(e) => failure_report(e, options),
     };
-    if let Ok(file) = &state {
-        save(file, &saved, &next, &target, now, &trace);
+    if let (Some(file), Ok(loaded)) = (&state, &loaded) {
+        save(file, loaded, &next, &target, now, &trace);
     }
     drop(state);
     with_trace(report, trace)
 }
 
-fn load_saved(file: &StateFile, trace: &Trace) -> (Saved, Option<String>) {
+fn open_state(
+    options: &Options,
+    target: &str,
+    deadline: Instant,
+    trace: &Trace,
+) -> Result<(StateFile, Loaded), StateError> {
+    let location = options
+        .state_file
+        .clone()
+        .map_or_else(Location::from_env, Location::File);
+    watchdog::set_step("waiting for the state file lock", "");
+    let file = StateFile::open(&location, target, deadline)?;
     trace.note(2, format!("state file: {}", file.path().display()));
-    match file.load(unix_now()) {
-        Ok((saved, note)) => {
-            if let Some(note) = note {
-                trace.note(1, format!("state: {note}"));
-            }
-            (saved, None)
-        }
-        Err(e) => {
-            trace.note(1, format!("state: {e}"));
-            (Saved::default(), Some(e.to_string()))
-        }
+    let loaded = file.load(unix_now())?;
+    if let Some(note) = &loaded.note {
+        trace.note(1, format!("state: {note}"));
     }
+    Ok((file, loaded))
 }
 
 /// Write only when something changed, so an unchanged run costs no fsync.
-fn save(file: &StateFile, before: &Saved, after: &Saved, target: &str, now: u64, trace: &Trace) {
-    let unchanged = before == after && file.contents().is_some();
-    if !unchanged {
+fn save(file: &StateFile, loaded: &Loaded, next: &Saved, target: &str, now: u64, trace: &Trace) {
+    let unchanged = loaded.raw.is_some() && loaded.note.is_none() && loaded.saved == *next;
+    let text = if unchanged {
+        loaded.raw.clone()
+    } else {
         watchdog::set_step("writing the state file", &file.path().display().to_string());
-        if let Err(e) = file.save(after, target, now) {
-            trace.note(1, format!("state: {e}"));
-        }
-    }
-    if trace.wants(2)
-        && let Some(text) = file.contents()
-    {
+        file.save(next, target, now)
+            .map_err(|e| trace.note(1, format!("state: {e}")))
+            .ok()
+    };
+    if let Some(text) = text {
         trace.note(
             2,
             format!(

@@ -42,6 +42,16 @@ pub struct Saved {
     pub session: Option<Secret>,
 }
 
+/// What `StateFile::load` found.
+#[derive(Debug)]
+pub struct Loaded {
+    pub saved: Saved,
+    /// Why the file's content was ignored, if it was.
+    pub note: Option<String>,
+    /// The file's text, None when there was no file.
+    pub raw: Option<String>,
+}
+
 /// Where the state file lives, as the user configured it.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Location {
@@ -49,7 +59,8 @@ pub enum Location {
     File(PathBuf),
     /// A directory given by the environment; one file per target inside.
     Dir(PathBuf),
-    /// Neither: the packaged directory, else a private one under /var/tmp.
+    /// Neither: the packaged directory if it is ours, else a private one
+    /// under /var/tmp.
     Default,
 }
 
@@ -136,14 +147,7 @@ impl StateFile {
         match location {
             Location::File(path) => Self::open_at(path.clone(), deadline),
             Location::Dir(dir) => Self::open_at(dir.join(&name), deadline),
-            Location::Default => {
-                match Self::open_at(Path::new(DEFAULT_DIR).join(&name), deadline) {
-                    Err(StateError::Io { .. }) => {
-                        Self::open_at(private_fallback_dir().join(&name), deadline)
-                    }
-                    other => other,
-                }
-            }
+            Location::Default => Self::open_at(default_dir().join(&name), deadline),
         }
     }
 
@@ -166,32 +170,36 @@ impl StateFile {
         &self.path
     }
 
-    /// Read the saved state. `Ok((saved, Some(why)))` means the file was
-    /// unusable and is treated as empty; it is replaced at the next save.
-    pub fn load(&self, now: u64) -> Result<(Saved, Option<String>), StateError> {
-        let text = match read_own_file(&self.path)? {
-            None => return Ok((Saved::default(), None)),
-            Some(text) => text,
+    /// Read the saved state. A file that is unusable (damaged, foreign,
+    /// future-dated) is treated as empty and will be replaced: `note` says so.
+    pub fn load(&self, now: u64) -> Result<Loaded, StateError> {
+        let Some(raw) = read_own_file(&self.path)? else {
+            return Ok(Loaded {
+                saved: Saved::default(),
+                note: None,
+                raw: None,
+            });
         };
-        match decode(&text, now) {
-            Ok(saved) => Ok((saved, None)),
-            Err(why) => Ok((
-                Saved::default(),
-                Some(format!(
+        let (saved, note) = match decode(&raw, now) {
+            Ok(saved) => (saved, None),
+            Err(why) => {
+                let note = format!(
                     "ignored state file {}: {why}; it will be replaced",
                     self.path.display()
-                )),
-            )),
-        }
-    }
-
-    /// The raw text on disk, for `-vv`.
-    pub fn contents(&self) -> Option<String> {
-        read_own_file(&self.path).ok().flatten()
+                );
+                (Saved::default(), Some(note))
+            }
+        };
+        Ok(Loaded {
+            saved,
+            note,
+            raw: Some(raw),
+        })
     }
 
     /// Replace the file atomically: temporary file, fsync, rename, fsync dir.
-    pub fn save(&self, saved: &Saved, target: &str, now: u64) -> Result<(), StateError> {
+    /// Returns the text written.
+    pub fn save(&self, saved: &Saved, target: &str, now: u64) -> Result<String, StateError> {
         let text = encode(saved, target, now);
         let tmp = sibling(&self.path, ".tmp");
         // Only the lock holder writes, so a fixed temporary name is safe; a
@@ -218,7 +226,7 @@ impl StateFile {
             // that was not already at risk, so it is not an error.
             let _ = File::open(dir).and_then(|d| d.sync_all());
         }
-        Ok(())
+        Ok(text)
     }
 }
 
@@ -289,6 +297,18 @@ unsafe extern "C" {
 pub fn euid() -> u32 {
     // SAFETY: geteuid has no preconditions and cannot fail.
     unsafe { geteuid() }
+}
+
+/// The packaged directory when it belongs to the user running the check (the
+/// package gives it to the monitoring user), else a private fallback. Root
+/// running the check by hand thus never leaves root-owned files that would
+/// lock the monitoring user out of the packaged directory.
+pub fn default_dir() -> PathBuf {
+    let packaged = Path::new(DEFAULT_DIR);
+    match fs::symlink_metadata(packaged) {
+        Ok(meta) if meta.is_dir() && meta.uid() == euid() => packaged.to_path_buf(),
+        _ => private_fallback_dir(),
+    }
 }
 
 /// `/var/tmp/check_gklm_backup-UID`: per effective user, so a directory first

@@ -16,7 +16,11 @@ fn ten_runs_make_one_login_no_logout_and_eleven_requests() {
     assert_eq!(sim.count("POST", "/ckms/login"), 1);
     assert_eq!(sim.count("DELETE", "/ckms/logout"), 0);
     assert_eq!(sim.requests().len(), 11);
-    let ids: std::collections::HashSet<_> = sim.requests().into_iter().filter_map(|r| r.authorization).collect();
+    let ids: std::collections::HashSet<_> = sim
+        .requests()
+        .into_iter()
+        .filter_map(|r| r.authorization)
+        .collect();
     assert_eq!(ids.len(), 1, "every status call used the one session");
 }
 
@@ -29,10 +33,19 @@ fn a_forgotten_session_means_one_new_login_and_the_right_state() {
     sim.set_running(true);
     let r = run_with(&sim, &ws, &["-v", "-w", "0"]);
     r.expect("WARNING", 1).expect_text("CTGKM3290I");
-    assert!(r.stdout.contains("cached session rejected, logging in again"), "{}", r.stdout);
+    assert!(
+        r.stdout
+            .contains("cached session rejected, logging in again"),
+        "{}",
+        r.stdout
+    );
     assert_eq!(sim.count("POST", "/ckms/login"), 2);
     run_with(&sim, &ws, &[]).expect("OK", 0);
-    assert_eq!(sim.count("POST", "/ckms/login"), 2, "the new session is cached in turn");
+    assert_eq!(
+        sim.count("POST", "/ckms/login"),
+        2,
+        "the new session is cached in turn"
+    );
 }
 
 #[test]
@@ -43,12 +56,34 @@ fn a_second_rejection_is_unknown_and_a_wrong_password_is_never_retried() {
     sim.set_status_behavior(Behavior::json(401, r#"{"code":"CTGKM6004E","message":"CTGKM6004E User is not authenticated or has already logged out"}"#));
     let r = run_with(&sim, &ws, &[]);
     r.expect("UNKNOWN", 3).expect_text("CTGKM6004E");
-    assert_eq!(sim.count("POST", "/ckms/login"), 2, "exactly one fresh login after the rejection");
+    assert_eq!(
+        sim.count("POST", "/ckms/login"),
+        2,
+        "exactly one fresh login after the rejection"
+    );
     sim.set_status_behavior(Behavior::Normal);
     let wrong = ws.secret_file("wrong", "not-the-password\n");
-    let r = run(command(&ws).args(["-H", "localhost", "-p", &sim.port().to_string(), "-u", USER, "--cacert"]).arg(sim.ca_pem()).arg("--password-file").arg(&wrong));
-    r.expect("UNKNOWN", 3).expect_text("CTGKM6003E").expect_text("rejected the login");
-    assert_eq!(sim.count("POST", "/ckms/login"), 3, "wrong password tried once");
+    let r = run(command(&ws)
+        .args([
+            "-H",
+            "localhost",
+            "-p",
+            &sim.port().to_string(),
+            "-u",
+            USER,
+            "--cacert",
+        ])
+        .arg(sim.ca_pem())
+        .arg("--password-file")
+        .arg(&wrong));
+    r.expect("UNKNOWN", 3)
+        .expect_text("CTGKM6003E")
+        .expect_text("rejected the login");
+    assert_eq!(
+        sim.count("POST", "/ckms/login"),
+        3,
+        "wrong password tried once"
+    );
 }
 
 #[test]
@@ -58,7 +93,10 @@ fn rejection_found_only_inside_the_message_also_triggers_a_new_login() {
     run_with(&sim, &ws, &[]).expect("OK", 0);
     sim.forget_sessions();
     // Some GKLM versions put a generic code and the id only in the message.
-    sim.set_status_behavior(Behavior::json(400, r#"{"code":"400","message":"CTGKM6002E Bad Request: invalid user authentication ID"}"#));
+    sim.set_status_behavior(Behavior::json(
+        400,
+        r#"{"code":"400","message":"CTGKM6002E Bad Request: invalid user authentication ID"}"#,
+    ));
     let r = run_with(&sim, &ws, &["-v"]);
     assert!(r.stdout.contains("cached session rejected"), "{}", r.stdout);
     r.expect("UNKNOWN", 3).expect_text("CTGKM6002E");
@@ -71,7 +109,10 @@ fn no_session_cache_logs_in_and_out_every_run_and_stores_no_id() {
     for _ in 0..3 {
         run_with(&sim, &ws, &["--no-session-cache"]).expect("OK", 0);
     }
-    assert_eq!((sim.count("POST", "/login"), sim.count("DELETE", "/logout")), (3, 3));
+    assert_eq!(
+        (sim.count("POST", "/login"), sim.count("DELETE", "/logout")),
+        (3, 3)
+    );
     assert!(ws.state_json()["session"].is_null());
 }
 
@@ -82,13 +123,27 @@ fn cached_session_lives_in_a_private_file() {
     let ws = Workspace::new();
     run_with(&sim, &ws, &[]).expect("OK", 0);
     let file = ws.state_files().remove(0);
-    assert_eq!(std::fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o600);
-    assert!(ws.state_json()["session"].as_str().unwrap().starts_with("simsess-"));
+    assert_eq!(
+        std::fs::metadata(&file).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    assert!(
+        ws.state_json()["session"]
+            .as_str()
+            .unwrap()
+            .starts_with("simsess-")
+    );
 }
 
 #[test]
 fn gklm_5_only_prefix_is_found_and_remembered() {
-    let sim = Simulator::start_with(Config { prefixes: vec!["/GKLM".into()], ..Config::default() }, Cert::Good);
+    let sim = Simulator::start_with(
+        Config {
+            prefixes: vec!["/GKLM".into()],
+            ..Config::default()
+        },
+        Cert::Good,
+    );
     let ws = Workspace::new();
     let r = run_with(&sim, &ws, &["-v"]);
     r.expect("OK", 0);
@@ -98,18 +153,33 @@ fn gklm_5_only_prefix_is_found_and_remembered() {
     for _ in 0..3 {
         let r = run_with(&sim, &ws, &["-v"]);
         r.expect("OK", 0);
-        assert!(r.stdout.contains("prefix /GKLM (remembered from an earlier run)"));
+        assert!(
+            r.stdout
+                .contains("prefix /GKLM (remembered from an earlier run)")
+        );
     }
     let requests = sim.requests();
     assert_eq!(requests.len(), 3);
-    assert!(requests.iter().all(|r| r.path.starts_with("/GKLM/")), "{requests:?}");
+    assert!(
+        requests.iter().all(|r| r.path.starts_with("/GKLM/")),
+        "{requests:?}"
+    );
 }
 
 #[test]
 fn auth_id_mode_discovers_the_prefix_too() {
-    let sim = Simulator::start_with(Config { prefixes: vec!["/GKLM".into()], ..Config::default() }, Cert::Good);
+    let sim = Simulator::start_with(
+        Config {
+            prefixes: vec!["/GKLM".into()],
+            ..Config::default()
+        },
+        Cert::Good,
+    );
     let ws = Workspace::new();
-    let r = run(command(&ws).args(["-H", "localhost", "-p", &sim.port().to_string(), "--cacert"]).arg(sim.ca_pem()).env("GKLM_AUTH_ID", sim.issue_session()));
+    let r = run(command(&ws)
+        .args(["-H", "localhost", "-p", &sim.port().to_string(), "--cacert"])
+        .arg(sim.ca_pem())
+        .env("GKLM_AUTH_ID", sim.issue_session()));
     r.expect("OK", 0);
     assert_eq!(sim.count("GET", "/SKLM/rest/v1/ckms/backups/isrunning"), 1);
     assert_eq!(sim.count("GET", "/GKLM/rest/v1/ckms/backups/isrunning"), 1);
@@ -117,10 +187,18 @@ fn auth_id_mode_discovers_the_prefix_too() {
 
 #[test]
 fn neither_prefix_answering_is_unknown_naming_both_urls() {
-    let sim = Simulator::start_with(Config { prefixes: vec!["/OTHER".into()], ..Config::default() }, Cert::Good);
+    let sim = Simulator::start_with(
+        Config {
+            prefixes: vec!["/OTHER".into()],
+            ..Config::default()
+        },
+        Cert::Good,
+    );
     let ws = Workspace::new();
     let r = run_with(&sim, &ws, &[]);
-    r.expect("UNKNOWN", 3).expect_text("/SKLM/rest/v1/ckms/login").expect_text("/GKLM/rest/v1/ckms/login");
+    r.expect("UNKNOWN", 3)
+        .expect_text("/SKLM/rest/v1/ckms/login")
+        .expect_text("/GKLM/rest/v1/ckms/login");
 }
 
 #[test]
@@ -129,13 +207,21 @@ fn twenty_simultaneous_runs_share_one_session() {
     sim.set_running(true);
     let ws = Workspace::new();
     let children: Vec<_> = (0..20)
-        .map(|_| login_command(&sim, &ws).stdout(Stdio::piped()).spawn().expect("spawn"))
+        .map(|_| {
+            login_command(&sim, &ws)
+                .stdout(Stdio::piped())
+                .spawn()
+                .expect("spawn")
+        })
         .collect();
     let mut checks = Vec::new();
     for child in children {
         let out = child.wait_with_output().unwrap();
         let line = String::from_utf8_lossy(&out.stdout).into_owned();
-        assert!(line.starts_with("OK - CTGKM3290I Backup process is running."), "{line}");
+        assert!(
+            line.starts_with("OK - CTGKM3290I Backup process is running."),
+            "{line}"
+        );
         assert_eq!(out.status.code(), Some(0));
         checks.push(line);
     }
@@ -144,7 +230,16 @@ fn twenty_simultaneous_runs_share_one_session() {
     assert_eq!(state["running_checks"], 20);
     let mut counts: Vec<u64> = checks
         .iter()
-        .map(|l| l.split("running_checks=").nth(1).unwrap().split(';').next().unwrap().parse().unwrap())
+        .map(|l| {
+            l.split("running_checks=")
+                .nth(1)
+                .unwrap()
+                .split(';')
+                .next()
+                .unwrap()
+                .parse()
+                .unwrap()
+        })
         .collect();
     counts.sort();
     assert_eq!(counts, (1..=20).collect::<Vec<_>>());
