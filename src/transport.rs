@@ -58,7 +58,7 @@ impl TransportError {
             }
             TransportError::Resolve(e) => format!("cannot resolve host name ({e}); check -H"),
             TransportError::Tls(e) => format!(
-                "TLS failed: {e}; if GKLM uses a self-signed or internal-CA certificate, pass --cacert FILE (or --insecure to skip verification)"
+                "TLS failed: {e}; for a self-signed or internal-CA certificate use --cacert FILE (or --insecure)"
             ),
             TransportError::Network(e) => format!("connection failed: {e}"),
             TransportError::TooLarge => format!(
@@ -120,6 +120,13 @@ impl Transport {
         };
         let (content_type, location) = (header("content-type"), header("location"));
         let body = self.read_body(reader)?;
+        // attohttpc hands back a short body when the connection closes early.
+        if let Some(expected) = header("content-length").and_then(|l| l.parse::<usize>().ok())
+            && body.len() < expected
+        {
+            let why = format!("connection closed after {} of {expected} body bytes", body.len());
+            return Err(TransportError::Network(why));
+        }
         Ok(Reply {
             status: status.as_u16(),
             content_type,
@@ -164,7 +171,7 @@ impl Transport {
         }
         match error.kind() {
             ErrorKind::Io(e) => classify_io(e),
-            ErrorKind::Tls(e) => TransportError::Tls(one_line(&e.to_string())),
+            ErrorKind::Tls(e) => TransportError::Tls(openssl_reason(&e.to_string())),
             ErrorKind::InvalidResponse(k) => TransportError::Protocol(one_line(&k.to_string())),
             ErrorKind::Http(e) => TransportError::Protocol(one_line(&e.to_string())),
             ErrorKind::InvalidUrlHost | ErrorKind::InvalidBaseUrl | ErrorKind::InvalidUrlPort => {
@@ -182,10 +189,30 @@ fn classify_io(e: &std::io::Error) -> TransportError {
         K::ConnectionRefused => TransportError::Refused(text),
         K::TimedOut | K::WouldBlock => TransportError::Timeout,
         K::InvalidData => TransportError::Protocol(text),
+        // attohttpc reports both a connection closed before the response
+        // head ended and a head line over its 16 KiB limit this way.
+        K::UnexpectedEof => TransportError::Network(
+            "response ended early (connection closed, or a header line over 16 KiB)".into(),
+        ),
         _ if text.contains("lookup address") || text.contains("Name or service") => {
             TransportError::Resolve(text)
         }
         _ => TransportError::Network(text),
+    }
+}
+
+/// OpenSSL's `error:0A000086:SSL routines:func:certificate verify failed:
+/// file.c:1889: (certificate has expired)` becomes `certificate verify
+/// failed (certificate has expired)`: the reason, without the codes.
+fn openssl_reason(text: &str) -> String {
+    let text = one_line(text);
+    let Some(rest) = text.strip_prefix("error:") else {
+        return text;
+    };
+    let reason = rest.split(':').nth(3).unwrap_or(rest).trim();
+    match text.rfind(" (").map(|i| &text[i + 1..]) {
+        Some(detail) if detail.ends_with(')') => format!("{reason} {detail}"),
+        _ => reason.to_string(),
     }
 }
 
