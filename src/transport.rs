@@ -124,7 +124,10 @@ impl Transport {
         if let Some(expected) = header("content-length").and_then(|l| l.parse::<usize>().ok())
             && body.len() < expected
         {
-            let why = format!("connection closed after {} of {expected} body bytes", body.len());
+            let why = format!(
+                "connection closed after {} of {expected} body bytes",
+                body.len()
+            );
             return Err(TransportError::Network(why));
         }
         Ok(Reply {

@@ -16,7 +16,12 @@ fn bounded(sim: &Simulator, extra: &[&str]) -> Run {
     let mut args = vec!["-t", TIMEOUT, "--prefix", "/SKLM"];
     args.extend_from_slice(extra);
     let r = run_with(sim, &ws, &args);
-    assert!(r.elapsed < Duration::from_millis(2500), "took {:?} with -t 2: {}", r.elapsed, r.stdout);
+    assert!(
+        r.elapsed < Duration::from_millis(2500),
+        "took {:?} with -t 2: {}",
+        r.elapsed,
+        r.stdout
+    );
     r
 }
 
@@ -35,7 +40,8 @@ fn json_status(status: u16, body: &str) -> Run {
 #[test]
 fn headers_that_never_come() {
     let r = status_reply(Behavior::Delay(Duration::from_secs(60)));
-    r.expect("CRITICAL", 2).expect_text("backup status request timed out");
+    r.expect("CRITICAL", 2)
+        .expect_text("backup status request timed out");
 }
 
 #[test]
@@ -47,37 +53,64 @@ fn body_dripped_one_byte_a_second() {
 #[test]
 fn connection_closed_mid_body() {
     let r = status_reply(Behavior::CloseMidBody);
-    r.expect("CRITICAL", 2).expect_text("backup status request").expect_text("connection closed after 16 of 200 body bytes");
+    r.expect("CRITICAL", 2)
+        .expect_text("backup status request")
+        .expect_text("connection closed after 16 of 200 body bytes");
 }
 
 #[test]
 fn tls_handshake_never_completes() {
-    let sim = Simulator::start_with(Config { wire: Wire::SilentTcp, ..Config::default() }, Cert::Good);
+    let sim = Simulator::start_with(
+        Config {
+            wire: Wire::SilentTcp,
+            ..Config::default()
+        },
+        Cert::Good,
+    );
     let r = bounded(&sim, &[]);
     r.expect("CRITICAL", 2).expect_text("login timed out");
 }
 
 #[test]
 fn plain_http_on_the_tls_port() {
-    let sim = Simulator::start_with(Config { wire: Wire::PlainHttp, ..Config::default() }, Cert::Good);
+    let sim = Simulator::start_with(
+        Config {
+            wire: Wire::PlainHttp,
+            ..Config::default()
+        },
+        Cert::Good,
+    );
     let r = bounded(&sim, &[]);
     r.expect("CRITICAL", 2).expect_text("TLS failed");
 }
 
 #[test]
 fn unreachable_state_can_be_overridden() {
-    let sim = Simulator::start_with(Config { wire: Wire::PlainHttp, ..Config::default() }, Cert::Good);
-    bounded(&sim, &["--unreachable-state", "unknown"]).expect("UNKNOWN", 3).expect_text("TLS failed");
+    let sim = Simulator::start_with(
+        Config {
+            wire: Wire::PlainHttp,
+            ..Config::default()
+        },
+        Cert::Good,
+    );
+    bounded(&sim, &["--unreachable-state", "unknown"])
+        .expect("UNKNOWN", 3)
+        .expect_text("TLS failed");
     bounded(&sim, &["--unreachable-state", "warning"]).expect("WARNING", 1);
 }
 
 #[test]
 fn connection_refused_and_unknown_host() {
     let ws = Workspace::new();
-    let r = run(command(&ws).args(["-H", "127.0.0.1", "-p", "1", "-t", TIMEOUT]).env("GKLM_AUTH_ID", "some-session-id"));
+    let r = run(command(&ws)
+        .args(["-H", "127.0.0.1", "-p", "1", "-t", TIMEOUT])
+        .env("GKLM_AUTH_ID", "some-session-id"));
     r.expect("CRITICAL", 2).expect_text("connection refused");
-    let r = run(command(&ws).args(["-H", "no-such-host.invalid", "-t", TIMEOUT]).env("GKLM_AUTH_ID", "some-session-id"));
-    r.expect("CRITICAL", 2).expect_text("cannot resolve host name");
+    let r = run(command(&ws)
+        .args(["-H", "no-such-host.invalid", "-t", TIMEOUT])
+        .env("GKLM_AUTH_ID", "some-session-id"));
+    r.expect("CRITICAL", 2)
+        .expect_text("cannot resolve host name");
 }
 
 // ---------------------------------------------------------------- sizes
@@ -91,57 +124,86 @@ fn a_100_mib_body_is_refused_after_64_kib() {
 #[test]
 fn a_1_mib_header() {
     let r = status_reply(Behavior::HugeHeader(1 << 20));
-    r.expect("CRITICAL", 2).expect_text("a header line over 16 KiB");
+    r.expect("CRITICAL", 2)
+        .expect_text("a header line over 16 KiB");
 }
 
 // ---------------------------------------------------------------- bodies
 
 #[test]
 fn empty_body() {
-    json_status(200, "").expect("UNKNOWN", 3).expect_text("empty body");
+    json_status(200, "")
+        .expect("UNKNOWN", 3)
+        .expect_text("empty body");
 }
 
 #[test]
 fn truncated_json() {
-    json_status(200, r#"{"code":"1","sta"#).expect("UNKNOWN", 3).expect_text("not JSON");
+    json_status(200, r#"{"code":"1","sta"#)
+        .expect("UNKNOWN", 3)
+        .expect_text("not JSON");
 }
 
 #[test]
 fn json_array_string_and_null() {
-    json_status(200, "[1,2]").expect("UNKNOWN", 3).expect_text("expected a JSON object, got an array");
-    json_status(200, r#""running""#).expect("UNKNOWN", 3).expect_text("got \"running\"");
-    json_status(200, "null").expect("UNKNOWN", 3).expect_text("got null");
+    json_status(200, "[1,2]")
+        .expect("UNKNOWN", 3)
+        .expect_text("expected a JSON object, got an array");
+    json_status(200, r#""running""#)
+        .expect("UNKNOWN", 3)
+        .expect_text("got \"running\"");
+    json_status(200, "null")
+        .expect("UNKNOWN", 3)
+        .expect_text("got null");
 }
 
 #[test]
 fn code_missing_null_or_unknown() {
-    json_status(200, r#"{"status":"CTGKM3291I x"}"#).expect("UNKNOWN", 3).expect_text("no 'code' field");
-    json_status(200, r#"{"code":null,"status":"x"}"#).expect("UNKNOWN", 3).expect_text("'code' is null");
-    json_status(200, r#"{"code":"7","status":"x"}"#).expect("UNKNOWN", 3).expect_text("'code' is \"7\"");
+    json_status(200, r#"{"status":"CTGKM3291I x"}"#)
+        .expect("UNKNOWN", 3)
+        .expect_text("no 'code' field");
+    json_status(200, r#"{"code":null,"status":"x"}"#)
+        .expect("UNKNOWN", 3)
+        .expect_text("'code' is null");
+    json_status(200, r#"{"code":"7","status":"x"}"#)
+        .expect("UNKNOWN", 3)
+        .expect_text("'code' is \"7\"");
 }
 
 #[test]
 fn code_as_a_number() {
-    let r = json_status(200, r#"{"code":0,"status":"CTGKM3290I Backup process is running."}"#);
-    r.expect("OK", 0).expect_text("CTGKM3290I Backup process is running. (running for 1 check");
+    let r = json_status(
+        200,
+        r#"{"code":0,"status":"CTGKM3290I Backup process is running."}"#,
+    );
+    r.expect("OK", 0)
+        .expect_text("CTGKM3290I Backup process is running. (running for 1 check");
 }
 
 #[test]
 fn status_missing() {
     let r = json_status(200, r#"{"code":"1"}"#);
-    r.expect("OK", 0).expect_text("not running (GKLM sent no status text)");
+    r.expect("OK", 0)
+        .expect_text("not running (GKLM sent no status text)");
 }
 
 #[test]
 fn extra_unknown_fields_still_work() {
-    let r = json_status(200, r#"{"code":"1","status":"CTGKM3291I Backup process is not running.","taskId":42,"extra":{"a":[1]}}"#);
+    let r = json_status(
+        200,
+        r#"{"code":"1","status":"CTGKM3291I Backup process is not running.","taskId":42,"extra":{"a":[1]}}"#,
+    );
     r.expect("OK", 0).expect_text("CTGKM3291I");
 }
 
 #[test]
 fn json_served_as_text_plain_is_accepted() {
     let body = br#"{"code":"1","status":"CTGKM3291I Backup process is not running."}"#.to_vec();
-    let r = status_reply(Behavior::Reply { status: 200, content_type: "text/plain".into(), body });
+    let r = status_reply(Behavior::Reply {
+        status: 200,
+        content_type: "text/plain".into(),
+        body,
+    });
     r.expect("OK", 0).expect_text("CTGKM3291I");
 }
 
@@ -149,34 +211,57 @@ fn json_served_as_text_plain_is_accepted() {
 
 #[test]
 fn http_500_with_empty_body() {
-    json_status(500, "").expect("UNKNOWN", 3).expect_text("backup status request failed with HTTP 500");
+    json_status(500, "")
+        .expect("UNKNOWN", 3)
+        .expect_text("backup status request failed with HTTP 500");
 }
 
 #[test]
 fn http_500_with_a_gklm_error_body() {
-    let r = json_status(500, r#"{"code":"CTGKM0001E","message":"CTGKM0001E The server encountered an unexpected condition."}"#);
-    r.expect("UNKNOWN", 3).expect_text("HTTP 500: CTGKM0001E The server encountered");
+    let r = json_status(
+        500,
+        r#"{"code":"CTGKM0001E","message":"CTGKM0001E The server encountered an unexpected condition."}"#,
+    );
+    r.expect("UNKNOWN", 3)
+        .expect_text("HTTP 500: CTGKM0001E The server encountered");
 }
 
 #[test]
 fn http_404_and_405() {
-    json_status(404, "").expect("UNKNOWN", 3).expect_text("HTTP 404").expect_text("--prefix");
-    json_status(405, "").expect("UNKNOWN", 3).expect_text("HTTP 405");
+    json_status(404, "")
+        .expect("UNKNOWN", 3)
+        .expect_text("HTTP 404")
+        .expect_text("--prefix");
+    json_status(405, "")
+        .expect("UNKNOWN", 3)
+        .expect_text("HTTP 405");
 }
 
 #[test]
 fn http_502_html_from_a_proxy() {
-    let body = b"<html>\n<head><title>502 Bad Gateway</title></head>\n<body>nginx</body></html>".to_vec();
-    let r = status_reply(Behavior::Reply { status: 502, content_type: "text/html".into(), body });
-    r.expect("UNKNOWN", 3).expect_text("HTTP 502").expect_text("502 Bad Gateway");
+    let body =
+        b"<html>\n<head><title>502 Bad Gateway</title></head>\n<body>nginx</body></html>".to_vec();
+    let r = status_reply(Behavior::Reply {
+        status: 502,
+        content_type: "text/html".into(),
+        body,
+    });
+    r.expect("UNKNOWN", 3)
+        .expect_text("HTTP 502")
+        .expect_text("502 Bad Gateway");
 }
 
 #[test]
 fn redirect_to_another_host_is_reported_not_followed() {
     let sim = Simulator::start();
-    sim.set_status_behavior(Behavior::Reply { status: 302, content_type: "text/html".into(), body: b"https://elsewhere.example/login".to_vec() });
+    sim.set_status_behavior(Behavior::Reply {
+        status: 302,
+        content_type: "text/html".into(),
+        body: b"https://elsewhere.example/login".to_vec(),
+    });
     let r = bounded(&sim, &[]);
-    r.expect("UNKNOWN", 3).expect_text("redirected (HTTP 302 to https://elsewhere.example/login)");
+    r.expect("UNKNOWN", 3)
+        .expect_text("redirected (HTTP 302 to https://elsewhere.example/login)");
     assert_eq!(sim.count("GET", "/backups/isrunning"), 1, "not followed");
 }
 
@@ -185,12 +270,32 @@ fn login_and_session_rejections_quote_gklm() {
     let sim = Simulator::start();
     let ws = Workspace::new();
     let wrong = ws.secret_file("wrong", "nope\n");
-    let r = run(command(&ws).args(["-H", "localhost", "-p", &sim.port().to_string(), "-u", USER, "--cacert"]).arg(sim.ca_pem()).arg("--password-file").arg(&wrong));
-    r.expect("UNKNOWN", 3).expect_text("rejected the login (HTTP 401: CTGKM6003E");
-    let r = run(command(&ws).args(["-H", "localhost", "-p", &sim.port().to_string(), "--cacert"]).arg(sim.ca_pem()).env("GKLM_AUTH_ID", "expired-session-id"));
-    r.expect("UNKNOWN", 3).expect_text("rejected the session id (HTTP 401: CTGKM6004E");
+    let r = run(command(&ws)
+        .args([
+            "-H",
+            "localhost",
+            "-p",
+            &sim.port().to_string(),
+            "-u",
+            USER,
+            "--cacert",
+        ])
+        .arg(sim.ca_pem())
+        .arg("--password-file")
+        .arg(&wrong));
+    r.expect("UNKNOWN", 3)
+        .expect_text("rejected the login (HTTP 401: CTGKM6003E");
+    let r = run(command(&ws)
+        .args(["-H", "localhost", "-p", &sim.port().to_string(), "--cacert"])
+        .arg(sim.ca_pem())
+        .env("GKLM_AUTH_ID", "expired-session-id"));
+    r.expect("UNKNOWN", 3)
+        .expect_text("rejected the session id (HTTP 401: CTGKM6004E");
     sim.set_status_behavior(Behavior::json(400, r#"{"code":"CTGKM6002E","message":"CTGKM6002E Bad Request: invalid user authentication ID or invalid request format"}"#));
-    let r = run(command(&ws).args(["-H", "localhost", "-p", &sim.port().to_string(), "--cacert"]).arg(sim.ca_pem()).env("GKLM_AUTH_ID", sim.issue_session()));
+    let r = run(command(&ws)
+        .args(["-H", "localhost", "-p", &sim.port().to_string(), "--cacert"])
+        .arg(sim.ca_pem())
+        .env("GKLM_AUTH_ID", sim.issue_session()));
     r.expect("UNKNOWN", 3).expect_text("HTTP 400: CTGKM6002E");
 }
 
@@ -198,7 +303,10 @@ fn login_and_session_rejections_quote_gklm() {
 
 #[test]
 fn hostile_status_text_stays_one_short_line_with_our_perfdata() {
-    let evil = format!("CTGKM3291I a|b=1 \\n line2 \\r\\n \\u001b[31mred\\u001b[0m {}", "x".repeat(10_000));
+    let evil = format!(
+        "CTGKM3291I a|b=1 \\n line2 \\r\\n \\u001b[31mred\\u001b[0m {}",
+        "x".repeat(10_000)
+    );
     let r = json_status(200, &format!(r#"{{"code":"1","status":"{evil}"}}"#));
     r.expect("OK", 0);
     assert_eq!(r.stdout.lines().count(), 1, "{}", r.stdout);
@@ -206,8 +314,15 @@ fn hostile_status_text_stays_one_short_line_with_our_perfdata() {
     assert!(line.chars().count() < 300, "{} chars", line.chars().count());
     assert!(!line.contains('\u{1b}'));
     assert_eq!(line.matches('|').count(), 1);
-    let labels: Vec<&str> = r.perfdata().split(' ').map(|p| p.split('=').next().unwrap()).collect();
-    assert_eq!(labels, ["running", "running_checks", "running_seconds", "time"]);
+    let labels: Vec<&str> = r
+        .perfdata()
+        .split(' ')
+        .map(|p| p.split('=').next().unwrap())
+        .collect();
+    assert_eq!(
+        labels,
+        ["running", "running_checks", "running_seconds", "time"]
+    );
 }
 
 // ---------------------------------------------------------------- certificates
@@ -215,7 +330,11 @@ fn hostile_status_text_stays_one_short_line_with_our_perfdata() {
 fn tls_failure(cert: Cert, cause: &str) {
     let sim = Simulator::start_with(Config::default(), cert);
     let r = bounded(&sim, &[]);
-    r.expect("CRITICAL", 2).expect_text("TLS failed").expect_text(cause).expect_text("--cacert").expect_text("--insecure");
+    r.expect("CRITICAL", 2)
+        .expect_text("TLS failed")
+        .expect_text(cause)
+        .expect_text("--cacert")
+        .expect_text("--insecure");
 }
 
 #[test]
@@ -237,6 +356,20 @@ fn certificate_from_an_unknown_ca() {
 fn system_store_does_not_trust_a_private_ca() {
     let sim = Simulator::start();
     let ws = Workspace::new();
-    let r = run(command(&ws).args(["-H", "localhost", "-p", &sim.port().to_string(), "-t", TIMEOUT, "-u", USER, "--password-file"]).arg(ws.password_file()));
-    r.expect("CRITICAL", 2).expect_text("TLS failed").expect_text("--cacert");
+    let r = run(command(&ws)
+        .args([
+            "-H",
+            "localhost",
+            "-p",
+            &sim.port().to_string(),
+            "-t",
+            TIMEOUT,
+            "-u",
+            USER,
+            "--password-file",
+        ])
+        .arg(ws.password_file()));
+    r.expect("CRITICAL", 2)
+        .expect_text("TLS failed")
+        .expect_text("--cacert");
 }

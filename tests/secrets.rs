@@ -1,0 +1,155 @@
+//! No password or session id reaches stdout or stderr, in any mode, at -vvv.
+
+mod common;
+
+use std::os::unix::fs::PermissionsExt;
+
+use common::*;
+
+fn assert_clean(r: &Run, secrets: &[String]) {
+    for secret in secrets {
+        assert!(
+            !r.stdout.contains(secret.as_str()) && !r.stderr.contains(secret.as_str()),
+            "secret {secret:?} leaked:\n{}\n{}",
+            r.stdout,
+            r.stderr
+        );
+    }
+}
+
+/// Every session id the simulator handed out or was shown.
+fn session_ids(sim: &Simulator) -> Vec<String> {
+    sim.requests()
+        .into_iter()
+        .filter_map(|r| r.authorization)
+        .filter_map(|a| a.strip_prefix("SKLMAuth userAuthId=").map(str::to_string))
+        .collect()
+}
+
+#[test]
+fn no_mode_prints_a_secret_at_vvv() {
+    let sim = Simulator::start();
+    sim.set_running(true);
+    let ws = Workspace::new();
+    let port = sim.port().to_string();
+    let base = |ws: &Workspace| {
+        let mut c = command(ws);
+        c.args(["-H", "localhost", "-p", &port, "-vvv", "--cacert"])
+            .arg(sim.ca_pem());
+        c
+    };
+    let mut runs = Vec::new();
+    // -u with the session cache: first run logs in, second reuses.
+    runs.push(run(base(&ws)
+        .args(["-u", USER, "--password-file"])
+        .arg(ws.password_file())));
+    runs.push(run(base(&ws)
+        .args(["-u", USER, "--password-file"])
+        .arg(ws.password_file())));
+    // A forgotten session: rejected id, then a new login.
+    sim.forget_sessions();
+    runs.push(run(base(&ws)
+        .args(["-u", USER, "--password-file"])
+        .arg(ws.password_file())));
+    // No cache: login, call, logout; password from the environment.
+    runs.push(run(base(&ws)
+        .args(["-u", USER, "--no-session-cache"])
+        .env("GKLM_PASSWORD", PASSWORD)));
+    // JSON output.
+    runs.push(run(base(&ws)
+        .args(["-u", USER, "--format", "json", "--password-file"])
+        .arg(ws.password_file())));
+    // Session id from a file and from the environment, and a rejected one.
+    let id = sim.issue_session();
+    let id_file = ws.secret_file("id", &id);
+    runs.push(run(base(&ws).arg("--auth-id-file").arg(&id_file)));
+    runs.push(run(base(&ws).env("GKLM_AUTH_ID", &id)));
+    runs.push(run(base(&ws).env("GKLM_AUTH_ID", "stale-session-id-0001")));
+    // A server that echoes the password back in its error.
+    sim.configure(|c| {
+        c.login_behavior = Behavior::json(
+            401,
+            &format!(r#"{{"code":"CTGKM6003E","message":"CTGKM6003E bad password {PASSWORD}"}}"#),
+        )
+    });
+    runs.push(run(base(&ws)
+        .args(["-u", USER, "--no-session-cache", "--password-file"])
+        .arg(ws.password_file())));
+    let mut secrets = session_ids(&sim);
+    secrets.push(PASSWORD.to_string());
+    secrets.push("stale-session-id-0001".into());
+    assert!(secrets.len() > 5, "the runs did use sessions: {secrets:?}");
+    for r in &runs {
+        assert!(
+            r.stdout.contains("state file: "),
+            "-vvv printed detail lines: {}",
+            r.stdout
+        );
+        assert_clean(r, &secrets);
+    }
+    assert!(runs.last().unwrap().stdout.contains("bad password ****"));
+}
+
+#[test]
+fn a_password_file_readable_by_others_is_warned_about_at_v() {
+    let sim = Simulator::start();
+    let ws = Workspace::new();
+    let file = ws.password_file();
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let r = run_with(&sim, &ws, &["-v"]);
+    r.expect("OK", 0);
+    assert!(
+        r.stdout
+            .contains("is readable by group or others (mode 644); chmod 600 it"),
+        "{}",
+        r.stdout
+    );
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let r = run_with(&sim, &ws, &["-v"]);
+    assert!(!r.stdout.contains("readable by group"));
+}
+
+#[test]
+fn a_trailing_newline_in_the_password_file_is_ignored() {
+    let sim = Simulator::start();
+    let ws = Workspace::new();
+    for content in [
+        format!("{PASSWORD}\n"),
+        format!("{PASSWORD}\r\n"),
+        PASSWORD.to_string(),
+    ] {
+        let file = ws.secret_file("pw", &content);
+        let r = run(command(&ws)
+            .args([
+                "-H",
+                "localhost",
+                "-p",
+                &sim.port().to_string(),
+                "-u",
+                USER,
+                "--no-session-cache",
+                "--cacert",
+            ])
+            .arg(sim.ca_pem())
+            .arg("--password-file")
+            .arg(&file));
+        r.expect("OK", 0);
+    }
+}
+
+#[test]
+fn a_panic_is_still_an_unknown_plugin_line() {
+    let ws = Workspace::new();
+    let r = run(command(&ws)
+        .args(["-H", "localhost"])
+        .env("CHECK_GKLM_BACKUP_SELF_TEST_PANIC", "1")
+        .env("RUST_BACKTRACE", "1"));
+    r.expect("UNKNOWN", 3)
+        .expect_text("UNKNOWN - internal error: ");
+    assert_eq!(r.stdout.lines().count(), 1);
+    assert!(
+        !r.stderr.contains("backtrace") && !r.stderr.contains("panicked"),
+        "{}",
+        r.stderr
+    );
+}

@@ -1,0 +1,309 @@
+//! The state file is never lost, corrupted or turned against the host.
+
+mod common;
+
+use std::os::unix::fs::{PermissionsExt, symlink};
+use std::path::Path;
+use std::process::Stdio;
+use std::time::Duration;
+
+use common::*;
+
+fn mode(path: &Path) -> u32 {
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+#[test]
+fn fifty_simultaneous_runs_lose_no_increment() {
+    let sim = Simulator::start();
+    sim.set_running(true);
+    let ws = Workspace::new();
+    let children: Vec<_> = (0..50)
+        .map(|_| {
+            login_command(&sim, &ws)
+                .args(["-t", "30"])
+                .stdout(Stdio::piped())
+                .spawn()
+                .expect("spawn")
+        })
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
+    assert_eq!(ws.state_json()["running_checks"], 50);
+}
+
+#[test]
+fn killed_runs_never_leave_a_partial_state_file() {
+    let sim = Simulator::start();
+    sim.set_running(true);
+    let ws = Workspace::new();
+    run_with(&sim, &ws, &[]).expect("OK", 0);
+    let path = ws.state_files().remove(0);
+    // A cheap deterministic spread of kill moments over a run's lifetime.
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut killed = 0;
+    for _ in 0..200 {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        let mut child = login_command(&sim, &ws)
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_micros(seed % 40_000));
+        if child.try_wait().unwrap().is_none() {
+            killed += 1;
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        let text = std::fs::read_to_string(&path).expect("state file still there");
+        let value: serde_json::Value = serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!("corrupt after kill ({e}): {text:?}"));
+        assert_eq!(value["version"], 1);
+    }
+    assert!(
+        killed > 20,
+        "only {killed} of 200 runs were killed mid-way; the test did not test"
+    );
+    let after = run_with(&sim, &ws, &[]);
+    after.expect("OK", 0);
+    assert!(after.perf_number("running_checks").unwrap() >= 2.0);
+}
+
+fn replaced_and_mentioned(content: &[u8], why: &str) {
+    let sim = Simulator::start();
+    sim.set_running(true);
+    let ws = Workspace::new();
+    run_with(&sim, &ws, &[]).expect("OK", 0);
+    let path = ws.state_files().remove(0);
+    std::fs::write(&path, content).unwrap();
+    let r = run_with(&sim, &ws, &["-v"]);
+    r.expect("OK", 0);
+    assert_eq!(
+        r.perf_number("running_checks"),
+        Some(1.0),
+        "treated as no history"
+    );
+    assert!(
+        r.stdout.contains("ignored state file") && r.stdout.contains(why),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(
+        ws.state_json()["running_checks"],
+        1,
+        "replaced by a valid file"
+    );
+}
+
+#[test]
+fn empty_state_file() {
+    replaced_and_mentioned(b"", "not valid JSON");
+}
+
+#[test]
+fn truncated_state_file() {
+    replaced_and_mentioned(b"{\"version\":1,\"updated\":17", "not valid JSON");
+}
+
+#[test]
+fn non_json_state_file() {
+    replaced_and_mentioned(b"\x00\xffgarbage", "not valid JSON");
+}
+
+#[test]
+fn future_dated_state_file() {
+    replaced_and_mentioned(
+        br#"{"version":1,"updated":4102444800,"running_checks":9,"running_since":4102444000}"#,
+        "in the future",
+    );
+}
+
+#[test]
+fn unknown_version_state_file() {
+    replaced_and_mentioned(
+        br#"{"version":99,"updated":1,"running_checks":9,"running_since":1}"#,
+        "unknown format version 99",
+    );
+}
+
+/// A world-writable (sticky, like /tmp) directory inside the workspace.
+fn shared_dir(ws: &Workspace) -> std::path::PathBuf {
+    let dir = ws.path().join("shared");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o1777)).unwrap();
+    dir
+}
+
+#[test]
+fn a_symlinked_state_file_is_refused_not_followed() {
+    let sim = Simulator::start();
+    let ws = Workspace::new();
+    let victim = ws.path().join("victim");
+    std::fs::write(&victim, "precious").unwrap();
+    let link = shared_dir(&ws).join("state.json");
+    symlink(&victim, &link).unwrap();
+    let r = run_with(&sim, &ws, &["--state-file", link.to_str().unwrap()]);
+    r.expect("UNKNOWN", 3).expect_text("is a symlink");
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+}
+
+#[test]
+fn a_symlinked_lock_file_is_refused() {
+    let sim = Simulator::start();
+    let ws = Workspace::new();
+    let victim = ws.path().join("victim");
+    std::fs::write(&victim, "precious").unwrap();
+    let dir = shared_dir(&ws);
+    symlink(&victim, dir.join("state.json.lock")).unwrap();
+    let r = run_with(
+        &sim,
+        &ws,
+        &["--state-file", dir.join("state.json").to_str().unwrap()],
+    );
+    r.expect("UNKNOWN", 3).expect_text("symlink");
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
+}
+
+#[test]
+fn a_symlinked_state_directory_in_a_shared_directory_is_refused() {
+    let sim = Simulator::start();
+    let ws = Workspace::new();
+    let elsewhere = ws.path().join("elsewhere");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    let link = shared_dir(&ws).join("statedir");
+    symlink(&elsewhere, &link).unwrap();
+    let r = run(login_command(&sim, &ws).env("MP_STATE_PATH", &link));
+    r.expect("UNKNOWN", 3)
+        .expect_text("symlink in a world-writable directory");
+    assert_eq!(std::fs::read_dir(&elsewhere).unwrap().count(), 0);
+}
+
+fn running_as_root() -> bool {
+    std::fs::metadata("/proc/self")
+        .map(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0)
+        .unwrap_or(false)
+}
+
+#[test]
+fn a_state_file_owned_by_another_user_is_refused() {
+    if !running_as_root() {
+        eprintln!(
+            "SKIPPED a_state_file_owned_by_another_user_is_refused: needs root to chown a file to another user (CI runs as root)"
+        );
+        return;
+    }
+    let sim = Simulator::start();
+    let ws = Workspace::new();
+    let dir = shared_dir(&ws);
+    let file = dir.join("state.json");
+    std::fs::write(
+        &file,
+        r#"{"version":1,"updated":1,"running_checks":0,"running_since":null}"#,
+    )
+    .unwrap();
+    std::os::unix::fs::chown(&file, Some(65534), Some(65534)).unwrap();
+    let r = run_with(&sim, &ws, &["--state-file", file.to_str().unwrap()]);
+    r.expect("UNKNOWN", 3).expect_text("owned by uid 65534");
+}
+
+#[test]
+fn files_are_0600_and_new_directories_0700() {
+    let sim = Simulator::start();
+    let ws = Workspace::new();
+    let dir = ws.path().join("new").join("state");
+    run(login_command(&sim, &ws).env("MP_STATE_PATH", &dir)).expect("OK", 0);
+    assert_eq!(mode(&dir), 0o700);
+    let entries: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(entries.len(), 2, "state file and its lock: {entries:?}");
+    for entry in entries {
+        assert_eq!(mode(&entry), 0o600, "{}", entry.display());
+    }
+}
+
+#[test]
+fn the_default_directory_is_per_effective_user() {
+    if !running_as_root() {
+        eprintln!(
+            "SKIPPED the_default_directory_is_per_effective_user: needs root to run the check as two users (CI runs as root)"
+        );
+        return;
+    }
+    let sim = Simulator::start();
+    let ws = Workspace::new();
+    // The monitoring user must be able to read the binary, CA and password.
+    for path in [ws.path(), sim.dir()] {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    std::fs::set_permissions(sim.ca_pem(), std::fs::Permissions::from_mode(0o644)).unwrap();
+    let password = ws.password_file();
+    // CI's clone may sit in a directory the other user cannot enter.
+    let binary = ws.path().join("check_gklm_backup");
+    std::fs::copy(BIN, &binary).unwrap();
+    std::os::unix::fs::chown(&password, Some(65534), Some(65534)).unwrap();
+    let as_root = run(login_command(&sim, &ws).env_remove("MP_STATE_PATH"));
+    as_root.expect("OK", 0);
+    let mut as_nobody = std::process::Command::new("setpriv");
+    as_nobody
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(&binary)
+        .args([
+            "-H",
+            "localhost",
+            "-p",
+            &sim.port().to_string(),
+            "-u",
+            USER,
+            "--password-file",
+        ])
+        .arg(&password)
+        .arg("--cacert")
+        .arg(sim.ca_pem())
+        .env_clear()
+        .arg("-vv");
+    let r = run(&mut as_nobody);
+    r.expect("OK", 0);
+    assert!(
+        r.stdout.contains("/var/tmp/check_gklm_backup-65534/"),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(mode(Path::new("/var/tmp/check_gklm_backup-65534")), 0o700);
+}
+
+#[test]
+fn an_unwritable_state_directory_is_unknown_only_with_thresholds() {
+    // A path under a regular file fails even for root, who ignores modes.
+    let sim = Simulator::start();
+    sim.set_running(true);
+    let ws = Workspace::new();
+    let not_a_dir = ws.path().join("file");
+    std::fs::write(&not_a_dir, "x").unwrap();
+    let state = not_a_dir.join("state.json");
+    let r = run_with(&sim, &ws, &["--state-file", state.to_str().unwrap()]);
+    r.expect("OK", 0).expect_text("how long is unknown");
+    let r = run_with(
+        &sim,
+        &ws,
+        &["--state-file", state.to_str().unwrap(), "-w", "3"],
+    );
+    r.expect("UNKNOWN", 3)
+        .expect_text("thresholds cannot be applied")
+        .expect_text("cannot create directory");
+}
