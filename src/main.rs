@@ -190,9 +190,7 @@ fn start_watchdog(options: &Options, started: Instant) {
         };
         let report = Report::failure(
             state,
-            format!(
-                "timeout after {secs}s during {step}{at}; GKLM is slow or unreachable, or raise -t"
-            ),
+            format!("{step} timed out after {secs}s{at}; GKLM is slow or unreachable, or raise -t"),
         );
         emit(&report, format, &limits, started);
     });
@@ -225,17 +223,22 @@ fn finish_text(text: &str) -> ! {
 }
 
 /// A bug must still end as a plugin line with exit 3, never a backtrace.
+/// The release build aborts after the hook, so the hook itself must end
+/// the process (or leave it to the watchdog if that is already printing).
 fn install_panic_hook() {
     std::panic::set_hook(Box::new(|info| {
-        let detail = report::clean(&check_gklm_backup::secret::redact(&info.to_string()));
-        if watchdog::claim_output() {
-            let mut out = std::io::stdout().lock();
-            let _ = writeln!(
-                out,
-                "UNKNOWN - internal error: {detail}; please report this"
-            );
-            let _ = out.flush();
-            exit(State::Unknown.exit_code());
+        if !watchdog::claim_output() {
+            loop {
+                std::thread::park();
+            }
         }
+        let detail = report::clean(&check_gklm_backup::secret::redact(&info.to_string()));
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(
+            out,
+            "UNKNOWN - internal error: {detail}; please report this"
+        );
+        let _ = out.flush();
+        exit(State::Unknown.exit_code());
     }));
 }

@@ -64,28 +64,34 @@ impl Trust {
     }
 }
 
-/// native-tls (OpenSSL) parses the whole system CA bundle, a few hundred
-/// certificates, every time a TLS connector is built: about 70 ms of CPU, by
-/// far the largest cost of a check. OpenSSL can instead look an issuer up
-/// lazily in a hashed certificate directory, reading one file per handshake.
-/// Point `SSL_CERT_FILE` at an empty file when that directory lookup is enough:
-/// always for `--insecure` and `--cacert` (their trust does not come from the
-/// bundle), and for the system store only when a hashed directory exists. An
-/// operator's own `SSL_CERT_FILE` is always left alone.
+/// native-tls (OpenSSL) parses the whole CA bundle named by `SSL_CERT_FILE`
+/// (or the system default, a few hundred certificates) every time a TLS
+/// connector is built: about 70 ms of CPU, far more than the rest of a check.
+/// OpenSSL can instead look an issuer up lazily in a hashed certificate
+/// directory, reading one file per handshake. So point `SSL_CERT_FILE` at an
+/// empty file whenever the bundle is not what decides trust:
+/// - `--insecure` verifies nothing, and `--cacert` trusts its own file, so
+///   the bundle is never needed there, whatever the environment says;
+/// - for the system store, only when a hashed directory can stand in for
+///   the bundle, and never when the operator set `SSL_CERT_FILE` (then that
+///   file is their trust store and is honoured, at its cost).
 ///
 /// Must run before any other thread exists (it changes the environment).
 pub fn skip_eager_bundle_load(trust: &Trust) {
-    if std::env::var_os("SSL_CERT_FILE").is_some() {
-        return;
-    }
-    let directory_lookup_is_enough = match trust {
+    let bundle_not_needed = match trust {
         Trust::Insecure | Trust::CaFile(_) => true,
-        Trust::System => hashed_dir_available(),
+        Trust::System => std::env::var_os("SSL_CERT_FILE").is_none() && hashed_dir_available(),
     };
-    if directory_lookup_is_enough {
-        // SAFETY: called from main before any thread is spawned, so nothing
-        // can read the environment concurrently.
+    // SAFETY (both): called from main before any thread is spawned, so
+    // nothing can read the environment concurrently.
+    if bundle_not_needed {
         unsafe { std::env::set_var("SSL_CERT_FILE", "/dev/null") };
+    }
+    // With --insecure or --cacert no system directory decides trust either;
+    // without this, OpenSSL 3 lists the whole default directory on every
+    // failed issuer lookup (one per handshake with a private CA).
+    if matches!(trust, Trust::Insecure | Trust::CaFile(_)) {
+        unsafe { std::env::set_var("SSL_CERT_DIR", "/dev/null") };
     }
 }
 

@@ -149,8 +149,10 @@ impl Transport {
             // check and the key server: connect directly, always.
             .proxy_settings(ProxySettings::builder().build())
             .connect_timeout(remaining)
-            .read_timeout(remaining)
-            .timeout(remaining);
+            // No attohttpc `.timeout()`: it costs a thread per request, and
+            // the watchdog already ends a run whose reads trickle past the
+            // deadline.
+            .read_timeout(remaining);
         if let Some(id) = request.auth_id {
             builder = builder.header("Authorization", format!("SKLMAuth userAuthId={id}"));
         }

@@ -1,0 +1,251 @@
+//! What one check costs, next to check_http and check_curl.
+//!
+//!   cargo run --release --example bench            (50 interleaved rounds)
+//!   cargo run --release --example bench -- --quick (5 rounds, for CI)
+//!
+//! Builds the release binary, starts the GKLM simulator over HTTPS on
+//! localhost, and runs the same status request through each variant in turn,
+//! many times. Prints per variant the median CPU time (user+sys), median wall
+//! time, median peak RSS, their ratios to `check_http -S` measured in the same
+//! run, and the HTTP requests one check makes. Not a pass/fail test.
+
+#[path = "../tests/common/simulator.rs"]
+mod simulator;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+use simulator::{Cert, Config, PASSWORD, Simulator, USER};
+
+const PLUGINS: &str = "/usr/lib/nagios/plugins";
+
+struct Variant {
+    name: &'static str,
+    command: Command,
+}
+
+#[derive(Default)]
+struct Samples {
+    cpu_ms: Vec<f64>,
+    wall_ms: Vec<f64>,
+    rss_kib: Vec<f64>,
+    requests: Vec<f64>,
+    failures: usize,
+}
+
+fn main() {
+    let quick = std::env::args().any(|a| a == "--quick");
+    let rounds = if quick { 5 } else { 50 };
+    let check = build_release_check();
+    let sim = Simulator::start_with(Config::default(), Cert::Good);
+    let work = tempfile::tempdir().expect("temp dir");
+    let mut variants = variants(&check, &sim, work.path());
+    let mut samples: BTreeMap<&str, Samples> = BTreeMap::new();
+    for v in variants.iter_mut() {
+        // Warm up: page cache, the remembered prefix, the cached session.
+        measure(&mut v.command);
+    }
+    for _ in 0..rounds {
+        for v in variants.iter_mut() {
+            sim.clear_log();
+            let (ok, cpu, wall, rss) = measure(&mut v.command);
+            let s = samples.entry(v.name).or_default();
+            s.cpu_ms.push(cpu);
+            s.wall_ms.push(wall);
+            s.rss_kib.push(rss);
+            s.requests.push(sim.requests().len() as f64);
+            if !ok {
+                s.failures += 1;
+            }
+        }
+    }
+    print_table(&variants, &samples, rounds, &check);
+}
+
+fn variants(check: &Path, sim: &Simulator, work: &Path) -> Vec<Variant> {
+    let port = sim.port().to_string();
+    let id = sim.issue_session();
+    let password = work.join("password");
+    std::fs::write(&password, format!("{PASSWORD}\n")).unwrap();
+    let ours = |name: &'static str, state: &str| {
+        let mut c = Command::new(check);
+        c.env_clear()
+            .env("MP_STATE_PATH", work.join(state))
+            .args(["-H", "localhost", "-p", &port]);
+        Variant { name, command: c }
+    };
+    let mut a = ours("(a) check_gklm_backup --cacert", "a");
+    a.command
+        .arg("--cacert")
+        .arg(sim.ca_pem())
+        .env("GKLM_AUTH_ID", &id);
+    let mut b = ours("(b) check_gklm_backup --insecure", "b");
+    b.command.arg("--insecure").env("GKLM_AUTH_ID", &id);
+    let mut c = ours("(c) check_gklm_backup, CA via SSL_CERT_DIR", "c");
+    c.command
+        .env("SSL_CERT_DIR", sim.ca_dir())
+        .env("GKLM_AUTH_ID", &id);
+    let mut d = ours("(d) check_gklm_backup -u, cached session", "d");
+    d.command
+        .arg("--cacert")
+        .arg(sim.ca_pem())
+        .args(["-u", USER, "--password-file"])
+        .arg(&password);
+    let mut list = vec![a, b, c, d];
+    let path = "/SKLM/rest/v1/ckms/backups/isrunning";
+    let auth = format!("Authorization: SKLMAuth userAuthId={id}");
+    for (name, plugin) in [
+        ("(e) check_http -S", "check_http"),
+        ("(e) check_curl -S", "check_curl"),
+    ] {
+        let exe = Path::new(PLUGINS).join(plugin);
+        if !exe.exists() {
+            eprintln!(
+                "{plugin} not found in {PLUGINS}: apt-get install monitoring-plugins-basic monitoring-plugins-standard; its row is left out"
+            );
+            continue;
+        }
+        let mut cmd = Command::new(exe);
+        cmd.env_clear().args([
+            "-H",
+            "localhost",
+            "-p",
+            &port,
+            "-S",
+            "--sni",
+            "-u",
+            path,
+            "-k",
+            &auth,
+            "-k",
+            "Accept: application/json",
+            "-s",
+            "CTGKM329",
+            "-t",
+            "10",
+        ]);
+        list.push(Variant { name, command: cmd });
+    }
+    list
+}
+
+/// Run once; (succeeded, cpu ms, wall ms, peak RSS KiB) from wait4's rusage.
+fn measure(cmd: &mut Command) -> (bool, f64, f64, f64) {
+    let started = Instant::now();
+    // Reaped by wait4 below, which also yields the child's own rusage.
+    #[allow(clippy::zombie_processes)]
+    let child = cmd
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let pid = child.id() as libc::pid_t;
+    let mut status = 0;
+    // SAFETY: rusage is plain data; wait4 fills it for our own child.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    let wall = started.elapsed().as_secs_f64() * 1000.0;
+    assert_eq!(waited, pid, "wait4 failed");
+    let ms = |t: libc::timeval| t.tv_sec as f64 * 1000.0 + t.tv_usec as f64 / 1000.0;
+    let cpu = ms(usage.ru_utime) + ms(usage.ru_stime);
+    let ok = libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0;
+    (ok, cpu, wall, usage.ru_maxrss as f64)
+}
+
+fn median(values: &[f64]) -> f64 {
+    let mut v = values.to_vec();
+    v.sort_by(f64::total_cmp);
+    if v.is_empty() {
+        f64::NAN
+    } else {
+        v[v.len() / 2]
+    }
+}
+
+fn print_table(
+    variants: &[Variant],
+    samples: &BTreeMap<&str, Samples>,
+    rounds: usize,
+    check: &Path,
+) {
+    let base = samples.get("(e) check_http -S");
+    let ratio = |value: f64, pick: fn(&Samples) -> &Vec<f64>| match base {
+        Some(b) => format!("{:.2}", value / median(pick(b))),
+        None => "-".into(),
+    };
+    let cpu_model = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|t| {
+            t.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
+        .unwrap_or_default();
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    println!(
+        "check_gklm_backup benchmark: {rounds} interleaved rounds, {cores} cores, {cpu_model}"
+    );
+    println!(
+        "{:<44} {:>7} {:>8} {:>8} {:>8} {:>9} {:>8} {:>5} {:>4}",
+        "variant",
+        "cpu ms",
+        "wall ms",
+        "rss KiB",
+        "cpu/http",
+        "wall/http",
+        "rss/http",
+        "reqs",
+        "fail"
+    );
+    for v in variants {
+        let s = &samples[v.name];
+        let (cpu, wall, rss) = (median(&s.cpu_ms), median(&s.wall_ms), median(&s.rss_kib));
+        println!(
+            "{:<44} {:>7.2} {:>8.2} {:>8.0} {:>8} {:>9} {:>8} {:>5.0} {:>4}",
+            v.name,
+            cpu,
+            wall,
+            rss,
+            ratio(cpu, |s| &s.cpu_ms),
+            ratio(wall, |s| &s.wall_ms),
+            ratio(rss, |s| &s.rss_kib),
+            median(&s.requests),
+            s.failures
+        );
+    }
+    let size = std::fs::metadata(check).map_or(0, |m| m.len());
+    println!(
+        "stripped release binary: {} bytes ({:.2} MiB)",
+        size,
+        size as f64 / 1_048_576.0
+    );
+}
+
+/// The release binary beside this example, built first when run by cargo.
+fn build_release_check() -> PathBuf {
+    let exe = std::env::current_exe().expect("current exe");
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target dir")
+        .to_path_buf();
+    if let Some(cargo) = std::env::var_os("CARGO") {
+        let mut build = Command::new(cargo);
+        build.args(["build", "--quiet", "--bin", "check_gklm_backup"]);
+        if profile_dir.ends_with("release") {
+            build.arg("--release");
+        }
+        assert!(
+            build.status().expect("cargo build").success(),
+            "cargo build failed"
+        );
+    }
+    if !profile_dir.ends_with("release") {
+        eprintln!(
+            "note: not a release build; run with `cargo run --release --example bench` for real numbers"
+        );
+    }
+    profile_dir.join("check_gklm_backup")
+}
