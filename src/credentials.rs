@@ -58,9 +58,11 @@ fn from_file_or_env(
             // second line is never part of a password.
             text.lines().next().unwrap_or("").to_string()
         }
+        // An empty variable counts as unset: engines such as Icinga 2 pass
+        // every `env` entry, empty when its custom variable is not set.
         None => match std::env::var(var) {
-            Ok(value) => value.trim_end_matches(['\r', '\n']).to_string(),
-            Err(_) => return Ok(None),
+            Ok(value) if !value.is_empty() => value.trim_end_matches(['\r', '\n']).to_string(),
+            _ => return Ok(None),
         },
     };
     if raw.is_empty() {

@@ -125,8 +125,9 @@ pub fn evaluate(
                 h.running_checks,
                 human_duration(seconds)
             );
+            // Commas, not semicolons: Nagios rewrites `;` in plugin output.
             for reason in crossed {
-                detail.push_str("; ");
+                detail.push_str(", ");
                 detail.push_str(&reason);
             }
             report.state = state;
@@ -231,7 +232,7 @@ mod tests {
         assert_eq!(r.state, State::Warning);
         assert_eq!(
             r.summary,
-            "CTGKM3290I Backup process is running. (running for 4 checks, 18m 3s; -w 3 crossed)"
+            "CTGKM3290I Backup process is running. (running for 4 checks, 18m 3s, -w 3 crossed)"
         );
         assert_eq!(r.message_id.as_deref(), Some("CTGKM3290I"));
     }

@@ -2,6 +2,7 @@
 //! `check_gklm_backup` binary against it.
 #![allow(dead_code)] // each test binary uses a different part of it
 
+pub mod engine;
 pub mod simulator;
 
 use std::os::unix::fs::PermissionsExt;

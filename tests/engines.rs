@@ -1,0 +1,475 @@
+//! The shipped integrations, driven by the real engines: Nagios 4 runs the
+//! shipped command, Icinga 2 the shipped CheckCommand, the Zabbix agent the
+//! shipped UserParameter, each against the simulator.
+
+mod common;
+
+use std::collections::HashMap;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use common::engine::*;
+use common::*;
+
+/// A private directory with the plugin, password and CA an engine needs.
+struct Setup {
+    ws: Workspace,
+    plugins: PathBuf,
+    password: PathBuf,
+    ca: PathBuf,
+}
+
+fn setup(sim: &Simulator) -> Setup {
+    let ws = Workspace::new();
+    let plugins = ws.path().join("plugins");
+    std::fs::create_dir_all(&plugins).unwrap();
+    std::fs::copy(BIN, plugins.join("check_gklm_backup")).unwrap();
+    let password = ws.password_file();
+    let ca = ws.path().join("ca.pem");
+    std::fs::copy(sim.ca_pem(), &ca).unwrap();
+    Setup {
+        ws,
+        plugins,
+        password,
+        ca,
+    }
+}
+
+fn d(path: &Path) -> String {
+    path.display().to_string()
+}
+
+// ---------------------------------------------------------------- Nagios 4
+
+fn nagios_status(status_dat: &Path, service: &str) -> Option<HashMap<String, String>> {
+    let text = std::fs::read_to_string(status_dat).ok()?;
+    text.split("servicestatus {").skip(1).find_map(|block| {
+        let block = block.split('}').next()?;
+        let fields: HashMap<String, String> = block
+            .lines()
+            .filter_map(|l| l.trim().split_once('='))
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        (fields.get("service_description").map(String::as_str) == Some(service)).then_some(fields)
+    })
+}
+
+#[test]
+fn nagios_runs_the_shipped_command_and_records_state_output_and_perfdata() {
+    let Some(nagios) = require("nagios4", "nagios_runs_the_shipped_command", "nagios4-core") else {
+        return;
+    };
+    say(&format!(
+        "engine: {}",
+        first_line_of(Command::new(&nagios).arg("--version")).replace("Nagios Core", "Nagios Core")
+    ));
+    let sim = Simulator::start();
+    sim.set_running(true);
+    let s = setup(&sim);
+    let dir = s.ws.path();
+    std::fs::create_dir_all(dir.join("checkresults")).unwrap();
+    let command_cfg = repo().join("packaging/nagios/check_gklm_backup.cfg");
+    std::fs::write(
+        dir.join("resource.cfg"),
+        format!("$USER1$={}\n$USER5$={}\n", d(&s.plugins), d(&s.password)),
+    )
+    .unwrap();
+    let objects = format!(
+        r#"define timeperiod {{
+    timeperiod_name 24x7
+    alias 24x7
+    sunday 00:00-24:00
+    monday 00:00-24:00
+    tuesday 00:00-24:00
+    wednesday 00:00-24:00
+    thursday 00:00-24:00
+    friday 00:00-24:00
+    saturday 00:00-24:00
+}}
+define contact {{
+    contact_name nobody
+    host_notifications_enabled 0
+    service_notifications_enabled 0
+    host_notification_period 24x7
+    service_notification_period 24x7
+    host_notification_options n
+    service_notification_options n
+    host_notification_commands check_gklm_backup
+    service_notification_commands check_gklm_backup
+}}
+define host {{
+    host_name gklm01
+    address localhost
+    max_check_attempts 1
+    check_period 24x7
+    contacts nobody
+    notification_period 24x7
+}}
+define service {{
+    host_name gklm01
+    service_description GKLM backup
+    check_command check_gklm_backup!{USER}!2!4!-p {port} --cacert {ca} --state-file {state}
+    max_check_attempts 1
+    check_interval 1
+    retry_interval 1
+    check_period 24x7
+    contacts nobody
+    notification_period 24x7
+}}
+"#,
+        port = sim.port(),
+        ca = d(&s.ca),
+        state = d(&dir.join("state.json")),
+    );
+    std::fs::write(dir.join("objects.cfg"), objects).unwrap();
+    let p = |name: &str| d(&dir.join(name));
+    // interval_length=1 makes check_interval 1 mean one second.
+    let main_cfg = [
+        format!("log_file={}", p("nagios.log")),
+        format!("cfg_file={}", d(&command_cfg)),
+        format!("cfg_file={}", p("objects.cfg")),
+        format!("resource_file={}", p("resource.cfg")),
+        format!("status_file={}", p("status.dat")),
+        format!("object_cache_file={}", p("objects.cache")),
+        format!("precached_object_file={}", p("objects.precache")),
+        format!("temp_file={}", p("nagios.tmp")),
+        format!("temp_path={}", d(dir)),
+        format!("lock_file={}", p("nagios.lock")),
+        format!("check_result_path={}", p("checkresults")),
+        format!("state_retention_file={}", p("retention.dat")),
+        format!("command_file={}", p("nagios.cmd")),
+        "status_update_interval=1".into(),
+        "check_result_reaper_frequency=1".into(),
+        "retain_state_information=0".into(),
+        "check_external_commands=0".into(),
+        "nagios_user=root".into(),
+        "nagios_group=root".into(),
+        "use_syslog=0".into(),
+        "interval_length=1".into(),
+        "service_inter_check_delay_method=n".into(),
+        "max_service_check_spread=1".into(),
+        "enable_notifications=0".into(),
+        "execute_host_checks=0".into(),
+    ]
+    .join("\n");
+    let cfg = dir.join("nagios.cfg");
+    std::fs::write(&cfg, main_cfg + "\n").unwrap();
+
+    let verify = Command::new(&nagios).arg("-v").arg(&cfg).output().unwrap();
+    let verify_text = String::from_utf8_lossy(&verify.stdout);
+    assert!(
+        verify.status.success() && verify_text.contains("Things look okay"),
+        "{verify_text}"
+    );
+
+    let _daemon = Daemon::start(Command::new(&nagios).arg(&cfg), &dir.join("daemon.log"));
+    let status = wait_for(Duration::from_secs(90), || {
+        let fields = nagios_status(&dir.join("status.dat"), "GKLM backup")?;
+        let perf = fields.get("performance_data")?;
+        let checks = perf_items(perf)
+            .into_iter()
+            .find(|(l, _)| l == "running_checks")?;
+        (number(&checks.1[0]) >= 3.0).then_some(fields)
+    })
+    .unwrap_or_else(|| {
+        panic!(
+            "Nagios recorded no third check; log:\n{}",
+            std::fs::read_to_string(dir.join("nagios.log")).unwrap_or_default()
+        )
+    });
+    let perf = &status["performance_data"];
+    let checks = number(&perf_items(perf)[1].1[0]) as u64;
+    let (label, code) = state_after(checks);
+    assert_eq!(status["current_state"], code.to_string(), "{status:?}");
+    let output = &status["plugin_output"];
+    assert!(
+        output.starts_with(&format!(
+            "{label} - CTGKM3290I Backup process is running. (running for {checks} checks"
+        )),
+        "{output}"
+    );
+    assert_check_perfdata(perf, checks);
+    say(&format!(
+        "nagios recorded state {code} after {checks} running checks: {output} | {perf}"
+    ));
+}
+
+// ---------------------------------------------------------------- Icinga 2
+
+fn icinga_defines(dir: &Path) -> Vec<String> {
+    for sub in [
+        "cache/icinga2",
+        "lib/icinga2",
+        "log/icinga2",
+        "spool/icinga2",
+        "run/icinga2",
+    ] {
+        std::fs::create_dir_all(dir.join("var").join(sub)).unwrap();
+    }
+    std::fs::create_dir_all(dir.join("run")).unwrap();
+    vec![
+        "-DRunAsUser=root".into(),
+        "-DRunAsGroup=root".into(),
+        format!("-DLocalStateDir={}", d(&dir.join("var"))),
+        format!("-DInitRunDir={}", d(&dir.join("run"))),
+    ]
+}
+
+#[test]
+fn icinga2_validates_and_runs_the_shipped_checkcommand_and_parses_perfdata() {
+    let Some(icinga) = require(
+        "icinga2",
+        "icinga2_runs_the_shipped_checkcommand",
+        "icinga2-bin icinga2-common",
+    ) else {
+        return;
+    };
+    say(&format!(
+        "engine: {}",
+        first_line_of(Command::new(&icinga).arg("--version"))
+    ));
+    let sim = Simulator::start();
+    sim.set_running(true);
+    let s = setup(&sim);
+    let dir = s.ws.path();
+    let perf_dir = dir.join("perfdata");
+    std::fs::create_dir_all(&perf_dir).unwrap();
+    let conf = format!(
+        r#"const PluginDir = "{plugins}"
+include <itl>
+include "{command}"
+object CheckerComponent "checker" {{ }}
+object FileLogger "log" {{
+  path = "{log}"
+  severity = "warning"
+}}
+object PerfdataWriter "perfdata" {{
+  service_perfdata_path = "{perf}/service-perfdata"
+  service_temp_path = "{perf}/service-perfdata.tmp"
+  host_perfdata_path = "{perf}/host-perfdata"
+  host_temp_path = "{perf}/host-perfdata.tmp"
+  rotation_interval = 1s
+}}
+object Host "gklm01" {{
+  check_command = "dummy"
+  address = "localhost"
+  enable_active_checks = false
+}}
+object Service "gklm-backup" {{
+  host_name = "gklm01"
+  check_command = "gklm_backup"
+  check_interval = 1s
+  retry_interval = 1s
+  max_check_attempts = 1
+  vars.gklm_port = {port}
+  vars.gklm_username = "{user}"
+  vars.gklm_password = "{password}"
+  vars.gklm_cacert = "{ca}"
+  vars.gklm_warning = 2
+  vars.gklm_critical = 4
+  vars.gklm_state_file = "{state}"
+}}
+"#,
+        plugins = d(&s.plugins),
+        command = d(&repo().join("packaging/icinga2/gklm_backup.conf")),
+        log = d(&dir.join("icinga2.log")),
+        perf = d(&perf_dir),
+        port = sim.port(),
+        user = USER,
+        password = PASSWORD,
+        ca = d(&s.ca),
+        state = d(&dir.join("state.json")),
+    );
+    let cfg = dir.join("icinga2.conf");
+    std::fs::write(&cfg, conf).unwrap();
+    std::fs::set_permissions(&cfg, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let defines = icinga_defines(dir);
+
+    let validate = Command::new(&icinga)
+        .args(["daemon", "-C", "-c"])
+        .arg(&cfg)
+        .args(&defines)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&validate.stdout);
+    assert!(
+        validate.status.success(),
+        "icinga2 daemon -C failed:\n{text}"
+    );
+    assert!(
+        text.contains("Finished validating the configuration"),
+        "{text}"
+    );
+
+    let _daemon = Daemon::start(
+        Command::new(&icinga)
+            .args(["daemon", "-c"])
+            .arg(&cfg)
+            .args(&defines),
+        &dir.join("daemon.log"),
+    );
+    // Rotated PerfdataWriter files: one line per check result, written by
+    // Icinga after it parsed the plugin's performance data.
+    let line = wait_for(Duration::from_secs(90), || {
+        let mut lines: Vec<String> = std::fs::read_dir(&perf_dir)
+            .ok()?
+            .filter_map(Result::ok)
+            .filter(|e| {
+                e.file_name()
+                    .to_string_lossy()
+                    .starts_with("service-perfdata.")
+                    && !e.file_name().to_string_lossy().ends_with(".tmp")
+            })
+            .filter_map(|e| std::fs::read_to_string(e.path()).ok())
+            .flat_map(|t| t.lines().map(str::to_string).collect::<Vec<_>>())
+            .filter(|l| l.contains("SERVICEDESC::gklm-backup"))
+            .collect();
+        lines.sort();
+        lines.into_iter().find(|l| l.contains("running_checks=3;"))
+    })
+    .unwrap_or_else(|| {
+        panic!(
+            "Icinga recorded no third check; daemon log:\n{}",
+            std::fs::read_to_string(dir.join("daemon.log")).unwrap_or_default()
+        )
+    });
+    let fields: HashMap<&str, &str> = line
+        .split('\t')
+        .filter_map(|f| f.split_once("::"))
+        .collect();
+    assert_eq!(fields["SERVICESTATE"], "WARNING", "{line}");
+    assert_eq!(fields["SERVICECHECKCOMMAND"], "gklm_backup", "{line}");
+    assert_check_perfdata(fields["SERVICEPERFDATA"], 3);
+    let log = std::fs::read_to_string(dir.join("icinga2.log")).unwrap_or_default();
+    assert!(
+        !log.to_lowercase().contains("perfdata"),
+        "Icinga complained about the perfdata:\n{log}"
+    );
+    let daemon_log = std::fs::read_to_string(dir.join("daemon.log")).unwrap_or_default();
+    assert!(
+        !daemon_log.contains(PASSWORD),
+        "the password reached Icinga's log"
+    );
+    say(&format!(
+        "icinga2 recorded: {} | {}",
+        fields["SERVICESTATE"], fields["SERVICEPERFDATA"]
+    ));
+}
+
+// ---------------------------------------------------------------- Zabbix
+
+#[test]
+fn zabbix_agent_runs_the_userparameter_and_the_template_paths_extract_each_value() {
+    let Some(agent) = require(
+        "zabbix_agentd",
+        "zabbix_agent_runs_the_userparameter",
+        "zabbix-agent",
+    ) else {
+        return;
+    };
+    say(&format!(
+        "engine: {}",
+        first_line_of(Command::new(&agent).arg("--version"))
+    ));
+    let sim = Simulator::start();
+    sim.set_running(true);
+    let s = setup(&sim);
+    let dir = s.ws.path();
+    let shipped =
+        std::fs::read_to_string(repo().join("packaging/zabbix/userparameter_gklm_backup.conf"))
+            .unwrap();
+    assert!(shipped.contains("/usr/lib/nagios/plugins/check_gklm_backup --format json"));
+    let userparameter = shipped.replace("/usr/lib/nagios/plugins", &d(&s.plugins));
+    std::fs::write(dir.join("userparameter.conf"), userparameter).unwrap();
+    let conf = format!(
+        "LogType=console\nTimeout=10\nAllowRoot=1\nInclude={}\n",
+        d(&dir.join("userparameter.conf"))
+    );
+    std::fs::write(dir.join("zabbix_agentd.conf"), conf).unwrap();
+
+    let key = format!(
+        "gklm.backup[localhost,{},{USER},{},-w 0 --cacert {} --state-file {}]",
+        sim.port(),
+        d(&s.password),
+        d(&s.ca),
+        d(&dir.join("state.json"))
+    );
+    let out = Command::new(&agent)
+        .arg("-c")
+        .arg(dir.join("zabbix_agentd.conf"))
+        .arg("-t")
+        .arg(&key)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let value = text
+        .split_once("[t|")
+        .and_then(|(_, rest)| rest.trim_end().strip_suffix(']'))
+        .unwrap_or_else(|| {
+            panic!(
+                "zabbix_agentd -t gave no text value:\n{text}\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
+    let json: serde_json::Value =
+        serde_json::from_str(value).unwrap_or_else(|e| panic!("not JSON ({e}): {value}"));
+
+    let template: serde_yaml::Value = serde_yaml::from_str(
+        &std::fs::read_to_string(repo().join("packaging/zabbix/template_gklm_backup.yaml"))
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(template["zabbix_export"]["version"], "6.0");
+    let items = template["zabbix_export"]["templates"][0]["items"]
+        .as_sequence()
+        .unwrap();
+    let master = items.iter().find(|i| i["type"].is_null()).unwrap()["key"]
+        .as_str()
+        .unwrap();
+    assert!(master.starts_with("gklm.backup["), "{master}");
+    let expected = HashMap::from([
+        ("gklm.backup.state", serde_json::json!("WARNING")),
+        ("gklm.backup.running", serde_json::json!(true)),
+        ("gklm.backup.running_checks", serde_json::json!(1)),
+        ("gklm.backup.running_seconds", serde_json::json!(0)),
+        (
+            "gklm.backup.message",
+            serde_json::json!(
+                "CTGKM3290I Backup process is running. (running for 1 check, 0s, -w 0 crossed)"
+            ),
+        ),
+    ]);
+    let mut checked = 0;
+    for item in items.iter().filter(|i| i["type"] == "DEPENDENT") {
+        let key = item["key"].as_str().unwrap();
+        assert_eq!(item["master_item"]["key"].as_str(), Some(master), "{key}");
+        let step = &item["preprocessing"][0];
+        assert_eq!(step["type"], "JSONPATH", "{key}");
+        let path =
+            serde_json_path::JsonPath::parse(step["parameters"][0].as_str().unwrap()).unwrap();
+        let found = path
+            .query(&json)
+            .exactly_one()
+            .unwrap_or_else(|e| panic!("{key}: {e}"));
+        assert_eq!(Some(found), expected.get(key), "{key}");
+        checked += 1;
+    }
+    assert_eq!(checked, expected.len());
+    let triggers: Vec<&str> = items
+        .iter()
+        .filter_map(|i| i["triggers"].as_sequence())
+        .flatten()
+        .map(|t| t["expression"].as_str().unwrap())
+        .collect();
+    for state in ["WARNING", "CRITICAL", "UNKNOWN"] {
+        assert!(
+            triggers
+                .iter()
+                .any(|t| t.ends_with(&format!("=\"{state}\""))),
+            "no trigger for {state}: {triggers:?}"
+        );
+    }
+    say(&format!("zabbix_agentd -t returned: {value}"));
+}
