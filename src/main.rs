@@ -37,7 +37,7 @@ fn main() {
     // Before any thread exists: it may set an environment variable.
     tls::skip_eager_bundle_load(&trust);
     let deadline = started + options.timeout;
-    start_watchdog(&options, started);
+    start_watchdog(&options);
     let report = run(&options, trust, deadline);
     print_and_exit(&report, &options, started);
 }
@@ -175,24 +175,25 @@ fn unix_now() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-fn start_watchdog(options: &Options, started: Instant) {
-    let (limits, format, state, secs) = (
+fn start_watchdog(options: &Options) {
+    let (limits, format, state) = (
         options.perf_limits(),
         options.format,
         options.unreachable_state,
-        options.timeout.as_secs_f64(),
     );
-    watchdog::start(started + options.timeout, move |step, url| {
+    let secs = options.timeout.as_secs_f64();
+    let fires_after = options.timeout + watchdog::GRACE;
+    watchdog::start(fires_after, move |step, url| {
         let at = if url.is_empty() {
             String::new()
         } else {
             format!(" ({url})")
         };
-        let report = Report::failure(
-            state,
-            format!("{step} timed out after {secs}s{at}; GKLM is slow or unreachable, or raise -t"),
-        );
-        emit(&report, format, &limits, started);
+        let why =
+            format!("{step} timed out after {secs}s{at}; GKLM is slow or unreachable, or raise -t");
+        let report = Report::failure(state, why);
+        let text = report::render(&report, format, &limits, fires_after.as_secs_f64());
+        (text, state.exit_code())
     });
 }
 
