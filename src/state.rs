@@ -408,7 +408,8 @@ fn read_own_file(path: &Path) -> Result<Option<String>, StateError> {
         Ok(_) => {}
     }
     let file = open_own_file(path, OpenOptions::new().read(true))?;
-    let mut bytes = Vec::new();
+    // One read for a file of normal size, not a doubling series of small ones.
+    let mut bytes = Vec::with_capacity(4096);
     file.take(MAX_SIZE + 1)
         .read_to_end(&mut bytes)
         .map_err(|e| io_error(path, "read", e))?;
