@@ -95,9 +95,7 @@ fn logs_out_even_when_the_status_call_fails() {
 fn password_from_environment() {
     let sim = Simulator::start();
     let ws = Workspace::new();
-    let r = run(command(&ws)
-        .args(["-H", "localhost", "-p", &sim.port().to_string(), "--cacert"])
-        .arg(sim.ca_pem())
+    let r = run(target_command(&sim, &ws)
         .args(["-u", USER])
         .env("GKLM_PASSWORD", PASSWORD));
     r.expect("OK", 0);
@@ -110,19 +108,9 @@ fn session_id_from_file_or_environment_without_login() {
     let ws = Workspace::new();
     let id = sim.issue_session();
     let file = ws.secret_file("auth-id", &format!("{id}\n"));
-    let base = ["-H", "localhost", "-p", &sim.port().to_string()];
-    let r = run(command(&ws)
-        .args(base)
-        .arg("--cacert")
-        .arg(sim.ca_pem())
-        .arg("--auth-id-file")
-        .arg(&file));
+    let r = run(target_command(&sim, &ws).arg("--auth-id-file").arg(&file));
     r.expect("OK", 0).expect_text("CTGKM3290I");
-    let r = run(command(&ws)
-        .args(base)
-        .arg("--cacert")
-        .arg(sim.ca_pem())
-        .env("GKLM_AUTH_ID", &id));
+    let r = run(target_command(&sim, &ws).env("GKLM_AUTH_ID", &id));
     r.expect("OK", 0);
     assert_eq!(r.perf_number("running_checks"), Some(2.0));
     assert_eq!(sim.count("POST", "/login"), 0);
@@ -148,18 +136,8 @@ fn language_is_sent_and_code_may_be_a_number() {
 fn insecure_skips_verification_and_says_so() {
     let sim = Simulator::start();
     let ws = Workspace::new();
-    let r = run(command(&ws)
-        .args([
-            "-H",
-            "localhost",
-            "-p",
-            &sim.port().to_string(),
-            "--insecure",
-            "-v",
-            "-u",
-            USER,
-            "--password-file",
-        ])
+    let r = run(untrusted_command(&sim, &ws)
+        .args(["--insecure", "-v", "-u", USER, "--password-file"])
         .arg(ws.password_file()));
     r.expect("OK", 0);
     assert!(
@@ -171,13 +149,7 @@ fn insecure_skips_verification_and_says_so() {
 
 #[test]
 fn explicit_prefix_is_used_as_given() {
-    let sim = Simulator::start_with(
-        Config {
-            prefixes: vec!["/GKLM".into()],
-            ..Config::default()
-        },
-        Cert::Good,
-    );
+    let sim = Simulator::with(Config::serving(&["/GKLM"]));
     let ws = Workspace::new();
     run_with(&sim, &ws, &["--prefix", "/GKLM"]).expect("OK", 0);
     assert!(sim.requests().iter().all(|r| r.path.starts_with("/GKLM/")));

@@ -63,39 +63,21 @@ fn connection_closed_mid_body() {
 
 #[test]
 fn tls_handshake_never_completes() {
-    let sim = Simulator::start_with(
-        Config {
-            wire: Wire::SilentTcp,
-            ..Config::default()
-        },
-        Cert::Good,
-    );
+    let sim = Simulator::with(Config::wire(Wire::SilentTcp));
     let r = bounded(&sim, &[]);
     r.expect("CRITICAL", 2).expect_text("login timed out");
 }
 
 #[test]
 fn plain_http_on_the_tls_port() {
-    let sim = Simulator::start_with(
-        Config {
-            wire: Wire::PlainHttp,
-            ..Config::default()
-        },
-        Cert::Good,
-    );
+    let sim = Simulator::with(Config::wire(Wire::PlainHttp));
     let r = bounded(&sim, &[]);
     r.expect("CRITICAL", 2).expect_text("TLS failed");
 }
 
 #[test]
 fn unreachable_state_can_be_overridden() {
-    let sim = Simulator::start_with(
-        Config {
-            wire: Wire::PlainHttp,
-            ..Config::default()
-        },
-        Cert::Good,
-    );
+    let sim = Simulator::with(Config::wire(Wire::PlainHttp));
     bounded(&sim, &["--unreachable-state", "unknown"])
         .expect("UNKNOWN", 3)
         .expect_text("TLS failed");
@@ -273,32 +255,14 @@ fn login_and_session_rejections_quote_gklm() {
     let sim = Simulator::start();
     let ws = Workspace::new();
     let wrong = ws.secret_file("wrong", "nope\n");
-    let r = run(command(&ws)
-        .args([
-            "-H",
-            "localhost",
-            "-p",
-            &sim.port().to_string(),
-            "-u",
-            USER,
-            "--cacert",
-        ])
-        .arg(sim.ca_pem())
-        .arg("--password-file")
-        .arg(&wrong));
+    let r = run(&mut login_with(&sim, &ws, &wrong));
     r.expect("UNKNOWN", 3)
         .expect_text("rejected the login (HTTP 401: CTGKM6003E");
-    let r = run(command(&ws)
-        .args(["-H", "localhost", "-p", &sim.port().to_string(), "--cacert"])
-        .arg(sim.ca_pem())
-        .env("GKLM_AUTH_ID", "expired-session-id"));
+    let r = run(target_command(&sim, &ws).env("GKLM_AUTH_ID", "expired-session-id"));
     r.expect("UNKNOWN", 3)
         .expect_text("rejected the session id (HTTP 401: CTGKM6004E");
     sim.set_status_behavior(Behavior::json(400, r#"{"code":"CTGKM6002E","message":"CTGKM6002E Bad Request: invalid user authentication ID or invalid request format"}"#));
-    let r = run(command(&ws)
-        .args(["-H", "localhost", "-p", &sim.port().to_string(), "--cacert"])
-        .arg(sim.ca_pem())
-        .env("GKLM_AUTH_ID", sim.issue_session()));
+    let r = run(target_command(&sim, &ws).env("GKLM_AUTH_ID", sim.issue_session()));
     r.expect("UNKNOWN", 3).expect_text("HTTP 400: CTGKM6002E");
 }
 
@@ -359,18 +323,8 @@ fn certificate_from_an_unknown_ca() {
 fn system_store_does_not_trust_a_private_ca() {
     let sim = Simulator::start();
     let ws = Workspace::new();
-    let r = run(command(&ws)
-        .args([
-            "-H",
-            "localhost",
-            "-p",
-            &sim.port().to_string(),
-            "-t",
-            TIMEOUT,
-            "-u",
-            USER,
-            "--password-file",
-        ])
+    let r = run(untrusted_command(&sim, &ws)
+        .args(["-t", TIMEOUT, "-u", USER, "--password-file"])
         .arg(ws.password_file()));
     r.expect("CRITICAL", 2)
         .expect_text("TLS failed")

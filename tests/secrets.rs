@@ -31,11 +31,9 @@ fn no_mode_prints_a_secret_at_vvv() {
     let sim = Simulator::start();
     sim.set_running(true);
     let ws = Workspace::new();
-    let port = sim.port().to_string();
     let base = |ws: &Workspace| {
-        let mut c = command(ws);
-        c.args(["-H", "localhost", "-p", &port, "-vvv", "--cacert"])
-            .arg(sim.ca_pem());
+        let mut c = target_command(&sim, ws);
+        c.arg("-vvv");
         c
     };
     let mut runs = Vec::new();
@@ -119,20 +117,7 @@ fn a_trailing_newline_in_the_password_file_is_ignored() {
         PASSWORD.to_string(),
     ] {
         let file = ws.secret_file("pw", &content);
-        let r = run(command(&ws)
-            .args([
-                "-H",
-                "localhost",
-                "-p",
-                &sim.port().to_string(),
-                "-u",
-                USER,
-                "--no-session-cache",
-                "--cacert",
-            ])
-            .arg(sim.ca_pem())
-            .arg("--password-file")
-            .arg(&file));
+        let r = run(login_with(&sim, &ws, &file).arg("--no-session-cache"));
         r.expect("OK", 0);
     }
 }

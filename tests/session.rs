@@ -63,19 +63,7 @@ fn a_second_rejection_is_unknown_and_a_wrong_password_is_never_retried() {
     );
     sim.set_status_behavior(Behavior::Normal);
     let wrong = ws.secret_file("wrong", "not-the-password\n");
-    let r = run(command(&ws)
-        .args([
-            "-H",
-            "localhost",
-            "-p",
-            &sim.port().to_string(),
-            "-u",
-            USER,
-            "--cacert",
-        ])
-        .arg(sim.ca_pem())
-        .arg("--password-file")
-        .arg(&wrong));
+    let r = run(&mut login_with(&sim, &ws, &wrong));
     r.expect("UNKNOWN", 3)
         .expect_text("CTGKM6003E")
         .expect_text("rejected the login");
@@ -137,13 +125,7 @@ fn cached_session_lives_in_a_private_file() {
 
 #[test]
 fn gklm_5_only_prefix_is_found_and_remembered() {
-    let sim = Simulator::start_with(
-        Config {
-            prefixes: vec!["/GKLM".into()],
-            ..Config::default()
-        },
-        Cert::Good,
-    );
+    let sim = Simulator::with(Config::serving(&["/GKLM"]));
     let ws = Workspace::new();
     let r = run_with(&sim, &ws, &["-v"]);
     r.expect("OK", 0);
@@ -168,18 +150,9 @@ fn gklm_5_only_prefix_is_found_and_remembered() {
 
 #[test]
 fn auth_id_mode_discovers_the_prefix_too() {
-    let sim = Simulator::start_with(
-        Config {
-            prefixes: vec!["/GKLM".into()],
-            ..Config::default()
-        },
-        Cert::Good,
-    );
+    let sim = Simulator::with(Config::serving(&["/GKLM"]));
     let ws = Workspace::new();
-    let r = run(command(&ws)
-        .args(["-H", "localhost", "-p", &sim.port().to_string(), "--cacert"])
-        .arg(sim.ca_pem())
-        .env("GKLM_AUTH_ID", sim.issue_session()));
+    let r = run(target_command(&sim, &ws).env("GKLM_AUTH_ID", sim.issue_session()));
     r.expect("OK", 0);
     assert_eq!(sim.count("GET", "/SKLM/rest/v1/ckms/backups/isrunning"), 1);
     assert_eq!(sim.count("GET", "/GKLM/rest/v1/ckms/backups/isrunning"), 1);
@@ -187,13 +160,7 @@ fn auth_id_mode_discovers_the_prefix_too() {
 
 #[test]
 fn neither_prefix_answering_is_unknown_naming_both_urls() {
-    let sim = Simulator::start_with(
-        Config {
-            prefixes: vec!["/OTHER".into()],
-            ..Config::default()
-        },
-        Cert::Good,
-    );
+    let sim = Simulator::with(Config::serving(&["/OTHER"]));
     let ws = Workspace::new();
     let r = run_with(&sim, &ws, &[]);
     r.expect("UNKNOWN", 3)

@@ -153,14 +153,30 @@ pub fn command(ws: &Workspace) -> Command {
     cmd
 }
 
-/// `-H 127.0.0.1 -p PORT --cacert CA -u monitor --password-file FILE`.
-pub fn login_command(sim: &Simulator, ws: &Workspace) -> Command {
+/// `-H localhost -p PORT`: the simulator as target, its CA not trusted.
+pub fn untrusted_command(sim: &Simulator, ws: &Workspace) -> Command {
     let mut cmd = command(ws);
-    cmd.args(["-H", "localhost", "-p", &sim.port().to_string(), "--cacert"])
-        .arg(sim.ca_pem())
-        .args(["-u", USER, "--password-file"])
-        .arg(ws.password_file());
+    cmd.args(["-H", "localhost", "-p", &sim.port().to_string()]);
     cmd
+}
+
+/// The simulator as target, trusted with `--cacert`, without credentials.
+pub fn target_command(sim: &Simulator, ws: &Workspace) -> Command {
+    let mut cmd = untrusted_command(sim, ws);
+    cmd.arg("--cacert").arg(sim.ca_pem());
+    cmd
+}
+
+/// The target, logging in as `monitor` with the password in `file`.
+pub fn login_with(sim: &Simulator, ws: &Workspace, file: &Path) -> Command {
+    let mut cmd = target_command(sim, ws);
+    cmd.args(["-u", USER, "--password-file"]).arg(file);
+    cmd
+}
+
+/// The target, logging in with the right password.
+pub fn login_command(sim: &Simulator, ws: &Workspace) -> Command {
+    login_with(sim, ws, &ws.password_file())
 }
 
 pub fn run(cmd: &mut Command) -> Run {

@@ -96,6 +96,22 @@ pub struct Config {
     pub wire: Wire,
 }
 
+impl Config {
+    pub fn serving(prefixes: &[&str]) -> Config {
+        Config {
+            prefixes: prefixes.iter().map(|p| p.to_string()).collect(),
+            ..Config::default()
+        }
+    }
+
+    pub fn wire(wire: Wire) -> Config {
+        Config {
+            wire,
+            ..Config::default()
+        }
+    }
+}
+
 impl Default for Config {
     fn default() -> Config {
         Config {
@@ -137,6 +153,11 @@ pub struct Simulator {
 impl Simulator {
     pub fn start() -> Simulator {
         Simulator::start_with(Config::default(), Cert::Good)
+    }
+
+    /// A simulator with a good certificate and this configuration.
+    pub fn with(config: Config) -> Simulator {
+        Simulator::start_with(config, Cert::Good)
     }
 
     pub fn start_with(config: Config, cert: Cert) -> Simulator {
