@@ -290,13 +290,9 @@ fn fnv1a(bytes: &[u8]) -> u64 {
     })
 }
 
-unsafe extern "C" {
-    fn geteuid() -> u32;
-}
-
 pub fn euid() -> u32 {
     // SAFETY: geteuid has no preconditions and cannot fail.
-    unsafe { geteuid() }
+    unsafe { libc::geteuid() }
 }
 
 /// The packaged directory when it belongs to the user running the check (the

@@ -26,10 +26,6 @@ impl Trace {
         }
     }
 
-    pub fn wants(&self, level: u8) -> bool {
-        self.verbosity >= level
-    }
-
     pub fn into_lines(self) -> Vec<String> {
         self.lines.into_inner()
     }

@@ -19,7 +19,6 @@ pub const BODY_LIMIT: usize = 64 * 1024;
 #[derive(Debug, Clone)]
 pub struct Reply {
     pub status: u16,
-    pub content_type: Option<String>,
     pub location: Option<String>,
     pub body: Vec<u8>,
     pub elapsed: Duration,
@@ -94,10 +93,6 @@ impl Transport {
         }
     }
 
-    pub fn deadline(&self) -> Instant {
-        self.deadline
-    }
-
     pub fn send(&self, request: Request<'_>) -> Result<Reply, TransportError> {
         let started = Instant::now();
         let remaining = self
@@ -118,7 +113,7 @@ impl Transport {
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_string)
         };
-        let (content_type, location) = (header("content-type"), header("location"));
+        let location = header("location");
         let body = self.read_body(reader)?;
         // attohttpc hands back a short body when the connection closes early.
         if let Some(expected) = header("content-length").and_then(|l| l.parse::<usize>().ok())
@@ -132,7 +127,6 @@ impl Transport {
         }
         Ok(Reply {
             status: status.as_u16(),
-            content_type,
             location,
             body,
             elapsed: started.elapsed(),
