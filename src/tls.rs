@@ -89,9 +89,11 @@ pub fn skip_eager_bundle_load(trust: &Trust) {
     }
     // With --insecure or --cacert no system directory decides trust either;
     // without this, OpenSSL 3 lists the whole default directory on every
-    // failed issuer lookup (one per handshake with a private CA).
+    // failed issuer lookup (one per handshake with a private CA). A path
+    // that cannot exist (nothing lives below /dev/null) fails at once; an
+    // existing file would be probed by every OSSL_STORE decoder instead.
     if matches!(trust, Trust::Insecure | Trust::CaFile(_)) {
-        unsafe { std::env::set_var("SSL_CERT_DIR", "/dev/null") };
+        unsafe { std::env::set_var("SSL_CERT_DIR", "/dev/null/none") };
     }
 }
 
