@@ -219,6 +219,15 @@ pub fn parse(raw: Vec<OsString>) -> Result<Command, String> {
     })))
 }
 
+/// Whether the raw arguments ask for JSON output, for reporting a usage
+/// error in the format the caller reads.
+pub fn asks_for_json(raw: &[OsString]) -> bool {
+    raw.iter()
+        .zip(raw.iter().skip(1))
+        .any(|(a, b)| a == "--format" && b == "json")
+        || raw.iter().any(|a| a == "--format=json")
+}
+
 /// `-vvv` is three `-v`; pico-args only knows single flags.
 fn expand_verbose(raw: Vec<OsString>) -> Vec<OsString> {
     let mut out = Vec::with_capacity(raw.len());
@@ -338,6 +347,16 @@ mod tests {
                 .unwrap_or_else(|| panic!("{args:?} accepted"));
             assert!(err.contains(needle), "{args:?}: {err}");
         }
+    }
+
+    #[test]
+    fn json_is_recognised_in_raw_arguments() {
+        let raw = |args: &[&str]| args.iter().map(OsString::from).collect::<Vec<_>>();
+        assert!(asks_for_json(&raw(&[
+            "-H", "h", "--format", "json", "--bogus"
+        ])));
+        assert!(asks_for_json(&raw(&["--format=json"])));
+        assert!(!asks_for_json(&raw(&["--format", "nagios", "json"])));
     }
 
     #[test]

@@ -24,10 +24,16 @@ fn main() {
         // Lets the test suite prove the panic hook on the real binary.
         panic!("self-test panic requested by CHECK_GKLM_BACKUP_SELF_TEST_PANIC");
     }
-    let options = match cli::parse(std::env::args_os().skip(1).collect()) {
+    let args: Vec<_> = std::env::args_os().skip(1).collect();
+    let options = match cli::parse(args.clone()) {
         Ok(Command::Run(options)) => *options,
         Ok(Command::Help) => finish_text(cli::HELP),
         Ok(Command::Version) => finish_text(&cli::version()),
+        // Zabbix stores whatever is printed: keep even this one JSON.
+        Err(e) if cli::asks_for_json(&args) => {
+            let report = Report::failure(State::Unknown, format!("{e}; see --help"));
+            emit(&report, Format::Json, &PerfLimits::default(), started)
+        }
         Err(e) => finish_text(&format!("UNKNOWN - {e}; see --help")),
     };
     let trust = match load_trust(&options) {

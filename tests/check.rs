@@ -299,6 +299,21 @@ fn server_text_is_filtered() {
 }
 
 #[test]
+fn usage_errors_are_unknown_with_a_pointer_to_help_in_either_format() {
+    let ws = Workspace::new();
+    let r = run(command(&ws).args(["-H", "gklm", "--warning", "x:y"]));
+    r.expect("UNKNOWN", 3)
+        .expect_text("invalid range 'x:y'")
+        .expect_text("see --help");
+    assert_eq!(r.stdout.lines().count(), 1);
+    let r = run(command(&ws).args(["--format", "json", "-H", "gklm", "--bogus"]));
+    assert_eq!(r.code, 3);
+    let v = r.json();
+    assert_eq!(v["state"], "UNKNOWN");
+    assert!(v["error"].as_str().unwrap().contains("'--bogus'"), "{v}");
+}
+
+#[test]
 fn help_and_version_exit_3() {
     let ws = Workspace::new();
     let r = run(command(&ws).arg("--help"));
