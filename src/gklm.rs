@@ -305,7 +305,7 @@ impl<'a> Gklm<'a> {
         }
     }
 
-    pub fn url(&self, prefix: &str, path: &str) -> String {
+    fn url(&self, prefix: &str, path: &str) -> String {
         format!("{}{prefix}/rest/v1/ckms/{path}", self.base)
     }
 
