@@ -150,27 +150,8 @@ fn installed_plugin_runs_as_nagios_against_the_simulator(uid: u32) {
     let ca = ws.path().join("ca.pem");
     std::fs::copy(sim.ca_pem(), &ca).unwrap();
     std::fs::set_permissions(&ca, std::fs::Permissions::from_mode(0o644)).unwrap();
-    let r = run(Command::new("setpriv")
-        .args([
-            &format!("--reuid={uid}"),
-            &format!("--regid={uid}"),
-            "--clear-groups",
-            "/usr/lib/nagios/plugins/check_gklm_backup",
-        ])
-        .args([
-            "-H",
-            "localhost",
-            "-p",
-            &sim.port().to_string(),
-            "-u",
-            USER,
-            "-vv",
-            "--password-file",
-        ])
-        .arg(&password)
-        .arg("--cacert")
-        .arg(&ca)
-        .env_clear());
+    let installed = Path::new("/usr/lib/nagios/plugins/check_gklm_backup");
+    let r = run(&mut login_as(uid, installed, &sim, &password, &ca));
     r.expect("OK", 0);
     assert!(
         r.stdout

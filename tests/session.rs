@@ -2,8 +2,6 @@
 
 mod common;
 
-use std::process::Stdio;
-
 use common::*;
 
 #[test]
@@ -173,40 +171,17 @@ fn twenty_simultaneous_runs_share_one_session() {
     let sim = Simulator::start();
     sim.set_running(true);
     let ws = Workspace::new();
-    let children: Vec<_> = (0..20)
-        .map(|_| {
-            login_command(&sim, &ws)
-                .stdout(Stdio::piped())
-                .spawn()
-                .expect("spawn")
-        })
-        .collect();
-    let mut checks = Vec::new();
-    for child in children {
-        let out = child.wait_with_output().unwrap();
-        let line = String::from_utf8_lossy(&out.stdout).into_owned();
-        assert!(
-            line.starts_with("OK - CTGKM3290I Backup process is running."),
-            "{line}"
-        );
-        assert_eq!(out.status.code(), Some(0));
-        checks.push(line);
+    let runs = run_concurrently(20, || login_command(&sim, &ws));
+    for r in &runs {
+        r.expect("OK", 0)
+            .expect_text("OK - CTGKM3290I Backup process is running.");
     }
     assert_eq!(sim.count("POST", "/login"), 1, "no storm of logins");
     let state = ws.state_json();
     assert_eq!(state["running_checks"], 20);
-    let mut counts: Vec<u64> = checks
+    let mut counts: Vec<u64> = runs
         .iter()
-        .map(|l| {
-            l.split("running_checks=")
-                .nth(1)
-                .unwrap()
-                .split(';')
-                .next()
-                .unwrap()
-                .parse()
-                .unwrap()
-        })
+        .map(|r| r.perf_number("running_checks").unwrap() as u64)
         .collect();
     counts.sort();
     assert_eq!(counts, (1..=20).collect::<Vec<_>>());

@@ -18,23 +18,13 @@ fn fifty_simultaneous_runs_lose_no_increment() {
     let sim = Simulator::start();
     sim.set_running(true);
     let ws = Workspace::new();
-    let children: Vec<_> = (0..50)
-        .map(|_| {
-            login_command(&sim, &ws)
-                .args(["-t", "30"])
-                .stdout(Stdio::piped())
-                .spawn()
-                .expect("spawn")
-        })
-        .collect();
-    for child in children {
-        let out = child.wait_with_output().unwrap();
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{}",
-            String::from_utf8_lossy(&out.stdout)
-        );
+    let runs = run_concurrently(50, || {
+        let mut cmd = login_command(&sim, &ws);
+        cmd.args(["-t", "30"]);
+        cmd
+    });
+    for r in &runs {
+        r.expect("OK", 0);
     }
     assert_eq!(ws.state_json()["running_checks"], 50);
 }
@@ -259,24 +249,7 @@ fn the_default_directory_is_per_effective_user() {
     std::os::unix::fs::chown(&password, Some(65534), Some(65534)).unwrap();
     let as_root = run(login_command(&sim, &ws).env_remove("MP_STATE_PATH"));
     as_root.expect("OK", 0);
-    let mut as_nobody = std::process::Command::new("setpriv");
-    as_nobody
-        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
-        .arg(&binary)
-        .args([
-            "-H",
-            "localhost",
-            "-p",
-            &sim.port().to_string(),
-            "-u",
-            USER,
-            "--password-file",
-        ])
-        .arg(&password)
-        .arg("--cacert")
-        .arg(sim.ca_pem())
-        .env_clear()
-        .arg("-vv");
+    let mut as_nobody = login_as(65534, &binary, &sim, &password, &sim.ca_pem());
     let r = run(&mut as_nobody);
     r.expect("OK", 0);
     assert!(

@@ -190,6 +190,59 @@ pub fn run(cmd: &mut Command) -> Run {
     }
 }
 
+/// Start `count` runs at once (each from `make`) and wait for all of them.
+pub fn run_concurrently(count: usize, make: impl Fn() -> Command) -> Vec<Run> {
+    let started = Instant::now();
+    let children: Vec<_> = (0..count)
+        .map(|_| {
+            make()
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("spawn")
+        })
+        .collect();
+    children
+        .into_iter()
+        .map(|child| {
+            let out = child.wait_with_output().expect("wait");
+            Run {
+                code: out.status.code().unwrap_or(-1),
+                stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+                stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+                elapsed: started.elapsed(),
+            }
+        })
+        .collect()
+}
+
+/// `binary` run as user `uid` (via setpriv, environment cleared) against the
+/// simulator, logging in with `password`, trusting `ca`, at `-vv`.
+pub fn login_as(uid: u32, binary: &Path, sim: &Simulator, password: &Path, ca: &Path) -> Command {
+    let mut cmd = Command::new("setpriv");
+    cmd.args([
+        &format!("--reuid={uid}"),
+        &format!("--regid={uid}"),
+        "--clear-groups",
+    ])
+    .arg(binary)
+    .args([
+        "-H",
+        "localhost",
+        "-p",
+        &sim.port().to_string(),
+        "-u",
+        USER,
+        "-vv",
+        "--password-file",
+    ])
+    .arg(password)
+    .arg("--cacert")
+    .arg(ca)
+    .env_clear();
+    cmd
+}
+
 pub fn run_with(sim: &Simulator, ws: &Workspace, args: &[&str]) -> Run {
     run(login_command(sim, ws).args(args))
 }
