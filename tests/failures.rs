@@ -16,12 +16,7 @@ fn bounded(sim: &Simulator, extra: &[&str]) -> Run {
     let mut args = vec!["-t", TIMEOUT, "--prefix", "/SKLM"];
     args.extend_from_slice(extra);
     let r = run_with(sim, &ws, &args);
-    assert!(
-        r.elapsed < Duration::from_millis(2500),
-        "took {:?} with -t 2: {}",
-        r.elapsed,
-        r.stdout
-    );
+    r.within_timeout_of_2s();
     r
 }
 
@@ -90,12 +85,15 @@ fn connection_refused_and_unknown_host() {
     let r = run(command(&ws)
         .args(["-H", "127.0.0.1", "-p", "1", "-t", TIMEOUT])
         .env("GKLM_AUTH_ID", "some-session-id"));
-    r.expect("CRITICAL", 2).expect_text("connection refused");
+    r.expect("CRITICAL", 2)
+        .expect_text("connection refused")
+        .within_timeout_of_2s();
     let r = run(command(&ws)
         .args(["-H", "no-such-host.invalid", "-t", TIMEOUT])
         .env("GKLM_AUTH_ID", "some-session-id"));
     r.expect("CRITICAL", 2)
-        .expect_text("cannot resolve host name");
+        .expect_text("cannot resolve host name")
+        .within_timeout_of_2s();
 }
 
 // ---------------------------------------------------------------- sizes
@@ -255,15 +253,23 @@ fn login_and_session_rejections_quote_gklm() {
     let sim = Simulator::start();
     let ws = Workspace::new();
     let wrong = ws.secret_file("wrong", "nope\n");
-    let r = run(&mut login_with(&sim, &ws, &wrong));
+    let r = run(login_with(&sim, &ws, &wrong).args(["-t", TIMEOUT]));
     r.expect("UNKNOWN", 3)
-        .expect_text("rejected the login (HTTP 401: CTGKM6003E");
-    let r = run(target_command(&sim, &ws).env("GKLM_AUTH_ID", "expired-session-id"));
+        .expect_text("rejected the login (HTTP 401: CTGKM6003E")
+        .within_timeout_of_2s();
+    let r = run(target_command(&sim, &ws)
+        .args(["-t", TIMEOUT])
+        .env("GKLM_AUTH_ID", "expired-session-id"));
     r.expect("UNKNOWN", 3)
-        .expect_text("rejected the session id (HTTP 401: CTGKM6004E");
+        .expect_text("rejected the session id (HTTP 401: CTGKM6004E")
+        .within_timeout_of_2s();
     sim.set_status_behavior(Behavior::json(400, r#"{"code":"CTGKM6002E","message":"CTGKM6002E Bad Request: invalid user authentication ID or invalid request format"}"#));
-    let r = run(target_command(&sim, &ws).env("GKLM_AUTH_ID", sim.issue_session()));
-    r.expect("UNKNOWN", 3).expect_text("HTTP 400: CTGKM6002E");
+    let r = run(target_command(&sim, &ws)
+        .args(["-t", TIMEOUT])
+        .env("GKLM_AUTH_ID", sim.issue_session()));
+    r.expect("UNKNOWN", 3)
+        .expect_text("HTTP 400: CTGKM6002E")
+        .within_timeout_of_2s();
 }
 
 // ---------------------------------------------------------------- hostile text

@@ -9,7 +9,7 @@ fn ten_runs_make_one_login_no_logout_and_eleven_requests() {
     let sim = Simulator::start();
     let ws = Workspace::new();
     for _ in 0..10 {
-        run_with(&sim, &ws, &["--prefix", "/SKLM"]).expect("OK", 0);
+        run_with(&sim, &ws, &[]).expect("OK", 0);
     }
     assert_eq!(sim.count("POST", "/ckms/login"), 1);
     assert_eq!(sim.count("DELETE", "/ckms/logout"), 0);

@@ -72,6 +72,17 @@ impl Run {
         self
     }
 
+    /// Assert the run ended within `-t 2` plus the half second allowed.
+    pub fn within_timeout_of_2s(&self) -> &Run {
+        assert!(
+            self.elapsed < Duration::from_millis(2500),
+            "took {:?} with -t 2: {}",
+            self.elapsed,
+            self.stdout
+        );
+        self
+    }
+
     pub fn expect_text(&self, needle: &str) -> &Run {
         assert!(
             self.first_line().contains(needle),
