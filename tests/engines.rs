@@ -56,28 +56,9 @@ fn nagios_status(status_dat: &Path, service: &str) -> Option<HashMap<String, Str
     })
 }
 
-#[test]
-fn nagios_runs_the_shipped_command_and_records_state_output_and_perfdata() {
-    let Some(nagios) = require("nagios4", "nagios_runs_the_shipped_command", "nagios4-core") else {
-        return;
-    };
-    say(&format!(
-        "engine: {}",
-        first_line_of(Command::new(&nagios).arg("--version"))
-    ));
-    let sim = Simulator::start();
-    sim.set_running(true);
-    let s = setup(&sim);
-    let dir = s.ws.path();
-    std::fs::create_dir_all(dir.join("checkresults")).unwrap();
-    let command_cfg = repo().join("packaging/nagios/check_gklm_backup.cfg");
-    std::fs::write(
-        dir.join("resource.cfg"),
-        format!("$USER1$={}\n$USER5$={}\n", d(&s.plugins), d(&s.password)),
-    )
-    .unwrap();
-    let objects = format!(
-        r#"define timeperiod {{
+/// Objects every Nagios configuration here needs: a time period, a contact
+/// and the GKLM host.
+const NAGIOS_BASE_OBJECTS: &str = r#"define timeperiod {
     timeperiod_name 24x7
     alias 24x7
     sunday 00:00-24:00
@@ -87,8 +68,8 @@ fn nagios_runs_the_shipped_command_and_records_state_output_and_perfdata() {
     thursday 00:00-24:00
     friday 00:00-24:00
     saturday 00:00-24:00
-}}
-define contact {{
+}
+define contact {
     contact_name nobody
     host_notifications_enabled 0
     service_notifications_enabled 0
@@ -98,38 +79,41 @@ define contact {{
     service_notification_options n
     host_notification_commands check_gklm_backup
     service_notification_commands check_gklm_backup
-}}
-define host {{
+}
+define host {
     host_name gklm01
     address localhost
     max_check_attempts 1
     check_period 24x7
     contacts nobody
     notification_period 24x7
-}}
-define service {{
-    host_name gklm01
-    service_description GKLM backup
-    check_command check_gklm_backup!{USER}!2!4!-p {port} --cacert {ca} --state-file {state}
-    max_check_attempts 1
-    check_interval 1
-    retry_interval 1
-    check_period 24x7
-    contacts nobody
-    notification_period 24x7
-}}
-"#,
-        port = sim.port(),
-        ca = d(&s.ca),
-        state = d(&dir.join("state.json")),
-    );
-    std::fs::write(dir.join("objects.cfg"), objects).unwrap();
+}
+"#;
+
+/// Write a private nagios.cfg in `s`'s directory: the shipped command, the
+/// base objects plus `objects`, any `extra` object files, and resource.cfg
+/// with $USER1$ (plugins) and $USER5$ (password file). Returns its path.
+fn write_nagios_cfg(s: &Setup, objects: &str, extra: &[PathBuf]) -> PathBuf {
+    let dir = s.ws.path();
+    std::fs::create_dir_all(dir.join("checkresults")).unwrap();
+    let resources = format!("$USER1$={}\n$USER5$={}\n", d(&s.plugins), d(&s.password));
+    std::fs::write(dir.join("resource.cfg"), resources).unwrap();
+    std::fs::write(
+        dir.join("objects.cfg"),
+        format!("{NAGIOS_BASE_OBJECTS}{objects}"),
+    )
+    .unwrap();
     let p = |name: &str| d(&dir.join(name));
-    // interval_length=1 makes check_interval 1 mean one second.
-    let main_cfg = [
-        format!("log_file={}", p("nagios.log")),
-        format!("cfg_file={}", d(&command_cfg)),
+    let mut lines = vec![
+        format!(
+            "cfg_file={}",
+            d(&repo().join("packaging/nagios/check_gklm_backup.cfg"))
+        ),
         format!("cfg_file={}", p("objects.cfg")),
+    ];
+    lines.extend(extra.iter().map(|f| format!("cfg_file={}", d(f))));
+    lines.extend([
+        format!("log_file={}", p("nagios.log")),
         format!("resource_file={}", p("resource.cfg")),
         format!("status_file={}", p("status.dat")),
         format!("object_cache_file={}", p("objects.cache")),
@@ -147,22 +131,87 @@ define service {{
         "nagios_user=root".into(),
         "nagios_group=root".into(),
         "use_syslog=0".into(),
+        // interval_length=1 makes check_interval 1 mean one second.
         "interval_length=1".into(),
         "service_inter_check_delay_method=n".into(),
         "max_service_check_spread=1".into(),
         "enable_notifications=0".into(),
         "execute_host_checks=0".into(),
-    ]
-    .join("\n");
+    ]);
     let cfg = dir.join("nagios.cfg");
-    std::fs::write(&cfg, main_cfg + "\n").unwrap();
+    std::fs::write(&cfg, lines.join("\n") + "\n").unwrap();
+    cfg
+}
 
-    let verify = Command::new(&nagios).arg("-v").arg(&cfg).output().unwrap();
-    let verify_text = String::from_utf8_lossy(&verify.stdout);
+/// `nagios4 -v`: the configuration must load without errors.
+fn assert_nagios_accepts(nagios: &Path, cfg: &Path) {
+    let verify = Command::new(nagios).arg("-v").arg(cfg).output().unwrap();
+    let text = String::from_utf8_lossy(&verify.stdout);
     assert!(
-        verify.status.success() && verify_text.contains("Things look okay"),
-        "{verify_text}"
+        verify.status.success() && text.contains("Things look okay"),
+        "{text}"
     );
+}
+
+#[test]
+fn nagios_accepts_the_shipped_example_service() {
+    let Some(nagios) = require(
+        "nagios4",
+        "nagios_accepts_the_shipped_example_service",
+        "nagios4-core",
+    ) else {
+        return;
+    };
+    let sim = Simulator::start();
+    let s = setup(&sim);
+    let template = r#"define service {
+    name generic-service
+    register 0
+    check_period 24x7
+    contacts nobody
+    notification_period 24x7
+}
+"#;
+    let cfg = write_nagios_cfg(
+        &s,
+        template,
+        &[repo().join("packaging/nagios/example-service.cfg")],
+    );
+    assert_nagios_accepts(&nagios, &cfg);
+}
+
+#[test]
+fn nagios_runs_the_shipped_command_and_records_state_output_and_perfdata() {
+    let Some(nagios) = require("nagios4", "nagios_runs_the_shipped_command", "nagios4-core") else {
+        return;
+    };
+    say(&format!(
+        "engine: {}",
+        first_line_of(Command::new(&nagios).arg("--version"))
+    ));
+    let sim = Simulator::start();
+    sim.set_running(true);
+    let s = setup(&sim);
+    let dir = s.ws.path();
+    let service = format!(
+        r#"define service {{
+    host_name gklm01
+    service_description GKLM backup
+    check_command check_gklm_backup!{USER}!2!4!-p {port} --cacert {ca} --state-file {state}
+    max_check_attempts 1
+    check_interval 1
+    retry_interval 1
+    check_period 24x7
+    contacts nobody
+    notification_period 24x7
+}}
+"#,
+        port = sim.port(),
+        ca = d(&s.ca),
+        state = d(&dir.join("state.json")),
+    );
+    let cfg = write_nagios_cfg(&s, &service, &[]);
+    assert_nagios_accepts(&nagios, &cfg);
 
     let _daemon = Daemon::start(Command::new(&nagios).arg(&cfg), &dir.join("daemon.log"));
     let status = wait_for(Duration::from_secs(90), || {
@@ -356,6 +405,58 @@ object Service "gklm-backup" {{
         "icinga2 recorded: {} | {}",
         fields["SERVICESTATE"], fields["SERVICEPERFDATA"]
     ));
+}
+
+#[test]
+fn icinga2_accepts_the_shipped_example_apply_rule() {
+    let Some(icinga) = require(
+        "icinga2",
+        "icinga2_accepts_the_shipped_example_apply_rule",
+        "icinga2-bin icinga2-common",
+    ) else {
+        return;
+    };
+    let sim = Simulator::start();
+    let s = setup(&sim);
+    let dir = s.ws.path();
+    let conf = format!(
+        r#"const PluginDir = "{plugins}"
+include <itl>
+include "{command}"
+template Service "generic-service" {{
+  max_check_attempts = 3
+  check_interval = 1m
+  retry_interval = 30s
+}}
+object Host "gklm01" {{
+  check_command = "dummy"
+  address = "localhost"
+  vars.gklm = true
+  vars.gklm_password = "secret"
+}}
+include "{example}"
+"#,
+        plugins = d(&s.plugins),
+        command = d(&repo().join("packaging/icinga2/gklm_backup.conf")),
+        example = d(&repo().join("packaging/icinga2/example-services.conf")),
+    );
+    let cfg = dir.join("icinga2.conf");
+    std::fs::write(&cfg, conf).unwrap();
+    let validate = Command::new(&icinga)
+        .args(["daemon", "-C", "-c"])
+        .arg(&cfg)
+        .args(icinga_defines(dir))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&validate.stdout);
+    assert!(
+        validate.status.success(),
+        "icinga2 daemon -C failed:\n{text}"
+    );
+    assert!(
+        text.contains("Instantiated 1 Service."),
+        "the apply rule made no service:\n{text}"
+    );
 }
 
 // ---------------------------------------------------------------- Zabbix
