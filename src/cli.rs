@@ -101,91 +101,34 @@ pub fn parse(raw: Vec<OsString>) -> Result<Command, String> {
     while args.contains(["-v", "--verbose"]) {
         verbosity = verbosity.saturating_add(1);
     }
-    let text = |args: &mut pico_args::Arguments,
-                keys: &'static [&'static str]|
-     -> Result<Option<String>, String> {
-        let value: Option<String> = match keys {
-            [short, long] => args.opt_value_from_str([*short, *long]),
-            [long] => args.opt_value_from_str(*long),
-            _ => unreachable!("option keys are one or two names"),
-        }
-        .map_err(|e| describe(e, keys))?;
-        Ok(value)
-    };
-    let host = text(&mut args, &["-H", "--hostname"])?
-        .filter(|h| !h.trim().is_empty())
-        .ok_or("missing -H/--hostname")?;
-    let port = match text(&mut args, &["-p", "--port"])? {
-        None => DEFAULT_PORT,
-        Some(p) => p
-            .parse::<u16>()
-            .ok()
-            .filter(|&p| p != 0)
-            .ok_or(format!("invalid -p/--port '{p}': expected 1 to 65535"))?,
-    };
-    let prefix = match text(&mut args, &["--prefix"])?.as_deref() {
+    let host = opt(&mut args, &["-H", "--hostname"])?;
+    let port = opt(&mut args, &["-p", "--port"])?.map_or(Ok(DEFAULT_PORT), |p| parse_port(&p))?;
+    let prefix = match opt(&mut args, &["--prefix"])?.as_deref() {
         None | Some("auto") => Prefix::Auto,
         Some(p) => Prefix::Fixed(parse_prefix(p)?),
     };
-    let language = text(&mut args, &["-l", "--language"])?.unwrap_or_else(|| "en".into());
-    if language.is_empty()
-        || !language
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-    {
-        return Err(format!(
-            "invalid -l/--language '{language}': expected a language tag such as en or de"
-        ));
-    }
-    let user = text(&mut args, &["-u", "--username"])?;
-    let password_file = text(&mut args, &["--password-file"])?.map(PathBuf::from);
-    let auth_id_file = text(&mut args, &["--auth-id-file"])?.map(PathBuf::from);
-    let auth = match (user, auth_id_file) {
-        (Some(_), Some(_)) => {
-            return Err("give either -u/--username or --auth-id-file, not both".into());
-        }
-        (Some(user), None) if user.is_empty() => return Err("-u/--username is empty".into()),
-        (Some(user), None) => AuthSource::Login {
-            user,
-            password_file,
-        },
-        (None, _) if password_file.is_some() => {
-            return Err("--password-file needs -u/--username".into());
-        }
-        (None, file) => AuthSource::SessionId { file },
-    };
+    let language =
+        parse_language(opt(&mut args, &["-l", "--language"])?.unwrap_or_else(|| "en".into()))?;
+    let auth = parse_auth(&mut args)?;
     let session_cache = !args.contains("--no-session-cache");
-    let cacert = text(&mut args, &["--cacert"])?.map(PathBuf::from);
+    let cacert = opt(&mut args, &["--cacert"])?.map(PathBuf::from);
     let insecure = args.contains(["-k", "--insecure"]);
     if insecure && cacert.is_some() {
         return Err("--cacert and --insecure contradict each other; give one".into());
     }
-    let range = |v: Option<String>| {
-        v.map(|v| Range::parse(&v).map_err(|e| e.to_string()))
-            .transpose()
-    };
-    let duration = |v: Option<String>| {
-        v.map(|v| parse_duration(&v).map_err(|e| e.to_string()))
-            .transpose()
-    };
-    let thresholds = Thresholds {
-        warning: range(text(&mut args, &["-w", "--warning"])?)?,
-        critical: range(text(&mut args, &["-c", "--critical"])?)?,
-        warning_time: duration(text(&mut args, &["--warning-time"])?)?,
-        critical_time: duration(text(&mut args, &["--critical-time"])?)?,
-    };
-    let state_file = text(&mut args, &["--state-file"])?.map(PathBuf::from);
-    let unreachable_state = match text(&mut args, &["--unreachable-state"])? {
+    let thresholds = parse_thresholds(&mut args)?;
+    let state_file = opt(&mut args, &["--state-file"])?.map(PathBuf::from);
+    let unreachable_state = match opt(&mut args, &["--unreachable-state"])? {
         None => State::Critical,
         Some(s) => State::parse(&s).ok_or(format!(
             "invalid --unreachable-state '{s}': expected ok, warning, critical or unknown"
         ))?,
     };
-    let timeout = match text(&mut args, &["-t", "--timeout"])? {
+    let timeout = match opt(&mut args, &["-t", "--timeout"])? {
         None => Duration::from_secs_f64(DEFAULT_TIMEOUT_SECS),
         Some(t) => parse_timeout(&t)?,
     };
-    let format = match text(&mut args, &["--format"])?.as_deref() {
+    let format = match opt(&mut args, &["--format"])?.as_deref() {
         None | Some("nagios") => Format::Nagios,
         Some("json") => Format::Json,
         Some(other) => {
@@ -194,13 +137,16 @@ pub fn parse(raw: Vec<OsString>) -> Result<Command, String> {
             ));
         }
     };
-    let rest = args.finish();
-    if let Some(first) = rest.first() {
+    // A misspelt option is a better hint than the -H it may have hidden.
+    if let Some(first) = args.finish().first() {
         return Err(format!(
             "unknown option or argument '{}'",
             first.to_string_lossy()
         ));
     }
+    let host = host
+        .filter(|h| !h.trim().is_empty())
+        .ok_or("missing -H/--hostname")?;
     Ok(Command::Run(Box::new(Options {
         host,
         port,
@@ -217,6 +163,73 @@ pub fn parse(raw: Vec<OsString>) -> Result<Command, String> {
         verbosity,
         format,
     })))
+}
+
+/// The value of an option given by one or two names, if present.
+fn opt(
+    args: &mut pico_args::Arguments,
+    keys: &'static [&'static str],
+) -> Result<Option<String>, String> {
+    let value = match keys {
+        [short, long] => args.opt_value_from_str([*short, *long]),
+        [long] => args.opt_value_from_str(*long),
+        _ => unreachable!("option keys are one or two names"),
+    };
+    value.map_err(|e| describe(e, keys))
+}
+
+fn parse_auth(args: &mut pico_args::Arguments) -> Result<AuthSource, String> {
+    let user = opt(args, &["-u", "--username"])?;
+    let password_file = opt(args, &["--password-file"])?.map(PathBuf::from);
+    let auth_id_file = opt(args, &["--auth-id-file"])?.map(PathBuf::from);
+    match (user, auth_id_file) {
+        (Some(_), Some(_)) => Err("give either -u/--username or --auth-id-file, not both".into()),
+        (Some(user), None) if user.is_empty() => Err("-u/--username is empty".into()),
+        (Some(user), None) => Ok(AuthSource::Login {
+            user,
+            password_file,
+        }),
+        (None, _) if password_file.is_some() => Err("--password-file needs -u/--username".into()),
+        (None, file) => Ok(AuthSource::SessionId { file }),
+    }
+}
+
+fn parse_thresholds(args: &mut pico_args::Arguments) -> Result<Thresholds, String> {
+    let range = |v: Option<String>| {
+        v.map(|v| Range::parse(&v).map_err(|e| e.to_string()))
+            .transpose()
+    };
+    let duration = |v: Option<String>| {
+        v.map(|v| parse_duration(&v).map_err(|e| e.to_string()))
+            .transpose()
+    };
+    Ok(Thresholds {
+        warning: range(opt(args, &["-w", "--warning"])?)?,
+        critical: range(opt(args, &["-c", "--critical"])?)?,
+        warning_time: duration(opt(args, &["--warning-time"])?)?,
+        critical_time: duration(opt(args, &["--critical-time"])?)?,
+    })
+}
+
+fn parse_port(p: &str) -> Result<u16, String> {
+    p.parse::<u16>()
+        .ok()
+        .filter(|&p| p != 0)
+        .ok_or(format!("invalid -p/--port '{p}': expected 1 to 65535"))
+}
+
+fn parse_language(language: String) -> Result<String, String> {
+    let tag = !language.is_empty()
+        && language
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if tag {
+        Ok(language)
+    } else {
+        Err(format!(
+            "invalid -l/--language '{language}': expected a language tag such as en or de"
+        ))
+    }
 }
 
 /// Whether the raw arguments ask for JSON output, for reporting a usage
@@ -326,6 +339,7 @@ mod tests {
     fn usage_errors_name_the_option() {
         for (args, needle) in [
             (&["-p", "1"][..], "-H/--hostname"),
+            (&["--hostnme", "h"], "'--hostnme'"),
             (&["-H", "h", "-p", "0"], "--port"),
             (&["-H", "h", "-w", "abc"], "invalid range"),
             (&["-H", "h", "--warning-time", "5x"], "invalid duration"),
