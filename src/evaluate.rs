@@ -56,35 +56,27 @@ impl Thresholds {
     }
 
     /// The worst state the thresholds give, and which of them were crossed.
+    /// Critical is judged first; the worse state wins.
     fn judge(&self, checks: u64, seconds: u64) -> (State, Vec<String>) {
-        let crossed_range = |range: &Option<Range>, flag: &str| {
-            range
-                .as_ref()
-                .filter(|r| r.alerts(checks as f64))
-                .map(|r| format!("{flag} {r} crossed"))
-        };
-        let crossed_time = |limit: Option<u64>, flag: &str| {
-            limit
-                .filter(|&l| seconds > l)
-                .map(|l| format!("{flag} {} crossed", human_duration(l)))
-        };
-        let critical: Vec<String> = [
-            crossed_range(&self.critical, "-c"),
-            crossed_time(self.critical_time, "--critical-time"),
-        ]
-        .into_iter()
-        .flatten()
-        .collect();
+        let critical = crossed(
+            &self.critical,
+            "-c",
+            self.critical_time,
+            "--critical-time",
+            checks,
+            seconds,
+        );
         if !critical.is_empty() {
             return (State::Critical, critical);
         }
-        let warning: Vec<String> = [
-            crossed_range(&self.warning, "-w"),
-            crossed_time(self.warning_time, "--warning-time"),
-        ]
-        .into_iter()
-        .flatten()
-        .collect();
+        let warning = crossed(
+            &self.warning,
+            "-w",
+            self.warning_time,
+            "--warning-time",
+            checks,
+            seconds,
+        );
         let state = if warning.is_empty() {
             State::Ok
         } else {
@@ -92,6 +84,26 @@ impl Thresholds {
         };
         (state, warning)
     }
+}
+
+/// The thresholds of one level (a range on checks, a limit on seconds) that
+/// the observation crosses, as `-w 3 crossed` phrases.
+fn crossed(
+    range: &Option<Range>,
+    range_flag: &str,
+    limit: Option<u64>,
+    limit_flag: &str,
+    checks: u64,
+    seconds: u64,
+) -> Vec<String> {
+    let by_count = range
+        .as_ref()
+        .filter(|r| r.alerts(checks as f64))
+        .map(|r| format!("{range_flag} {r} crossed"));
+    let by_time = limit
+        .filter(|&l| seconds > l)
+        .map(|l| format!("{limit_flag} {} crossed", human_duration(l)));
+    by_count.into_iter().chain(by_time).collect()
 }
 
 /// Turn one observation into the plugin's report. `history` is the history

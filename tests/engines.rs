@@ -182,13 +182,10 @@ fn nagios_accepts_the_shipped_example_service() {
 
 #[test]
 fn nagios_runs_the_shipped_command_and_records_state_output_and_perfdata() {
-    let Some(nagios) = require("nagios4", "nagios_runs_the_shipped_command", "nagios4-core") else {
+    let Some(nagios) = require_engine("nagios4", "nagios_runs_the_shipped_command", "nagios4-core")
+    else {
         return;
     };
-    say(&format!(
-        "engine: {}",
-        first_line_of(Command::new(&nagios).arg("--version"))
-    ));
     let sim = Simulator::start();
     sim.set_running(true);
     let s = setup(&sim);
@@ -268,17 +265,13 @@ fn icinga_defines(dir: &Path) -> Vec<String> {
 
 #[test]
 fn icinga2_validates_and_runs_the_shipped_checkcommand_and_parses_perfdata() {
-    let Some(icinga) = require(
+    let Some(icinga) = require_engine(
         "icinga2",
         "icinga2_runs_the_shipped_checkcommand",
         "icinga2-bin icinga2-common",
     ) else {
         return;
     };
-    say(&format!(
-        "engine: {}",
-        first_line_of(Command::new(&icinga).arg("--version"))
-    ));
     let sim = Simulator::start();
     sim.set_running(true);
     let s = setup(&sim);
@@ -463,17 +456,13 @@ include "{example}"
 
 #[test]
 fn zabbix_agent_runs_the_userparameter_and_the_template_paths_extract_each_value() {
-    let Some(agent) = require(
+    let Some(agent) = require_engine(
         "zabbix_agentd",
         "zabbix_agent_runs_the_userparameter",
         "zabbix-agent",
     ) else {
         return;
     };
-    say(&format!(
-        "engine: {}",
-        first_line_of(Command::new(&agent).arg("--version"))
-    ));
     let sim = Simulator::start();
     sim.set_running(true);
     let s = setup(&sim);

@@ -35,6 +35,17 @@ pub fn require(name: &str, test: &str, package: &str) -> Option<PathBuf> {
     found
 }
 
+/// `require`, and when the engine is there, print which version the test
+/// drives.
+pub fn require_engine(name: &str, test: &str, package: &str) -> Option<PathBuf> {
+    let engine = require(name, test, package)?;
+    say(&format!(
+        "engine: {}",
+        first_line_of(Command::new(&engine).arg("--version"))
+    ));
+    Some(engine)
+}
+
 /// A line that shows in the test output even when cargo captures it.
 pub fn say(line: &str) {
     let _ = writeln!(std::io::stderr(), "{line}");
