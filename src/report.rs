@@ -107,11 +107,11 @@ pub fn render(report: &Report, format: Format, limits: &PerfLimits, elapsed: f64
 fn render_nagios(report: &Report, limits: &PerfLimits, elapsed: f64) -> String {
     let perf = perfdata(report, limits, elapsed);
     let room = FIRST_LINE_MAX.saturating_sub(perf.len() + report.state.label().len() + 6);
-    let summary = shorten(&clean(&secret::redact(&report.summary)), room);
+    let summary = printable(&report.summary, room);
     let mut out = format!("{} - {summary} | {perf}", report.state.label());
     for line in &report.details {
         out.push('\n');
-        out.push_str(&shorten(&clean(&secret::redact(line)), 1000));
+        out.push_str(&printable(line, DETAIL_MAX));
     }
     out
 }
@@ -138,7 +138,7 @@ fn perfdata(report: &Report, limits: &PerfLimits, elapsed: f64) -> String {
 }
 
 fn render_json(report: &Report, elapsed: f64) -> String {
-    let text = |s: &str| shorten(&clean(&secret::redact(s)), 1000);
+    let text = |s: &str| printable(s, DETAIL_MAX);
     let value = json!({
         "state": report.state.label(),
         "exit_code": report.state.exit_code(),
@@ -152,6 +152,14 @@ fn render_json(report: &Report, elapsed: f64) -> String {
         "details": report.details.iter().map(|d| text(d)).collect::<Vec<_>>(),
     });
     value.to_string()
+}
+
+/// Longest line after the first, and longest JSON text field.
+const DETAIL_MAX: usize = 1000;
+
+/// Any text on its way out: secrets scrubbed, made safe, cut to `max`.
+fn printable(text: &str, max: usize) -> String {
+    shorten(&clean(&secret::redact(text)), max)
 }
 
 /// Make server-controlled text safe for a plugin line: no `|` (it would start

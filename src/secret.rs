@@ -23,7 +23,9 @@ impl Secret {
         if value.len() >= MIN_REDACTED
             && let Ok(mut known) = KNOWN.lock()
         {
-            known.push(value.clone());
+            // Longest first, so a secret that contains another is masked whole.
+            let at = known.partition_point(|k| k.len() >= value.len());
+            known.insert(at, value.clone());
         }
         Secret(value)
     }
@@ -46,14 +48,11 @@ impl fmt::Display for Secret {
     }
 }
 
-/// Replace every known secret in `text` with `****`. Longest first, so a
-/// secret that contains another is masked whole.
+/// Replace every known secret in `text` with `****`.
 pub fn redact(text: &str) -> String {
-    let mut known = match KNOWN.lock() {
-        Ok(known) => known.clone(),
-        Err(poisoned) => poisoned.into_inner().clone(),
-    };
-    known.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    let known = KNOWN
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     known.iter().fold(text.to_string(), |acc, secret| {
         acc.replace(secret.as_str(), "****")
     })
