@@ -34,13 +34,14 @@ fn killed_runs_never_leave_a_partial_state_file() {
     let sim = Simulator::start();
     sim.set_running(true);
     let ws = Workspace::new();
-    // Spread the kill moments over one run's lifetime on this machine, so
-    // that most kills land mid-run however fast or slow the machine is.
-    let lifetime = (0..3)
-        .map(|_| run_with(&sim, &ws, &[]).elapsed)
-        .max()
-        .unwrap();
-    let spread = (lifetime.as_micros() as u64).max(1_000);
+    // Spread the kill moments over one run's lifetime on this machine, and
+    // keep adapting the spread: a load spike during the measurement or the
+    // loop must not make most kills land after the run already ended.
+    let mut lifetimes: Vec<u64> = (0..3)
+        .map(|_| run_with(&sim, &ws, &[]).elapsed.as_micros() as u64)
+        .collect();
+    lifetimes.sort();
+    let mut spread = lifetimes[1].max(1_000);
     let path = ws.state_files().remove(0);
     let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
     let mut killed = 0;
@@ -55,6 +56,9 @@ fn killed_runs_never_leave_a_partial_state_file() {
         std::thread::sleep(Duration::from_micros(seed % spread));
         if child.try_wait().unwrap().is_none() {
             killed += 1;
+            spread = spread * 21 / 20;
+        } else {
+            spread = (spread * 9 / 10).max(500);
         }
         let _ = child.kill();
         let _ = child.wait();
