@@ -9,15 +9,13 @@
 //! time, median peak RSS, their ratios to `check_http -S` measured in the same
 //! run, and the HTTP requests one check makes. Not a pass/fail test.
 
-#[path = "../tests/common/simulator.rs"]
-mod simulator;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
-use simulator::{Cert, Config, PASSWORD, Simulator, USER};
+use gklm_simulator::{Cert, Config, PASSWORD, Simulator, USER};
 
 const PLUGINS: &str = "/usr/lib/nagios/plugins";
 

@@ -11,13 +11,11 @@
 //!       drop all sessions with POST /_sim/forget, count requests with
 //!       GET /_sim/stats.
 
-#[path = "../tests/common/simulator.rs"]
-mod simulator;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use simulator::{Cert, Config, PASSWORD, Simulator, USER};
+use gklm_simulator::{Cert, Config, PASSWORD, Simulator, USER};
 
 fn main() {
     let mut args = pico_args::Arguments::from_env();

@@ -1,10 +1,9 @@
 //! The check end to end: the real binary against the simulator over HTTPS.
 
-mod common;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use common::*;
+use crate::util::*;
 
 #[test]
 fn not_running_is_ok_with_gklm_text_and_all_perfdata() {

@@ -2,7 +2,6 @@
 //! shipped command, Icinga 2 the shipped CheckCommand, the Zabbix agent the
 //! shipped UserParameter, each against the simulator.
 
-mod common;
 
 use std::collections::HashMap;
 use std::os::unix::fs::PermissionsExt;
@@ -10,8 +9,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use common::engine::*;
-use common::*;
+use crate::util::engine::*;
+use crate::util::*;
 
 /// A private directory with the plugin, password and CA an engine needs.
 struct Setup {

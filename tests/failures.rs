@@ -2,11 +2,10 @@
 //! exit code, the state, that the message names the cause, and that the run
 //! ends within `-t` plus half a second.
 
-mod common;
 
 use std::time::Duration;
 
-use common::*;
+use crate::util::*;
 
 const TIMEOUT: &str = "2";
 

@@ -2,15 +2,14 @@
 //! it says and the installed binary runs; the man page matches --help; the
 //! RPM spec parses and installs into the RHEL plugin directory.
 
-mod common;
 
 use std::collections::BTreeSet;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
 use std::process::Command;
 
-use common::engine::*;
-use common::*;
+use crate::util::engine::*;
+use crate::util::*;
 
 const DEB_FILES: &[&str] = &[
     "/usr/lib/nagios/plugins/check_gklm_backup",

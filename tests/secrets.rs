@@ -1,10 +1,9 @@
 //! No password or session id reaches stdout or stderr, in any mode, at -vvv.
 
-mod common;
 
 use std::os::unix::fs::PermissionsExt;
 
-use common::*;
+use crate::util::*;
 
 fn assert_clean(r: &Run, secrets: &[String]) {
     for secret in secrets {

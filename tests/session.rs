@@ -1,8 +1,7 @@
 //! Session reuse and prefix discovery (one login per session, GKLM 3.x-5.x).
 
-mod common;
 
-use common::*;
+use crate::util::*;
 
 #[test]
 fn ten_runs_make_one_login_no_logout_and_eleven_requests() {

@@ -1,17 +1,14 @@
 //! Shared by the integration tests: the simulator and a way to run the real
 //! `check_gklm_backup` binary against it.
-#![allow(dead_code)] // each test binary uses a different part of it
 
 pub mod engine;
-pub mod simulator;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-#[allow(unused_imports)]
-pub use simulator::{Behavior, Cert, Config, PASSWORD, Simulator, USER, Wire};
+pub use gklm_simulator::{Behavior, Cert, Config, PASSWORD, Simulator, USER, Wire};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_check_gklm_backup");
 
