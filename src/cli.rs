@@ -44,6 +44,21 @@ pub struct Options {
     pub timeout: Duration,
     pub verbosity: u8,
     pub format: Format,
+    pub mode: Mode,
+}
+
+/// Which of GKLM's backup questions one run asks.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Mode {
+    /// Is a backup running, and for how long?
+    #[default]
+    Running,
+    /// Are there keys and certificates that are not backed up?
+    Needed,
+    /// Did the last backup succeed?
+    Result,
+    /// How old is the newest backup?
+    Age,
 }
 
 impl Options {
@@ -137,6 +152,14 @@ pub fn parse(raw: Vec<OsString>) -> Result<Command, String> {
             ));
         }
     };
+    let mode = match opt(&mut args, &["--mode"])?.as_deref() {
+        None | Some("running") => Mode::Running,
+        Some(other) => {
+            return Err(format!(
+                "invalid --mode '{other}': expected running (needed, result and age are not built yet)"
+            ));
+        }
+    };
     // A misspelt option is a better hint than the -H it may have hidden.
     if let Some(first) = args.finish().first() {
         return Err(format!(
@@ -162,6 +185,7 @@ pub fn parse(raw: Vec<OsString>) -> Result<Command, String> {
         timeout,
         verbosity,
         format,
+        mode,
     })))
 }
 
