@@ -1,321 +1,563 @@
-//! Command line: options, their validation, `--help` and `--version`.
+//! The command line and the environment: the process's inputs, read once and
+//! turned into the domain's own types (`Config`). Nothing below main knows
+//! that a command line exists.
+//!
+//! `FLAGS` is the one list of options: it drives the getopt-style reading
+//! (`-Hhost`, `-w3`, bundled `-kv`, `--opt=value`) and the test that keeps
+//! `--help`, the man page, the README and the Icinga 2 CheckCommand in step.
 
 use std::ffi::OsString;
+use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::credentials::{AuthSource, FromEnvironment};
 use crate::evaluate::Thresholds;
-use crate::report::{Format, PerfLimits, State};
-use crate::threshold::{Range, parse_duration};
+use crate::mode::{Mode, age::Age, needed::Needed, result::LastResult, running::Running};
+use crate::render::Format;
+use crate::report::State;
+use crate::state::Location;
+use crate::target::{Host, HostError, Prefix, Target};
+use crate::threshold::{Range, SyntaxError, parse_duration};
 
-/// Which GKLM path prefix to use.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Prefix {
-    /// Try `/SKLM`, then `/GKLM`, and remember which answered.
-    Auto,
-    Fixed(String),
+/// One command-line option.
+#[derive(Debug)]
+pub struct Flag {
+    pub short: Option<char>,
+    pub long: &'static str,
+    /// The value's name in `--help`; None for a switch.
+    pub value: Option<&'static str>,
+    /// The default as `--help` states it.
+    pub default: Option<&'static str>,
 }
 
-/// Where the credentials come from. Never a value on the command line.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum AuthSource {
-    /// `-u USER`, password from `--password-file` or `GKLM_PASSWORD`.
-    Login {
-        user: String,
-        password_file: Option<PathBuf>,
-    },
-    /// An existing session id from `--auth-id-file` or `GKLM_AUTH_ID`.
-    SessionId { file: Option<PathBuf> },
-}
-
-#[derive(Clone, Debug)]
-pub struct Options {
-    pub host: String,
-    pub port: u16,
-    pub prefix: Prefix,
-    pub language: String,
-    pub auth: AuthSource,
-    pub session_cache: bool,
-    pub cacert: Option<PathBuf>,
-    pub insecure: bool,
-    pub thresholds: Thresholds,
-    pub state_file: Option<PathBuf>,
-    pub unreachable_state: State,
-    pub timeout: Duration,
-    pub verbosity: u8,
-    pub format: Format,
-    pub mode: Mode,
-}
-
-/// Which of GKLM's backup questions one run asks.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Mode {
-    /// Is a backup running, and for how long?
-    #[default]
-    Running,
-    /// Are there keys and certificates that are not backed up?
-    Needed,
-    /// Did the last backup succeed?
-    Result,
-    /// How old is the newest backup?
-    Age,
-}
-
-impl Options {
-    /// What identifies the monitored target in the state file name: not the
-    /// thresholds, which operators tune without wanting to lose history.
-    pub fn target_key(&self) -> String {
-        let prefix = match &self.prefix {
-            Prefix::Auto => "auto",
-            Prefix::Fixed(p) => p,
-        };
-        let who = match &self.auth {
-            AuthSource::Login { user, .. } => user.as_str(),
-            AuthSource::SessionId { .. } => "(session id)",
-        };
-        format!(
-            "{}:{} {prefix} {who}",
-            self.host.to_ascii_lowercase(),
-            self.port
-        )
-    }
-
-    pub fn perf_limits(&self) -> PerfLimits {
-        let range = |r: &Option<Range>| r.as_ref().map(ToString::to_string).unwrap_or_default();
-        let secs = |s: Option<u64>| s.map(|s| s.to_string()).unwrap_or_default();
-        PerfLimits {
-            warning: range(&self.thresholds.warning),
-            critical: range(&self.thresholds.critical),
-            warning_time: secs(self.thresholds.warning_time),
-            critical_time: secs(self.thresholds.critical_time),
-            timeout: self.timeout.as_secs_f64(),
-        }
+const fn flag(short: Option<char>, long: &'static str) -> Flag {
+    Flag {
+        short,
+        long,
+        value: None,
+        default: None,
     }
 }
 
-pub enum Command {
-    Run(Box<Options>),
-    Help,
-    Version,
+const fn valued(
+    short: Option<char>,
+    long: &'static str,
+    value: &'static str,
+    default: Option<&'static str>,
+) -> Flag {
+    Flag {
+        short,
+        long,
+        value: Some(value),
+        default,
+    }
 }
 
 pub const DEFAULT_PORT: u16 = 9443;
 pub const DEFAULT_TIMEOUT_SECS: f64 = 10.0;
+pub const DEFAULT_MAX_GAP: &str = "1d";
 
-/// Parse the arguments (without the program name). Errors are one line, and
-/// the caller adds the pointer to `--help`.
-pub fn parse(raw: Vec<OsString>) -> Result<Command, String> {
-    let mut args = pico_args::Arguments::from_vec(expand_verbose(raw));
-    if args.contains(["-h", "--help"]) {
+/// Every option, in `--help` order.
+pub const FLAGS: &[Flag] = &[
+    valued(Some('H'), "--hostname", "HOST", None),
+    valued(Some('p'), "--port", "PORT", Some("9443")),
+    valued(None, "--prefix", "PREFIX", Some("auto")),
+    valued(Some('l'), "--language", "LANG", Some("en")),
+    valued(Some('u'), "--username", "USER", None),
+    valued(None, "--password-file", "FILE", None),
+    flag(None, "--no-session-cache"),
+    valued(None, "--auth-id-file", "FILE", None),
+    valued(None, "--cacert", "FILE", None),
+    flag(Some('k'), "--insecure"),
+    valued(None, "--mode", "MODE", Some("running")),
+    valued(Some('w'), "--warning", "RANGE", None),
+    valued(Some('c'), "--critical", "RANGE", None),
+    valued(None, "--warning-time", "DURATION", None),
+    valued(None, "--critical-time", "DURATION", None),
+    valued(None, "--max-gap", "DURATION", Some(DEFAULT_MAX_GAP)),
+    valued(None, "--unknown-result-state", "STATE", Some("ok")),
+    valued(None, "--backup-dir", "DIR", None),
+    valued(None, "--state-file", "PATH", None),
+    valued(None, "--unreachable-state", "STATE", Some("critical")),
+    valued(Some('t'), "--timeout", "SECONDS", Some("10")),
+    valued(None, "--format", "FORMAT", Some("nagios")),
+    flag(Some('v'), "--verbose"),
+    flag(Some('h'), "--help"),
+    flag(Some('V'), "--version"),
+];
+
+/// How to check the server's certificate, as the user chose it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TrustChoice {
+    System,
+    CaFile(PathBuf),
+    Insecure,
+}
+
+/// Everything a run needs, in the domain's terms.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub target: Target,
+    pub auth: AuthSource,
+    /// Keep the session between runs (with `-u` only).
+    pub session_cache: bool,
+    pub trust: TrustChoice,
+    pub language: String,
+    pub mode: Mode,
+    pub state: Location,
+    pub unreachable_state: State,
+    pub timeout: Duration,
+    pub verbosity: u8,
+    pub format: Format,
+}
+
+pub enum Command {
+    Run(Box<Config>),
+    Help,
+    Version,
+}
+
+/// What the process's environment holds for the check, read in this one
+/// place.
+#[derive(Clone, Debug, Default)]
+pub struct Environment {
+    /// `MP_STATE_PATH`, `NAGIOS_PLUGIN_STATE_DIRECTORY`.
+    pub state_dirs: [Option<PathBuf>; 2],
+    /// `GKLM_PASSWORD`, `GKLM_AUTH_ID`.
+    pub credentials: FromEnvironment,
+    /// `CHECK_GKLM_BACKUP_SELF_TEST_PANIC`: lets the tests prove the panic
+    /// hook on the real binary.
+    pub self_test_panic: bool,
+}
+
+impl Environment {
+    pub fn read() -> Environment {
+        let path = |name| std::env::var_os(name).map(PathBuf::from);
+        let text = |name| std::env::var(name).ok();
+        Environment {
+            state_dirs: [path("MP_STATE_PATH"), path("NAGIOS_PLUGIN_STATE_DIRECTORY")],
+            credentials: FromEnvironment {
+                password: text("GKLM_PASSWORD"),
+                session_id: text("GKLM_AUTH_ID"),
+            },
+            self_test_panic: std::env::var_os("CHECK_GKLM_BACKUP_SELF_TEST_PANIC").is_some(),
+        }
+    }
+}
+
+/// A usage error: one line that names the option and what to write instead.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UsageError(String);
+
+impl fmt::Display for UsageError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+impl From<SyntaxError> for UsageError {
+    fn from(e: SyntaxError) -> UsageError {
+        UsageError(e.to_string())
+    }
+}
+
+impl From<HostError> for UsageError {
+    fn from(e: HostError) -> UsageError {
+        UsageError(e.to_string())
+    }
+}
+
+fn usage<T>(text: impl Into<String>) -> Result<T, UsageError> {
+    Err(UsageError(text.into()))
+}
+
+/// Parse the arguments (without the program name).
+pub fn parse(raw: Vec<OsString>, env: &Environment) -> Result<Command, UsageError> {
+    let canonical = getopt(raw)?;
+    let mut args = pico_args::Arguments::from_vec(canonical);
+    if args.contains("--help") {
         return Ok(Command::Help);
     }
-    if args.contains(["-V", "--version"]) {
+    if args.contains("--version") {
         return Ok(Command::Version);
     }
     let mut verbosity = 0u8;
-    while args.contains(["-v", "--verbose"]) {
+    while args.contains("--verbose") {
         verbosity = verbosity.saturating_add(1);
     }
-    let host = opt(&mut args, &["-H", "--hostname"])?;
-    let port = opt(&mut args, &["-p", "--port"])?.map_or(Ok(DEFAULT_PORT), |p| parse_port(&p))?;
-    let prefix = match opt(&mut args, &["--prefix"])?.as_deref() {
+    let mut value = |long: &'static str| -> Result<Option<String>, UsageError> {
+        args.opt_value_from_str(long)
+            .map_err(|e| UsageError(format!("{}: {e}", names(long))))
+    };
+    let host = value("--hostname")?;
+    let port = value("--port")?.map_or(Ok(DEFAULT_PORT), |p| parse_port(&p))?;
+    let prefix = match value("--prefix")?.as_deref() {
         None | Some("auto") => Prefix::Auto,
-        Some(p) => Prefix::Fixed(parse_prefix(p)?),
+        Some(p) => Prefix::Fixed(Prefix::fixed(p).ok_or_else(|| {
+            UsageError(format!(
+                "invalid --prefix '{p}': expected auto, /SKLM or /GKLM"
+            ))
+        })?),
     };
-    let language =
-        parse_language(opt(&mut args, &["-l", "--language"])?.unwrap_or_else(|| "en".into()))?;
-    let auth = parse_auth(&mut args)?;
-    let session_cache = !args.contains("--no-session-cache");
-    let cacert = opt(&mut args, &["--cacert"])?.map(PathBuf::from);
-    let insecure = args.contains(["-k", "--insecure"]);
-    if insecure && cacert.is_some() {
-        return Err("--cacert and --insecure contradict each other; give one".into());
-    }
-    let thresholds = parse_thresholds(&mut args)?;
-    let state_file = opt(&mut args, &["--state-file"])?.map(PathBuf::from);
-    let unreachable_state = match opt(&mut args, &["--unreachable-state"])? {
+    let language = parse_language(value("--language")?.unwrap_or_else(|| "en".into()))?;
+    let auth = parse_auth(
+        value("--username")?,
+        value("--password-file")?,
+        value("--auth-id-file")?,
+    )?;
+    let cacert = value("--cacert")?;
+    let mode_name = value("--mode")?;
+    let thresholds = Thresholds {
+        warning: value("--warning")?.map(|v| Range::parse(&v)).transpose()?,
+        critical: value("--critical")?.map(|v| Range::parse(&v)).transpose()?,
+        warning_time: duration(value("--warning-time")?)?,
+        critical_time: duration(value("--critical-time")?)?,
+    };
+    let max_gap = value("--max-gap")?;
+    let unknown_result_state = value("--unknown-result-state")?;
+    let backup_dir = value("--backup-dir")?;
+    let state_file = value("--state-file")?;
+    let unreachable_state = match value("--unreachable-state")? {
         None => State::Critical,
-        Some(s) => State::parse(&s).ok_or(format!(
-            "invalid --unreachable-state '{s}': expected ok, warning, critical or unknown"
-        ))?,
+        Some(s) => parse_state(&s, "--unreachable-state")?,
     };
-    let timeout = match opt(&mut args, &["-t", "--timeout"])? {
+    let timeout = match value("--timeout")? {
         None => Duration::from_secs_f64(DEFAULT_TIMEOUT_SECS),
         Some(t) => parse_timeout(&t)?,
     };
-    let format = match opt(&mut args, &["--format"])?.as_deref() {
-        None | Some("nagios") => Format::Nagios,
-        Some("json") => Format::Json,
-        Some(other) => {
-            return Err(format!(
-                "invalid --format '{other}': expected nagios or json"
-            ));
-        }
-    };
-    let mode = match opt(&mut args, &["--mode"])?.as_deref() {
-        None | Some("running") => Mode::Running,
-        Some(other) => {
-            return Err(format!(
-                "invalid --mode '{other}': expected running (needed, result and age are not built yet)"
-            ));
-        }
-    };
+    let format = parse_format(value("--format")?.as_deref())?;
+    let session_cache = !args.contains("--no-session-cache");
+    let insecure = args.contains("--insecure");
     // A misspelt option is a better hint than the -H it may have hidden.
     if let Some(first) = args.finish().first() {
-        return Err(format!(
+        return usage(format!(
             "unknown option or argument '{}'",
             first.to_string_lossy()
         ));
     }
-    let host = host
-        .filter(|h| !h.trim().is_empty())
-        .ok_or("missing -H/--hostname")?;
-    Ok(Command::Run(Box::new(Options {
-        host,
-        port,
-        prefix,
-        language,
+    let trust = match (cacert, insecure) {
+        (Some(_), true) => return usage("--cacert and --insecure contradict each other; give one"),
+        (Some(path), false) => TrustChoice::CaFile(PathBuf::from(path)),
+        (None, true) => TrustChoice::Insecure,
+        (None, false) => TrustChoice::System,
+    };
+    let mode = parse_mode(
+        mode_name.as_deref(),
+        ModeOptions {
+            thresholds,
+            max_gap,
+            unknown_result_state,
+            backup_dir,
+        },
+    )?;
+    let host = Host::parse(&host.ok_or(UsageError("missing -H/--hostname".into()))?)?;
+    let user = match &auth {
+        AuthSource::Login { user, .. } => Some(user.clone()),
+        AuthSource::SessionId { .. } => None,
+    };
+    Ok(Command::Run(Box::new(Config {
+        target: Target {
+            host,
+            port,
+            prefix,
+            user,
+        },
         auth,
         session_cache,
-        cacert,
-        insecure,
-        thresholds,
-        state_file,
+        trust,
+        language,
+        mode,
+        state: Location::choose(parse_state_file(state_file)?, &env.state_dirs),
         unreachable_state,
         timeout,
         verbosity,
         format,
-        mode,
     })))
 }
 
-/// The value of an option given by one or two names, if present.
-fn opt(
-    args: &mut pico_args::Arguments,
-    keys: &'static [&'static str],
-) -> Result<Option<String>, String> {
-    let value = match keys {
-        [short, long] => args.opt_value_from_str([*short, *long]),
-        [long] => args.opt_value_from_str(*long),
-        _ => unreachable!("option keys are one or two names"),
-    };
-    value.map_err(|e| describe(e, keys))
+/// `-H/--hostname` for messages.
+fn names(long: &str) -> String {
+    match FLAGS.iter().find(|f| f.long == long).and_then(|f| f.short) {
+        Some(short) => format!("-{short}/{long}"),
+        None => long.to_string(),
+    }
 }
 
-fn parse_auth(args: &mut pico_args::Arguments) -> Result<AuthSource, String> {
-    let user = opt(args, &["-u", "--username"])?;
-    let password_file = opt(args, &["--password-file"])?.map(PathBuf::from);
-    let auth_id_file = opt(args, &["--auth-id-file"])?.map(PathBuf::from);
+/// Rewrite what getopt accepts into `--long value` pairs: `-Hhost`, `-w3`,
+/// `-p 9443`, bundled switches `-kv`, `-vvv`, `--long=value`. A repeated
+/// single-valued option is refused by name rather than silently resolved.
+fn getopt(raw: Vec<OsString>) -> Result<Vec<OsString>, UsageError> {
+    let mut out = Vec::with_capacity(raw.len() * 2);
+    let mut seen: Vec<&'static str> = Vec::new();
+    let mut args = raw.into_iter();
+    while let Some(arg) = args.next() {
+        let Some(text) = arg.to_str() else {
+            return usage(format!(
+                "argument '{}' is not valid UTF-8",
+                arg.to_string_lossy()
+            ));
+        };
+        let found: Vec<(&'static Flag, Option<String>)> = if let Some(long) = text.strip_prefix("--") {
+            let (name, inline) = match long.split_once('=') {
+                Some((name, value)) => (name, Some(value.to_string())),
+                None => (long, None),
+            };
+            match FLAGS.iter().find(|f| &f.long[2..] == name) {
+                Some(f) => vec![(f, inline)],
+                None => {
+                    out.push(arg);
+                    continue;
+                }
+            }
+        } else if text.len() > 1 && text.starts_with('-') {
+            match shorts(text) {
+                Some(found) => found,
+                None => {
+                    out.push(arg);
+                    continue;
+                }
+            }
+        } else {
+            out.push(arg);
+            continue;
+        };
+        for (f, inline) in found {
+            if f.long != "--verbose" {
+                if seen.contains(&f.long) {
+                    return usage(format!("{} given more than once; give it once", names(f.long)));
+                }
+                seen.push(f.long);
+            }
+            out.push(OsString::from(f.long));
+            match (f.value, inline) {
+                (None, Some(_)) => return usage(format!("{} takes no value", names(f.long))),
+                (None, None) => {}
+                (Some(_), Some(v)) => out.push(OsString::from(v)),
+                (Some(_), None) => match args.next() {
+                    Some(v) => out.push(v),
+                    None => return usage(format!("{} needs a value", names(f.long))),
+                },
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// `-kv` or `-Hhost`: switches, then at most one option whose value is the
+/// rest of the word (or the next word). None when a letter is unknown.
+fn shorts(word: &str) -> Option<Vec<(&'static Flag, Option<String>)>> {
+    let mut found = Vec::new();
+    let letters = &word[1..];
+    for (i, c) in letters.char_indices() {
+        let f = FLAGS.iter().find(|f| f.short == Some(c))?;
+        if f.value.is_some() {
+            let rest = &letters[i + c.len_utf8()..];
+            found.push((f, Some(rest.to_string()).filter(|r| !r.is_empty())));
+            return Some(found);
+        }
+        found.push((f, None));
+    }
+    Some(found)
+}
+
+/// Options that only some modes understand.
+struct ModeOptions {
+    thresholds: Thresholds,
+    max_gap: Option<String>,
+    unknown_result_state: Option<String>,
+    backup_dir: Option<String>,
+}
+
+fn parse_mode(name: Option<&str>, o: ModeOptions) -> Result<Mode, UsageError> {
+    let name = name.unwrap_or("running");
+    let refuse = |flag: &str, given: bool| -> Result<(), UsageError> {
+        if given {
+            usage(format!("{flag} means nothing for --mode {name}"))
+        } else {
+            Ok(())
+        }
+    };
+    let max_gap = || -> Result<u64, UsageError> {
+        let gap = parse_duration(o.max_gap.as_deref().unwrap_or(DEFAULT_MAX_GAP))?;
+        if gap == 0 {
+            return usage("--max-gap must be longer than 0");
+        }
+        Ok(gap)
+    };
+    let counts = o.thresholds.any_count();
+    let mode = match name {
+        "running" | "needed" => {
+            refuse("--unknown-result-state", o.unknown_result_state.is_some())?;
+            refuse("--backup-dir", o.backup_dir.is_some())?;
+            let (thresholds, max_gap) = (o.thresholds.clone(), max_gap()?);
+            if name == "running" {
+                Mode::Running(Running {
+                    thresholds,
+                    max_gap,
+                })
+            } else {
+                Mode::Needed(Needed {
+                    thresholds,
+                    max_gap,
+                })
+            }
+        }
+        "result" => {
+            refuse("-w/-c", counts)?;
+            refuse("--warning-time/--critical-time", o.thresholds.any_time())?;
+            refuse("--max-gap", o.max_gap.is_some())?;
+            refuse("--backup-dir", o.backup_dir.is_some())?;
+            let undetermined_state = match &o.unknown_result_state {
+                None => State::Ok,
+                Some(s) => parse_state(s, "--unknown-result-state")?,
+            };
+            Mode::Result(LastResult { undetermined_state })
+        }
+        "age" => {
+            refuse("-w/-c (use --warning-time/--critical-time)", counts)?;
+            refuse("--max-gap", o.max_gap.is_some())?;
+            refuse("--unknown-result-state", o.unknown_result_state.is_some())?;
+            if !o.thresholds.any_time() {
+                return usage("--mode age needs --warning-time or --critical-time (for example --critical-time 2d)");
+            }
+            Mode::Age(Age {
+                thresholds: o.thresholds,
+                backup_dir: o.backup_dir.map(parse_backup_dir).transpose()?,
+            })
+        }
+        other => {
+            return usage(format!(
+                "invalid --mode '{other}': expected running, needed, result or age"
+            ));
+        }
+    };
+    Ok(mode)
+}
+
+fn parse_auth(
+    user: Option<String>,
+    password_file: Option<String>,
+    auth_id_file: Option<String>,
+) -> Result<AuthSource, UsageError> {
+    let password_file = password_file.map(PathBuf::from);
     match (user, auth_id_file) {
-        (Some(_), Some(_)) => Err("give either -u/--username or --auth-id-file, not both".into()),
-        (Some(user), None) if user.is_empty() => Err("-u/--username is empty".into()),
+        (Some(_), Some(_)) => usage("give either -u/--username or --auth-id-file, not both"),
+        (Some(user), None) if user.is_empty() => usage("-u/--username is empty"),
+        (Some(user), None) if user.chars().any(char::is_control) => {
+            usage("-u/--username contains control characters")
+        }
         (Some(user), None) => Ok(AuthSource::Login {
             user,
             password_file,
         }),
-        (None, _) if password_file.is_some() => Err("--password-file needs -u/--username".into()),
-        (None, file) => Ok(AuthSource::SessionId { file }),
+        (None, _) if password_file.is_some() => usage("--password-file needs -u/--username"),
+        (None, file) => Ok(AuthSource::SessionId {
+            file: file.map(PathBuf::from),
+        }),
     }
 }
 
-fn parse_thresholds(args: &mut pico_args::Arguments) -> Result<Thresholds, String> {
-    let range = |v: Option<String>| {
-        v.map(|v| Range::parse(&v).map_err(|e| e.to_string()))
-            .transpose()
-    };
-    let duration = |v: Option<String>| {
-        v.map(|v| parse_duration(&v).map_err(|e| e.to_string()))
-            .transpose()
-    };
-    Ok(Thresholds {
-        warning: range(opt(args, &["-w", "--warning"])?)?,
-        critical: range(opt(args, &["-c", "--critical"])?)?,
-        warning_time: duration(opt(args, &["--warning-time"])?)?,
-        critical_time: duration(opt(args, &["--critical-time"])?)?,
+fn duration(value: Option<String>) -> Result<Option<u64>, UsageError> {
+    Ok(value.map(|v| parse_duration(&v)).transpose()?)
+}
+
+fn parse_state(text: &str, flag: &str) -> Result<State, UsageError> {
+    State::parse(text).ok_or_else(|| {
+        UsageError(format!(
+            "invalid {flag} '{text}': expected ok, warning, critical or unknown"
+        ))
     })
 }
 
-fn parse_port(p: &str) -> Result<u16, String> {
+fn parse_format(text: Option<&str>) -> Result<Format, UsageError> {
+    match text {
+        None | Some("nagios") => Ok(Format::Nagios),
+        Some("json") => Ok(Format::Json),
+        Some("prometheus") => Ok(Format::Prometheus),
+        Some(other) => usage(format!(
+            "invalid --format '{other}': expected nagios, json or prometheus"
+        )),
+    }
+}
+
+fn parse_port(p: &str) -> Result<u16, UsageError> {
     p.parse::<u16>()
         .ok()
         .filter(|&p| p != 0)
-        .ok_or(format!("invalid -p/--port '{p}': expected 1 to 65535"))
+        .ok_or_else(|| UsageError(format!("invalid -p/--port '{p}': expected 1 to 65535")))
 }
 
-fn parse_language(language: String) -> Result<String, String> {
+fn parse_language(language: String) -> Result<String, UsageError> {
     let tag = !language.is_empty()
+        && language.len() <= 35
         && language
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
     if tag {
         Ok(language)
     } else {
-        Err(format!(
+        usage(format!(
             "invalid -l/--language '{language}': expected a language tag such as en or de"
         ))
     }
 }
 
-/// Whether the raw arguments ask for JSON output, for reporting a usage
-/// error in the format the caller reads.
-pub fn asks_for_json(raw: &[OsString]) -> bool {
-    raw.iter()
-        .zip(raw.iter().skip(1))
-        .any(|(a, b)| a == "--format" && b == "json")
-        || raw.iter().any(|a| a == "--format=json")
-}
-
-/// `-vvv` is three `-v`; pico-args only knows single flags.
-fn expand_verbose(raw: Vec<OsString>) -> Vec<OsString> {
-    let mut out = Vec::with_capacity(raw.len());
-    for arg in raw {
-        match arg.to_str() {
-            Some(s) if s.len() > 2 && s.starts_with("-v") && s[1..].bytes().all(|b| b == b'v') => {
-                out.extend(std::iter::repeat_n(OsString::from("-v"), s.len() - 1));
-            }
-            _ => out.push(arg),
-        }
-    }
-    out
-}
-
-fn describe(error: pico_args::Error, keys: &[&str]) -> String {
-    let name = keys.join("/");
-    match error {
-        pico_args::Error::OptionWithoutAValue(_) => format!("{name} needs a value"),
-        pico_args::Error::Utf8ArgumentParsingFailed { .. } | pico_args::Error::NonUtf8Argument => {
-            format!("{name} is not valid UTF-8")
-        }
-        other => format!("{name}: {other}"),
-    }
-}
-
-fn parse_prefix(p: &str) -> Result<String, String> {
-    let trimmed = p.trim_end_matches('/');
-    let valid = trimmed.starts_with('/')
-        && trimmed.len() > 1
-        && trimmed.len() < 100
-        && trimmed
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'/' | b'-' | b'_' | b'.'));
-    if valid {
-        Ok(trimmed.to_string())
-    } else {
-        Err(format!(
-            "invalid --prefix '{p}': expected auto, /SKLM or /GKLM"
-        ))
-    }
-}
-
-fn parse_timeout(t: &str) -> Result<Duration, String> {
+fn parse_timeout(t: &str) -> Result<Duration, UsageError> {
     match t.parse::<f64>() {
         Ok(secs) if secs.is_finite() && secs > 0.0 && secs <= 3600.0 => {
             Ok(Duration::from_secs_f64(secs))
         }
-        _ => Err(format!(
+        _ => usage(format!(
             "invalid -t/--timeout '{t}': expected seconds between 0 and 3600"
         )),
     }
+}
+
+/// An empty path or a directory cannot hold the history: refused before
+/// anything is sent, rather than failing every run afterwards.
+fn parse_state_file(path: Option<String>) -> Result<Option<PathBuf>, UsageError> {
+    let Some(path) = path else {
+        return Ok(None);
+    };
+    if path.trim().is_empty() {
+        return usage("--state-file is empty; give a file path, or leave it out for the default");
+    }
+    if path.ends_with('/') || std::path::Path::new(&path).is_dir() {
+        return usage(format!(
+            "--state-file '{path}' is a directory; give a file path (or set MP_STATE_PATH to a directory)"
+        ));
+    }
+    Ok(Some(PathBuf::from(path)))
+}
+
+fn parse_backup_dir(dir: String) -> Result<String, UsageError> {
+    if dir.is_empty() || dir.len() > 1024 || dir.chars().any(char::is_control) {
+        return usage(format!(
+            "invalid --backup-dir '{}': expected a directory path on the GKLM server",
+            dir.escape_debug()
+        ));
+    }
+    Ok(dir)
+}
+
+/// The output format the raw arguments ask for, so that even a usage error
+/// is printed in the form the caller reads (Zabbix stores whatever it gets).
+pub fn requested_format(raw: &[OsString]) -> Format {
+    let asked = raw
+        .iter()
+        .zip(raw.iter().skip(1))
+        .filter(|(a, _)| *a == "--format")
+        .map(|(_, b)| b.to_string_lossy().into_owned())
+        .chain(raw.iter().filter_map(|a| {
+            a.to_str()
+                .and_then(|a| a.strip_prefix("--format="))
+                .map(str::to_string)
+        }))
+        .last();
+    parse_format(asked.as_deref()).unwrap_or_default()
 }
 
 pub fn version() -> String {
@@ -328,13 +570,16 @@ pub const HELP: &str = include_str!("help.txt");
 mod tests {
     use super::*;
 
-    fn parse_strs(args: &[&str]) -> Result<Command, String> {
-        parse(args.iter().map(OsString::from).collect())
+    fn parse_strs(args: &[&str]) -> Result<Command, UsageError> {
+        parse(
+            args.iter().map(OsString::from).collect(),
+            &Environment::default(),
+        )
     }
 
-    fn options(args: &[&str]) -> Options {
+    fn config(args: &[&str]) -> Config {
         match parse_strs(args) {
-            Ok(Command::Run(o)) => *o,
+            Ok(Command::Run(c)) => *c,
             Ok(_) => panic!("not a run"),
             Err(e) => panic!("{e}"),
         }
@@ -342,21 +587,36 @@ mod tests {
 
     #[test]
     fn defaults() {
-        let o = options(&["-H", "gklm"]);
-        assert_eq!(
-            (o.port, o.prefix.clone(), o.language.as_str()),
-            (9443, Prefix::Auto, "en")
-        );
-        assert_eq!(o.auth, AuthSource::SessionId { file: None });
-        assert_eq!(o.timeout, Duration::from_secs(10));
-        assert_eq!(o.unreachable_state, State::Critical);
-        assert!(o.session_cache);
+        let c = config(&["-H", "gklm"]);
+        assert_eq!((c.target.port, c.target.prefix.clone(), c.language.as_str()), (9443, Prefix::Auto, "en"));
+        assert_eq!(c.auth, AuthSource::SessionId { file: None });
+        assert_eq!(c.timeout, Duration::from_secs(10));
+        assert_eq!(c.unreachable_state, State::Critical);
+        assert!(c.session_cache);
+        assert_eq!(c.mode.name(), "running");
+        assert_eq!(c.mode.max_gap(), 86_400);
+        assert_eq!(c.state, Location::Default);
+    }
+
+    #[test]
+    fn getopt_forms_equal_their_spaced_forms() {
+        let spaced = config(&["-H", "gklm", "-p", "9444", "-w", "3", "-c", "5", "-k", "-v", "-v", "-v", "-t", "5"]);
+        for args in [
+            &["-Hgklm", "-p9444", "-w3", "-c5", "-kvvv", "-t5"][..],
+            &["--hostname=gklm", "--port=9444", "--warning=3", "--critical", "5", "-vkvv", "--timeout=5"],
+            &["-kvvvHgklm", "-p", "9444", "-w", "+3", "-c", "5e0", "-t", "5"],
+        ] {
+            let c = config(args);
+            assert_eq!(c.target, spaced.target, "{args:?}");
+            assert_eq!(c.mode, spaced.mode, "{args:?}");
+            assert_eq!((c.verbosity, c.trust.clone(), c.timeout), (3, TrustChoice::Insecure, spaced.timeout), "{args:?}");
+        }
     }
 
     #[test]
     fn verbosity_counts_every_form() {
-        assert_eq!(options(&["-H", "h", "-vvv"]).verbosity, 3);
-        assert_eq!(options(&["-H", "h", "-v", "--verbose"]).verbosity, 2);
+        assert_eq!(config(&["-H", "h", "-vvv"]).verbosity, 3);
+        assert_eq!(config(&["-H", "h", "-v", "--verbose"]).verbosity, 2);
     }
 
     #[test]
@@ -372,36 +632,72 @@ mod tests {
             (&["-H", "h", "-t", "0"], "--timeout"),
             (&["-H", "h", "-t"], "needs a value"),
             (&["-H", "h", "--insecure", "--cacert", "x"], "contradict"),
-            (
-                &["-H", "h", "--unreachable-state", "bad"],
-                "--unreachable-state",
-            ),
+            (&["-H", "h", "--unreachable-state", "bad"], "--unreachable-state"),
             (&["-H", "h", "--prefix", "SKLM"], "--prefix"),
             (&["-H", "h", "--password-file", "p"], "needs -u"),
             (&["-H", "h", "--format", "xml"], "--format"),
+            (&["-H", "a", "-H", "b"], "-H/--hostname given more than once"),
+            (&["-H", "a", "--hostname=b"], "-H/--hostname given more than once"),
+            (&["-H", "a", "-w", "1", "-w2"], "-w/--warning given more than once"),
+            (&["-H", "a", "--insecure=yes"], "takes no value"),
+            (&["-H", "a", "-x"], "'-x'"),
+            (&["-H", "host:9443"], "-p"),
+            (&["-H", "h", "--state-file", ""], "--state-file is empty"),
+            (&["-H", "h", "--state-file", "/tmp"], "is a directory"),
+            (&["-H", "h", "--state-file", "/nonexistent/dir/"], "is a directory"),
+            (&["-H", "h", "--mode", "size"], "--mode 'size'"),
+            (&["-H", "h", "--mode", "result", "-w", "1"], "-w/-c means nothing for --mode result"),
+            (&["-H", "h", "--mode", "result", "--critical-time", "1d"], "for --mode result"),
+            (&["-H", "h", "--mode", "age"], "needs --warning-time or --critical-time"),
+            (&["-H", "h", "--mode", "age", "-c", "1", "--critical-time", "1d"], "-w/-c"),
+            (&["-H", "h", "--backup-dir", "/x"], "--backup-dir means nothing for --mode running"),
+            (&["-H", "h", "--mode", "needed", "--unknown-result-state", "ok"], "--unknown-result-state means nothing"),
+            (&["-H", "h", "--max-gap", "0"], "--max-gap"),
+            (&["-H", "h", "--mode", "age", "--critical-time", "1d", "--max-gap", "1h"], "--max-gap means nothing"),
+            (&["-H", "h", "--mode", "result", "--unknown-result-state", "bad"], "--unknown-result-state"),
         ] {
             let err = parse_strs(args)
                 .err()
-                .unwrap_or_else(|| panic!("{args:?} accepted"));
+                .unwrap_or_else(|| panic!("{args:?} accepted"))
+                .to_string();
             assert!(err.contains(needle), "{args:?}: {err}");
         }
     }
 
     #[test]
-    fn json_is_recognised_in_raw_arguments() {
-        let raw = |args: &[&str]| args.iter().map(OsString::from).collect::<Vec<_>>();
-        assert!(asks_for_json(&raw(&[
-            "-H", "h", "--format", "json", "--bogus"
-        ])));
-        assert!(asks_for_json(&raw(&["--format=json"])));
-        assert!(!asks_for_json(&raw(&["--format", "nagios", "json"])));
+    fn each_mode_takes_its_own_options() {
+        let c = config(&["-H", "h", "--mode", "age", "--critical-time", "2d", "--backup-dir", "/opt/b"]);
+        assert_eq!(c.mode.endpoint().query, vec![("backupDirectory", "/opt/b".to_string())]);
+        let c = config(&["-H", "h", "--mode", "result", "--unknown-result-state", "critical"]);
+        assert_eq!(
+            c.mode,
+            Mode::Result(LastResult {
+                undetermined_state: State::Critical
+            })
+        );
+        let c = config(&["-H", "h", "--mode", "needed", "--warning-time", "1d", "--max-gap", "2d"]);
+        assert_eq!((c.mode.name(), c.mode.max_gap(), c.mode.needs_history()), ("needed", 172_800, true));
     }
 
     #[test]
-    fn target_key_ignores_thresholds() {
-        let a = options(&["-H", "GKLM", "-u", "mon", "-w", "3"]);
-        let b = options(&["-H", "gklm", "-u", "mon", "-c", "5"]);
-        assert_eq!(a.target_key(), b.target_key());
-        assert_eq!(a.target_key(), "gklm:9443 auto mon");
+    fn the_requested_format_is_found_in_raw_arguments() {
+        let raw = |args: &[&str]| args.iter().map(OsString::from).collect::<Vec<_>>();
+        assert_eq!(requested_format(&raw(&["-H", "h", "--format", "json", "--bogus"])), Format::Json);
+        assert_eq!(requested_format(&raw(&["--format=prometheus"])), Format::Prometheus);
+        assert_eq!(requested_format(&raw(&["--format", "nagios", "json"])), Format::Nagios);
+    }
+
+    #[test]
+    fn the_state_location_comes_from_the_option_then_the_environment() {
+        let env = Environment {
+            state_dirs: [None, Some(PathBuf::from("/legacy"))],
+            ..Environment::default()
+        };
+        let run = |args: &[&str]| match parse(args.iter().map(OsString::from).collect(), &env) {
+            Ok(Command::Run(c)) => c.state,
+            _ => panic!(),
+        };
+        assert_eq!(run(&["-H", "h"]), Location::Dir(PathBuf::from("/legacy")));
+        assert_eq!(run(&["-H", "h", "--state-file", "/x/s.json"]), Location::File(PathBuf::from("/x/s.json")));
     }
 }

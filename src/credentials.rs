@@ -1,11 +1,34 @@
-//! Reading the password or session id from a file or the environment.
+//! The password or session id: where it comes from (never the command line)
+//! and how it is read from a file or from the value the environment gave.
 
+use std::fmt;
 use std::os::unix::fs::PermissionsExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use crate::cli::AuthSource;
+use crate::gklm::plausible_session_id;
 use crate::secret::Secret;
 use crate::trace::Trace;
+
+/// Where the credentials come from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AuthSource {
+    /// Log in as `user`; the password from `password_file`, else from the
+    /// environment (`GKLM_PASSWORD`).
+    Login {
+        user: String,
+        password_file: Option<PathBuf>,
+    },
+    /// An existing session id from `file`, else from the environment
+    /// (`GKLM_AUTH_ID`).
+    SessionId { file: Option<PathBuf> },
+}
+
+/// What the environment offered, read once by the caller.
+#[derive(Clone, Debug, Default)]
+pub struct FromEnvironment {
+    pub password: Option<String>,
+    pub session_id: Option<String>,
+}
 
 pub enum Credentials {
     /// Log in as `user`.
@@ -14,60 +37,109 @@ pub enum Credentials {
     SessionId(Secret),
 }
 
-pub fn load(source: &AuthSource, trace: &Trace) -> Result<Credentials, String> {
+/// Why no usable credentials were found; each says what to do.
+#[derive(Debug)]
+pub enum CredentialsError {
+    NoPassword,
+    NoCredentials,
+    Unreadable { flag: &'static str, path: PathBuf, error: std::io::Error },
+    Empty { source: String },
+    BadSessionId,
+}
+
+impl fmt::Display for CredentialsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CredentialsError::NoPassword => {
+                f.write_str("-u needs a password: give --password-file FILE or set GKLM_PASSWORD")
+            }
+            CredentialsError::NoCredentials => f.write_str(
+                "no credentials: give -u USER with --password-file, or --auth-id-file, or set GKLM_AUTH_ID",
+            ),
+            CredentialsError::Unreadable { flag, path, error } => {
+                write!(f, "cannot read {flag} {}: {error}", path.display())
+            }
+            CredentialsError::Empty { source } => write!(f, "{source} is empty"),
+            CredentialsError::BadSessionId => {
+                f.write_str("the session id contains spaces or control characters")
+            }
+        }
+    }
+}
+
+impl std::error::Error for CredentialsError {}
+
+pub fn load(
+    source: &AuthSource,
+    env: FromEnvironment,
+    trace: &Trace,
+) -> Result<Credentials, CredentialsError> {
     match source {
         AuthSource::Login {
             user,
             password_file,
         } => {
-            let password = from_file_or_env(
+            let password = read_secret(
                 password_file.as_deref(),
+                env.password,
                 "GKLM_PASSWORD",
                 "--password-file",
                 trace,
             )?
-            .ok_or("-u needs a password: give --password-file FILE or set GKLM_PASSWORD")?;
+            .ok_or(CredentialsError::NoPassword)?;
             Ok(Credentials::Login {
                 user: user.clone(),
                 password,
             })
         }
         AuthSource::SessionId { file } => {
-            let id = from_file_or_env(file.as_deref(), "GKLM_AUTH_ID", "--auth-id-file", trace)?
-                .ok_or("no credentials: give -u USER with --password-file, or --auth-id-file, or set GKLM_AUTH_ID")?;
-            if !id.expose().bytes().all(|b| b.is_ascii_graphic()) {
-                return Err("the session id contains spaces or control characters".into());
+            let id = read_secret(
+                file.as_deref(),
+                env.session_id,
+                "GKLM_AUTH_ID",
+                "--auth-id-file",
+                trace,
+            )?
+            .ok_or(CredentialsError::NoCredentials)?;
+            if !plausible_session_id(id.expose()) {
+                return Err(CredentialsError::BadSessionId);
             }
             Ok(Credentials::SessionId(id))
         }
     }
 }
 
-fn from_file_or_env(
+fn read_secret(
     file: Option<&Path>,
+    from_env: Option<String>,
     var: &str,
-    flag: &str,
+    flag: &'static str,
     trace: &Trace,
-) -> Result<Option<Secret>, String> {
+) -> Result<Option<Secret>, CredentialsError> {
     let raw = match file {
         Some(path) => {
             warn_if_readable_by_others(path, flag, trace);
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| format!("cannot read {flag} {}: {e}", path.display()))?;
+            let text = std::fs::read_to_string(path).map_err(|error| {
+                CredentialsError::Unreadable {
+                    flag,
+                    path: path.to_path_buf(),
+                    error,
+                }
+            })?;
             // The first line only: editors add a trailing newline, and a
             // second line is never part of a password.
             text.lines().next().unwrap_or("").to_string()
         }
         // An empty variable counts as unset: engines such as Icinga 2 pass
         // every `env` entry, empty when its custom variable is not set.
-        None => match std::env::var(var) {
-            Ok(value) if !value.is_empty() => value.trim_end_matches(['\r', '\n']).to_string(),
+        None => match from_env {
+            Some(value) if !value.is_empty() => value.trim_end_matches(['\r', '\n']).to_string(),
             _ => return Ok(None),
         },
     };
     if raw.is_empty() {
-        let from = file.map_or_else(|| var.to_string(), |p| format!("{flag} {}", p.display()));
-        return Err(format!("{from} is empty"));
+        let source = file.map_or_else(|| var.to_string(), |p| format!("{flag} {}", p.display()));
+        return Err(CredentialsError::Empty { source });
     }
     Ok(Some(Secret::new(raw)))
 }

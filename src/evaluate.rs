@@ -1,45 +1,65 @@
-//! The decision: GKLM's answer, the history of earlier runs and the user's
-//! thresholds become a plugin state. Pure: no clock, no files, no network.
+//! The decision rules every mode shares: a streak of consecutive checks that
+//! saw a condition (a backup running, a backup needed), the thresholds on it,
+//! and their judgement. Pure: the clock is an argument, no files, no network.
 
-use crate::gklm::BackupStatus;
-use crate::report::{Report, State};
+use crate::report::{Metric, State};
 use crate::threshold::{Range, human_duration};
 
-/// What earlier runs saw: how many consecutive runs found a backup running,
-/// and when the first of them ran (Unix seconds).
+/// Consecutive checks that saw a condition, when the first of them ran and
+/// when the last one did (Unix seconds).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct History {
-    pub running_checks: u64,
-    pub running_since: Option<u64>,
+pub struct Streak {
+    pub checks: u64,
+    pub since: Option<u64>,
+    pub last: Option<u64>,
 }
 
-impl History {
-    /// The history once this run's observation at `now` is added.
-    pub fn observe(self, running: bool, now: u64) -> History {
-        if !running {
-            return History::default();
+/// A streak after one more observation, and why it started again if it did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Observed {
+    pub streak: Streak,
+    /// The gap (seconds) that was too long to continue the earlier streak.
+    pub restarted_after: Option<u64>,
+}
+
+impl Streak {
+    /// The streak once this run's observation at `now` is added. A gap of
+    /// more than `max_gap` seconds since the last observation means the
+    /// history is stale (checks were paused, or this node did not run them),
+    /// so the streak starts again rather than alarming at once.
+    pub fn observe(self, seen: bool, now: u64, max_gap: u64) -> Observed {
+        if !seen {
+            return Observed {
+                streak: Streak::default(),
+                restarted_after: None,
+            };
         }
-        let since = match (self.running_checks, self.running_since) {
-            (n, Some(since)) if n > 0 => since,
+        let gap = self.last.or(self.since).map(|last| now.saturating_sub(last));
+        let stale = self.checks > 0 && gap.is_some_and(|g| g > max_gap);
+        let since = match self.since {
+            Some(since) if self.checks > 0 && !stale => since,
             _ => now,
         };
-        History {
-            running_checks: self.running_checks.saturating_add(1),
-            running_since: Some(since),
+        let checks = if stale { 0 } else { self.checks };
+        Observed {
+            streak: Streak {
+                checks: checks.saturating_add(1),
+                since: Some(since),
+                last: Some(now),
+            },
+            restarted_after: gap.filter(|_| stale),
         }
     }
 
-    /// Seconds since the first running observation; 0 if the clock went back.
-    pub fn running_seconds(&self, now: u64) -> u64 {
-        self.running_since
-            .map_or(0, |since| now.saturating_sub(since))
+    /// Seconds since the first observation; 0 if the clock went back.
+    pub fn seconds(&self, now: u64) -> u64 {
+        self.since.map_or(0, |since| now.saturating_sub(since))
     }
 }
 
-/// `-w`/`-c` on consecutive running checks, `--warning-time`/`--critical-time`
-/// on seconds running. Thresholds apply only while a backup runs: a backup
-/// that is not running is always OK.
-#[derive(Clone, Debug, Default)]
+/// `-w`/`-c` on consecutive checks, `--warning-time`/`--critical-time` on
+/// seconds. Which quantity they measure is the mode's business.
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Thresholds {
     pub warning: Option<Range>,
     pub critical: Option<Range>,
@@ -49,15 +69,20 @@ pub struct Thresholds {
 
 impl Thresholds {
     pub fn any(&self) -> bool {
-        self.warning.is_some()
-            || self.critical.is_some()
-            || self.warning_time.is_some()
-            || self.critical_time.is_some()
+        self.any_count() || self.any_time()
+    }
+
+    pub fn any_count(&self) -> bool {
+        self.warning.is_some() || self.critical.is_some()
+    }
+
+    pub fn any_time(&self) -> bool {
+        self.warning_time.is_some() || self.critical_time.is_some()
     }
 
     /// The worst state the thresholds give, and which of them were crossed.
     /// Critical is judged first; the worse state wins.
-    fn judge(&self, checks: u64, seconds: u64) -> (State, Vec<String>) {
+    pub fn judge(&self, checks: u64, seconds: u64) -> (State, Vec<String>) {
         let critical = crossed(
             &self.critical,
             "-c",
@@ -84,6 +109,16 @@ impl Thresholds {
         };
         (state, warning)
     }
+
+    /// The count metric (`running_checks`, `needed_checks`) with its ranges.
+    pub fn count_metric(&self, label: &'static str, help: &'static str, value: u64) -> Metric {
+        Metric::count(label, help, value).limits(self.warning.as_ref(), self.critical.as_ref())
+    }
+
+    /// The seconds metric (`running_seconds`, ...) with its time limits.
+    pub fn seconds_metric(&self, label: &'static str, help: &'static str, value: u64) -> Metric {
+        Metric::seconds(label, help, value).time_limits(self.warning_time, self.critical_time)
+    }
 }
 
 /// The thresholds of one level (a range on checks, a limit on seconds) that
@@ -106,78 +141,50 @@ fn crossed(
     by_count.into_iter().chain(by_time).collect()
 }
 
-/// Turn one observation into the plugin's report. `history` is the history
-/// *after* this observation, or why it is unavailable.
-pub fn evaluate(
-    status: &BackupStatus,
-    history: Result<History, String>,
+/// The judgement of a streak: state, the `(... for 2 checks, 10m 0s, -w 1
+/// crossed)` detail, and the checks and seconds it was made on.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StreakVerdict {
+    pub state: State,
+    pub detail: String,
+    pub checks: u64,
+    pub seconds: u64,
+}
+
+/// Judge `streak` (after this run's observation) by `thresholds`; `verb` is
+/// what the streak counts ("running", "needed").
+pub fn judge_streak(
+    streak: &Streak,
     now: u64,
     thresholds: &Thresholds,
-) -> Report {
-    let mut report = Report {
-        state: State::Ok,
-        summary: status.message.clone(),
-        message_id: status.message_id.clone(),
-        running: Some(status.running),
-        ..Report::default()
-    };
-    if !status.running {
-        // Known without any history: nothing is running, so both counters are 0.
-        report.running_checks = Some(0);
-        report.running_seconds = Some(0);
-        return report;
+    verb: &str,
+) -> StreakVerdict {
+    let seconds = streak.seconds(now);
+    let (state, crossed) = thresholds.judge(streak.checks, seconds);
+    let plural = if streak.checks == 1 { "" } else { "s" };
+    let mut detail = format!(
+        "{verb} for {} check{plural}, {}",
+        streak.checks,
+        human_duration(seconds)
+    );
+    // Commas, not semicolons: Nagios rewrites `;` in plugin output.
+    for reason in crossed {
+        detail.push_str(", ");
+        detail.push_str(&reason);
     }
-    match history {
-        Ok(h) => {
-            let seconds = h.running_seconds(now);
-            let (state, crossed) = thresholds.judge(h.running_checks, seconds);
-            let plural = if h.running_checks == 1 { "" } else { "s" };
-            let mut detail = format!(
-                "running for {} check{plural}, {}",
-                h.running_checks,
-                human_duration(seconds)
-            );
-            // Commas, not semicolons: Nagios rewrites `;` in plugin output.
-            for reason in crossed {
-                detail.push_str(", ");
-                detail.push_str(&reason);
-            }
-            report.state = state;
-            report.summary = format!("{} ({detail})", status.message);
-            report.running_checks = Some(h.running_checks);
-            report.running_seconds = Some(seconds);
-        }
-        Err(why) if thresholds.any() => {
-            report.state = State::Unknown;
-            report.summary = format!(
-                "{} but the thresholds cannot be applied: {why}",
-                status.message
-            );
-            report.error = Some(why);
-        }
-        Err(why) => {
-            report.summary = format!("{} (how long is unknown: {why})", status.message);
-        }
+    StreakVerdict {
+        state,
+        detail,
+        checks: streak.checks,
+        seconds,
     }
-    report
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn status(running: bool) -> BackupStatus {
-        let message = if running {
-            "CTGKM3290I Backup process is running."
-        } else {
-            "CTGKM3291I Backup process is not running."
-        };
-        BackupStatus {
-            running,
-            message: message.into(),
-            message_id: Some(message[..10].into()),
-        }
-    }
+    const DAY: u64 = 86_400;
 
     fn thresholds(w: &str, c: &str) -> Thresholds {
         Thresholds {
@@ -187,66 +194,66 @@ mod tests {
         }
     }
 
-    #[test]
-    fn history_counts_consecutive_running_observations() {
-        let h = History::default().observe(true, 100);
-        assert_eq!(
-            h,
-            History {
-                running_checks: 1,
-                running_since: Some(100)
-            }
-        );
-        let h = h.observe(true, 400);
-        assert_eq!(
-            h,
-            History {
-                running_checks: 2,
-                running_since: Some(100)
-            }
-        );
-        assert_eq!(h.running_seconds(1183), 1083);
-        assert_eq!(h.observe(false, 500), History::default());
-        assert_eq!(h.running_seconds(50), 0, "clock went back");
+    fn observe(s: Streak, seen: bool, now: u64) -> Streak {
+        s.observe(seen, now, DAY).streak
     }
 
     #[test]
-    fn w2_c4_gives_ok_ok_warning_warning_critical_then_ok() {
+    fn a_streak_counts_consecutive_observations() {
+        let s = observe(Streak::default(), true, 100);
+        assert_eq!((s.checks, s.since, s.last), (1, Some(100), Some(100)));
+        let s = observe(s, true, 400);
+        assert_eq!((s.checks, s.since, s.last), (2, Some(100), Some(400)));
+        assert_eq!(s.seconds(1183), 1083);
+        assert_eq!(observe(s, false, 500), Streak::default());
+        assert_eq!(s.seconds(50), 0, "clock went back");
+    }
+
+    #[test]
+    fn a_gap_longer_than_the_limit_starts_the_streak_again() {
+        let s = observe(observe(Streak::default(), true, 0), true, 600);
+        let month_later = s.observe(true, 600 + 30 * DAY, DAY);
+        assert_eq!(month_later.streak.checks, 1);
+        assert_eq!(month_later.streak.since, Some(600 + 30 * DAY));
+        assert_eq!(month_later.restarted_after, Some(30 * DAY));
+        let within = s.observe(true, 600 + DAY, DAY);
+        assert_eq!((within.streak.checks, within.restarted_after), (3, None));
+    }
+
+    #[test]
+    fn a_streak_from_an_older_file_without_last_uses_its_start() {
+        let old = Streak {
+            checks: 3,
+            since: Some(0),
+            last: None,
+        };
+        assert_eq!(old.observe(true, 2 * DAY, DAY).streak.checks, 1);
+        assert_eq!(old.observe(true, 600, DAY).streak.checks, 4);
+    }
+
+    #[test]
+    fn w2_c4_gives_ok_ok_warning_warning_critical() {
         let t = thresholds("2", "4");
-        let mut h = History::default();
+        let mut s = Streak::default();
         let mut states = Vec::new();
         for i in 0..5 {
-            h = h.observe(true, 1000 + i * 60);
-            states.push(evaluate(&status(true), Ok(h), 1000 + i * 60, &t).state);
+            s = observe(s, true, 1000 + i * 60);
+            states.push(judge_streak(&s, 1000 + i * 60, &t, "running").state);
         }
-        assert_eq!(
-            states,
-            [
-                State::Ok,
-                State::Ok,
-                State::Warning,
-                State::Warning,
-                State::Critical
-            ]
-        );
-        h = h.observe(false, 2000);
-        let r = evaluate(&status(false), Ok(h), 2000, &t);
-        assert_eq!((r.state, r.running_checks), (State::Ok, Some(0)));
+        use State::*;
+        assert_eq!(states, [Ok, Ok, Warning, Warning, Critical]);
     }
 
     #[test]
-    fn summary_says_how_long_and_what_was_crossed() {
-        let h = History {
-            running_checks: 4,
-            running_since: Some(0),
+    fn the_detail_says_how_long_and_what_was_crossed() {
+        let s = Streak {
+            checks: 4,
+            since: Some(0),
+            last: Some(1000),
         };
-        let r = evaluate(&status(true), Ok(h), 1083, &thresholds("3", "10"));
-        assert_eq!(r.state, State::Warning);
-        assert_eq!(
-            r.summary,
-            "CTGKM3290I Backup process is running. (running for 4 checks, 18m 3s, -w 3 crossed)"
-        );
-        assert_eq!(r.message_id.as_deref(), Some("CTGKM3290I"));
+        let v = judge_streak(&s, 1083, &thresholds("3", "10"), "running");
+        assert_eq!(v.state, State::Warning);
+        assert_eq!(v.detail, "running for 4 checks, 18m 3s, -w 3 crossed");
     }
 
     #[test]
@@ -256,54 +263,16 @@ mod tests {
             critical_time: Some(3600),
             ..Thresholds::default()
         };
-        let h = History {
-            running_checks: 2,
-            running_since: Some(0),
+        let s = Streak {
+            checks: 2,
+            since: Some(0),
+            last: Some(0),
         };
-        assert_eq!(evaluate(&status(true), Ok(h), 600, &t).state, State::Ok);
-        assert_eq!(
-            evaluate(&status(true), Ok(h), 601, &t).state,
-            State::Warning
-        );
-        let r = evaluate(&status(true), Ok(h), 3601, &t);
-        assert_eq!(r.state, State::Critical);
-        assert!(
-            r.summary.contains("--critical-time 1h 0m 0s crossed"),
-            "{}",
-            r.summary
-        );
-    }
-
-    #[test]
-    fn not_running_is_ok_whatever_the_thresholds() {
-        let r = evaluate(
-            &status(false),
-            Ok(History::default()),
-            0,
-            &thresholds("@0:10", "@0:10"),
-        );
-        assert_eq!(r.state, State::Ok);
-        assert_eq!(r.summary, "CTGKM3291I Backup process is not running.");
-    }
-
-    #[test]
-    fn missing_history_is_unknown_only_when_a_threshold_needs_it() {
-        let r = evaluate(
-            &status(true),
-            Err("state file unreadable".into()),
-            0,
-            &thresholds("2", "4"),
-        );
-        assert_eq!(r.state, State::Unknown);
-        assert!(r.summary.contains("state file unreadable"));
-        let r = evaluate(
-            &status(true),
-            Err("state file unreadable".into()),
-            0,
-            &Thresholds::default(),
-        );
-        assert_eq!((r.state, r.running_checks), (State::Ok, None));
-        let r = evaluate(&status(false), Err("x".into()), 0, &thresholds("2", "4"));
-        assert_eq!(r.state, State::Ok);
+        let state = |now| judge_streak(&s, now, &t, "running").state;
+        assert_eq!(state(600), State::Ok);
+        assert_eq!(state(601), State::Warning);
+        let v = judge_streak(&s, 3601, &t, "running");
+        assert_eq!(v.state, State::Critical);
+        assert!(v.detail.contains("--critical-time 1h 0m 0s crossed"), "{}", v.detail);
     }
 }

@@ -1,6 +1,7 @@
-//! The GKLM REST API as the check uses it: log in, ask whether a backup is
-//! running, log out. HTTP replies become a typed `BackupStatus` or a
-//! `GklmError` that says which step failed and why.
+//! The GKLM REST API as the check uses it: log in, ask one question (GET an
+//! endpoint a mode names), log out. HTTP replies become the answer's JSON or
+//! a `GklmError` that says which step failed and why; what the JSON means is
+//! the mode's business.
 
 use std::fmt;
 
@@ -12,20 +13,12 @@ use crate::trace::Trace;
 use crate::transport::{Reply, Request, Transport, TransportError};
 use crate::watchdog;
 
-/// What GKLM says about backups.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BackupStatus {
-    pub running: bool,
-    /// GKLM's `status` text, unfiltered (the printer filters it).
-    pub message: String,
-    pub message_id: Option<String>,
-}
-
 /// The steps of a run, named the way an operator reads them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Step {
     Login,
-    Status,
+    /// The mode's question, named as in "backup status request".
+    Ask(&'static str),
     Logout,
 }
 
@@ -33,10 +26,55 @@ impl Step {
     pub fn name(self) -> &'static str {
         match self {
             Step::Login => "login",
-            Step::Status => "backup status request",
+            Step::Ask(what) => what,
             Step::Logout => "logout",
         }
     }
+}
+
+/// One GKLM question: a GET below `{prefix}/rest/v1/ckms/`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    /// `backups/isrunning`, `backups`, ...
+    pub path: &'static str,
+    /// Query parameters, sent percent-encoded.
+    pub query: Vec<(&'static str, String)>,
+    /// How an operator names the request: "backup status request".
+    pub what: &'static str,
+}
+
+impl Endpoint {
+    pub fn get(path: &'static str, what: &'static str) -> Endpoint {
+        Endpoint {
+            path,
+            query: Vec::new(),
+            what,
+        }
+    }
+
+    fn path_and_query(&self) -> String {
+        let mut out = self.path.to_string();
+        for (i, (key, value)) in self.query.iter().enumerate() {
+            out.push(if i == 0 { '?' } else { '&' });
+            out.push_str(key);
+            out.push('=');
+            out.push_str(&percent_encode(value));
+        }
+        out
+    }
+}
+
+/// Everything but RFC 3986's unreserved characters, as UTF-8 bytes.
+fn percent_encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 /// GKLM's error body `{"code": "CTGKM6004E", "message": "CTGKM6004E ..."}`,
@@ -212,35 +250,6 @@ pub fn find_message_id(text: &str) -> Option<&str> {
         })
 }
 
-/// Parse the body of a 200 answer to `backups/isrunning`.
-pub fn parse_backup_status(body: &[u8]) -> Result<BackupStatus, String> {
-    let map = parse_object(body)?;
-    let running = match map.get("code") {
-        Some(Value::String(s)) if s.trim() == "0" => true,
-        Some(Value::String(s)) if s.trim() == "1" => false,
-        Some(Value::Number(n)) if n.as_f64() == Some(0.0) => true,
-        Some(Value::Number(n)) if n.as_f64() == Some(1.0) => false,
-        None => return Err("no 'code' field".into()),
-        Some(other) => {
-            return Err(format!(
-                "'code' is {}, expected \"0\" (running) or \"1\" (not running)",
-                brief(other)
-            ));
-        }
-    };
-    let message = match map.get("status") {
-        Some(Value::String(s)) if !s.trim().is_empty() => s.trim().to_string(),
-        _ if running => "Backup process is running (GKLM sent no status text).".to_string(),
-        _ => "Backup process is not running (GKLM sent no status text).".to_string(),
-    };
-    let message_id = find_message_id(&message).map(str::to_string);
-    Ok(BackupStatus {
-        running,
-        message,
-        message_id,
-    })
-}
-
 /// Parse the body of a 200 answer to `ckms/login`: the session id, under a
 /// key spelled `userAuthId`, `UserAuthId` or any other case.
 pub fn parse_login(body: &[u8]) -> Result<String, String> {
@@ -250,30 +259,35 @@ pub fn parse_login(body: &[u8]) -> Result<String, String> {
         .find(|(k, _)| k.eq_ignore_ascii_case("userauthid"))
         .map(|(_, v)| v);
     match id {
-        Some(Value::String(s)) if is_plausible_id(s) => Ok(s.clone()),
+        Some(Value::String(s)) if plausible_session_id(s) => Ok(s.clone()),
         Some(_) => Err("the UserAuthId field is empty or not a usable token".into()),
         None => Err("no UserAuthId field".into()),
     }
 }
 
-/// The id goes into an HTTP header and the state file: refuse anything that
-/// could break either.
-fn is_plausible_id(id: &str) -> bool {
+/// The one rule for a session id, wherever it comes from (login answer,
+/// --auth-id-file, state file): it goes into an HTTP header and the state
+/// file, so refuse anything that could break either.
+pub fn plausible_session_id(id: &str) -> bool {
     !id.is_empty() && id.len() <= 4096 && id.bytes().all(|b| b.is_ascii_graphic())
 }
 
-fn parse_object(body: &[u8]) -> Result<Map<String, Value>, String> {
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Err("empty body".into());
-    }
-    match serde_json::from_slice::<Value>(body) {
-        Ok(Value::Object(map)) => Ok(map),
-        Ok(other) => Err(format!("expected a JSON object, got {}", brief(&other))),
-        Err(e) => Err(format!("body is not JSON ({e})")),
+pub fn parse_object(body: &[u8]) -> Result<Map<String, Value>, String> {
+    match parse_json(body)? {
+        Value::Object(map) => Ok(map),
+        other => Err(format!("expected a JSON object, got {}", brief(&other))),
     }
 }
 
-fn brief(value: &Value) -> String {
+fn parse_json(body: &[u8]) -> Result<Value, String> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err("empty body".into());
+    }
+    serde_json::from_slice::<Value>(body).map_err(|e| format!("body is not JSON ({e})"))
+}
+
+/// A JSON value in a few characters, for quoting it in a message.
+pub fn brief(value: &Value) -> String {
     match value {
         Value::Null => "null".into(),
         Value::Array(_) => "an array".into(),
@@ -335,15 +349,14 @@ impl<'a> Gklm<'a> {
         }
     }
 
-    pub fn backup_status(&self, prefix: &str, id: &Secret) -> Result<BackupStatus, GklmError> {
-        let url = self.url(prefix, "backups/isrunning");
-        let reply = self.exchange(Step::Status, Method::GET, &url, Some(id), None)?;
+    /// GET the endpoint; a 200 answer must be JSON, of any shape.
+    pub fn ask(&self, prefix: &str, endpoint: &Endpoint, id: &Secret) -> Result<Value, GklmError> {
+        let step = Step::Ask(endpoint.what);
+        let url = self.url(prefix, &endpoint.path_and_query());
+        let reply = self.exchange(step, Method::GET, &url, Some(id), None)?;
         let detail = || GklmMessage::from_body(&reply.body);
         match reply.status {
-            200 => parse_backup_status(&reply.body).map_err(|why| GklmError::BadResponse {
-                step: Step::Status,
-                why,
-            }),
+            200 => parse_json(&reply.body).map_err(|why| GklmError::BadResponse { step, why }),
             401 => Err(GklmError::SessionRejected {
                 status: 401,
                 detail: detail(),
@@ -354,7 +367,7 @@ impl<'a> Gklm<'a> {
                     detail: detail(),
                 })
             }
-            _ => Err(unexpected(Step::Status, &url, &reply)),
+            _ => Err(unexpected(step, &url, &reply)),
         }
     }
 
@@ -449,49 +462,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn status_code_as_string_or_number() {
-        let s = parse_backup_status(
-            br#"{"code":"0","status":"CTGKM3290I Backup process is running."}"#,
-        )
-        .unwrap();
-        assert!(s.running);
-        assert_eq!(s.message_id.as_deref(), Some("CTGKM3290I"));
-        let s = parse_backup_status(
-            br#"{"code":1,"status":"CTGKM3291I Backup process is not running.","extra":[1]}"#,
-        )
-        .unwrap();
-        assert!(!s.running);
-        assert_eq!(s.message, "CTGKM3291I Backup process is not running.");
-    }
-
-    #[test]
-    fn status_rejects_unknown_codes_and_shapes() {
-        for body in [
-            &br#"{"code":"7"}"#[..],
-            br#"{"code":null}"#,
-            br#"{"status":"x"}"#,
-            b"[]",
-            b"null",
-            b"\"0\"",
-            b"",
-            b"{\"code\":\"0\"",
-            b"{\"code\":true}",
-            b"{\"code\":0.5}",
-        ] {
-            assert!(
-                parse_backup_status(body).is_err(),
-                "{}",
-                String::from_utf8_lossy(body)
-            );
-        }
-    }
-
-    #[test]
-    fn missing_status_text_is_synthesised() {
-        let s = parse_backup_status(br#"{"code":"0"}"#).unwrap();
-        assert!(s.running);
-        assert!(s.message.contains("no status text"));
-        assert_eq!(s.message_id, None);
+    fn query_values_are_percent_encoded() {
+        let mut e = Endpoint::get("backups", "backup list request");
+        e.query.push(("backupDirectory", "/opt/IBM/back ups/ä&x=1".into()));
+        assert_eq!(
+            e.path_and_query(),
+            "backups?backupDirectory=%2Fopt%2FIBM%2Fback%20ups%2F%C3%A4%26x%3D1"
+        );
     }
 
     #[test]

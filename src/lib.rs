@@ -1,23 +1,34 @@
-//! check_gklm_backup: a monitoring plugin that asks IBM GKLM (SKLM) whether a
-//! backup is running, and turns "running for too long" into an alert.
+//! check_gklm_backup: a monitoring plugin that asks IBM GKLM (SKLM) about
+//! backups (is one running, is one needed, did the last one fail, how old is
+//! the newest) and turns the answer and its history into an alert.
 //!
 //! The parts, in the order a run uses them:
-//! - [`cli`]: options; [`credentials`]: password or session id;
-//! - [`state`]: the per-target state file (history, prefix, session);
+//! - [`cli`]: the command line and environment, turned once into a `Config`
+//!   of the types below; only main uses it;
+//! - [`target`]: the GKLM host, port, prefix and user, validated;
+//!   [`credentials`]: password or session id;
+//! - [`state`]: the per-target state file and what the next run remembers;
 //! - [`query`] over [`gklm`] over [`transport`] and [`tls`]: GKLM's answer;
-//! - [`evaluate`]: answer + history + [`threshold`]s -> plugin state (pure);
-//! - [`report`]: the plugin line or JSON object; [`secret`] scrubs it;
-//! - [`watchdog`]: ends the run on time whatever blocks.
+//! - [`mode`]: one module per question: endpoint, reading, judgement,
+//!   metrics; [`evaluate`] holds the streak and threshold rules they share,
+//!   [`threshold`] the range and duration syntax, [`timestamp`] dates (pure);
+//! - [`report`]: the result (state, summary, metrics);
+//!   [`render`]: the plugin line, JSON or Prometheus; [`secret`] scrubs it;
+//! - [`watchdog`]: ends the run on time whatever blocks; [`trace`]: `-v`.
 
 pub mod cli;
 pub mod credentials;
 pub mod evaluate;
 pub mod gklm;
+pub mod mode;
 pub mod query;
+pub mod render;
 pub mod report;
 pub mod secret;
 pub mod state;
+pub mod target;
 pub mod threshold;
+pub mod timestamp;
 pub mod tls;
 pub mod trace;
 pub mod transport;

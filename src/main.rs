@@ -1,17 +1,20 @@
-//! Wires the parts together and maps every outcome to one printed result and
-//! an exit code. See lib.rs for the map of the parts.
+//! The runtime: reads the inputs once, runs the five steps of a check, and
+//! maps every outcome (panics and timeouts included) to one printed result
+//! and an exit code. See lib.rs for the map of the parts.
 
+use std::ffi::OsString;
 use std::io::Write;
 use std::process::exit;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use check_gklm_backup::cli::{self, AuthSource, Command, Options};
-use check_gklm_backup::credentials;
-use check_gklm_backup::evaluate::evaluate;
+use check_gklm_backup::cli::{self, Command, Config, Environment, TrustChoice};
+use check_gklm_backup::credentials::{self, AuthSource, Credentials, FromEnvironment};
 use check_gklm_backup::gklm::Gklm;
-use check_gklm_backup::query::{self, Plan, QueryError};
-use check_gklm_backup::report::{self, Format, PerfLimits, Report, State};
-use check_gklm_backup::state::{Loaded, Location, Saved, StateError, StateFile};
+use check_gklm_backup::query::{self, Fetched, Plan};
+use check_gklm_backup::render::{Format, Printer};
+use check_gklm_backup::report::{Report, State};
+use check_gklm_backup::state::{Learnt, Loaded, StateError, StateFile};
+use check_gklm_backup::threshold::human_duration;
 use check_gklm_backup::tls::{self, Trust};
 use check_gklm_backup::trace::Trace;
 use check_gklm_backup::transport::Transport;
@@ -19,155 +22,234 @@ use check_gklm_backup::watchdog;
 
 fn main() {
     let started = Instant::now();
+    // The one reading of the clock: every rule of this run uses it.
+    let now = unix_now();
     install_panic_hook();
-    if std::env::var_os("CHECK_GKLM_BACKUP_SELF_TEST_PANIC").is_some() {
-        // Lets the test suite prove the panic hook on the real binary.
+    let env = Environment::read();
+    if env.self_test_panic {
         panic!("self-test panic requested by CHECK_GKLM_BACKUP_SELF_TEST_PANIC");
     }
-    let args: Vec<_> = std::env::args_os().skip(1).collect();
-    let options = match cli::parse(args.clone()) {
-        Ok(Command::Run(options)) => *options,
+    let args: Vec<OsString> = std::env::args_os().skip(1).collect();
+    let config = match cli::parse(args.clone(), &env) {
+        Ok(Command::Run(config)) => *config,
         Ok(Command::Help) => finish_text(cli::HELP),
         Ok(Command::Version) => finish_text(&cli::version()),
-        // Zabbix stores whatever is printed: keep even this one JSON.
-        Err(e) if cli::asks_for_json(&args) => {
+        Err(e) => {
             let report = Report::failure(State::Unknown, format!("{e}; see --help"));
-            emit(&report, Format::Json, &PerfLimits::default(), started)
+            let printer = usage_printer(cli::requested_format(&args), now);
+            print_and_exit(&report, &printer, started)
         }
-        Err(e) => finish_text(&format!("UNKNOWN - {e}; see --help")),
     };
-    let trust = match load_trust(&options) {
+    let printer = Printer {
+        format: config.format,
+        timeout: config.timeout.as_secs_f64(),
+        mode: config.mode.name(),
+        host: config.target.host.to_string(),
+        port: config.target.port,
+        checked_at: now,
+    };
+    let fail = |why: String| Report::failure(State::Unknown, why).with_fields(config.mode.fields());
+    let trust = match load_trust(&config.trust) {
         Ok(trust) => trust,
-        Err(e) => print_and_exit(&Report::failure(State::Unknown, e), &options, started),
+        Err(why) => print_and_exit(&fail(why), &printer, started),
     };
     // Before any thread exists: it may set an environment variable.
     tls::skip_eager_bundle_load(&trust);
-    let deadline = started + options.timeout;
-    start_watchdog(&options);
-    let report = run(&options, trust, deadline);
-    print_and_exit(&report, &options, started);
+    start_watchdog(&printer, &config);
+    let deadline = started + config.timeout;
+    let report = run(&config, env.credentials, trust, deadline, now);
+    print_and_exit(&report, &printer, started);
 }
 
-fn load_trust(options: &Options) -> Result<Trust, String> {
-    match (&options.cacert, options.insecure) {
-        (Some(path), _) => Trust::from_ca_file(path),
-        (None, true) => Ok(Trust::Insecure),
-        (None, false) => Ok(Trust::System),
-    }
-}
-
-fn run(options: &Options, trust: Trust, deadline: Instant) -> Report {
-    let trace = Trace::new(options.verbosity);
-    let credentials = match credentials::load(&options.auth, &trace) {
+/// The five steps of a run: credentials, history, GKLM's answer, the
+/// judgement, and what the next run remembers.
+fn run(
+    config: &Config,
+    env: FromEnvironment,
+    trust: Trust,
+    deadline: Instant,
+    now: u64,
+) -> Report {
+    let trace = Trace::new(config.verbosity);
+    let fail = |state, why: String| Report::failure(state, why).with_fields(config.mode.fields());
+    let credentials = match credentials::load(&config.auth, env, &trace) {
         Ok(c) => c,
-        Err(e) => return with_trace(Report::failure(State::Unknown, e), trace),
+        Err(e) => return with_trace(fail(State::Unknown, e.to_string()), trace),
     };
     trace.note(1, trust.describe());
-    let target = options.target_key();
-    let (state, loaded) = match open_state(options, &target, deadline, &trace) {
-        Ok((file, loaded)) => (Some(file), Ok(loaded)),
-        // A lock held too long, or a file that looks planted: stop here
-        // rather than run without the history or next to an attack.
-        Err(e @ (StateError::LockTimeout { .. } | StateError::Unsafe { .. })) => {
-            return with_trace(Report::failure(State::Unknown, e.to_string()), trace);
-        }
-        // Unreadable: run without history, and never overwrite what we
-        // could not read.
+    let key = config.target.key();
+    let history = match open_history(config, &key, deadline, now, &trace) {
+        Ok(history) => history,
+        Err(why) => return with_trace(fail(State::Unknown, why), trace),
+    };
+
+    let transport = Transport::new(trust, deadline, &config.language);
+    let target = &config.target;
+    let gklm = Gklm::new(&transport, &target.host.to_string(), target.port, &trace);
+    let fetched = ask(config, &gklm, &credentials, &history, &trace);
+
+    let mode = &config.mode;
+    let answer = match &fetched.answer {
+        Ok(body) => mode.read(body),
         Err(e) => {
-            trace.note(1, format!("state: {e}"));
-            (None, Err(e.to_string()))
-        }
-    };
-    let saved = loaded.as_ref().map(|l| l.saved.clone()).unwrap_or_default();
-
-    let transport = Transport::new(trust, deadline, &options.language);
-    let gklm = Gklm::new(&transport, &options.host, options.port, &trace);
-    let cache_session = options.session_cache
-        && matches!(options.auth, AuthSource::Login { .. })
-        && state.is_some();
-    let plan = Plan {
-        prefix: &options.prefix,
-        remembered_prefix: saved.prefix.as_deref(),
-        credentials: &credentials,
-        cache_session,
-        cached_session: saved.session.clone().filter(|_| cache_session),
-    };
-    let fetched = query::fetch(&gklm, plan, &trace);
-    let now = unix_now();
-
-    let mut next = Saved {
-        prefix: fetched.prefix.clone().or(saved.prefix.clone()),
-        session: fetched.session.clone(),
-        ..saved.clone()
-    };
-    let report = match &fetched.status {
-        Ok(status) => {
-            next.history = saved.history.observe(status.running, now);
-            let history = match &loaded {
-                Ok(_) => Ok(next.history),
-                Err(why) => Err(why.clone()),
+            let state = if e.is_unreachable() {
+                config.unreachable_state
+            } else {
+                State::Unknown
             };
-            evaluate(status, history, now, &options.thresholds)
+            Err(fail(state, e.to_string()))
         }
-        Err(e) => failure_report(e, options),
     };
-    if let (Some(file), Ok(loaded)) = (&state, &loaded) {
-        save(file, loaded, &next, &target, now, &trace);
-    }
-    drop(state);
-    with_trace(report, trace)
-}
-
-fn open_state(
-    options: &Options,
-    target: &str,
-    deadline: Instant,
-    trace: &Trace,
-) -> Result<(StateFile, Loaded), StateError> {
-    let location = options
-        .state_file
-        .clone()
-        .map_or_else(Location::from_env, Location::File);
-    watchdog::set_step("waiting for the state file lock", "");
-    let file = StateFile::open(&location, target, deadline)?;
-    trace.note(2, format!("state file: {}", file.path().display()));
-    let loaded = file.load(unix_now())?;
-    if let Some(note) = &loaded.note {
-        trace.note(1, format!("state: {note}"));
-    }
-    Ok((file, loaded))
-}
-
-/// Write only when something changed, so an unchanged run costs no fsync.
-fn save(file: &StateFile, loaded: &Loaded, next: &Saved, target: &str, now: u64, trace: &Trace) {
-    let unchanged = loaded.raw.is_some() && loaded.note.is_none() && loaded.saved == *next;
-    let text = if unchanged {
-        loaded.raw.clone()
-    } else {
-        watchdog::set_step("writing the state file", &file.path().display().to_string());
-        file.save(next, target, now)
-            .map_err(|e| trace.note(1, format!("state: {e}")))
-            .ok()
+    let prior = history
+        .as_ref()
+        .map(|h| h.saved().streak(mode.name()))
+        .map_err(Clone::clone);
+    // This run's observation on top of the remembered streak; without a
+    // usable history there is nothing to continue.
+    let observed = match (answer.as_ref().ok().and_then(|a| a.seen()), &prior) {
+        (Some(seen), Ok(prior)) => Some(prior.observe(seen, now, mode.max_gap())),
+        _ => None,
     };
-    if let Some(text) = text {
+    if let Some(gap) = observed.and_then(|o| o.restarted_after) {
         trace.note(
-            2,
+            1,
             format!(
-                "state file contents: {}",
-                text.split_whitespace().collect::<Vec<_>>().join(" ")
+                "history: the last observation was {} ago, more than --max-gap {}; counting starts again",
+                human_duration(gap),
+                human_duration(mode.max_gap())
             ),
         );
     }
+    let mut report = match &answer {
+        Ok(answer) => {
+            let history = observed.ok_or_else(|| prior.clone().err().unwrap_or_default());
+            mode.judge(answer, history, now)
+        }
+        Err(failure) => failure.clone(),
+    };
+
+    let learnt = Learnt {
+        prefix: fetched.prefix.clone(),
+        session: fetched.session.clone(),
+        streak: observed.map(|o| (mode.name(), o.streak)),
+    };
+    if let Err(why) = remember(&history, learnt, &key, now, &trace) {
+        if mode.needs_history() && report.error.is_none() {
+            report = report.without_history(&why);
+        } else {
+            trace.note(1, format!("state: {why}"));
+        }
+        // The session could not be kept for the next run: end it now.
+        if let (Some(id), Some(prefix)) = (&fetched.session, &fetched.prefix) {
+            let _ = gklm.logout(prefix, id);
+        }
+    }
+    drop(history);
+    with_trace(report, trace)
 }
 
-fn failure_report(error: &QueryError, options: &Options) -> Report {
-    let unreachable = matches!(error, QueryError::Gklm(e) if e.is_unreachable());
-    let state = if unreachable {
-        options.unreachable_state
-    } else {
-        State::Unknown
+/// The state file of this target, locked, and what it holds.
+struct History {
+    file: StateFile,
+    loaded: Loaded,
+}
+
+impl History {
+    fn saved(&self) -> &check_gklm_backup::state::Saved {
+        &self.loaded.saved
+    }
+}
+
+/// Open the history. Err(why) stops the run (UNKNOWN); Ok(Err(why)) runs
+/// without history, and never overwrites what could not be used.
+fn open_history(
+    config: &Config,
+    key: &str,
+    deadline: Instant,
+    now: u64,
+    trace: &Trace,
+) -> Result<Result<History, String>, String> {
+    watchdog::set_step("waiting for the state file lock", "");
+    let opened = StateFile::open(&config.state, key, deadline).and_then(|file| {
+        trace.note(2, format!("state file: {}", file.path().display()));
+        let loaded = file.load(now, key)?;
+        Ok(History { file, loaded })
+    });
+    match opened {
+        Ok(history) => {
+            if let Some(note) = &history.loaded.note {
+                trace.note(1, format!("state: {note}"));
+            }
+            Ok(Ok(history))
+        }
+        // A lock held too long, or a file that looks planted: stop here
+        // rather than run without the history or next to an attack.
+        Err(e @ (StateError::LockTimeout { .. } | StateError::Unsafe { .. })) => Err(e.to_string()),
+        // Another target's file: its session must not be sent to this host
+        // nor its streak continued. Fatal when this run needs the file.
+        Err(e @ StateError::Foreign { .. }) if config.mode.needs_history() || caches(config) => {
+            Err(e.to_string())
+        }
+        Err(e) => {
+            trace.note(1, format!("state: {e}"));
+            Ok(Err(e.to_string()))
+        }
+    }
+}
+
+fn caches(config: &Config) -> bool {
+    config.session_cache && matches!(config.auth, AuthSource::Login { .. })
+}
+
+fn ask(
+    config: &Config,
+    gklm: &Gklm<'_>,
+    credentials: &Credentials,
+    history: &Result<History, String>,
+    trace: &Trace,
+) -> Fetched {
+    let saved = history.as_ref().ok().map(History::saved);
+    let cache_session = caches(config) && saved.is_some();
+    let endpoint = config.mode.endpoint();
+    let plan = Plan {
+        endpoint: &endpoint,
+        prefix: &config.target.prefix,
+        remembered_prefix: saved.and_then(|s| s.prefix.as_deref()),
+        credentials,
+        cache_session,
+        cached_session: saved.and_then(|s| s.session.clone()).filter(|_| cache_session),
     };
-    Report::failure(state, error.to_string())
+    query::fetch(gklm, plan, trace)
+}
+
+/// Save what the next run remembers, writing only when something changed
+/// (an unchanged run costs no fsync). Err says why it could not be kept.
+fn remember(
+    history: &Result<History, String>,
+    learnt: Learnt,
+    key: &str,
+    now: u64,
+    trace: &Trace,
+) -> Result<(), String> {
+    let History { file, loaded } = history.as_ref().map_err(Clone::clone)?;
+    let next = loaded.saved.after_run(learnt);
+    let unchanged = loaded.raw.is_some() && loaded.note.is_none() && loaded.saved == next;
+    let text = if unchanged {
+        loaded.raw.clone().unwrap_or_default()
+    } else {
+        watchdog::set_step("writing the state file", &file.path().display().to_string());
+        file.save(&next, key, now).map_err(|e| e.to_string())?
+    };
+    trace.note(2, format!("state file contents: {text}"));
+    Ok(())
+}
+
+fn load_trust(choice: &TrustChoice) -> Result<Trust, String> {
+    match choice {
+        TrustChoice::CaFile(path) => Trust::from_ca_file(path),
+        TrustChoice::Insecure => Ok(Trust::Insecure),
+        TrustChoice::System => Ok(Trust::System),
+    }
 }
 
 fn with_trace(mut report: Report, trace: Trace) -> Report {
@@ -181,14 +263,26 @@ fn unix_now() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-fn start_watchdog(options: &Options) {
-    let (limits, format, state) = (
-        options.perf_limits(),
-        options.format,
-        options.unreachable_state,
+/// A usage error knows no target; it still prints in the requested format.
+fn usage_printer(format: Format, now: u64) -> Printer {
+    Printer {
+        format,
+        timeout: cli::DEFAULT_TIMEOUT_SECS,
+        mode: "none",
+        host: String::new(),
+        port: 0,
+        checked_at: now,
+    }
+}
+
+fn start_watchdog(printer: &Printer, config: &Config) {
+    let (printer, state, fields) = (
+        printer.clone(),
+        config.unreachable_state,
+        config.mode.fields(),
     );
-    let secs = options.timeout.as_secs_f64();
-    let fires_after = options.timeout + watchdog::GRACE;
+    let secs = config.timeout.as_secs_f64();
+    let fires_after = config.timeout + watchdog::GRACE;
     watchdog::start(fires_after, move |step, url| {
         let at = if url.is_empty() {
             String::new()
@@ -197,36 +291,37 @@ fn start_watchdog(options: &Options) {
         };
         let why =
             format!("{step} timed out after {secs}s{at}; GKLM is slow or unreachable, or raise -t");
-        let report = Report::failure(state, why);
-        let text = report::render(&report, format, &limits, fires_after.as_secs_f64());
+        let report = Report::failure(state, why).with_fields(fields);
+        let text = printer.render(&report, fires_after.as_secs_f64());
         (text, state.exit_code())
     });
 }
 
-fn print_and_exit(report: &Report, options: &Options, started: Instant) -> ! {
+fn print_and_exit(report: &Report, printer: &Printer, started: Instant) -> ! {
     if !watchdog::claim_output() {
         // The watchdog is printing the timeout result and will exit.
-        loop {
-            std::thread::park();
-        }
+        park_forever();
     }
-    emit(report, options.format, &options.perf_limits(), started)
+    let text = printer.render(report, started.elapsed().as_secs_f64());
+    write_and_exit(&text, report.state)
 }
 
-fn emit(report: &Report, format: Format, limits: &PerfLimits, started: Instant) -> ! {
-    let text = report::render(report, format, limits, started.elapsed().as_secs_f64());
+/// Help and version: plain text, exit 3.
+fn finish_text(text: &str) -> ! {
+    write_and_exit(text.trim_end(), State::Unknown)
+}
+
+fn write_and_exit(text: &str, state: State) -> ! {
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "{text}");
     let _ = out.flush();
-    exit(report.state.exit_code())
+    exit(state.exit_code())
 }
 
-/// Help, version and usage errors: plain text, exit 3.
-fn finish_text(text: &str) -> ! {
-    let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "{}", text.trim_end());
-    let _ = out.flush();
-    exit(State::Unknown.exit_code())
+fn park_forever() -> ! {
+    loop {
+        std::thread::park();
+    }
 }
 
 /// A bug must still end as a plugin line with exit 3, never a backtrace.
@@ -235,17 +330,12 @@ fn finish_text(text: &str) -> ! {
 fn install_panic_hook() {
     std::panic::set_hook(Box::new(|info| {
         if !watchdog::claim_output() {
-            loop {
-                std::thread::park();
-            }
+            park_forever();
         }
-        let detail = report::clean(&check_gklm_backup::secret::redact(&info.to_string()));
-        let mut out = std::io::stdout().lock();
-        let _ = writeln!(
-            out,
-            "UNKNOWN - internal error: {detail}; please report this"
-        );
-        let _ = out.flush();
-        exit(State::Unknown.exit_code());
+        let detail = check_gklm_backup::render::printable(&info.to_string(), 500);
+        write_and_exit(
+            &format!("UNKNOWN - internal error: {detail}; please report this"),
+            State::Unknown,
+        )
     }));
 }

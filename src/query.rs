@@ -1,10 +1,12 @@
-//! Getting one `BackupStatus` out of GKLM: which credentials, which session,
-//! which path prefix, and what to remember about them for the next run.
+//! Getting one answer out of GKLM: which credentials, which session, which
+//! path prefix, and what to remember about them for the next run.
 
-use crate::cli::Prefix;
+use serde_json::Value;
+
 use crate::credentials::Credentials;
-use crate::gklm::{BackupStatus, Gklm, GklmError};
+use crate::gklm::{Endpoint, Gklm, GklmError};
 use crate::secret::Secret;
+use crate::target::Prefix;
 use crate::trace::Trace;
 
 /// The prefixes `auto` tries, oldest naming first.
@@ -12,7 +14,8 @@ pub const KNOWN_PREFIXES: [&str; 2] = ["/SKLM", "/GKLM"];
 
 /// The answer, and what the state file should hold afterwards.
 pub struct Fetched {
-    pub status: Result<BackupStatus, QueryError>,
+    /// GKLM's JSON answer to the mode's question.
+    pub answer: Result<Value, QueryError>,
     /// The prefix that answered, to try first next time.
     pub prefix: Option<String>,
     /// The session id to keep for the next run, if any.
@@ -27,6 +30,15 @@ pub enum QueryError {
         urls: Vec<String>,
     },
 }
+
+impl QueryError {
+    /// Failures of the network or TLS, as opposed to a server that answered.
+    pub fn is_unreachable(&self) -> bool {
+        matches!(self, QueryError::Gklm(e) if e.is_unreachable())
+    }
+}
+
+impl std::error::Error for QueryError {}
 
 impl std::fmt::Display for QueryError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -43,6 +55,7 @@ impl std::fmt::Display for QueryError {
 
 /// Everything `fetch` needs from the configuration.
 pub struct Plan<'a> {
+    pub endpoint: &'a Endpoint,
     pub prefix: &'a Prefix,
     pub remembered_prefix: Option<&'a str>,
     pub credentials: &'a Credentials,
@@ -70,7 +83,7 @@ pub fn fetch(gklm: &Gklm<'_>, plan: Plan<'_>, trace: &Trace) -> Fetched {
             status => {
                 let answered = !matches!(status, Err(GklmError::Transport { .. }));
                 return Fetched {
-                    status: status.map_err(QueryError::Gklm),
+                    answer: status.map_err(QueryError::Gklm),
                     prefix: answered.then(|| prefix.clone()),
                     session: session.filter(|_| plan.cache_session),
                 };
@@ -78,7 +91,7 @@ pub fn fetch(gklm: &Gklm<'_>, plan: Plan<'_>, trace: &Trace) -> Fetched {
         }
     }
     Fetched {
-        status: Err(QueryError::NoPrefix { urls: not_found }),
+        answer: Err(QueryError::NoPrefix { urls: not_found }),
         prefix: None,
         session: session.filter(|_| plan.cache_session),
     }
@@ -115,9 +128,10 @@ fn attempt(
     plan: &Plan<'_>,
     cached: Option<Secret>,
     trace: &Trace,
-) -> (Result<BackupStatus, GklmError>, Option<Secret>) {
+) -> (Result<Value, GklmError>, Option<Secret>) {
+    let ask = |id: &Secret| gklm.ask(prefix, plan.endpoint, id);
     let (user, password) = match plan.credentials {
-        Credentials::SessionId(id) => return (gklm.backup_status(prefix, id), None),
+        Credentials::SessionId(id) => return (ask(id), None),
         Credentials::Login { user, password } => (user, password),
     };
     let (id, reused) = match cached {
@@ -133,7 +147,7 @@ fn attempt(
             }
         }
     };
-    let (status, id) = match gklm.backup_status(prefix, &id) {
+    let (status, id) = match ask(&id) {
         Err(GklmError::SessionRejected { .. }) if reused => {
             // Expired or logged out elsewhere: one fresh login, same budget.
             trace.note(
@@ -141,7 +155,7 @@ fn attempt(
                 format!("session: cached session rejected, logging in again as {user}"),
             );
             match gklm.login(prefix, user, password) {
-                Ok(fresh) => (gklm.backup_status(prefix, &fresh), fresh),
+                Ok(fresh) => (ask(&fresh), fresh),
                 Err(e) => return (Err(e), None),
             }
         }

@@ -1,11 +1,12 @@
-//! The plugin result and how it is printed: the Nagios plugin line with
-//! performance data, or one JSON object for Zabbix and scripts.
+//! The plugin result of one run, independent of how it is printed: a state,
+//! a summary, and metrics that each carry their own thresholds and
+//! performance-data form, so that no printer needs to know a metric's name.
 
-use std::fmt::Write as _;
+use std::fmt;
 
-use serde_json::json;
+use serde_json::Value;
 
-use crate::secret;
+use crate::threshold::Range;
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
 pub enum State {
@@ -46,21 +47,154 @@ impl State {
     }
 }
 
-/// Everything one run found out, independent of how it is printed.
+/// A metric's value: whole numbers print without a decimal point, measured
+/// times with three decimals.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Number {
+    Int(i64),
+    Millis(f64),
+    /// As given: `10`, `2.5`.
+    Plain(f64),
+}
+
+impl fmt::Display for Number {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Number::Int(n) => n.fmt(f),
+            Number::Millis(x) => write!(f, "{x:.3}"),
+            Number::Plain(x) => x.fmt(f),
+        }
+    }
+}
+
+fn int(n: u64) -> Number {
+    Number::Int(i64::try_from(n).unwrap_or(i64::MAX))
+}
+
+/// One measured value with everything needed to print it anywhere.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Metric {
+    /// Performance-data label: fixed, lower case, `[a-z_]`, never quoted.
+    pub label: &'static str,
+    /// One sentence for whoever reads the metric elsewhere (Prometheus HELP).
+    pub help: &'static str,
+    pub value: Number,
+    /// `s` for seconds, empty for plain numbers.
+    pub unit: &'static str,
+    /// Warning and critical in plain range syntax, empty when not set.
+    pub warning: String,
+    pub critical: String,
+    pub min: Option<Number>,
+    pub max: Option<Number>,
+}
+
+impl Metric {
+    /// A flag such as `running`: 0 or 1.
+    pub fn flag(label: &'static str, help: &'static str, on: bool) -> Metric {
+        Metric {
+            max: Some(Number::Int(1)),
+            ..Metric::count(label, help, u64::from(on))
+        }
+    }
+
+    /// A non-negative count.
+    pub fn count(label: &'static str, help: &'static str, value: u64) -> Metric {
+        Metric {
+            label,
+            help,
+            value: int(value),
+            unit: "",
+            warning: String::new(),
+            critical: String::new(),
+            min: Some(Number::Int(0)),
+            max: None,
+        }
+    }
+
+    /// Whole seconds, at least 0.
+    pub fn seconds(label: &'static str, help: &'static str, value: u64) -> Metric {
+        Metric {
+            unit: "s",
+            ..Metric::count(label, help, value)
+        }
+    }
+
+    /// A code from a known closed range, such as GKLM's backup result.
+    pub fn code(label: &'static str, help: &'static str, value: i64, min: i64, max: i64) -> Metric {
+        Metric {
+            value: Number::Int(value),
+            min: Some(Number::Int(min)),
+            max: Some(Number::Int(max)),
+            ..Metric::count(label, help, 0)
+        }
+    }
+
+    /// How long the run took, up to the timeout.
+    pub fn elapsed(seconds: f64, timeout: f64) -> Metric {
+        Metric {
+            label: "time",
+            help: "How long the check took, in seconds.",
+            value: Number::Millis(seconds),
+            unit: "s",
+            warning: String::new(),
+            critical: String::new(),
+            min: Some(Number::Int(0)),
+            max: Some(Number::Plain(timeout)),
+        }
+    }
+
+    pub fn limits(self, warning: Option<&Range>, critical: Option<&Range>) -> Metric {
+        let text = |r: Option<&Range>| r.map(ToString::to_string).unwrap_or_default();
+        Metric {
+            warning: text(warning),
+            critical: text(critical),
+            ..self
+        }
+    }
+
+    pub fn time_limits(self, warning: Option<u64>, critical: Option<u64>) -> Metric {
+        let text = |s: Option<u64>| s.map(|s| s.to_string()).unwrap_or_default();
+        Metric {
+            warning: text(warning),
+            critical: text(critical),
+            ..self
+        }
+    }
+
+    /// `label=value[unit];warn;crit;min;max`.
+    pub fn perfdata(&self) -> String {
+        let opt = |n: Option<Number>| n.map(|n| n.to_string()).unwrap_or_default();
+        format!(
+            "{}={}{};{};{};{};{}",
+            self.label,
+            self.value,
+            self.unit,
+            self.warning,
+            self.critical,
+            opt(self.min),
+            opt(self.max)
+        )
+    }
+}
+
+/// Everything one run found out.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Report {
     pub state: State,
-    /// The text after `STATE - `.
+    /// The text after `STATE - `, unfiltered (the printer filters it).
     pub summary: String,
     pub message_id: Option<String>,
-    /// None when GKLM's answer was not obtained.
-    pub running: Option<bool>,
-    pub running_checks: Option<u64>,
-    pub running_seconds: Option<u64>,
+    /// The mode's measurements, in perfdata order.
+    pub metrics: Vec<Metric>,
+    /// The mode's own fields for JSON output (null when unknown).
+    pub fields: Vec<(&'static str, Value)>,
     /// Why the check could not do its job, when it could not.
     pub error: Option<String>,
     /// Lines after the first (verbose output, notes for the operator).
     pub details: Vec<String>,
+    /// Whether the state depended on the history of earlier runs, so that
+    /// history that cannot be saved must turn it UNKNOWN.
+    pub relies_on_history: bool,
 }
 
 impl Report {
@@ -73,207 +207,51 @@ impl Report {
             ..Report::default()
         }
     }
-}
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Format {
-    #[default]
-    Nagios,
-    Json,
-}
-
-/// The threshold texts echoed in performance data, and the timeout that is
-/// the maximum of `time`.
-#[derive(Clone, Debug, Default)]
-pub struct PerfLimits {
-    pub warning: String,
-    pub critical: String,
-    pub warning_time: String,
-    pub critical_time: String,
-    pub timeout: f64,
-}
-
-/// Longest first line: well under 300 characters whatever the server says,
-/// so it survives pagers, NRPE and SMS gateways.
-const FIRST_LINE_MAX: usize = 290;
-
-pub fn render(report: &Report, format: Format, limits: &PerfLimits, elapsed: f64) -> String {
-    match format {
-        Format::Nagios => render_nagios(report, limits, elapsed),
-        Format::Json => render_json(report, elapsed),
-    }
-}
-
-fn render_nagios(report: &Report, limits: &PerfLimits, elapsed: f64) -> String {
-    let perf = perfdata(report, limits, elapsed);
-    let room = FIRST_LINE_MAX.saturating_sub(perf.len() + report.state.label().len() + 6);
-    let summary = printable(&report.summary, room);
-    let mut out = format!("{} - {summary} | {perf}", report.state.label());
-    for line in &report.details {
-        out.push('\n');
-        out.push_str(&printable(line, DETAIL_MAX));
-    }
-    out
-}
-
-fn perfdata(report: &Report, limits: &PerfLimits, elapsed: f64) -> String {
-    let mut perf = String::new();
-    if let Some(running) = report.running {
-        let _ = write!(perf, "running={};;;0;1 ", u8::from(running));
-    }
-    if let (Some(checks), Some(seconds)) = (report.running_checks, report.running_seconds) {
-        let _ = write!(
-            perf,
-            "running_checks={checks};{};{};0; ",
-            limits.warning, limits.critical
-        );
-        let _ = write!(
-            perf,
-            "running_seconds={seconds}s;{};{};0; ",
-            limits.warning_time, limits.critical_time
-        );
-    }
-    let _ = write!(perf, "time={elapsed:.3}s;;;0;{}", limits.timeout);
-    perf
-}
-
-fn render_json(report: &Report, elapsed: f64) -> String {
-    let text = |s: &str| printable(s, DETAIL_MAX);
-    let value = json!({
-        "state": report.state.label(),
-        "exit_code": report.state.exit_code(),
-        "message": text(&report.summary),
-        "message_id": report.message_id,
-        "running": report.running,
-        "running_checks": report.running_checks,
-        "running_seconds": report.running_seconds,
-        "time": (elapsed * 1000.0).round() / 1000.0,
-        "error": report.error.as_deref().map(text),
-        "details": report.details.iter().map(|d| text(d)).collect::<Vec<_>>(),
-    });
-    value.to_string()
-}
-
-/// Longest line after the first, and longest JSON text field.
-const DETAIL_MAX: usize = 1000;
-
-/// Any text on its way out: secrets scrubbed, made safe, cut to `max`.
-fn printable(text: &str, max: usize) -> String {
-    shorten(&clean(&secret::redact(text)), max)
-}
-
-/// Make server-controlled text safe for a plugin line: no `|` (it would start
-/// forged performance data), no line breaks or other control characters, no
-/// terminal escape sequences; runs of white space become one space.
-pub fn clean(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            // CSI sequence: ESC [ parameters final-byte. Drop it whole.
-            '\u{1b}' if chars.peek() == Some(&'[') => {
-                chars.next();
-                for p in chars.by_ref() {
-                    if ('\u{40}'..='\u{7e}').contains(&p) {
-                        break;
-                    }
-                }
+    /// This report with every JSON field of the mode present (null where it
+    /// has no value), so consumers such as Zabbix always find each key.
+    pub fn with_fields(mut self, names: &[&'static str]) -> Report {
+        for name in names {
+            if !self.fields.iter().any(|(n, _)| n == name) {
+                self.fields.push((name, Value::Null));
             }
-            '|' => out.push('/'),
-            c if c.is_control() || c.is_whitespace() => {
-                if !out.ends_with(' ') {
-                    out.push(' ');
-                }
-            }
-            c => out.push(c),
+        }
+        self
+    }
+
+    /// The history this report relied on is not available: say why,
+    /// keeping GKLM's answer in the text.
+    pub fn without_history(self, why: &str) -> Report {
+        Report {
+            state: State::Unknown,
+            summary: format!("{} but the thresholds cannot be applied: {why}", self.summary),
+            error: Some(why.to_string()),
+            ..self
         }
     }
-    out.trim().to_string()
-}
-
-fn shorten(text: &str, max: usize) -> String {
-    if text.chars().count() <= max {
-        return text.to_string();
-    }
-    let mut cut: String = text.chars().take(max.saturating_sub(3)).collect();
-    cut.push_str("...");
-    cut
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn limits() -> PerfLimits {
-        PerfLimits {
-            warning: "2".into(),
-            critical: "4".into(),
-            timeout: 10.0,
-            ..PerfLimits::default()
-        }
-    }
-
     #[test]
-    fn nagios_line_has_the_four_labels_in_order() {
-        let report = Report {
-            summary: "CTGKM3291I Backup process is not running.".into(),
-            running: Some(false),
-            running_checks: Some(0),
-            running_seconds: Some(0),
-            ..Report::default()
-        };
+    fn perfdata_forms() {
+        assert_eq!(Metric::flag("running", "", true).perfdata(), "running=1;;;0;1");
+        let r = Range::parse("+2").unwrap();
         assert_eq!(
-            render(&report, Format::Nagios, &limits(), 0.0123),
-            "OK - CTGKM3291I Backup process is not running. | running=0;;;0;1 running_checks=0;2;4;0; running_seconds=0s;;;0; time=0.012s;;;0;10"
+            Metric::count("running_checks", "", 3).limits(Some(&r), None).perfdata(),
+            "running_checks=3;2;;0;"
         );
-    }
-
-    #[test]
-    fn failures_carry_only_the_time() {
-        let report = Report::failure(State::Unknown, "broken");
         assert_eq!(
-            render(&report, Format::Nagios, &limits(), 1.5),
-            "UNKNOWN - broken | time=1.500s;;;0;10"
+            Metric::seconds("running_seconds", "", 60)
+                .time_limits(Some(600), Some(3600))
+                .perfdata(),
+            "running_seconds=60s;600;3600;0;"
         );
-    }
-
-    #[test]
-    fn server_text_cannot_forge_lines_or_perfdata() {
-        let hostile = "a|b=1\nCRITICAL - x\r\t\u{1b}[31mred\u{1b}[0m\u{7f}\u{85}end";
-        assert_eq!(clean(hostile), "a/b=1 CRITICAL - x red end");
-        let report = Report {
-            summary: "y".repeat(10_000),
-            ..Report::default()
-        };
-        let line = render(&report, Format::Nagios, &limits(), 0.0);
-        assert!(line.len() < 300, "{}", line.len());
-        assert!(!line.contains('\n'));
-    }
-
-    #[test]
-    fn json_is_one_line_with_every_field() {
-        let report = Report {
-            state: State::Warning,
-            summary: "m\nx".into(),
-            message_id: Some("CTGKM3290I".into()),
-            running: Some(true),
-            running_checks: Some(3),
-            running_seconds: Some(60),
-            details: vec!["d".into()],
-            ..Report::default()
-        };
-        let line = render(&report, Format::Json, &limits(), 0.25);
-        assert!(!line.contains('\n'));
-        let v: serde_json::Value = serde_json::from_str(&line).unwrap();
-        assert_eq!(v["state"], "WARNING");
-        assert_eq!(v["exit_code"], 1);
-        assert_eq!(v["message"], "m x");
-        assert_eq!(v["message_id"], "CTGKM3290I");
-        assert_eq!(v["running"], true);
-        assert_eq!(v["running_checks"], 3);
-        assert_eq!(v["running_seconds"], 60);
-        assert_eq!(v["time"], 0.25);
-        assert!(v["error"].is_null());
+        assert_eq!(Metric::code("result", "", -1, -1, 2).perfdata(), "result=-1;;;-1;2");
+        assert_eq!(Metric::elapsed(0.0123, 10.0).perfdata(), "time=0.012s;;;0;10");
+        assert_eq!(Metric::elapsed(1.5, 2.5).perfdata(), "time=1.500s;;;0;2.5");
     }
 
     #[test]

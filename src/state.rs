@@ -9,8 +9,16 @@
 //! - never follows a symlink and never uses a file owned by another user,
 //!   so a file planted in a shared directory cannot be turned against us;
 //! - a damaged, foreign-version or future-dated file counts as no history and
-//!   is replaced, so one bad file cannot fail every later run.
+//!   is replaced, so one bad file cannot fail every later run;
+//! - a file that records another target is never used and never overwritten,
+//!   so one target's session id can never be sent to another host, nor one
+//!   target's streak continue another's;
+//! - a failed write leaves no temporary file, and the caller learns of it:
+//!   history that cannot be kept must never freeze silently.
+//!
+//! The rule for what the next run remembers is `Saved::after_run`.
 
+use std::collections::BTreeMap;
 use std::fs::{self, DirBuilder, File, OpenOptions, TryLockError};
 use std::io::{self, Read, Write};
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
@@ -19,10 +27,13 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::evaluate::History;
+use crate::evaluate::Streak;
+use crate::gklm::plausible_session_id;
 use crate::secret::Secret;
+use crate::target::Prefix;
 
-pub const FORMAT_VERSION: u64 = 1;
+/// 2 keeps one streak per mode; 1 (running only) is still read.
+pub const FORMAT_VERSION: u64 = 2;
 
 /// The packaged state directory; creating it is the package's job.
 pub const DEFAULT_DIR: &str = "/var/lib/check_gklm_backup";
@@ -37,9 +48,46 @@ const MAX_SIZE: u64 = 64 * 1024;
 /// Everything kept between runs for one target.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Saved {
-    pub history: History,
+    /// Each mode's streak, by mode name.
+    pub streaks: BTreeMap<String, Streak>,
     pub prefix: Option<String>,
     pub session: Option<Secret>,
+}
+
+/// What one run learnt that the next may use.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Learnt {
+    /// The prefix at which GKLM answered, if it answered.
+    pub prefix: Option<String>,
+    /// The session id still valid after the run, if it is to be cached.
+    pub session: Option<Secret>,
+    /// The mode and its streak after this run's observation, when GKLM's
+    /// answer was read.
+    pub streak: Option<(&'static str, Streak)>,
+}
+
+impl Saved {
+    /// What the next run remembers: the prefix that answered (else the one
+    /// remembered before, since a network failure proves nothing about
+    /// it); the session that is still valid, and no other (a rejected or
+    /// logged-out one is dropped); a mode's streak only when this run read
+    /// an answer, so a failed run neither extends nor breaks it; every
+    /// other mode's streak untouched.
+    pub fn after_run(&self, learnt: Learnt) -> Saved {
+        let mut streaks = self.streaks.clone();
+        if let Some((mode, streak)) = learnt.streak {
+            streaks.insert(mode.to_string(), streak);
+        }
+        Saved {
+            streaks,
+            prefix: learnt.prefix.or_else(|| self.prefix.clone()),
+            session: learnt.session,
+        }
+    }
+
+    pub fn streak(&self, mode: &str) -> Streak {
+        self.streaks.get(mode).copied().unwrap_or_default()
+    }
 }
 
 /// What `StateFile::load` found.
@@ -65,12 +113,18 @@ pub enum Location {
 }
 
 impl Location {
-    pub fn from_env() -> Location {
-        ["MP_STATE_PATH", "NAGIOS_PLUGIN_STATE_DIRECTORY"]
+    /// `--state-file`, else the first directory the environment names
+    /// (`MP_STATE_PATH`, then the legacy `NAGIOS_PLUGIN_STATE_DIRECTORY`),
+    /// else the default.
+    pub fn choose(file: Option<PathBuf>, env_dirs: &[Option<PathBuf>]) -> Location {
+        if let Some(file) = file {
+            return Location::File(file);
+        }
+        env_dirs
             .iter()
-            .filter_map(std::env::var_os)
-            .find(|v| !v.is_empty())
-            .map_or(Location::Default, |dir| Location::Dir(PathBuf::from(dir)))
+            .flatten()
+            .find(|dir| !dir.as_os_str().is_empty())
+            .map_or(Location::Default, |dir| Location::Dir(dir.clone()))
     }
 }
 
@@ -89,7 +143,15 @@ pub enum StateError {
     LockTimeout {
         path: PathBuf,
     },
+    /// The file records another target.
+    Foreign {
+        path: PathBuf,
+        recorded: String,
+        ours: String,
+    },
 }
+
+impl std::error::Error for StateError {}
 
 impl std::fmt::Display for StateError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -115,6 +177,15 @@ impl std::fmt::Display for StateError {
                     path.display()
                 )
             }
+            StateError::Foreign {
+                path,
+                recorded,
+                ours,
+            } => write!(
+                f,
+                "state file {} belongs to target '{recorded}', not to '{ours}'; give each target its own --state-file",
+                path.display()
+            ),
         }
     }
 }
@@ -170,9 +241,10 @@ impl StateFile {
         &self.path
     }
 
-    /// Read the saved state. A file that is unusable (damaged, foreign,
-    /// future-dated) is treated as empty and will be replaced: `note` says so.
-    pub fn load(&self, now: u64) -> Result<Loaded, StateError> {
+    /// Read the saved state. A file that is unusable (damaged, of an unknown
+    /// version, future-dated) is treated as empty and will be replaced:
+    /// `note` says so. A file of another target is an error.
+    pub fn load(&self, now: u64, target: &str) -> Result<Loaded, StateError> {
         let Some(raw) = read_own_file(&self.path)? else {
             return Ok(Loaded {
                 saved: Saved::default(),
@@ -181,7 +253,14 @@ impl StateFile {
             });
         };
         let (saved, note) = match decode(&raw, now) {
-            Ok(saved) => (saved, None),
+            Ok((recorded, _)) if recorded != target => {
+                return Err(StateError::Foreign {
+                    path: self.path.clone(),
+                    recorded,
+                    ours: target.to_string(),
+                });
+            }
+            Ok((_, saved)) => (saved, None),
             Err(why) => {
                 let note = format!(
                     "ignored state file {}: {why}; it will be replaced",
@@ -216,11 +295,19 @@ impl StateFile {
             .mode(0o600)
             .open(&tmp)
             .map_err(|e| io_error(&tmp, "create", e))?;
-        file.write_all(text.as_bytes())
+        let written = file
+            .write_all(text.as_bytes())
             .and_then(|()| file.sync_all())
-            .map_err(|e| io_error(&tmp, "write", e))?;
+            .map_err(|e| io_error(&self.path, "write", e))
+            .and_then(|()| {
+                fs::rename(&tmp, &self.path).map_err(|e| io_error(&self.path, "replace", e))
+            });
         drop(file);
-        fs::rename(&tmp, &self.path).map_err(|e| io_error(&self.path, "replace", e))?;
+        if let Err(e) = written {
+            // A full disk must not also keep a partial file lying about.
+            let _ = fs::remove_file(&tmp);
+            return Err(e);
+        }
         if let Some(dir) = self.path.parent().filter(|p| !p.as_os_str().is_empty()) {
             // Makes the rename itself durable; failure here loses nothing
             // that was not already at risk, so it is not an error.
@@ -413,12 +500,20 @@ fn read_own_file(path: &Path) -> Result<Option<String>, StateError> {
 }
 
 fn encode(saved: &Saved, target: &str, now: u64) -> String {
+    let streaks: serde_json::Map<String, Value> = saved
+        .streaks
+        .iter()
+        .filter(|(_, streak)| streak.checks > 0)
+        .map(|(mode, s)| {
+            let value = json!({ "checks": s.checks, "since": s.since, "last": s.last });
+            (mode.clone(), value)
+        })
+        .collect();
     let value = json!({
         "version": FORMAT_VERSION,
         "target": target,
         "updated": now,
-        "running_checks": saved.history.running_checks,
-        "running_since": saved.history.running_since,
+        "streaks": streaks,
         "prefix": saved.prefix,
         "session": saved.session.as_ref().map(Secret::expose),
     });
@@ -427,16 +522,24 @@ fn encode(saved: &Saved, target: &str, now: u64) -> String {
     text
 }
 
-/// Parse a state file; any doubt about it is an error, so that the caller
-/// starts afresh rather than acting on a misread history.
-pub fn decode(text: &str, now: u64) -> Result<Saved, String> {
+/// Parse a state file into the target it records and what it keeps; any
+/// doubt about it is an error, so that the caller starts afresh rather than
+/// acting on a misread history.
+pub fn decode(text: &str, now: u64) -> Result<(String, Saved), String> {
     let value: Value = serde_json::from_str(text).map_err(|e| format!("not valid JSON ({e})"))?;
     let map = value.as_object().ok_or("not a JSON object")?;
-    match map.get("version").and_then(Value::as_u64) {
-        Some(FORMAT_VERSION) => {}
-        Some(v) => return Err(format!("unknown format version {v}")),
-        None => return Err("no format version".into()),
+    let version = map.get("version").and_then(Value::as_u64);
+    if !matches!(version, Some(1 | FORMAT_VERSION)) {
+        return Err(match version {
+            Some(v) => format!("unknown format version {v}"),
+            None => "no format version".into(),
+        });
     }
+    let target = map
+        .get("target")
+        .and_then(Value::as_str)
+        .ok_or("no 'target'")?
+        .to_string();
     let updated = map
         .get("updated")
         .and_then(Value::as_u64)
@@ -446,37 +549,71 @@ pub fn decode(text: &str, now: u64) -> Result<Saved, String> {
             "written in the future (updated {updated}, now {now})"
         ));
     }
-    let running_checks = map
-        .get("running_checks")
-        .and_then(Value::as_u64)
-        .ok_or("no 'running_checks'")?;
-    let running_since = match map.get("running_since") {
-        None | Some(Value::Null) => None,
-        Some(v) => Some(v.as_u64().ok_or("'running_since' is not a time")?),
+    let streaks = if version == Some(1) {
+        // Version 1 kept only `running`; its last write was its last
+        // observation.
+        let streak = decode_streak(map, "running_checks", "running_since", Some(updated), now)?;
+        BTreeMap::from([("running".to_string(), streak)])
+    } else {
+        let Some(Value::Object(modes)) = map.get("streaks") else {
+            return Err("no 'streaks'".into());
+        };
+        let mut streaks = BTreeMap::new();
+        for (mode, value) in modes {
+            let fields = value.as_object().ok_or(format!("streak '{mode}' is not an object"))?;
+            let last = fields.get("last").and_then(Value::as_u64);
+            let streak = decode_streak(fields, "checks", "since", last, now)
+                .map_err(|why| format!("streak '{mode}': {why}"))?;
+            streaks.insert(mode.clone(), streak);
+        }
+        streaks
     };
-    if running_since.is_some_and(|s| s > now.saturating_add(FUTURE_SLACK_SECS)) {
-        return Err("'running_since' is in the future".into());
-    }
-    if (running_checks > 0) != running_since.is_some() {
-        return Err("'running_checks' and 'running_since' disagree".into());
-    }
     let text_field = |name: &str| {
         map.get(name)
             .and_then(Value::as_str)
             .filter(|s| !s.is_empty())
             .map(str::to_string)
     };
-    let prefix = text_field("prefix").filter(|p| p.starts_with('/') && p.len() < 100);
+    let prefix = text_field("prefix").and_then(|p| Prefix::fixed(&p));
     let session = text_field("session")
-        .filter(|s| s.bytes().all(|b| b.is_ascii_graphic()))
+        .filter(|s| plausible_session_id(s))
         .map(Secret::new);
-    Ok(Saved {
-        history: History {
-            running_checks,
-            running_since,
+    Ok((
+        target,
+        Saved {
+            streaks,
+            prefix,
+            session,
         },
-        prefix,
-        session,
+    ))
+}
+
+fn decode_streak(
+    map: &serde_json::Map<String, Value>,
+    checks: &str,
+    since: &str,
+    last: Option<u64>,
+    now: u64,
+) -> Result<Streak, String> {
+    let count = map
+        .get(checks)
+        .and_then(Value::as_u64)
+        .ok_or(format!("no '{checks}'"))?;
+    let start = match map.get(since) {
+        None | Some(Value::Null) => None,
+        Some(v) => Some(v.as_u64().ok_or(format!("'{since}' is not a time"))?),
+    };
+    let future = |t: Option<u64>| t.is_some_and(|t| t > now.saturating_add(FUTURE_SLACK_SECS));
+    if future(start) || future(last) {
+        return Err(format!("'{since}' is in the future"));
+    }
+    if (count > 0) != start.is_some() {
+        return Err(format!("'{checks}' and '{since}' disagree"));
+    }
+    Ok(Streak {
+        checks: count,
+        since: start,
+        last: last.filter(|_| count > 0),
     })
 }
 
@@ -484,49 +621,123 @@ pub fn decode(text: &str, now: u64) -> Result<Saved, String> {
 mod tests {
     use super::*;
 
+    const TARGET: &str = "h:9443 auto monitor";
+
+    fn streak(checks: u64, since: u64, last: u64) -> Streak {
+        Streak {
+            checks,
+            since: Some(since),
+            last: Some(last),
+        }
+    }
+
     #[test]
     fn encode_then_decode_round_trips() {
         let saved = Saved {
-            history: History {
-                running_checks: 3,
-                running_since: Some(1000),
-            },
+            streaks: BTreeMap::from([
+                ("running".to_string(), streak(3, 1000, 1600)),
+                ("needed".to_string(), streak(1, 1900, 1900)),
+            ]),
             prefix: Some("/GKLM".into()),
             session: Some(Secret::new("sess-roundtrip".into())),
         };
-        let text = encode(&saved, "h:9443 auto monitor", 2000);
-        assert_eq!(decode(&text, 2000).unwrap(), saved);
+        let text = encode(&saved, TARGET, 2000);
+        assert_eq!(decode(&text, 2000).unwrap(), (TARGET.to_string(), saved));
+    }
+
+    #[test]
+    fn version_1_files_are_read_as_the_running_streak() {
+        let v1 = r#"{"version":1,"target":"t","updated":1600,"running_checks":3,"running_since":1000,"prefix":"/SKLM"}"#;
+        let (target, saved) = decode(v1, 2000).unwrap();
+        assert_eq!(target, "t");
+        assert_eq!(saved.streak("running"), streak(3, 1000, 1600));
+        assert_eq!(saved.prefix.as_deref(), Some("/SKLM"));
     }
 
     #[test]
     fn doubtful_files_are_rejected() {
-        let ok = r#"{"version":1,"updated":100,"running_checks":0,"running_since":null}"#;
+        let ok = r#"{"version":2,"target":"t","updated":100,"streaks":{}}"#;
         assert!(decode(ok, 100).is_ok());
         for (text, why) in [
             ("", "JSON"),
-            ("{\"version\":1", "JSON"),
+            ("{\"version\":2", "JSON"),
             ("[]", "object"),
+            (r#"{"version":3,"target":"t","updated":1,"streaks":{}}"#, "version 3"),
+            (r#"{"target":"t","updated":1,"streaks":{}}"#, "no format version"),
+            (r#"{"version":2,"updated":1,"streaks":{}}"#, "target"),
+            (r#"{"version":2,"target":"t","updated":99999999,"streaks":{}}"#, "future"),
+            (r#"{"version":2,"target":"t","updated":1}"#, "streaks"),
             (
-                r#"{"version":2,"updated":1,"running_checks":0}"#,
-                "version 2",
+                r#"{"version":2,"target":"t","updated":1,"streaks":{"running":{"checks":-1}}}"#,
+                "checks",
             ),
-            (r#"{"updated":1,"running_checks":0}"#, "no format version"),
             (
-                r#"{"version":1,"updated":99999999,"running_checks":0}"#,
+                r#"{"version":2,"target":"t","updated":1,"streaks":{"running":{"checks":2,"since":null}}}"#,
+                "disagree",
+            ),
+            (
+                r#"{"version":2,"target":"t","updated":1,"streaks":{"x":{"checks":1,"since":1,"last":99999}}}"#,
                 "future",
             ),
             (
-                r#"{"version":1,"updated":1,"running_checks":-1}"#,
-                "running_checks",
-            ),
-            (
-                r#"{"version":1,"updated":1,"running_checks":2,"running_since":null}"#,
+                r#"{"version":1,"target":"t","updated":1,"running_checks":2,"running_since":null}"#,
                 "disagree",
             ),
         ] {
             let err = decode(text, 100).expect_err(text);
             assert!(err.contains(why), "{text}: {err}");
         }
+    }
+
+    #[test]
+    fn an_unusable_prefix_or_session_is_dropped_not_trusted() {
+        let text = r#"{"version":2,"target":"t","updated":1,"streaks":{},"prefix":"/../x","session":"a b"}"#;
+        let (_, saved) = decode(text, 100).unwrap();
+        assert_eq!((saved.prefix, saved.session), (None, None));
+    }
+
+    fn before() -> Saved {
+        Saved {
+            streaks: BTreeMap::from([
+                ("running".to_string(), streak(2, 10, 20)),
+                ("needed".to_string(), streak(5, 1, 20)),
+            ]),
+            prefix: Some("/SKLM".into()),
+            session: Some(Secret::new("old-session-1".into())),
+        }
+    }
+
+    #[test]
+    fn an_answer_updates_only_its_modes_streak() {
+        let next = before().after_run(Learnt {
+            prefix: Some("/GKLM".into()),
+            session: Some(Secret::new("new-session-2".into())),
+            streak: Some(("running", Streak::default())),
+        });
+        assert_eq!(next.streak("running"), Streak::default());
+        assert_eq!(next.streak("needed"), streak(5, 1, 20));
+        assert_eq!(next.prefix.as_deref(), Some("/GKLM"));
+        assert_eq!(next.session.unwrap().expose(), "new-session-2");
+    }
+
+    #[test]
+    fn a_failed_run_keeps_prefix_and_streaks_and_drops_the_session() {
+        let next = before().after_run(Learnt::default());
+        assert_eq!(next.streaks, before().streaks);
+        assert_eq!(next.prefix.as_deref(), Some("/SKLM"));
+        assert_eq!(next.session, None);
+    }
+
+    #[test]
+    fn a_file_of_another_target_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let location = Location::File(dir.path().join("s.json"));
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let file = StateFile::open(&location, "a:9443 auto u", deadline).unwrap();
+        file.save(&before(), "a:9443 auto u", 100).unwrap();
+        let err = file.load(100, "b:9443 auto u").unwrap_err();
+        assert!(err.to_string().contains("belongs to target 'a:9443 auto u'"), "{err}");
+        assert_eq!(file.load(100, "a:9443 auto u").unwrap().saved, before());
     }
 
     #[test]

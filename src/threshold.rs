@@ -7,14 +7,14 @@
 
 use std::fmt;
 
-/// A parsed `[@]start:end` range, remembering the text the user gave so that
-/// performance data can echo it unchanged.
+/// A parsed `[@]start:end` range. It prints in normalised plain syntax
+/// (`1e0` as `1`, `+5` as `5`, `0:5` as `5`), the only form graphing tools
+/// that read performance data understand.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Range {
     start: f64,
     end: f64,
     inside: bool,
-    text: String,
 }
 
 /// Why a range or duration was refused; the message names the offending text.
@@ -26,6 +26,8 @@ impl fmt::Display for SyntaxError {
         f.write_str(&self.0)
     }
 }
+
+impl std::error::Error for SyntaxError {}
 
 impl Range {
     pub fn parse(text: &str) -> Result<Range, SyntaxError> {
@@ -57,12 +59,7 @@ impl Range {
         if start > end {
             return Err(bad("start is greater than end"));
         }
-        Ok(Range {
-            start,
-            end,
-            inside,
-            text: given.to_string(),
-        })
+        Ok(Range { start, end, inside })
     }
 
     /// True when `value` should raise the alert this range belongs to.
@@ -74,7 +71,25 @@ impl Range {
 
 impl fmt::Display for Range {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.text)
+        if self.inside {
+            f.write_str("@")?;
+        }
+        // `+ 0.0` turns a negative zero into 0, so `-0` prints as `0`.
+        let (start, end) = (self.start + 0.0, self.end + 0.0);
+        match (start, end) {
+            (s, e) if s == 0.0 && e.is_finite() && !self.inside => write!(f, "{e}"),
+            (s, e) if e.is_infinite() => write!(f, "{}:", tilde(s)),
+            (s, e) => write!(f, "{}:{e}", tilde(s)),
+        }
+    }
+}
+
+/// `~` for minus infinity, the plain number otherwise.
+fn tilde(n: f64) -> String {
+    if n.is_infinite() {
+        "~".into()
+    } else {
+        n.to_string()
     }
 }
 
@@ -209,9 +224,25 @@ mod tests {
     }
 
     #[test]
-    fn display_echoes_what_was_given() {
-        assert_eq!(r("@10:20").to_string(), "@10:20");
-        assert_eq!(r(" 3 ").to_string(), "3");
+    fn display_is_normalised_plain_syntax() {
+        for (given, shown) in [
+            ("@10:20", "@10:20"),
+            (" 3 ", "3"),
+            ("1e0", "1"),
+            ("+5", "5"),
+            ("0:5", "5"),
+            (":5", "5"),
+            ("10:", "10:"),
+            ("~:10", "~:10"),
+            ("~:", "~:"),
+            ("@0:5", "@0:5"),
+            ("-0", "0"),
+            ("2.50", "2.5"),
+            ("-1.5:+2.5e0", "-1.5:2.5"),
+        ] {
+            assert_eq!(r(given).to_string(), shown, "{given}");
+            assert_eq!(r(shown), r(given), "{shown} reads back as {given}");
+        }
     }
 
     #[test]

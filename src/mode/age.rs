@@ -1,0 +1,249 @@
+//! `--mode age`: how old is the newest backup? `GET .../ckms/backups`
+//! (optionally `backupDirectory=DIR`). IBM documents the entries' fields but
+//! neither the body's shape nor the format of `timestamp`, so both are read
+//! liberally, and what cannot be read is quoted rather than guessed.
+
+use serde_json::{Value, json};
+
+use crate::evaluate::Thresholds;
+use crate::gklm::{Endpoint, brief};
+use crate::report::{Metric, Report, State};
+use crate::threshold::human_duration;
+use crate::timestamp;
+
+pub const FIELDS: &[&str] = &["backup_age", "backups", "newest_backup"];
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Age {
+    /// `--warning-time` / `--critical-time` on the newest backup's age.
+    pub thresholds: Thresholds,
+    /// `--backup-dir`: GKLM's `backupDirectory` parameter.
+    pub backup_dir: Option<String>,
+}
+
+/// The backups GKLM listed, as far as their times could be read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Listing {
+    pub backups: usize,
+    /// The newest readable creation time (Unix seconds).
+    pub newest: Option<u64>,
+    /// The raw time of the first entry whose time could not be read.
+    pub unreadable: Option<String>,
+}
+
+impl Age {
+    pub fn endpoint(&self) -> Endpoint {
+        let mut endpoint = Endpoint::get("backups", "backup list request");
+        if let Some(dir) = &self.backup_dir {
+            endpoint.query.push(("backupDirectory", dir.clone()));
+        }
+        endpoint
+    }
+
+    pub fn judge(&self, listing: &Listing, now: u64) -> Report {
+        let count = Metric::count("backups", "Backups GKLM lists.", listing.backups as u64);
+        let mut report = Report {
+            metrics: vec![count],
+            fields: vec![("backups", json!(listing.backups))],
+            ..Report::default()
+        };
+        let Some(newest) = listing.newest else {
+            if let Some(raw) = &listing.unreadable {
+                report.state = State::Unknown;
+                report.summary = format!(
+                    "{} backups listed, but no creation time could be read (for example {raw})",
+                    listing.backups
+                );
+                report.error = Some(report.summary.clone());
+            } else {
+                report.state = State::Critical;
+                report.summary = format!("no backup found{}", self.where_());
+            }
+            return report;
+        };
+        let age = now.saturating_sub(newest);
+        let (state, crossed) = self.thresholds.judge(0, age);
+        let stamp = timestamp::to_rfc3339(newest);
+        let plural = if listing.backups == 1 { "" } else { "s" };
+        let mut summary = format!(
+            "newest backup is {} old ({stamp}, {} backup{plural}{})",
+            human_duration(age),
+            listing.backups,
+            self.where_()
+        );
+        for reason in crossed {
+            summary.push_str(", ");
+            summary.push_str(&reason);
+        }
+        report.state = state;
+        report.summary = summary;
+        // An unreadable entry could be newer than the newest readable one:
+        // that can only make the age smaller, so it matters when not OK.
+        if let (Some(raw), false) = (&listing.unreadable, state == State::Ok) {
+            report.state = State::Unknown;
+            report.summary = format!(
+                "{} but one backup's time cannot be read ({raw}), and it may be newer",
+                report.summary
+            );
+        }
+        report.metrics.insert(
+            0,
+            self.thresholds
+                .seconds_metric("backup_age", "Age of the newest backup in seconds.", age),
+        );
+        report.fields.push(("backup_age", json!(age)));
+        report.fields.push(("newest_backup", json!(stamp)));
+        report
+    }
+
+    fn where_(&self) -> String {
+        self.backup_dir
+            .as_deref()
+            .map(|d| format!(" in {d}"))
+            .unwrap_or_default()
+    }
+}
+
+/// Read the list: a bare array of entries, or an object holding one.
+pub fn read(body: &Value) -> Result<Listing, String> {
+    let entries = match body {
+        Value::Array(entries) => entries,
+        Value::Object(map) => map
+            .values()
+            .find_map(Value::as_array)
+            .ok_or("expected a list of backups, got an object holding none")?,
+        other => return Err(format!("expected a list of backups, got {}", brief(other))),
+    };
+    let mut listing = Listing {
+        backups: entries.len(),
+        newest: None,
+        unreadable: None,
+    };
+    for entry in entries {
+        match entry_time(entry) {
+            Ok(t) => listing.newest = listing.newest.max(Some(t)),
+            Err(raw) => {
+                listing.unreadable.get_or_insert(raw);
+            }
+        }
+    }
+    Ok(listing)
+}
+
+/// An entry's creation time from `timestamp`, else from the stamp in
+/// `backupFilePath`; otherwise the raw values, for quoting.
+fn entry_time(entry: &Value) -> Result<u64, String> {
+    let field = |name: &str| entry.get(name).filter(|v| !v.is_null());
+    if let Some(t) = field("timestamp").and_then(timestamp::from_json) {
+        return Ok(t);
+    }
+    let path = field("backupFilePath").and_then(Value::as_str);
+    if let Some(t) = path.and_then(timestamp::from_file_name) {
+        return Ok(t);
+    }
+    let quote = |v: Option<&Value>| v.map_or_else(|| "none".to_string(), |v| truncated(v));
+    Err(format!(
+        "timestamp {}, backupFilePath {}",
+        quote(field("timestamp")),
+        quote(field("backupFilePath"))
+    ))
+}
+
+/// A raw JSON value, quoted whole up to 80 bytes.
+fn truncated(value: &Value) -> String {
+    let text = value.to_string();
+    if text.len() <= 80 {
+        return text;
+    }
+    let mut end = 77;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}...", &text[..end])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DAY: u64 = 86_400;
+    // 2016-01-23T22:42:20Z
+    const T: u64 = 1_453_588_940;
+
+    fn age(w: Option<u64>, c: Option<u64>) -> Age {
+        Age {
+            thresholds: Thresholds {
+                warning_time: w,
+                critical_time: c,
+                ..Thresholds::default()
+            },
+            backup_dir: None,
+        }
+    }
+
+    #[test]
+    fn bare_arrays_and_wrapped_ones() {
+        let entry = json!({"timestamp": T, "backupFilePath": "x.jar"});
+        assert_eq!(read(&json!([entry])).unwrap().newest, Some(T));
+        assert_eq!(read(&json!({"backups": [entry], "n": 1})).unwrap().newest, Some(T));
+        assert_eq!(read(&json!([])).unwrap().backups, 0);
+        assert!(read(&json!({"code": "0"})).is_err());
+        assert!(read(&json!("x")).is_err());
+    }
+
+    #[test]
+    fn the_newest_readable_time_wins_from_any_form() {
+        let listing = read(&json!([
+            {"timestamp": (T - DAY).to_string()},
+            {"timestamp": "2016-01-23T22:42:20Z"},
+            {"timestamp": null, "backupFilePath": "/b/sklm_v2.7.0.0_20160122144220-0800_backup.jar"},
+            {"timestamp": (T - 2 * DAY) * 1000},
+        ]))
+        .unwrap();
+        assert_eq!((listing.backups, listing.newest, listing.unreadable), (4, Some(T), None));
+    }
+
+    #[test]
+    fn thresholds_apply_to_the_age() {
+        let listing = Listing {
+            backups: 3,
+            newest: Some(T),
+            unreadable: None,
+        };
+        let m = age(Some(DAY), Some(3 * DAY));
+        assert_eq!(m.judge(&listing, T + DAY).state, State::Ok);
+        let r = m.judge(&listing, T + DAY + 1);
+        assert_eq!(r.state, State::Warning);
+        assert_eq!(
+            r.summary,
+            "newest backup is 1d 0h 0m old (2016-01-23T22:42:20Z, 3 backups), --warning-time 1d 0h 0m crossed"
+        );
+        assert_eq!(m.judge(&listing, T + 4 * DAY).state, State::Critical);
+        let perf: Vec<String> = r.metrics.iter().map(Metric::perfdata).collect();
+        assert_eq!(perf, ["backup_age=86401s;86400;259200;0;", "backups=3;;;0;"]);
+    }
+
+    #[test]
+    fn no_backup_at_all_is_critical() {
+        let r = age(Some(DAY), None).judge(&read(&json!([])).unwrap(), T);
+        assert_eq!((r.state, r.summary.as_str()), (State::Critical, "no backup found"));
+    }
+
+    #[test]
+    fn an_unreadable_time_is_unknown_unless_a_readable_one_is_recent_enough() {
+        let listing = read(&json!([
+            {"timestamp": "Sat Jan 23 14:42:20 PST 2016", "backupFilePath": "b.jar"},
+            {"timestamp": T},
+        ]))
+        .unwrap();
+        let m = age(Some(DAY), None);
+        assert_eq!(m.judge(&listing, T + 60).state, State::Ok);
+        let r = m.judge(&listing, T + 2 * DAY);
+        assert_eq!(r.state, State::Unknown);
+        assert!(r.summary.contains("Sat Jan 23 14:42:20 PST 2016"), "{}", r.summary);
+        let only_bad = read(&json!([{"timestamp": "yesterday"}])).unwrap();
+        let r = m.judge(&only_bad, T);
+        assert_eq!(r.state, State::Unknown);
+        assert!(r.summary.contains("\"yesterday\""), "{}", r.summary);
+    }
+}

@@ -1,0 +1,130 @@
+//! The questions the check can ask GKLM about backups, one module each: which
+//! endpoint, how its answer is read, how it is judged, and the metrics it
+//! yields. Everything here is pure; main runs whichever mode was chosen
+//! without knowing which one it is.
+//!
+//! Adding a mode: a module with a settings struct and an answer type, a
+//! variant in `Mode` and `Answer`, and its options in cli. The printer, the
+//! state file and main stay as they are.
+
+pub mod age;
+pub mod needed;
+pub mod result;
+pub mod running;
+
+use serde_json::Value;
+
+use crate::evaluate::Observed;
+use crate::gklm::Endpoint;
+use crate::report::{Report, State};
+
+/// One run's question, with its settings.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Mode {
+    Running(running::Running),
+    Needed(needed::Needed),
+    Result(result::LastResult),
+    Age(age::Age),
+}
+
+/// GKLM's answer, read by the mode that asked.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Answer {
+    Running(running::Status),
+    Needed(needed::Need),
+    Result(result::Outcome),
+    Age(age::Listing),
+}
+
+/// What earlier runs saw, with this run's observation added, or why that
+/// is not available (unreadable, foreign or unsaveable state file).
+pub type History = Result<Observed, String>;
+
+impl Mode {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Mode::Running(_) => "running",
+            Mode::Needed(_) => "needed",
+            Mode::Result(_) => "result",
+            Mode::Age(_) => "age",
+        }
+    }
+
+    pub fn endpoint(&self) -> Endpoint {
+        match self {
+            Mode::Running(_) => running::endpoint(),
+            Mode::Needed(_) => needed::endpoint(),
+            Mode::Result(_) => result::endpoint(),
+            Mode::Age(m) => m.endpoint(),
+        }
+    }
+
+    /// The JSON fields this mode prints, present (null) even on failure.
+    pub fn fields(&self) -> &'static [&'static str] {
+        match self {
+            Mode::Running(_) => running::FIELDS,
+            Mode::Needed(_) => needed::FIELDS,
+            Mode::Result(_) => result::FIELDS,
+            Mode::Age(_) => age::FIELDS,
+        }
+    }
+
+    /// Whether a threshold needs the history of earlier runs.
+    pub fn needs_history(&self) -> bool {
+        match self {
+            Mode::Running(m) => m.thresholds.any(),
+            Mode::Needed(m) => m.thresholds.any(),
+            Mode::Result(_) | Mode::Age(_) => false,
+        }
+    }
+
+    /// Longest pause between two observations that continues a streak.
+    pub fn max_gap(&self) -> u64 {
+        match self {
+            Mode::Running(m) => m.max_gap,
+            Mode::Needed(m) => m.max_gap,
+            Mode::Result(_) | Mode::Age(_) => u64::MAX,
+        }
+    }
+
+    /// Read GKLM's 200 answer; a failure report says what did not fit.
+    pub fn read(&self, body: &Value) -> Result<Answer, Report> {
+        let endpoint = self.endpoint();
+        let read = match self {
+            Mode::Running(_) => running::read(body).map(Answer::Running),
+            Mode::Needed(_) => needed::read(body).map(Answer::Needed),
+            Mode::Result(_) => result::read(body).map(Answer::Result),
+            Mode::Age(_) => age::read(body).map(Answer::Age),
+        };
+        read.map_err(|why| {
+            Report::failure(
+                State::Unknown,
+                format!("unexpected answer to {}: {why}", endpoint.what),
+            )
+        })
+    }
+
+    /// The plugin result for `answer`; `history` already includes it.
+    pub fn judge(&self, answer: &Answer, history: History, now: u64) -> Report {
+        let report = match (self, answer) {
+            (Mode::Running(m), Answer::Running(a)) => m.judge(a, history, now),
+            (Mode::Needed(m), Answer::Needed(a)) => m.judge(a, history, now),
+            (Mode::Result(m), Answer::Result(a)) => m.judge(a),
+            (Mode::Age(m), Answer::Age(a)) => m.judge(a, now),
+            _ => Report::failure(State::Unknown, "internal error: answer of another mode"),
+        };
+        report.with_fields(self.fields())
+    }
+}
+
+impl Answer {
+    /// Whether this answer continues the mode's streak (a backup running, a
+    /// backup needed); None for modes that keep no streak.
+    pub fn seen(&self) -> Option<bool> {
+        match self {
+            Answer::Running(a) => a.seen(),
+            Answer::Needed(a) => a.seen(),
+            Answer::Result(_) | Answer::Age(_) => None,
+        }
+    }
+}

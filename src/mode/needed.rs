@@ -1,0 +1,211 @@
+//! `--mode needed`: are there keys and certificates that no backup holds?
+//! `GET .../ckms/backups/need`, decided on the message id in `status` only
+//! (IBM's samples word the text differently, and it is localised).
+//!
+//! Why it matters: with `backup.keycert.before.serving=true` GKLM does not
+//! serve keys that are not backed up.
+
+use serde_json::{Value, json};
+
+use crate::evaluate::{Thresholds, judge_streak};
+use crate::gklm::{Endpoint, brief, find_message_id};
+use crate::mode::History;
+use crate::report::{Metric, Report, State};
+
+pub const FIELDS: &[&str] = &["needed", "needed_checks", "needed_seconds"];
+
+const ALL_BACKED_UP_ID: &str = "CTGKM1304I";
+const BACKUP_NEEDED_ID: &str = "CTGKM1305I";
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Needed {
+    /// On `needed_checks` and `needed_seconds`. Without any, a needed
+    /// backup is WARNING at once.
+    pub thresholds: Thresholds,
+    pub max_gap: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Need {
+    pub needed: bool,
+    pub message: String,
+    pub message_id: String,
+}
+
+impl Need {
+    pub fn seen(&self) -> Option<bool> {
+        Some(self.needed)
+    }
+}
+
+pub fn endpoint() -> Endpoint {
+    Endpoint::get("backups/need", "backup needed request")
+}
+
+pub fn read(body: &Value) -> Result<Need, String> {
+    let map = body
+        .as_object()
+        .ok_or_else(|| format!("expected a JSON object, got {}", brief(body)))?;
+    let message = match map.get("status") {
+        Some(Value::String(s)) if !s.trim().is_empty() => s.trim().to_string(),
+        Some(other) => {
+            return Err(format!(
+                "'status' is {}, expected {ALL_BACKED_UP_ID} (all backed up) or {BACKUP_NEEDED_ID} (backup needed)",
+                brief(other)
+            ));
+        }
+        None => return Err("no 'status' field".into()),
+    };
+    let needed = match find_message_id(&message) {
+        Some(ALL_BACKED_UP_ID) => false,
+        Some(BACKUP_NEEDED_ID) => true,
+        _ => {
+            return Err(format!(
+                "'status' is \"{message}\", expected {ALL_BACKED_UP_ID} (all backed up) or {BACKUP_NEEDED_ID} (backup needed)"
+            ));
+        }
+    };
+    let message_id = if needed {
+        BACKUP_NEEDED_ID
+    } else {
+        ALL_BACKED_UP_ID
+    };
+    Ok(Need {
+        needed,
+        message,
+        message_id: message_id.to_string(),
+    })
+}
+
+impl Needed {
+    pub fn judge(&self, need: &Need, history: History, now: u64) -> Report {
+        let mut report = Report {
+            summary: need.message.clone(),
+            message_id: Some(need.message_id.clone()),
+            metrics: vec![Metric::flag(
+                "needed",
+                "Whether GKLM holds keys or certificates that no backup has (1) or not (0).",
+                need.needed,
+            )],
+            fields: vec![("needed", json!(need.needed))],
+            ..Report::default()
+        };
+        if !need.needed {
+            self.add_streak(&mut report, 0, 0);
+            return report;
+        }
+        let thresholds = self.thresholds.any();
+        match history {
+            Ok(observed) => {
+                let verdict = judge_streak(&observed.streak, now, &self.thresholds, "needed");
+                report.state = if thresholds {
+                    verdict.state
+                } else {
+                    State::Warning
+                };
+                report.summary = format!("{} ({})", need.message, verdict.detail);
+                report.relies_on_history = thresholds;
+                self.add_streak(&mut report, verdict.checks, verdict.seconds);
+            }
+            Err(why) if thresholds => {
+                report.state = State::Unknown;
+                report.summary = format!(
+                    "{} but the thresholds cannot be applied: {why}",
+                    need.message
+                );
+                report.error = Some(why);
+            }
+            Err(why) => {
+                report.state = State::Warning;
+                report.summary = format!("{} (since when is unknown: {why})", need.message);
+            }
+        }
+        report
+    }
+
+    fn add_streak(&self, report: &mut Report, checks: u64, seconds: u64) {
+        report.metrics.push(self.thresholds.count_metric(
+            "needed_checks",
+            "Consecutive checks that saw a backup needed.",
+            checks,
+        ));
+        report.metrics.push(self.thresholds.seconds_metric(
+            "needed_seconds",
+            "Seconds since the first check that saw a backup needed.",
+            seconds,
+        ));
+        report.fields.push(("needed_checks", json!(checks)));
+        report.fields.push(("needed_seconds", json!(seconds)));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::evaluate::{Observed, Streak};
+
+    fn need(status: &str) -> Result<Need, String> {
+        read(&json!({ "code": "0", "status": status }))
+    }
+
+    fn streak(checks: u64, since: u64) -> History {
+        Ok(Observed {
+            streak: Streak {
+                checks,
+                since: Some(since),
+                last: Some(since),
+            },
+            restarted_after: None,
+        })
+    }
+
+    const NEEDED: &str =
+        "CTGKM1305I There are keys and certificates which have not been backed up. Make a backup.";
+
+    #[test]
+    fn the_message_id_decides_not_the_code_or_the_text() {
+        assert!(!need("CTGKM1304I All keys and certificates have been backed up.").unwrap().needed);
+        assert!(need(NEEDED).unwrap().needed);
+        assert!(need("CTGKM1305I Es gibt Schlüssel ohne Sicherung.").unwrap().needed);
+        assert!(!read(&json!({"code": "1", "status": "CTGKM1304I x"})).unwrap().needed);
+        for odd in ["CTGKM9999I what", "all backed up", ""] {
+            let err = need(odd).unwrap_err();
+            assert!(err.contains("CTGKM1304I"), "{err}");
+        }
+        assert!(read(&json!({"code": "0"})).is_err());
+        assert!(read(&json!([1])).is_err());
+    }
+
+    #[test]
+    fn a_needed_backup_warns_at_once_without_thresholds() {
+        let r = Needed::default().judge(&need(NEEDED).unwrap(), streak(1, 100), 100);
+        assert_eq!(r.state, State::Warning);
+        assert!(r.summary.ends_with("(needed for 1 check, 0s)"), "{}", r.summary);
+        let r = Needed::default().judge(&need(NEEDED).unwrap(), Err("no file".into()), 100);
+        assert_eq!(r.state, State::Warning);
+    }
+
+    #[test]
+    fn time_thresholds_keep_it_ok_for_the_first_day() {
+        let m = Needed {
+            thresholds: Thresholds {
+                warning_time: Some(86_400),
+                critical_time: Some(3 * 86_400),
+                ..Thresholds::default()
+            },
+            max_gap: 86_400,
+        };
+        let n = need(NEEDED).unwrap();
+        assert_eq!(m.judge(&n, streak(5, 0), 3600).state, State::Ok);
+        assert_eq!(m.judge(&n, streak(30, 0), 86_401).state, State::Warning);
+        assert_eq!(m.judge(&n, streak(90, 0), 3 * 86_400 + 1).state, State::Critical);
+        assert_eq!(m.judge(&n, Err("full disk".into()), 10).state, State::Unknown);
+    }
+
+    #[test]
+    fn perfdata_has_the_flag_and_the_streak() {
+        let r = Needed::default().judge(&need("CTGKM1304I ok").unwrap(), streak(0, 0), 0);
+        let perf: Vec<String> = r.metrics.iter().map(Metric::perfdata).collect();
+        assert_eq!(perf, ["needed=0;;;0;1", "needed_checks=0;;;0;", "needed_seconds=0s;;;0;"]);
+    }
+}

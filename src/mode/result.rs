@@ -1,0 +1,145 @@
+//! `--mode result`: did the last backup succeed? `GET .../ckms/backups/result`,
+//! decided on `code`: 0 succeeded, 1 failed, -1 no backup since GKLM last
+//! started (it appears after every restart), 2 documented with a cut-off
+//! text, so its meaning is unknown: neither plain success nor failure.
+
+use serde_json::{Value, json};
+
+use crate::gklm::{Endpoint, brief, find_message_id};
+use crate::report::{Metric, Report, State};
+
+pub const FIELDS: &[&str] = &["result"];
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct LastResult {
+    /// The state for code -1 (`--unknown-result-state`, OK by default).
+    pub undetermined_state: State,
+}
+
+impl Default for LastResult {
+    fn default() -> LastResult {
+        LastResult {
+            undetermined_state: State::Ok,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Outcome {
+    /// -1, 0, 1 or 2.
+    pub code: i64,
+    /// GKLM's `status` text, if it sent one.
+    pub message: Option<String>,
+}
+
+pub fn endpoint() -> Endpoint {
+    Endpoint::get("backups/result", "backup result request")
+}
+
+pub fn read(body: &Value) -> Result<Outcome, String> {
+    let map = body
+        .as_object()
+        .ok_or_else(|| format!("expected a JSON object, got {}", brief(body)))?;
+    let code = match map.get("code") {
+        Some(Value::String(s)) => s.trim().parse::<i64>().ok(),
+        Some(Value::Number(n)) => n.as_i64(),
+        None => return Err("no 'code' field".into()),
+        Some(_) => None,
+    };
+    let code = code.filter(|c| (-1..=2).contains(c)).ok_or_else(|| {
+        format!(
+            "'code' is {}, expected -1, 0, 1 or 2",
+            brief(&map["code"])
+        )
+    })?;
+    let message = match map.get("status") {
+        Some(Value::String(s)) if !s.trim().is_empty() => Some(s.trim().to_string()),
+        _ => None,
+    };
+    Ok(Outcome { code, message })
+}
+
+impl LastResult {
+    pub fn judge(&self, outcome: &Outcome) -> Report {
+        let gklm_says = |fallback: &str| {
+            outcome
+                .message
+                .clone()
+                .unwrap_or_else(|| format!("{fallback} (GKLM sent no status text)."))
+        };
+        let (state, summary) = match outcome.code {
+            0 => (State::Ok, gklm_says("The last backup succeeded")),
+            1 => (State::Critical, gklm_says("The last backup failed")),
+            -1 => (
+                self.undetermined_state,
+                format!(
+                    "{} (no backup has run since GKLM last started)",
+                    gklm_says("The backup result cannot be determined")
+                ),
+            ),
+            _ => (
+                State::Warning,
+                format!(
+                    "{} (result code 2, whose meaning IBM does not document)",
+                    gklm_says("Backup result code 2")
+                ),
+            ),
+        };
+        Report {
+            state,
+            message_id: outcome
+                .message
+                .as_deref()
+                .and_then(find_message_id)
+                .map(str::to_string),
+            summary,
+            metrics: vec![Metric::code(
+                "result",
+                "GKLM's last backup result: -1 none since start, 0 succeeded, 1 failed, 2 undocumented.",
+                outcome.code,
+                -1,
+                2,
+            )],
+            fields: vec![("result", json!(outcome.code))],
+            ..Report::default()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn judge(body: Value) -> Report {
+        LastResult::default().judge(&read(&body).unwrap())
+    }
+
+    #[test]
+    fn each_code_has_its_state() {
+        let status = "CTGKM1301I Backup operation succeeded.";
+        assert_eq!(judge(json!({"code": "0", "status": status})).state, State::Ok);
+        assert_eq!(judge(json!({"code": 1, "status": "failed"})).state, State::Critical);
+        assert_eq!(judge(json!({"code": "2", "status": "Backup operation suc"})).state, State::Warning);
+        let r = judge(json!({"code": "-1"}));
+        assert_eq!(r.state, State::Ok);
+        assert!(r.summary.contains("no backup has run since GKLM last started"), "{}", r.summary);
+        let strict = LastResult {
+            undetermined_state: State::Critical,
+        };
+        assert_eq!(strict.judge(&read(&json!({"code": -1})).unwrap()).state, State::Critical);
+    }
+
+    #[test]
+    fn other_codes_are_refused_quoting_them() {
+        for body in [json!({"code": "3"}), json!({"code": "x"}), json!({"code": 0.5}), json!({"code": null}), json!({})] {
+            assert!(read(&body).is_err(), "{body}");
+        }
+        assert!(read(&json!({"code": "7"})).unwrap_err().contains("\"7\""));
+    }
+
+    #[test]
+    fn perfdata_is_the_code() {
+        let r = judge(json!({"code": "1", "status": "x"}));
+        assert_eq!(r.metrics[0].perfdata(), "result=1;;;-1;2");
+    }
+}

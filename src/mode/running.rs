@@ -1,0 +1,258 @@
+//! `--mode running` (the default): is a backup running, and for how long?
+//! `GET .../ckms/backups/isrunning`, decided on `code` ("0" running, "1" not),
+//! checked against the message id in `status`.
+
+use serde_json::{Value, json};
+
+use crate::evaluate::{Thresholds, judge_streak};
+use crate::gklm::{Endpoint, brief, find_message_id};
+use crate::mode::History;
+use crate::report::{Metric, Report, State};
+
+pub const FIELDS: &[&str] = &["running", "running_checks", "running_seconds"];
+
+const RUNNING_ID: &str = "CTGKM3290I";
+const NOT_RUNNING_ID: &str = "CTGKM3291I";
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Running {
+    /// On `running_checks` and `running_seconds`; only while a backup runs.
+    pub thresholds: Thresholds,
+    pub max_gap: u64,
+}
+
+/// What GKLM says about a running backup.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Status {
+    pub running: bool,
+    /// GKLM's `status` text, unfiltered (the printer filters it).
+    pub message: String,
+    pub message_id: Option<String>,
+}
+
+impl Status {
+    pub fn seen(&self) -> Option<bool> {
+        Some(self.running)
+    }
+}
+
+pub fn endpoint() -> Endpoint {
+    Endpoint::get("backups/isrunning", "backup status request")
+}
+
+/// Read a 200 answer. `code` decides; a message id that says the opposite
+/// means GKLM contradicts itself, which is no answer to rely on.
+pub fn read(body: &Value) -> Result<Status, String> {
+    let map = body
+        .as_object()
+        .ok_or_else(|| format!("expected a JSON object, got {}", brief(body)))?;
+    let running = match map.get("code") {
+        Some(Value::String(s)) if s.trim() == "0" => true,
+        Some(Value::String(s)) if s.trim() == "1" => false,
+        Some(Value::Number(n)) if n.as_f64() == Some(0.0) => true,
+        Some(Value::Number(n)) if n.as_f64() == Some(1.0) => false,
+        None => return Err("no 'code' field".into()),
+        Some(other) => {
+            return Err(format!(
+                "'code' is {}, expected \"0\" (running) or \"1\" (not running)",
+                brief(other)
+            ));
+        }
+    };
+    let message = match map.get("status") {
+        Some(Value::String(s)) if !s.trim().is_empty() => s.trim().to_string(),
+        _ if running => "Backup process is running (GKLM sent no status text).".to_string(),
+        _ => "Backup process is not running (GKLM sent no status text).".to_string(),
+    };
+    let message_id = find_message_id(&message).map(str::to_string);
+    let contradicting = if running { NOT_RUNNING_ID } else { RUNNING_ID };
+    if message_id.as_deref() == Some(contradicting) {
+        let (code, means) = if running {
+            ("0", "running")
+        } else {
+            ("1", "not running")
+        };
+        return Err(format!(
+            "GKLM contradicts itself: 'code' is \"{code}\" ({means}) but 'status' says {message}"
+        ));
+    }
+    Ok(Status {
+        running,
+        message,
+        message_id,
+    })
+}
+
+impl Running {
+    pub fn judge(&self, status: &Status, history: History, now: u64) -> Report {
+        let mut report = Report {
+            summary: status.message.clone(),
+            message_id: status.message_id.clone(),
+            metrics: vec![Metric::flag(
+                "running",
+                "Whether GKLM reports a backup running (1) or not (0).",
+                status.running,
+            )],
+            fields: vec![("running", json!(status.running))],
+            ..Report::default()
+        };
+        if !status.running {
+            // Known without any history: nothing is running, so both are 0.
+            self.add_streak(&mut report, 0, 0);
+            return report;
+        }
+        match history {
+            Ok(observed) => {
+                let verdict = judge_streak(&observed.streak, now, &self.thresholds, "running");
+                report.state = verdict.state;
+                report.summary = format!("{} ({})", status.message, verdict.detail);
+                report.relies_on_history = self.thresholds.any();
+                self.add_streak(&mut report, verdict.checks, verdict.seconds);
+            }
+            Err(why) if self.thresholds.any() => {
+                report.state = State::Unknown;
+                report.summary = format!(
+                    "{} but the thresholds cannot be applied: {why}",
+                    status.message
+                );
+                report.error = Some(why);
+            }
+            Err(why) => {
+                report.summary = format!("{} (how long is unknown: {why})", status.message);
+            }
+        }
+        report
+    }
+
+    fn add_streak(&self, report: &mut Report, checks: u64, seconds: u64) {
+        report.metrics.push(self.thresholds.count_metric(
+            "running_checks",
+            "Consecutive checks that saw the backup running.",
+            checks,
+        ));
+        report.metrics.push(self.thresholds.seconds_metric(
+            "running_seconds",
+            "Seconds since the first check that saw the backup running.",
+            seconds,
+        ));
+        report.fields.push(("running_checks", json!(checks)));
+        report.fields.push(("running_seconds", json!(seconds)));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::evaluate::{Observed, Streak};
+    use crate::threshold::Range;
+
+    fn parse(body: &[u8]) -> Result<Status, String> {
+        read(&serde_json::from_slice(body).map_err(|e| e.to_string())?)
+    }
+
+    fn status(running: bool) -> Status {
+        let body = if running {
+            r#"{"code":"0","status":"CTGKM3290I Backup process is running."}"#
+        } else {
+            r#"{"code":"1","status":"CTGKM3291I Backup process is not running."}"#
+        };
+        parse(body.as_bytes()).unwrap()
+    }
+
+    fn streak(checks: u64, since: u64) -> History {
+        Ok(Observed {
+            streak: Streak {
+                checks,
+                since: Some(since),
+                last: Some(since),
+            },
+            restarted_after: None,
+        })
+    }
+
+    fn with(w: &str, c: &str) -> Running {
+        Running {
+            thresholds: Thresholds {
+                warning: Some(Range::parse(w).unwrap()),
+                critical: Some(Range::parse(c).unwrap()),
+                ..Thresholds::default()
+            },
+            max_gap: 86_400,
+        }
+    }
+
+    #[test]
+    fn status_code_as_string_or_number() {
+        let s = status(true);
+        assert!(s.running);
+        assert_eq!(s.message_id.as_deref(), Some("CTGKM3290I"));
+        let s = parse(
+            br#"{"code":1,"status":"CTGKM3291I Backup process is not running.","extra":[1]}"#,
+        )
+        .unwrap();
+        assert!(!s.running);
+        assert_eq!(s.message, "CTGKM3291I Backup process is not running.");
+    }
+
+    #[test]
+    fn status_rejects_unknown_codes_and_shapes() {
+        for body in [
+            &br#"{"code":"7"}"#[..],
+            br#"{"code":null}"#,
+            br#"{"status":"x"}"#,
+            b"[]",
+            b"null",
+            b"\"0\"",
+            b"{\"code\":true}",
+            b"{\"code\":0.5}",
+        ] {
+            assert!(parse(body).is_err(), "{}", String::from_utf8_lossy(body));
+        }
+    }
+
+    #[test]
+    fn a_code_contradicting_the_message_id_is_refused() {
+        let err = parse(br#"{"code":"1","status":"CTGKM3290I Backup process is running."}"#)
+            .unwrap_err();
+        assert!(err.contains("contradicts") && err.contains("CTGKM3290I"), "{err}");
+        assert!(parse(br#"{"code":0,"status":"CTGKM3291I not running"}"#).is_err());
+        assert!(parse(br#"{"code":"0","status":"CTGKM9999I other"}"#).is_ok());
+    }
+
+    #[test]
+    fn missing_status_text_is_synthesised() {
+        let s = parse(br#"{"code":"0"}"#).unwrap();
+        assert!(s.running);
+        assert!(s.message.contains("no status text"));
+        assert_eq!(s.message_id, None);
+    }
+
+    #[test]
+    fn the_summary_says_how_long_and_what_was_crossed() {
+        let r = with("3", "10").judge(&status(true), streak(4, 0), 1083);
+        assert_eq!(r.state, State::Warning);
+        assert_eq!(
+            r.summary,
+            "CTGKM3290I Backup process is running. (running for 4 checks, 18m 3s, -w 3 crossed)"
+        );
+        assert!(r.relies_on_history);
+    }
+
+    #[test]
+    fn not_running_is_ok_whatever_the_thresholds() {
+        let r = with("@0:10", "@0:10").judge(&status(false), Err("x".into()), 0);
+        assert_eq!(r.state, State::Ok);
+        assert_eq!(r.summary, "CTGKM3291I Backup process is not running.");
+        assert!(!r.relies_on_history);
+    }
+
+    #[test]
+    fn missing_history_is_unknown_only_when_a_threshold_needs_it() {
+        let r = with("2", "4").judge(&status(true), Err("state file unreadable".into()), 0);
+        assert_eq!(r.state, State::Unknown);
+        assert!(r.summary.contains("state file unreadable"));
+        let r = Running::default().judge(&status(true), Err("unreadable".into()), 0);
+        assert_eq!(r.state, State::Ok);
+        assert_eq!(r.metrics.len(), 1, "only `running` is known");
+    }
+}

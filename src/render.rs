@@ -1,0 +1,346 @@
+//! Printing a `Report`: the Nagios plugin line with performance data, one
+//! JSON object (Zabbix, scripts), or the Prometheus text exposition format
+//! (node_exporter's textfile collector). Every text on its way out passes
+//! `printable`: secrets scrubbed first, then made safe, then cut. Knows no
+//! metric names: each metric brings its own form.
+
+use std::fmt::Write as _;
+
+use serde_json::{Map, Value, json};
+
+use crate::report::{Metric, Report};
+use crate::secret;
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Format {
+    #[default]
+    Nagios,
+    Json,
+    Prometheus,
+}
+
+/// How this run prints: chosen once, before anything can go wrong, so the
+/// watchdog can render its timeout result in the same form.
+#[derive(Clone, Debug)]
+pub struct Printer {
+    pub format: Format,
+    /// The timeout in seconds: the maximum of `time`.
+    pub timeout: f64,
+    /// The mode's name, for JSON and Prometheus.
+    pub mode: &'static str,
+    /// `host` and `port` labels for Prometheus.
+    pub host: String,
+    pub port: u16,
+    /// When the run started (Unix seconds).
+    pub checked_at: u64,
+}
+
+/// Longest first line in bytes: NRPE, pagers and SMS gateways count bytes,
+/// and a CJK status is three bytes a character.
+pub const FIRST_LINE_MAX: usize = 300;
+
+/// Longest line after the first, and longest JSON text field, in bytes.
+const DETAIL_MAX: usize = 1000;
+
+impl Printer {
+    pub fn render(&self, report: &Report, elapsed: f64) -> String {
+        let mut metrics = report.metrics.clone();
+        metrics.push(Metric::elapsed(elapsed, self.timeout));
+        match self.format {
+            Format::Nagios => nagios(report, &metrics),
+            Format::Json => self.json(report, elapsed),
+            Format::Prometheus => self.prometheus(report, &metrics),
+        }
+    }
+
+    fn json(&self, report: &Report, elapsed: f64) -> String {
+        let text = |s: &str| printable(s, DETAIL_MAX);
+        let mut object = Map::new();
+        for (name, value) in &report.fields {
+            object.insert(name.to_string(), value.clone());
+        }
+        let envelope = json!({
+            "state": report.state.label(),
+            "exit_code": report.state.exit_code(),
+            "mode": self.mode,
+            "message": text(&report.summary),
+            "message_id": report.message_id.as_deref().map(text),
+            "time": (elapsed * 1000.0).round() / 1000.0,
+            "error": report.error.as_deref().map(text),
+            "details": report.details.iter().map(|d| text(d)).collect::<Vec<_>>(),
+        });
+        if let Value::Object(fixed) = envelope {
+            object.extend(fixed);
+        }
+        Value::Object(object).to_string()
+    }
+
+    fn prometheus(&self, report: &Report, metrics: &[Metric]) -> String {
+        let labels = format!(
+            "host=\"{}\",port=\"{}\",mode=\"{}\"",
+            label_value(&self.host),
+            self.port,
+            self.mode
+        );
+        let mut out = String::new();
+        let mut family = |name: &str, help: &str, labels: &str, value: &str| {
+            let _ = writeln!(out, "# HELP {name} {}", help_text(help));
+            let _ = writeln!(out, "# TYPE {name} gauge");
+            let _ = writeln!(out, "{name}{{{labels}}} {value}");
+        };
+        family(
+            "gklm_backup_state",
+            "Plugin state of the check: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.",
+            &format!("{labels},state=\"{}\"", report.state.label()),
+            &report.state.exit_code().to_string(),
+        );
+        for metric in metrics {
+            family(
+                &prometheus_name(metric),
+                metric.help,
+                &labels,
+                &metric.value.to_string(),
+            );
+        }
+        family(
+            "gklm_backup_check_timestamp_seconds",
+            "When the check ran, in seconds since the Unix epoch.",
+            &labels,
+            &self.checked_at.to_string(),
+        );
+        out.truncate(out.trim_end().len());
+        out
+    }
+}
+
+fn nagios(report: &Report, metrics: &[Metric]) -> String {
+    let perf = metrics
+        .iter()
+        .map(Metric::perfdata)
+        .collect::<Vec<_>>()
+        .join(" ");
+    let label = report.state.label();
+    let room = FIRST_LINE_MAX.saturating_sub(perf.len() + label.len() + " -  | ".len());
+    let summary = printable(&report.summary, room);
+    let mut out = format!("{label} - {summary} | {perf}");
+    for line in &report.details {
+        out.push('\n');
+        out.push_str(&printable(line, DETAIL_MAX));
+    }
+    out
+}
+
+/// `gklm_backup_` and the label (a leading `backup_` not repeated), with
+/// `_seconds` for a metric in seconds, as Prometheus naming asks.
+fn prometheus_name(metric: &Metric) -> String {
+    let base = metric.label.trim_start_matches("backup_");
+    let unit = if metric.unit == "s" && !base.ends_with("_seconds") {
+        "_seconds"
+    } else {
+        ""
+    };
+    format!("gklm_backup_{base}{unit}")
+}
+
+fn label_value(text: &str) -> String {
+    text.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+fn help_text(text: &str) -> String {
+    text.replace('\\', "\\\\").replace('\n', "\\n")
+}
+
+/// Any text on its way out: secrets scrubbed before anything reshapes or
+/// cuts it, then made safe, then cut to `max` bytes.
+pub fn printable(text: &str, max: usize) -> String {
+    shorten(&clean(&secret::redact(text)), max)
+}
+
+/// Make server-controlled text safe for a plugin line: no `|` (it would start
+/// forged performance data), no line breaks or other control characters, no
+/// terminal escape sequences, no invisible format characters (bidirectional
+/// overrides would reorder what a pager shows); runs of white space become
+/// one space.
+pub fn clean(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            // CSI sequence: ESC [ parameters final-byte. Drop it whole.
+            '\u{1b}' if chars.peek() == Some(&'[') => {
+                chars.next();
+                for p in chars.by_ref() {
+                    if ('\u{40}'..='\u{7e}').contains(&p) {
+                        break;
+                    }
+                }
+            }
+            '|' => out.push('/'),
+            c if is_invisible_format(c) => {}
+            c if c.is_control() || c.is_whitespace() => {
+                if !out.ends_with(' ') {
+                    out.push(' ');
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out.trim().to_string()
+}
+
+/// Unicode format characters (category Cf) that change how text is shown
+/// without being seen: bidirectional controls, zero-width characters, the
+/// byte order mark, interlinear annotations and tag characters.
+fn is_invisible_format(c: char) -> bool {
+    matches!(
+        c,
+        '\u{ad}'
+            | '\u{600}'..='\u{605}'
+            | '\u{61c}'
+            | '\u{6dd}'
+            | '\u{70f}'
+            | '\u{180e}'
+            | '\u{200b}'..='\u{200f}'
+            | '\u{202a}'..='\u{202e}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{206f}'
+            | '\u{feff}'
+            | '\u{fff9}'..='\u{fffb}'
+            | '\u{1d173}'..='\u{1d17a}'
+            | '\u{e0001}'
+            | '\u{e0020}'..='\u{e007f}'
+    )
+}
+
+/// Cut to at most `max` bytes on a character boundary, marking the cut.
+fn shorten(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_string();
+    }
+    let mut end = max.saturating_sub(3);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}...", &text[..end])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::State;
+
+    fn printer(format: Format) -> Printer {
+        Printer {
+            format,
+            timeout: 10.0,
+            mode: "running",
+            host: "gklm".into(),
+            port: 9443,
+            checked_at: 1_700_000_000,
+        }
+    }
+
+    fn not_running() -> Report {
+        Report {
+            summary: "CTGKM3291I Backup process is not running.".into(),
+            metrics: vec![
+                Metric::flag("running", "Whether a backup runs.", false),
+                Metric::count("running_checks", "Checks.", 0)
+                    .limits(Some(&crate::threshold::Range::parse("2").unwrap()), None),
+                Metric::seconds("running_seconds", "Seconds.", 0),
+            ],
+            fields: vec![("running", json!(false))],
+            ..Report::default()
+        }
+    }
+
+    #[test]
+    fn the_nagios_line_joins_the_metrics_in_order() {
+        assert_eq!(
+            printer(Format::Nagios).render(&not_running(), 0.0123),
+            "OK - CTGKM3291I Backup process is not running. | running=0;;;0;1 running_checks=0;2;;0; running_seconds=0s;;;0; time=0.012s;;;0;10"
+        );
+    }
+
+    #[test]
+    fn failures_carry_only_the_time() {
+        let report = Report::failure(State::Unknown, "broken");
+        assert_eq!(
+            printer(Format::Nagios).render(&report, 1.5),
+            "UNKNOWN - broken | time=1.500s;;;0;10"
+        );
+    }
+
+    #[test]
+    fn server_text_cannot_forge_lines_or_perfdata() {
+        let hostile = "a|b=1\nCRITICAL - x\r\t\u{1b}[31mred\u{1b}[0m\u{7f}\u{85}end";
+        assert_eq!(clean(hostile), "a/b=1 CRITICAL - x red end");
+    }
+
+    #[test]
+    fn invisible_format_characters_are_removed() {
+        let text = "\u{202e}gnp.exe\u{202c} ok\u{2066}\u{200b}\u{feff}\u{e0041}!";
+        assert_eq!(clean(text), "gnp.exe ok!");
+    }
+
+    #[test]
+    fn the_first_line_is_at_most_300_bytes_cut_on_a_character() {
+        for filler in ["y", "\u{e9}", "\u{8a9e}", "\u{1f600}"] {
+            let report = Report {
+                summary: filler.repeat(400),
+                ..not_running()
+            };
+            let line = printer(Format::Nagios).render(&report, 0.0);
+            assert!(line.len() <= FIRST_LINE_MAX, "{filler}: {}", line.len());
+            assert!(line.len() > FIRST_LINE_MAX - 4, "{filler}: {}", line.len());
+            assert!(line.contains("... | running=0"), "{line}");
+        }
+    }
+
+    #[test]
+    fn json_is_one_line_with_the_envelope_and_the_modes_fields() {
+        let report = Report {
+            state: State::Warning,
+            summary: "m\nx".into(),
+            message_id: Some("CTGKM3290I".into()),
+            details: vec!["d".into()],
+            ..not_running()
+        }
+        .with_fields(&["running", "running_checks"]);
+        let line = printer(Format::Json).render(&report, 0.25);
+        assert!(!line.contains('\n'));
+        let v: Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(v["state"], "WARNING");
+        assert_eq!(v["exit_code"], 1);
+        assert_eq!(v["mode"], "running");
+        assert_eq!(v["message"], "m x");
+        assert_eq!(v["message_id"], "CTGKM3290I");
+        assert_eq!(v["running"], false);
+        assert!(v["running_checks"].is_null());
+        assert_eq!(v["time"], 0.25);
+        assert!(v["error"].is_null());
+        assert_eq!(v["details"][0], "d");
+    }
+
+    #[test]
+    fn prometheus_has_state_each_metric_and_the_time_of_the_check() {
+        let text = printer(Format::Prometheus).render(&not_running(), 0.5);
+        let samples: Vec<&str> = text.lines().filter(|l| !l.starts_with('#')).collect();
+        let labels = "{host=\"gklm\",port=\"9443\",mode=\"running\"}";
+        assert_eq!(
+            samples,
+            [
+                "gklm_backup_state{host=\"gklm\",port=\"9443\",mode=\"running\",state=\"OK\"} 0"
+                    .to_string(),
+                format!("gklm_backup_running{labels} 0"),
+                format!("gklm_backup_running_checks{labels} 0"),
+                format!("gklm_backup_running_seconds{labels} 0"),
+                format!("gklm_backup_time_seconds{labels} 0.500"),
+                format!("gklm_backup_check_timestamp_seconds{labels} 1700000000"),
+            ]
+        );
+        assert!(text.contains("# TYPE gklm_backup_running gauge\n"));
+    }
+}
