@@ -300,34 +300,38 @@ fn getopt(raw: Vec<OsString>) -> Result<Vec<OsString>, UsageError> {
                 arg.to_string_lossy()
             ));
         };
-        let found: Vec<(&'static Flag, Option<String>)> = if let Some(long) = text.strip_prefix("--") {
-            let (name, inline) = match long.split_once('=') {
-                Some((name, value)) => (name, Some(value.to_string())),
-                None => (long, None),
+        let found: Vec<(&'static Flag, Option<String>)> =
+            if let Some(long) = text.strip_prefix("--") {
+                let (name, inline) = match long.split_once('=') {
+                    Some((name, value)) => (name, Some(value.to_string())),
+                    None => (long, None),
+                };
+                match FLAGS.iter().find(|f| &f.long[2..] == name) {
+                    Some(f) => vec![(f, inline)],
+                    None => {
+                        out.push(arg);
+                        continue;
+                    }
+                }
+            } else if text.len() > 1 && text.starts_with('-') {
+                match shorts(text) {
+                    Some(found) => found,
+                    None => {
+                        out.push(arg);
+                        continue;
+                    }
+                }
+            } else {
+                out.push(arg);
+                continue;
             };
-            match FLAGS.iter().find(|f| &f.long[2..] == name) {
-                Some(f) => vec![(f, inline)],
-                None => {
-                    out.push(arg);
-                    continue;
-                }
-            }
-        } else if text.len() > 1 && text.starts_with('-') {
-            match shorts(text) {
-                Some(found) => found,
-                None => {
-                    out.push(arg);
-                    continue;
-                }
-            }
-        } else {
-            out.push(arg);
-            continue;
-        };
         for (f, inline) in found {
             if f.long != "--verbose" {
                 if seen.contains(&f.long) {
-                    return usage(format!("{} given more than once; give it once", names(f.long)));
+                    return usage(format!(
+                        "{} given more than once; give it once",
+                        names(f.long)
+                    ));
                 }
                 seen.push(f.long);
             }
@@ -421,7 +425,9 @@ fn parse_mode(name: Option<&str>, o: ModeOptions) -> Result<Mode, UsageError> {
             refuse("--max-gap", o.max_gap.is_some())?;
             refuse("--unknown-result-state", o.unknown_result_state.is_some())?;
             if !o.thresholds.any_time() {
-                return usage("--mode age needs --warning-time or --critical-time (for example --critical-time 2d)");
+                return usage(
+                    "--mode age needs --warning-time or --critical-time (for example --critical-time 2d)",
+                );
             }
             Mode::Age(Age {
                 thresholds: o.thresholds,
@@ -588,7 +594,10 @@ mod tests {
     #[test]
     fn defaults() {
         let c = config(&["-H", "gklm"]);
-        assert_eq!((c.target.port, c.target.prefix.clone(), c.language.as_str()), (9443, Prefix::Auto, "en"));
+        assert_eq!(
+            (c.target.port, c.target.prefix.clone(), c.language.as_str()),
+            (9443, Prefix::Auto, "en")
+        );
         assert_eq!(c.auth, AuthSource::SessionId { file: None });
         assert_eq!(c.timeout, Duration::from_secs(10));
         assert_eq!(c.unreachable_state, State::Critical);
@@ -600,16 +609,40 @@ mod tests {
 
     #[test]
     fn getopt_forms_equal_their_spaced_forms() {
-        let spaced = config(&["-H", "gklm", "-p", "9444", "-w", "3", "-c", "5", "-k", "-v", "-v", "-v", "-t", "5"]);
+        let spaced = config(&[
+            "-H", "gklm", "-p", "9444", "-w", "3", "-c", "5", "-k", "-v", "-v", "-v", "-t", "5",
+        ]);
         for args in [
             &["-Hgklm", "-p9444", "-w3", "-c5", "-kvvv", "-t5"][..],
-            &["--hostname=gklm", "--port=9444", "--warning=3", "--critical", "5", "-vkvv", "--timeout=5"],
-            &["-kvvvHgklm", "-p", "9444", "-w", "+3", "-c", "5e0", "-t", "5"],
+            &[
+                "--hostname=gklm",
+                "--port=9444",
+                "--warning=3",
+                "--critical",
+                "5",
+                "-vkvv",
+                "--timeout=5",
+            ],
+            &[
+                "-kvvvHgklm",
+                "-p",
+                "9444",
+                "-w",
+                "+3",
+                "-c",
+                "5e0",
+                "-t",
+                "5",
+            ],
         ] {
             let c = config(args);
             assert_eq!(c.target, spaced.target, "{args:?}");
             assert_eq!(c.mode, spaced.mode, "{args:?}");
-            assert_eq!((c.verbosity, c.trust.clone(), c.timeout), (3, TrustChoice::Insecure, spaced.timeout), "{args:?}");
+            assert_eq!(
+                (c.verbosity, c.trust.clone(), c.timeout),
+                (3, TrustChoice::Insecure, spaced.timeout),
+                "{args:?}"
+            );
         }
     }
 
@@ -632,29 +665,100 @@ mod tests {
             (&["-H", "h", "-t", "0"], "--timeout"),
             (&["-H", "h", "-t"], "needs a value"),
             (&["-H", "h", "--insecure", "--cacert", "x"], "contradict"),
-            (&["-H", "h", "--unreachable-state", "bad"], "--unreachable-state"),
+            (
+                &["-H", "h", "--unreachable-state", "bad"],
+                "--unreachable-state",
+            ),
             (&["-H", "h", "--prefix", "SKLM"], "--prefix"),
             (&["-H", "h", "--password-file", "p"], "needs -u"),
             (&["-H", "h", "--format", "xml"], "--format"),
-            (&["-H", "a", "-H", "b"], "-H/--hostname given more than once"),
-            (&["-H", "a", "--hostname=b"], "-H/--hostname given more than once"),
-            (&["-H", "a", "-w", "1", "-w2"], "-w/--warning given more than once"),
+            (
+                &["-H", "a", "-H", "b"],
+                "-H/--hostname given more than once",
+            ),
+            (
+                &["-H", "a", "--hostname=b"],
+                "-H/--hostname given more than once",
+            ),
+            (
+                &["-H", "a", "-w", "1", "-w2"],
+                "-w/--warning given more than once",
+            ),
             (&["-H", "a", "--insecure=yes"], "takes no value"),
             (&["-H", "a", "-x"], "'-x'"),
             (&["-H", "host:9443"], "-p"),
             (&["-H", "h", "--state-file", ""], "--state-file is empty"),
             (&["-H", "h", "--state-file", "/tmp"], "is a directory"),
-            (&["-H", "h", "--state-file", "/nonexistent/dir/"], "is a directory"),
+            (
+                &["-H", "h", "--state-file", "/nonexistent/dir/"],
+                "is a directory",
+            ),
             (&["-H", "h", "--mode", "size"], "--mode 'size'"),
-            (&["-H", "h", "--mode", "result", "-w", "1"], "-w/-c means nothing for --mode result"),
-            (&["-H", "h", "--mode", "result", "--critical-time", "1d"], "for --mode result"),
-            (&["-H", "h", "--mode", "age"], "needs --warning-time or --critical-time"),
-            (&["-H", "h", "--mode", "age", "-c", "1", "--critical-time", "1d"], "-w/-c"),
-            (&["-H", "h", "--backup-dir", "/x"], "--backup-dir means nothing for --mode running"),
-            (&["-H", "h", "--mode", "needed", "--unknown-result-state", "ok"], "--unknown-result-state means nothing"),
+            (
+                &["-H", "h", "--mode", "result", "-w", "1"],
+                "-w/-c means nothing for --mode result",
+            ),
+            (
+                &["-H", "h", "--mode", "result", "--critical-time", "1d"],
+                "for --mode result",
+            ),
+            (
+                &["-H", "h", "--mode", "age"],
+                "needs --warning-time or --critical-time",
+            ),
+            (
+                &[
+                    "-H",
+                    "h",
+                    "--mode",
+                    "age",
+                    "-c",
+                    "1",
+                    "--critical-time",
+                    "1d",
+                ],
+                "-w/-c",
+            ),
+            (
+                &["-H", "h", "--backup-dir", "/x"],
+                "--backup-dir means nothing for --mode running",
+            ),
+            (
+                &[
+                    "-H",
+                    "h",
+                    "--mode",
+                    "needed",
+                    "--unknown-result-state",
+                    "ok",
+                ],
+                "--unknown-result-state means nothing",
+            ),
             (&["-H", "h", "--max-gap", "0"], "--max-gap"),
-            (&["-H", "h", "--mode", "age", "--critical-time", "1d", "--max-gap", "1h"], "--max-gap means nothing"),
-            (&["-H", "h", "--mode", "result", "--unknown-result-state", "bad"], "--unknown-result-state"),
+            (
+                &[
+                    "-H",
+                    "h",
+                    "--mode",
+                    "age",
+                    "--critical-time",
+                    "1d",
+                    "--max-gap",
+                    "1h",
+                ],
+                "--max-gap means nothing",
+            ),
+            (
+                &[
+                    "-H",
+                    "h",
+                    "--mode",
+                    "result",
+                    "--unknown-result-state",
+                    "bad",
+                ],
+                "--unknown-result-state",
+            ),
         ] {
             let err = parse_strs(args)
                 .err()
@@ -666,25 +770,65 @@ mod tests {
 
     #[test]
     fn each_mode_takes_its_own_options() {
-        let c = config(&["-H", "h", "--mode", "age", "--critical-time", "2d", "--backup-dir", "/opt/b"]);
-        assert_eq!(c.mode.endpoint().query, vec![("backupDirectory", "/opt/b".to_string())]);
-        let c = config(&["-H", "h", "--mode", "result", "--unknown-result-state", "critical"]);
+        let c = config(&[
+            "-H",
+            "h",
+            "--mode",
+            "age",
+            "--critical-time",
+            "2d",
+            "--backup-dir",
+            "/opt/b",
+        ]);
+        assert_eq!(
+            c.mode.endpoint().query,
+            vec![("backupDirectory", "/opt/b".to_string())]
+        );
+        let c = config(&[
+            "-H",
+            "h",
+            "--mode",
+            "result",
+            "--unknown-result-state",
+            "critical",
+        ]);
         assert_eq!(
             c.mode,
             Mode::Result(LastResult {
                 undetermined_state: State::Critical
             })
         );
-        let c = config(&["-H", "h", "--mode", "needed", "--warning-time", "1d", "--max-gap", "2d"]);
-        assert_eq!((c.mode.name(), c.mode.max_gap(), c.mode.needs_history()), ("needed", 172_800, true));
+        let c = config(&[
+            "-H",
+            "h",
+            "--mode",
+            "needed",
+            "--warning-time",
+            "1d",
+            "--max-gap",
+            "2d",
+        ]);
+        assert_eq!(
+            (c.mode.name(), c.mode.max_gap(), c.mode.needs_history()),
+            ("needed", 172_800, true)
+        );
     }
 
     #[test]
     fn the_requested_format_is_found_in_raw_arguments() {
         let raw = |args: &[&str]| args.iter().map(OsString::from).collect::<Vec<_>>();
-        assert_eq!(requested_format(&raw(&["-H", "h", "--format", "json", "--bogus"])), Format::Json);
-        assert_eq!(requested_format(&raw(&["--format=prometheus"])), Format::Prometheus);
-        assert_eq!(requested_format(&raw(&["--format", "nagios", "json"])), Format::Nagios);
+        assert_eq!(
+            requested_format(&raw(&["-H", "h", "--format", "json", "--bogus"])),
+            Format::Json
+        );
+        assert_eq!(
+            requested_format(&raw(&["--format=prometheus"])),
+            Format::Prometheus
+        );
+        assert_eq!(
+            requested_format(&raw(&["--format", "nagios", "json"])),
+            Format::Nagios
+        );
     }
 
     #[test]
@@ -698,6 +842,9 @@ mod tests {
             _ => panic!(),
         };
         assert_eq!(run(&["-H", "h"]), Location::Dir(PathBuf::from("/legacy")));
-        assert_eq!(run(&["-H", "h", "--state-file", "/x/s.json"]), Location::File(PathBuf::from("/x/s.json")));
+        assert_eq!(
+            run(&["-H", "h", "--state-file", "/x/s.json"]),
+            Location::File(PathBuf::from("/x/s.json"))
+        );
     }
 }

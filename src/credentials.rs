@@ -42,8 +42,14 @@ pub enum Credentials {
 pub enum CredentialsError {
     NoPassword,
     NoCredentials,
-    Unreadable { flag: &'static str, path: PathBuf, error: std::io::Error },
-    Empty { source: String },
+    Unreadable {
+        flag: &'static str,
+        path: PathBuf,
+        error: std::io::Error,
+    },
+    Empty {
+        source: String,
+    },
     BadSessionId,
 }
 
@@ -119,13 +125,12 @@ fn read_secret(
     let raw = match file {
         Some(path) => {
             warn_if_readable_by_others(path, flag, trace);
-            let text = std::fs::read_to_string(path).map_err(|error| {
-                CredentialsError::Unreadable {
+            let text =
+                std::fs::read_to_string(path).map_err(|error| CredentialsError::Unreadable {
                     flag,
                     path: path.to_path_buf(),
                     error,
-                }
-            })?;
+                })?;
             // The first line only: editors add a trailing newline, and a
             // second line is never part of a password.
             text.lines().next().unwrap_or("").to_string()

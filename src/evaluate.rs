@@ -34,7 +34,10 @@ impl Streak {
                 restarted_after: None,
             };
         }
-        let gap = self.last.or(self.since).map(|last| now.saturating_sub(last));
+        let gap = self
+            .last
+            .or(self.since)
+            .map(|last| now.saturating_sub(last));
         let stale = self.checks > 0 && gap.is_some_and(|g| g > max_gap);
         let since = match self.since {
             Some(since) if self.checks > 0 && !stale => since,
@@ -273,6 +276,10 @@ mod tests {
         assert_eq!(state(601), State::Warning);
         let v = judge_streak(&s, 3601, &t, "running");
         assert_eq!(v.state, State::Critical);
-        assert!(v.detail.contains("--critical-time 1h 0m 0s crossed"), "{}", v.detail);
+        assert!(
+            v.detail.contains("--critical-time 1h 0m 0s crossed"),
+            "{}",
+            v.detail
+        );
     }
 }

@@ -464,7 +464,8 @@ mod tests {
     #[test]
     fn query_values_are_percent_encoded() {
         let mut e = Endpoint::get("backups", "backup list request");
-        e.query.push(("backupDirectory", "/opt/IBM/back ups/ä&x=1".into()));
+        e.query
+            .push(("backupDirectory", "/opt/IBM/back ups/ä&x=1".into()));
         assert_eq!(
             e.path_and_query(),
             "backups?backupDirectory=%2Fopt%2FIBM%2Fback%20ups%2F%C3%A4%26x%3D1"

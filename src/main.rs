@@ -63,13 +63,7 @@ fn main() {
 
 /// The five steps of a run: credentials, history, GKLM's answer, the
 /// judgement, and what the next run remembers.
-fn run(
-    config: &Config,
-    env: FromEnvironment,
-    trust: Trust,
-    deadline: Instant,
-    now: u64,
-) -> Report {
+fn run(config: &Config, env: FromEnvironment, trust: Trust, deadline: Instant, now: u64) -> Report {
     let trace = Trace::new(config.verbosity);
     let fail = |state, why: String| Report::failure(state, why).with_fields(config.mode.fields());
     let credentials = match credentials::load(&config.auth, env, &trace) {
@@ -90,7 +84,9 @@ fn run(
 
     let mode = &config.mode;
     let answer = match &fetched.answer {
-        Ok(body) => mode.read(body),
+        Ok(body) => mode
+            .read(body)
+            .map_err(|e| fail(State::Unknown, e.to_string())),
         Err(e) => {
             let state = if e.is_unreachable() {
                 config.unreachable_state
@@ -217,7 +213,9 @@ fn ask(
         remembered_prefix: saved.and_then(|s| s.prefix.as_deref()),
         credentials,
         cache_session,
-        cached_session: saved.and_then(|s| s.session.clone()).filter(|_| cache_session),
+        cached_session: saved
+            .and_then(|s| s.session.clone())
+            .filter(|_| cache_session),
     };
     query::fetch(gklm, plan, trace)
 }

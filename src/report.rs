@@ -224,7 +224,10 @@ impl Report {
     pub fn without_history(self, why: &str) -> Report {
         Report {
             state: State::Unknown,
-            summary: format!("{} but the thresholds cannot be applied: {why}", self.summary),
+            summary: format!(
+                "{} but the thresholds cannot be applied: {why}",
+                self.summary
+            ),
             error: Some(why.to_string()),
             ..self
         }
@@ -237,10 +240,15 @@ mod tests {
 
     #[test]
     fn perfdata_forms() {
-        assert_eq!(Metric::flag("running", "", true).perfdata(), "running=1;;;0;1");
+        assert_eq!(
+            Metric::flag("running", "", true).perfdata(),
+            "running=1;;;0;1"
+        );
         let r = Range::parse("+2").unwrap();
         assert_eq!(
-            Metric::count("running_checks", "", 3).limits(Some(&r), None).perfdata(),
+            Metric::count("running_checks", "", 3)
+                .limits(Some(&r), None)
+                .perfdata(),
             "running_checks=3;2;;0;"
         );
         assert_eq!(
@@ -249,8 +257,14 @@ mod tests {
                 .perfdata(),
             "running_seconds=60s;600;3600;0;"
         );
-        assert_eq!(Metric::code("result", "", -1, -1, 2).perfdata(), "result=-1;;;-1;2");
-        assert_eq!(Metric::elapsed(0.0123, 10.0).perfdata(), "time=0.012s;;;0;10");
+        assert_eq!(
+            Metric::code("result", "", -1, -1, 2).perfdata(),
+            "result=-1;;;-1;2"
+        );
+        assert_eq!(
+            Metric::elapsed(0.0123, 10.0).perfdata(),
+            "time=0.012s;;;0;10"
+        );
         assert_eq!(Metric::elapsed(1.5, 2.5).perfdata(), "time=1.500s;;;0;2.5");
     }
 

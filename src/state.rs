@@ -535,11 +535,6 @@ pub fn decode(text: &str, now: u64) -> Result<(String, Saved), String> {
             None => "no format version".into(),
         });
     }
-    let target = map
-        .get("target")
-        .and_then(Value::as_str)
-        .ok_or("no 'target'")?
-        .to_string();
     let updated = map
         .get("updated")
         .and_then(Value::as_u64)
@@ -549,6 +544,11 @@ pub fn decode(text: &str, now: u64) -> Result<(String, Saved), String> {
             "written in the future (updated {updated}, now {now})"
         ));
     }
+    let target = map
+        .get("target")
+        .and_then(Value::as_str)
+        .ok_or("no 'target'")?
+        .to_string();
     let streaks = if version == Some(1) {
         // Version 1 kept only `running`; its last write was its last
         // observation.
@@ -560,7 +560,9 @@ pub fn decode(text: &str, now: u64) -> Result<(String, Saved), String> {
         };
         let mut streaks = BTreeMap::new();
         for (mode, value) in modes {
-            let fields = value.as_object().ok_or(format!("streak '{mode}' is not an object"))?;
+            let fields = value
+                .as_object()
+                .ok_or(format!("streak '{mode}' is not an object"))?;
             let last = fields.get("last").and_then(Value::as_u64);
             let streak = decode_streak(fields, "checks", "since", last, now)
                 .map_err(|why| format!("streak '{mode}': {why}"))?;
@@ -662,10 +664,19 @@ mod tests {
             ("", "JSON"),
             ("{\"version\":2", "JSON"),
             ("[]", "object"),
-            (r#"{"version":3,"target":"t","updated":1,"streaks":{}}"#, "version 3"),
-            (r#"{"target":"t","updated":1,"streaks":{}}"#, "no format version"),
+            (
+                r#"{"version":3,"target":"t","updated":1,"streaks":{}}"#,
+                "version 3",
+            ),
+            (
+                r#"{"target":"t","updated":1,"streaks":{}}"#,
+                "no format version",
+            ),
             (r#"{"version":2,"updated":1,"streaks":{}}"#, "target"),
-            (r#"{"version":2,"target":"t","updated":99999999,"streaks":{}}"#, "future"),
+            (
+                r#"{"version":2,"target":"t","updated":99999999,"streaks":{}}"#,
+                "future",
+            ),
             (r#"{"version":2,"target":"t","updated":1}"#, "streaks"),
             (
                 r#"{"version":2,"target":"t","updated":1,"streaks":{"running":{"checks":-1}}}"#,
@@ -736,7 +747,11 @@ mod tests {
         let file = StateFile::open(&location, "a:9443 auto u", deadline).unwrap();
         file.save(&before(), "a:9443 auto u", 100).unwrap();
         let err = file.load(100, "b:9443 auto u").unwrap_err();
-        assert!(err.to_string().contains("belongs to target 'a:9443 auto u'"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("belongs to target 'a:9443 auto u'"),
+            "{err}"
+        );
         assert_eq!(file.load(100, "a:9443 auto u").unwrap().saved, before());
     }
 

@@ -114,7 +114,10 @@ fn name_problem(name: &str) -> Option<&'static str> {
     if name.contains('@') {
         return Some("give the host name alone; the user goes in -u");
     }
-    if name.bytes().any(|b| b.is_ascii_whitespace() || b.is_ascii_control()) {
+    if name
+        .bytes()
+        .any(|b| b.is_ascii_whitespace() || b.is_ascii_control())
+    {
         return Some("host names contain no spaces or control characters");
     }
     let bare = name.strip_suffix('.').unwrap_or(name);
@@ -131,9 +134,7 @@ fn name_problem(name: &str) -> Option<&'static str> {
                 .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
     });
     if !labels_ok {
-        return Some(
-            "expected a DNS name (letters, digits, '-' between dots) or an IP address",
-        );
+        return Some("expected a DNS name (letters, digits, '-' between dots) or an IP address");
     }
     let last = bare.rsplit('.').next().unwrap_or(bare);
     let numeric = last.bytes().all(|b| b.is_ascii_digit())
@@ -198,13 +199,25 @@ mod tests {
 
     #[test]
     fn names_and_addresses_are_accepted() {
-        assert_eq!(Host::parse("GKLM.example.com").unwrap().to_string(), "gklm.example.com");
+        assert_eq!(
+            Host::parse("GKLM.example.com").unwrap().to_string(),
+            "gklm.example.com"
+        );
         assert_eq!(Host::parse("gklm.").unwrap().to_string(), "gklm.");
-        assert_eq!(Host::parse("key_server-1").unwrap().to_string(), "key_server-1");
-        assert_eq!(Host::parse("192.0.2.10").unwrap(), Host::V4(Ipv4Addr::new(192, 0, 2, 10)));
+        assert_eq!(
+            Host::parse("key_server-1").unwrap().to_string(),
+            "key_server-1"
+        );
+        assert_eq!(
+            Host::parse("192.0.2.10").unwrap(),
+            Host::V4(Ipv4Addr::new(192, 0, 2, 10))
+        );
         assert_eq!(Host::parse("::1").unwrap().url_form(), "[::1]");
         assert_eq!(Host::parse("[::1]").unwrap(), Host::parse("::1").unwrap());
-        assert_eq!(Host::parse("[2001:db8::1]").unwrap().to_string(), "2001:db8::1");
+        assert_eq!(
+            Host::parse("[2001:db8::1]").unwrap().to_string(),
+            "2001:db8::1"
+        );
     }
 
     #[test]

@@ -40,7 +40,9 @@ pub fn from_iso8601(text: &str) -> Option<u64> {
     }
     let num = |range: std::ops::Range<usize>| -> Option<i64> {
         let part = text.get(range)?;
-        part.bytes().all(|c| c.is_ascii_digit()).then(|| part.parse().ok())?
+        part.bytes()
+            .all(|c| c.is_ascii_digit())
+            .then(|| part.parse().ok())?
     };
     let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
     let (hour, minute, second) = (num(11..13)?, num(14..16)?, num(17..19)?);
@@ -92,7 +94,9 @@ pub fn from_file_name(path: &str) -> Option<u64> {
         if !starts_run || !stamp.bytes().all(|c| c.is_ascii_digit()) {
             return None;
         }
-        if !matches!(zone.as_bytes()[0], b'+' | b'-') || !zone[1..].bytes().all(|c| c.is_ascii_digit()) {
+        if !matches!(zone.as_bytes()[0], b'+' | b'-')
+            || !zone[1..].bytes().all(|c| c.is_ascii_digit())
+        {
             return None;
         }
         let iso = format!(
@@ -126,7 +130,20 @@ pub fn to_rfc3339(unix: u64) -> String {
 /// `days_from_civil`), after checking that the date and time exist.
 fn civil_to_unix(y: i64, m: i64, d: i64, hh: i64, mm: i64, ss: i64) -> Option<i64> {
     let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    let month_days = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+    let month_days = [
+        31,
+        if leap { 29 } else { 28 },
+        31,
+        30,
+        31,
+        30,
+        31,
+        31,
+        30,
+        31,
+        30,
+        31,
+    ];
     let valid = (1..=12).contains(&m)
         && d >= 1
         && d <= month_days[(m - 1) as usize]
@@ -206,9 +223,16 @@ mod tests {
             from_file_name("/opt/IBM/backups/sklm_v2.7.0.0_20160123144220-0800_backup.jar"),
             Some(T)
         );
-        assert_eq!(from_file_name("gklm_v5.0.0.0_20160123224220+0000_backup.jar"), Some(T));
+        assert_eq!(
+            from_file_name("gklm_v5.0.0.0_20160123224220+0000_backup.jar"),
+            Some(T)
+        );
         assert_eq!(from_file_name("backup.jar"), None);
-        assert_eq!(from_file_name("x_120160123144220-0800_y"), None, "15 digits");
+        assert_eq!(
+            from_file_name("x_120160123144220-0800_y"),
+            None,
+            "15 digits"
+        );
     }
 
     #[test]

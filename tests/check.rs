@@ -1,6 +1,5 @@
 //! The check end to end: the real binary against the simulator over HTTPS.
 
-
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::util::*;
@@ -176,7 +175,7 @@ fn time_thresholds_use_the_first_running_sighting() {
         .duration_since(UNIX_EPOCH)
         .unwrap()
         .as_secs();
-    state["running_since"] = (now - 2700).into();
+    state["streaks"]["running"]["since"] = (now - 2700).into();
     std::fs::write(&path, state.to_string()).unwrap();
     let r = run_with(
         &sim,
@@ -229,8 +228,12 @@ fn state_directory_from_the_environment_and_per_target_files() {
     run(login_command(&sim, &ws).arg("--state-file").arg(&explicit)).expect("OK", 0);
     let saved: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&explicit).unwrap()).unwrap();
-    assert_eq!(saved["version"], 1);
-    assert_eq!(saved["running_checks"], 0);
+    assert_eq!(saved["version"], 2);
+    assert_eq!(
+        saved["streaks"],
+        serde_json::json!({}),
+        "nothing running, no streak"
+    );
 }
 
 #[test]
@@ -242,7 +245,7 @@ fn an_unknown_run_leaves_history_alone() {
     run_with(&sim, &ws, &[]).expect("OK", 0);
     sim.set_status_behavior(Behavior::json(200, "not json"));
     run_with(&sim, &ws, &[]).expect("UNKNOWN", 3);
-    assert_eq!(ws.state_json()["running_checks"], 2);
+    assert_eq!(ws.state_json()["streaks"]["running"]["checks"], 2);
     sim.set_status_behavior(Behavior::Normal);
     let r = run_with(&sim, &ws, &[]);
     assert_eq!(r.perf_number("running_checks"), Some(3.0));
@@ -274,7 +277,7 @@ fn unreachable_server_leaves_history_alone() {
         .arg("--cacert")
         .arg(ca));
     r.expect("CRITICAL", 2).expect_text("connection refused");
-    assert_eq!(ws.state_json()["running_checks"], 1);
+    assert_eq!(ws.state_json()["streaks"]["running"]["checks"], 1);
 }
 
 #[test]

@@ -1,25 +1,53 @@
 //! No input makes the parsers panic: arbitrary bytes as GKLM responses and
-//! state files, arbitrary strings as ranges and durations.
+//! state files, arbitrary strings as ranges, durations and as the value of
+//! every option, in-process and through the real binary.
 
-use check_gklm_backup::gklm::{GklmMessage, parse_backup_status, parse_login};
-use check_gklm_backup::report::clean;
+use std::ffi::OsString;
+
+use check_gklm_backup::cli::{self, Environment, FLAGS};
+use check_gklm_backup::gklm::{GklmMessage, parse_login};
+use check_gklm_backup::mode::Mode;
+use check_gklm_backup::mode::{age::Age, needed::Needed, result::LastResult, running::Running};
+use check_gklm_backup::render::clean;
 use check_gklm_backup::state::decode;
 use check_gklm_backup::threshold::{Range, parse_duration};
 use proptest::prelude::*;
+
+use crate::util::*;
+
+fn every_mode() -> [Mode; 4] {
+    [
+        Mode::Running(Running::default()),
+        Mode::Needed(Needed::default()),
+        Mode::Result(LastResult::default()),
+        Mode::Age(Age::default()),
+    ]
+}
+
+/// Each mode reads `body` (when it is JSON) without panicking.
+fn read_in_every_mode(body: &[u8]) {
+    if let Ok(value) = serde_json::from_slice(body) {
+        for mode in every_mode() {
+            if let Ok(answer) = mode.read(&value) {
+                let _ = mode.judge(&answer, Err("none".into()), 1_700_000_000);
+            }
+        }
+    }
+}
 
 proptest! {
     #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
 
     #[test]
     fn response_parsers_take_any_bytes(body in proptest::collection::vec(any::<u8>(), 0..512)) {
-        let _ = parse_backup_status(&body);
+        read_in_every_mode(&body);
         let _ = parse_login(&body);
         let _ = GklmMessage::from_body(&body);
     }
 
     #[test]
-    fn response_parsers_take_json_like_text(body in r#"\{("code"|"status"|"UserAuthId"|"message"|[a-z]{0,4}):("0"|"1"|0|1|null|\[\]|"CTGKM[0-9]{4}[IWE] .{0,20}"|-?[0-9.e]{1,8})(,.{0,10})?\}?"#) {
-        let _ = parse_backup_status(body.as_bytes());
+    fn response_parsers_take_json_like_text(body in r#"\[?\{("code"|"status"|"UserAuthId"|"message"|"timestamp"|"backupFilePath"|[a-z]{0,4}):("0"|"1"|"-1"|0|1|null|\[\]|"CTGKM[0-9]{4}[IWE] .{0,20}"|-?[0-9.e]{1,14}|"[0-9T:+-]{0,26}Z?"|".{0,8}_[0-9]{14}[+-][0-9]{4}_.{0,4}")(,.{0,10})?\}?\]?"#) {
+        read_in_every_mode(body.as_bytes());
         let _ = parse_login(body.as_bytes());
         let _ = GklmMessage::from_body(body.as_bytes());
     }
@@ -28,7 +56,8 @@ proptest! {
     fn range_parser_takes_any_string(text in ".{0,24}") {
         if let Ok(range) = Range::parse(&text) {
             let _ = range.alerts(0.0);
-            prop_assert_eq!(range.to_string(), text.trim());
+            // Printed in normalised form, which reads back as the same range.
+            prop_assert_eq!(Range::parse(&range.to_string()), Ok(range));
         }
     }
 
@@ -56,9 +85,89 @@ proptest! {
     }
 
     #[test]
+    fn state_decoder_takes_version_2_like_json(mode in "[a-z]{0,8}", checks in any::<i64>(), since in any::<i64>(), last in any::<i64>(), now in any::<u64>()) {
+        let text = format!(r#"{{"version":2,"target":"t","updated":1,"streaks":{{"{mode}":{{"checks":{checks},"since":{since},"last":{last}}}}}}}"#);
+        let _ = decode(&text, now);
+    }
+
+    #[test]
+    fn cli_takes_any_value_for_every_option(index in 0..FLAGS.len(), value in any::<String>(), glued in any::<bool>()) {
+        let flag = &FLAGS[index];
+        let mut args: Vec<OsString> = vec!["-H".into(), "gklm".into()];
+        if flag.long == "--hostname" {
+            args.clear();
+        }
+        if glued {
+            args.push(format!("{}={value}", flag.long).into());
+        } else {
+            args.push(flag.long.into());
+            args.push(value.into());
+        }
+        let _ = cli::parse(args, &Environment::default());
+    }
+
+    #[test]
     fn cleaned_text_is_one_safe_line(text in any::<String>()) {
         let out = clean(&text);
         prop_assert!(!out.contains('|'));
         prop_assert!(!out.chars().any(char::is_control));
+    }
+}
+
+/// Through the real binary, every option with arbitrary values: always one
+/// plugin line, never an internal error. Only ever contacts 127.0.0.1: -H
+/// values always hold a character no host name has (so nothing is looked up
+/// in DNS), and state files stay inside the workspace.
+#[test]
+fn the_binary_answers_every_option_with_a_plugin_line() {
+    let ws = Workspace::new();
+    let closed = closed_port().to_string();
+    let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig {
+        cases: 24,
+        ..ProptestConfig::default()
+    });
+    for flag in FLAGS {
+        if matches!(flag.long, "--help" | "--version" | "--format") {
+            continue;
+        }
+        let strategy = if flag.long == "--hostname" {
+            "[^\\x00\\n]{0,12}[ /@#?|][^\\x00\\n]{0,12}".boxed()
+        } else {
+            "[^\\x00.]{0,24}|-?[0-9.e+:~@]{0,8}[smhd]?".boxed()
+        };
+        runner
+            .run(&strategy, |value| {
+                let mut cmd = command(&ws);
+                if flag.long != "--hostname" {
+                    cmd.args(["-H", "127.0.0.1"]);
+                }
+                if flag.long != "--port" {
+                    cmd.args(["-p", &closed]);
+                }
+                let value = match flag.long {
+                    "--state-file" => {
+                        format!("{}/{}", ws.path().display(), value.replace("..", "_"))
+                    }
+                    _ => value,
+                };
+                cmd.args(["-t", "2", "--auth-id-file", "/nonexistent"]);
+                match flag.value {
+                    Some(_) => cmd.arg(format!("{}={value}", flag.long)),
+                    None => cmd.arg(flag.long),
+                };
+                let run = run(&mut cmd);
+                let first = run.first_line();
+                prop_assert!(
+                    ["WARNING - ", "CRITICAL - ", "UNKNOWN - "]
+                        .iter()
+                        .any(|s| first.starts_with(s)),
+                    "{} {value:?}: {first}",
+                    flag.long
+                );
+                prop_assert!(!run.stdout.contains("internal error"), "{}", run.stdout);
+                prop_assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+                Ok(())
+            })
+            .unwrap_or_else(|e| panic!("{}: {e}", flag.long));
     }
 }

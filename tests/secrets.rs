@@ -1,6 +1,5 @@
 //! No password or session id reaches stdout or stderr, in any mode, at -vvv.
 
-
 use std::os::unix::fs::PermissionsExt;
 
 use crate::util::*;

@@ -1,6 +1,5 @@
 //! Session reuse and prefix discovery (one login per session, GKLM 3.x-5.x).
 
-
 use crate::util::*;
 
 #[test]
@@ -177,7 +176,7 @@ fn twenty_simultaneous_runs_share_one_session() {
     }
     assert_eq!(sim.count("POST", "/login"), 1, "no storm of logins");
     let state = ws.state_json();
-    assert_eq!(state["running_checks"], 20);
+    assert_eq!(state["streaks"]["running"]["checks"], 20);
     let mut counts: Vec<u64> = runs
         .iter()
         .map(|r| r.perf_number("running_checks").unwrap() as u64)

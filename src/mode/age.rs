@@ -88,8 +88,11 @@ impl Age {
         }
         report.metrics.insert(
             0,
-            self.thresholds
-                .seconds_metric("backup_age", "Age of the newest backup in seconds.", age),
+            self.thresholds.seconds_metric(
+                "backup_age",
+                "Age of the newest backup in seconds.",
+                age,
+            ),
         );
         report.fields.push(("backup_age", json!(age)));
         report.fields.push(("newest_backup", json!(stamp)));
@@ -141,7 +144,7 @@ fn entry_time(entry: &Value) -> Result<u64, String> {
     if let Some(t) = path.and_then(timestamp::from_file_name) {
         return Ok(t);
     }
-    let quote = |v: Option<&Value>| v.map_or_else(|| "none".to_string(), |v| truncated(v));
+    let quote = |v: Option<&Value>| v.map_or_else(|| "none".to_string(), truncated);
     Err(format!(
         "timestamp {}, backupFilePath {}",
         quote(field("timestamp")),
@@ -185,7 +188,10 @@ mod tests {
     fn bare_arrays_and_wrapped_ones() {
         let entry = json!({"timestamp": T, "backupFilePath": "x.jar"});
         assert_eq!(read(&json!([entry])).unwrap().newest, Some(T));
-        assert_eq!(read(&json!({"backups": [entry], "n": 1})).unwrap().newest, Some(T));
+        assert_eq!(
+            read(&json!({"backups": [entry], "n": 1})).unwrap().newest,
+            Some(T)
+        );
         assert_eq!(read(&json!([])).unwrap().backups, 0);
         assert!(read(&json!({"code": "0"})).is_err());
         assert!(read(&json!("x")).is_err());
@@ -200,7 +206,10 @@ mod tests {
             {"timestamp": (T - 2 * DAY) * 1000},
         ]))
         .unwrap();
-        assert_eq!((listing.backups, listing.newest, listing.unreadable), (4, Some(T), None));
+        assert_eq!(
+            (listing.backups, listing.newest, listing.unreadable),
+            (4, Some(T), None)
+        );
     }
 
     #[test]
@@ -220,13 +229,19 @@ mod tests {
         );
         assert_eq!(m.judge(&listing, T + 4 * DAY).state, State::Critical);
         let perf: Vec<String> = r.metrics.iter().map(Metric::perfdata).collect();
-        assert_eq!(perf, ["backup_age=86401s;86400;259200;0;", "backups=3;;;0;"]);
+        assert_eq!(
+            perf,
+            ["backup_age=86401s;86400;259200;0;", "backups=3;;;0;"]
+        );
     }
 
     #[test]
     fn no_backup_at_all_is_critical() {
         let r = age(Some(DAY), None).judge(&read(&json!([])).unwrap(), T);
-        assert_eq!((r.state, r.summary.as_str()), (State::Critical, "no backup found"));
+        assert_eq!(
+            (r.state, r.summary.as_str()),
+            (State::Critical, "no backup found")
+        );
     }
 
     #[test]
@@ -240,7 +255,11 @@ mod tests {
         assert_eq!(m.judge(&listing, T + 60).state, State::Ok);
         let r = m.judge(&listing, T + 2 * DAY);
         assert_eq!(r.state, State::Unknown);
-        assert!(r.summary.contains("Sat Jan 23 14:42:20 PST 2016"), "{}", r.summary);
+        assert!(
+            r.summary.contains("Sat Jan 23 14:42:20 PST 2016"),
+            "{}",
+            r.summary
+        );
         let only_bad = read(&json!([{"timestamp": "yesterday"}])).unwrap();
         let r = m.judge(&only_bad, T);
         assert_eq!(r.state, State::Unknown);

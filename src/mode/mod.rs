@@ -36,6 +36,21 @@ pub enum Answer {
     Age(age::Listing),
 }
 
+/// A 200 answer that does not say what the mode asked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Unexpected {
+    what: &'static str,
+    why: String,
+}
+
+impl std::fmt::Display for Unexpected {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "unexpected answer to {}: {}", self.what, self.why)
+    }
+}
+
+impl std::error::Error for Unexpected {}
+
 /// What earlier runs saw, with this run's observation added, or why that
 /// is not available (unreadable, foreign or unsaveable state file).
 pub type History = Result<Observed, String>;
@@ -87,20 +102,17 @@ impl Mode {
         }
     }
 
-    /// Read GKLM's 200 answer; a failure report says what did not fit.
-    pub fn read(&self, body: &Value) -> Result<Answer, Report> {
-        let endpoint = self.endpoint();
+    /// Read GKLM's 200 answer, or say what did not fit.
+    pub fn read(&self, body: &Value) -> Result<Answer, Unexpected> {
         let read = match self {
             Mode::Running(_) => running::read(body).map(Answer::Running),
             Mode::Needed(_) => needed::read(body).map(Answer::Needed),
             Mode::Result(_) => result::read(body).map(Answer::Result),
             Mode::Age(_) => age::read(body).map(Answer::Age),
         };
-        read.map_err(|why| {
-            Report::failure(
-                State::Unknown,
-                format!("unexpected answer to {}: {why}", endpoint.what),
-            )
+        read.map_err(|why| Unexpected {
+            what: self.endpoint().what,
+            why,
         })
     }
 

@@ -164,10 +164,22 @@ mod tests {
 
     #[test]
     fn the_message_id_decides_not_the_code_or_the_text() {
-        assert!(!need("CTGKM1304I All keys and certificates have been backed up.").unwrap().needed);
+        assert!(
+            !need("CTGKM1304I All keys and certificates have been backed up.")
+                .unwrap()
+                .needed
+        );
         assert!(need(NEEDED).unwrap().needed);
-        assert!(need("CTGKM1305I Es gibt Schlüssel ohne Sicherung.").unwrap().needed);
-        assert!(!read(&json!({"code": "1", "status": "CTGKM1304I x"})).unwrap().needed);
+        assert!(
+            need("CTGKM1305I Es gibt Schlüssel ohne Sicherung.")
+                .unwrap()
+                .needed
+        );
+        assert!(
+            !read(&json!({"code": "1", "status": "CTGKM1304I x"}))
+                .unwrap()
+                .needed
+        );
         for odd in ["CTGKM9999I what", "all backed up", ""] {
             let err = need(odd).unwrap_err();
             assert!(err.contains("CTGKM1304I"), "{err}");
@@ -180,7 +192,11 @@ mod tests {
     fn a_needed_backup_warns_at_once_without_thresholds() {
         let r = Needed::default().judge(&need(NEEDED).unwrap(), streak(1, 100), 100);
         assert_eq!(r.state, State::Warning);
-        assert!(r.summary.ends_with("(needed for 1 check, 0s)"), "{}", r.summary);
+        assert!(
+            r.summary.ends_with("(needed for 1 check, 0s)"),
+            "{}",
+            r.summary
+        );
         let r = Needed::default().judge(&need(NEEDED).unwrap(), Err("no file".into()), 100);
         assert_eq!(r.state, State::Warning);
     }
@@ -198,14 +214,27 @@ mod tests {
         let n = need(NEEDED).unwrap();
         assert_eq!(m.judge(&n, streak(5, 0), 3600).state, State::Ok);
         assert_eq!(m.judge(&n, streak(30, 0), 86_401).state, State::Warning);
-        assert_eq!(m.judge(&n, streak(90, 0), 3 * 86_400 + 1).state, State::Critical);
-        assert_eq!(m.judge(&n, Err("full disk".into()), 10).state, State::Unknown);
+        assert_eq!(
+            m.judge(&n, streak(90, 0), 3 * 86_400 + 1).state,
+            State::Critical
+        );
+        assert_eq!(
+            m.judge(&n, Err("full disk".into()), 10).state,
+            State::Unknown
+        );
     }
 
     #[test]
     fn perfdata_has_the_flag_and_the_streak() {
         let r = Needed::default().judge(&need("CTGKM1304I ok").unwrap(), streak(0, 0), 0);
         let perf: Vec<String> = r.metrics.iter().map(Metric::perfdata).collect();
-        assert_eq!(perf, ["needed=0;;;0;1", "needed_checks=0;;;0;", "needed_seconds=0s;;;0;"]);
+        assert_eq!(
+            perf,
+            [
+                "needed=0;;;0;1",
+                "needed_checks=0;;;0;",
+                "needed_seconds=0s;;;0;"
+            ]
+        );
     }
 }

@@ -46,12 +46,9 @@ pub fn read(body: &Value) -> Result<Outcome, String> {
         None => return Err("no 'code' field".into()),
         Some(_) => None,
     };
-    let code = code.filter(|c| (-1..=2).contains(c)).ok_or_else(|| {
-        format!(
-            "'code' is {}, expected -1, 0, 1 or 2",
-            brief(&map["code"])
-        )
-    })?;
+    let code = code
+        .filter(|c| (-1..=2).contains(c))
+        .ok_or_else(|| format!("'code' is {}, expected -1, 0, 1 or 2", brief(&map["code"])))?;
     let message = match map.get("status") {
         Some(Value::String(s)) if !s.trim().is_empty() => Some(s.trim().to_string()),
         _ => None,
@@ -117,21 +114,44 @@ mod tests {
     #[test]
     fn each_code_has_its_state() {
         let status = "CTGKM1301I Backup operation succeeded.";
-        assert_eq!(judge(json!({"code": "0", "status": status})).state, State::Ok);
-        assert_eq!(judge(json!({"code": 1, "status": "failed"})).state, State::Critical);
-        assert_eq!(judge(json!({"code": "2", "status": "Backup operation suc"})).state, State::Warning);
+        assert_eq!(
+            judge(json!({"code": "0", "status": status})).state,
+            State::Ok
+        );
+        assert_eq!(
+            judge(json!({"code": 1, "status": "failed"})).state,
+            State::Critical
+        );
+        assert_eq!(
+            judge(json!({"code": "2", "status": "Backup operation suc"})).state,
+            State::Warning
+        );
         let r = judge(json!({"code": "-1"}));
         assert_eq!(r.state, State::Ok);
-        assert!(r.summary.contains("no backup has run since GKLM last started"), "{}", r.summary);
+        assert!(
+            r.summary
+                .contains("no backup has run since GKLM last started"),
+            "{}",
+            r.summary
+        );
         let strict = LastResult {
             undetermined_state: State::Critical,
         };
-        assert_eq!(strict.judge(&read(&json!({"code": -1})).unwrap()).state, State::Critical);
+        assert_eq!(
+            strict.judge(&read(&json!({"code": -1})).unwrap()).state,
+            State::Critical
+        );
     }
 
     #[test]
     fn other_codes_are_refused_quoting_them() {
-        for body in [json!({"code": "3"}), json!({"code": "x"}), json!({"code": 0.5}), json!({"code": null}), json!({})] {
+        for body in [
+            json!({"code": "3"}),
+            json!({"code": "x"}),
+            json!({"code": 0.5}),
+            json!({"code": null}),
+            json!({}),
+        ] {
             assert!(read(&body).is_err(), "{body}");
         }
         assert!(read(&json!({"code": "7"})).unwrap_err().contains("\"7\""));

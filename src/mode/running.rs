@@ -212,9 +212,12 @@ mod tests {
 
     #[test]
     fn a_code_contradicting_the_message_id_is_refused() {
-        let err = parse(br#"{"code":"1","status":"CTGKM3290I Backup process is running."}"#)
-            .unwrap_err();
-        assert!(err.contains("contradicts") && err.contains("CTGKM3290I"), "{err}");
+        let err =
+            parse(br#"{"code":"1","status":"CTGKM3290I Backup process is running."}"#).unwrap_err();
+        assert!(
+            err.contains("contradicts") && err.contains("CTGKM3290I"),
+            "{err}"
+        );
         assert!(parse(br#"{"code":0,"status":"CTGKM3291I not running"}"#).is_err());
         assert!(parse(br#"{"code":"0","status":"CTGKM9999I other"}"#).is_ok());
     }

@@ -254,3 +254,9 @@ pub fn login_as(uid: u32, binary: &Path, sim: &Simulator, password: &Path, ca: &
 pub fn run_with(sim: &Simulator, ws: &Workspace, args: &[&str]) -> Run {
     run(login_command(sim, ws).args(args))
 }
+
+/// A port on 127.0.0.1 that nothing listens on (bound, then released).
+pub fn closed_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.local_addr().expect("address").port()
+}
