@@ -1,6 +1,7 @@
 //! The packages: the .deb builds, installs with dpkg, puts every file where
 //! it says and the installed binary runs; the man page matches --help; the
-//! RPM spec parses and installs into the RHEL plugin directory.
+//! RPM spec parses, and the .rpm builds, installs into a scratch root with
+//! rpm and runs.
 
 use std::collections::BTreeSet;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
@@ -233,5 +234,211 @@ fn the_rpm_spec_parses_and_uses_the_rhel_plugin_directory() {
     assert!(
         text.contains(&format!("Version:        {version}")),
         "spec version differs from Cargo.toml {version}"
+    );
+}
+
+const RPM_FILES: &[&str] = &[
+    "/usr/lib64/nagios/plugins/check_gklm_backup",
+    "/usr/share/man/man1/check_gklm_backup.1.gz",
+    "/usr/share/icinga2/include/plugins-contrib.d/gklm_backup.conf",
+    "/usr/lib/tmpfiles.d/check_gklm_backup.conf",
+    "/usr/share/doc/check_gklm_backup/README.md",
+    "/usr/share/doc/check_gklm_backup/examples/nagios/check_gklm_backup.cfg",
+    "/usr/share/doc/check_gklm_backup/examples/zabbix/template_gklm_backup.yaml",
+    "/var/lib/check_gklm_backup",
+];
+
+/// `rpm` with these arguments; its stdout, after asserting it succeeded.
+fn rpm_output(rpm: &Path, args: &[&std::ffi::OsStr]) -> String {
+    let out = Command::new(rpm).args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "rpm {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Install the .rpm into a fresh scratch root whose only user database is
+/// `passwd`/`group` (rpm resolves %attr owners there), without dependencies:
+/// the root has no glibc or OpenSSL packages to satisfy them. The package has
+/// no scriptlets, so nothing needs a shell or users inside the root.
+fn install_rpm_into_scratch_root(
+    rpm: &Path,
+    package: &Path,
+    users: Option<(&str, &str)>,
+) -> Workspace {
+    let root = Workspace::new();
+    if let Some((passwd, group)) = users {
+        std::fs::create_dir_all(root.path().join("etc")).unwrap();
+        std::fs::write(root.path().join("etc/passwd"), passwd).unwrap();
+        std::fs::write(root.path().join("etc/group"), group).unwrap();
+    }
+    let install = Command::new(rpm)
+        .args(["-i", "--nodeps", "--root"])
+        .arg(root.path())
+        .arg(package)
+        .output()
+        .unwrap();
+    assert!(
+        install.status.success(),
+        "rpm -i failed: {}",
+        String::from_utf8_lossy(&install.stderr)
+    );
+    root
+}
+
+#[test]
+fn the_rpm_builds_holds_every_file_installs_into_a_scratch_root_and_runs() {
+    if require_engine("rpmbuild", "the_rpm_builds", "rpm").is_none() {
+        return;
+    }
+    let rpm = require("rpm", "the_rpm_builds", "rpm").unwrap();
+    let ws = Workspace::new();
+    let build = Command::new("bash")
+        .arg(repo().join("packaging/rpm/build.sh"))
+        .args(["--binary", BIN, "--out"])
+        .arg(ws.path())
+        .output()
+        .unwrap();
+    assert!(
+        build.status.success(),
+        "packaging/rpm/build.sh failed: {}",
+        String::from_utf8_lossy(&build.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&build.stdout);
+    let package = std::path::PathBuf::from(stdout.lines().last().unwrap().trim());
+    let version = env!("CARGO_PKG_VERSION");
+    let arch = first_line_of(Command::new(&rpm).args(["--eval", "%{_arch}"]));
+    let file_name = format!("check_gklm_backup-{version}-1.{arch}.rpm");
+    assert_eq!(package, ws.path().join(&file_name), "{stdout}");
+
+    // The README's RHEL line installs exactly this file and names the script.
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    let dnf_line = readme
+        .lines()
+        .find(|l| l.contains("dnf install"))
+        .expect("README has a dnf install line");
+    assert!(
+        dnf_line.contains(&format!("/{file_name}")) && dnf_line.contains("packaging/rpm/build.sh"),
+        "README names another file or no build command: {dnf_line}"
+    );
+
+    let fields = rpm_output(
+        &rpm,
+        &[
+            "-qp".as_ref(),
+            "--queryformat".as_ref(),
+            "%{NAME} %{VERSION} %{RELEASE} %{ARCH}\n".as_ref(),
+            package.as_os_str(),
+        ],
+    );
+    assert_eq!(
+        fields.trim(),
+        format!("check_gklm_backup {version} 1 {arch}")
+    );
+    let listing = rpm_output(&rpm, &["-qlp".as_ref(), package.as_os_str()]);
+    let listed: BTreeSet<&str> = listing.lines().collect();
+    for file in RPM_FILES {
+        assert!(
+            listed.contains(file),
+            "{file} missing from the package:\n{listing}"
+        );
+    }
+    assert!(
+        !listing.contains("/usr/lib/nagios/"),
+        "Debian's plugin directory in an RPM:\n{listing}"
+    );
+    // --dump: path size mtime digest mode owner group isconfig isdoc rdev symlink
+    let dump = rpm_output(
+        &rpm,
+        &["-qp".as_ref(), "--dump".as_ref(), package.as_os_str()],
+    );
+    let entry = |path: &str| -> Vec<String> {
+        dump.lines()
+            .map(|l| l.split(' ').map(str::to_string).collect::<Vec<_>>())
+            .find(|f| f[0] == path)
+            .unwrap_or_else(|| panic!("{path} not in --dump:\n{dump}"))
+    };
+    let state = entry("/var/lib/check_gklm_backup");
+    assert_eq!(
+        (state[4].as_str(), state[5].as_str(), state[6].as_str()),
+        ("040700", "nagios", "nagios"),
+        "state directory: {state:?}"
+    );
+    let plugin = entry("/usr/lib64/nagios/plugins/check_gklm_backup");
+    assert_eq!(
+        (plugin[4].as_str(), plugin[5].as_str()),
+        ("0100755", "root"),
+        "plugin: {plugin:?}"
+    );
+    let scripts = rpm_output(
+        &rpm,
+        &["-qp".as_ref(), "--scripts".as_ref(), package.as_os_str()],
+    );
+    assert_eq!(scripts.trim(), "", "the package has no scriptlets");
+    let requires = rpm_output(&rpm, &["-qpR".as_ref(), package.as_os_str()]);
+    assert!(
+        requires.contains("libssl.so.3") && requires.contains("libc.so.6"),
+        "the binary's libraries are required:\n{requires}"
+    );
+
+    if !running_as_root() {
+        say("SKIPPED installing the .rpm: rpm -i sets owners, which needs root (CI runs as root)");
+        return;
+    }
+    // A root that knows nagios: rpm gives it the state directory.
+    let root = install_rpm_into_scratch_root(
+        &rpm,
+        &package,
+        Some((
+            "root:x:0:0::/root:/bin/sh\nnagios:x:4242:4243::/var/spool/nagios:/sbin/nologin\n",
+            "root:x:0:\nnagios:x:4243:\n",
+        )),
+    );
+    let inside = |path: &str| root.path().join(path.trim_start_matches('/'));
+    for file in RPM_FILES {
+        assert!(inside(file).exists(), "{file} not installed");
+    }
+    let state_dir = std::fs::metadata(inside("/var/lib/check_gklm_backup")).unwrap();
+    assert!(state_dir.is_dir());
+    assert_eq!(
+        (
+            state_dir.permissions().mode() & 0o7777,
+            state_dir.uid(),
+            state_dir.gid()
+        ),
+        (0o700, 4242, 4243),
+        "state directory belongs to the root's nagios user"
+    );
+    let installed = inside("/usr/lib64/nagios/plugins/check_gklm_backup");
+    assert_eq!(
+        std::fs::metadata(&installed).unwrap().permissions().mode() & 0o777,
+        0o755
+    );
+    let r = run(Command::new(&installed).arg("-V"));
+    assert_eq!(r.code, 3, "{r:?}");
+    assert_eq!(r.stdout.trim(), format!("check_gklm_backup {version}"));
+    let queried = rpm_output(
+        &rpm,
+        &[
+            "-q".as_ref(),
+            "--root".as_ref(),
+            root.path().as_os_str(),
+            "check_gklm_backup".as_ref(),
+        ],
+    );
+    assert_eq!(
+        queried.trim(),
+        format!("check_gklm_backup-{version}-1.{arch}")
+    );
+
+    // A root without nagios: the directory stays root's (the check then
+    // falls back to /var/tmp), as the spec says; the install still works.
+    let bare = install_rpm_into_scratch_root(&rpm, &package, None);
+    let state_dir = std::fs::metadata(bare.path().join("var/lib/check_gklm_backup")).unwrap();
+    assert_eq!(
+        (state_dir.permissions().mode() & 0o7777, state_dir.uid()),
+        (0o700, 0)
     );
 }
