@@ -40,12 +40,14 @@ impl Node {
     }
 
     /// Pretend this node first saw the running backup `seconds` ago: only
-    /// `running_since` moves, so the gap since its last run stays short.
+    /// the running streak's `since` moves, so the gap since its last run
+    /// stays short.
     fn first_saw_it_ago(&self, seconds: u64) {
         let path = self.ws.state_files().remove(0);
         let mut state = self.state();
-        assert!(state["running_checks"].as_u64().unwrap() > 0, "{state}");
-        state["running_since"] = (now() - seconds).into();
+        let streak = &mut state["streaks"]["running"];
+        assert!(streak["checks"].as_u64().unwrap() > 0, "{state}");
+        streak["since"] = (now() - seconds).into();
         std::fs::write(&path, state.to_string()).unwrap();
     }
 }
@@ -87,7 +89,7 @@ fn each_node_counts_only_the_running_checks_it_made_itself() {
     // saw it stop, so B carries its streak into the new backup.
     sim.set_running(false);
     a.check(&sim, &["-w", "2", "-c", "4"]).expect("OK", 0);
-    assert_eq!(a.state()["running_checks"], 0);
+    assert!(a.state()["streaks"]["running"].is_null(), "streak ended");
     sim.set_running(true);
     let r = b.check(&sim, &["-w", "2", "-c", "4"]);
     r.expect("WARNING", 1);
