@@ -1,7 +1,8 @@
-//! A GKLM simulator: serves `ckms/login`, `ckms/logout` and
-//! `ckms/backups/isrunning` over real HTTPS on 127.0.0.1, with certificates
-//! it mints itself, and can be switched between "running" and "not running"
-//! or made to misbehave in every way the tests need.
+//! A GKLM simulator: serves `ckms/login`, `ckms/logout` and the backup
+//! questions (`backups/isrunning`, `backups/need`, `backups/result` and the
+//! list `backups`) over real HTTPS on 127.0.0.1, with certificates it mints
+//! itself; each answer can be switched (see `answers`), or the server made to
+//! misbehave in every way the tests need.
 //!
 //! Used in-process by the integration tests (which then run the real binary
 //! against it) and as a standalone server by `examples/gklm_simulator.rs`.
@@ -17,6 +18,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use openssl::ssl::{SslAcceptor, SslStream};
 
+pub mod answers;
 mod certs;
 
 use certs::make_acceptor;
@@ -79,6 +81,12 @@ pub enum Cert {
 #[derive(Clone, Debug)]
 pub struct Config {
     pub running: bool,
+    /// `backups/need`: are there keys that no backup holds?
+    pub needed: bool,
+    /// `backups/result`: the `code` as raw JSON (`"0"`, `-1`, `"7"`).
+    pub result_code: String,
+    /// `backups`: the whole body as raw JSON (undocumented shape).
+    pub backup_list: String,
     /// Prefixes served; others answer 404.
     pub prefixes: Vec<String>,
     pub status_behavior: Behavior,
@@ -109,6 +117,9 @@ impl Default for Config {
     fn default() -> Config {
         Config {
             running: false,
+            needed: false,
+            result_code: "\"0\"".into(),
+            backup_list: answers::backup_list(&[answers::hours_ago(1)]),
             prefixes: vec!["/SKLM".into()],
             status_behavior: Behavior::Normal,
             login_behavior: Behavior::Normal,
@@ -213,6 +224,20 @@ impl Simulator {
         self.configure(|c| c.running = running);
     }
 
+    pub fn set_needed(&self, needed: bool) {
+        self.configure(|c| c.needed = needed);
+    }
+
+    /// The `code` of `backups/result`, as raw JSON: `"0"`, `-1`, `"7"`.
+    pub fn set_result_code(&self, code: &str) {
+        self.configure(|c| c.result_code = code.to_string());
+    }
+
+    /// The whole body of the backup list, as raw JSON.
+    pub fn set_backup_list(&self, body: &str) {
+        self.configure(|c| c.backup_list = body.to_string());
+    }
+
     pub fn set_status_behavior(&self, behavior: Behavior) {
         self.configure(|c| c.status_behavior = behavior);
     }
@@ -299,7 +324,7 @@ fn sleep_unless_stopped(shared: &Shared, total: Duration) {
     }
 }
 
-struct Request {
+pub(crate) struct Request {
     method: String,
     path: String,
     headers: Vec<(String, String)>,
@@ -307,7 +332,7 @@ struct Request {
 }
 
 impl Request {
-    fn header(&self, name: &str) -> Option<&str> {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
@@ -359,7 +384,7 @@ fn serve_request(mut tls: SslStream<TcpStream>, shared: &Shared) -> Io<()> {
     let answer = route(&request, &config, shared);
     let behavior = match answer {
         Route::Login => &config.login_behavior,
-        Route::Status => &config.status_behavior,
+        Route::Ask(_) => &config.status_behavior,
         Route::Plain(..) => &Behavior::Normal,
     };
     let (status, content_type, body) = match (behavior, &answer) {
@@ -369,8 +394,15 @@ fn serve_request(mut tls: SslStream<TcpStream>, shared: &Shared) -> Io<()> {
             body.clone().into_bytes(),
         ),
         (Behavior::Normal | Behavior::Delay(_), Route::Login) => login(&request, &config, shared),
-        (Behavior::Normal | Behavior::Delay(_), Route::Status) => {
-            status_answer(&request, &config, shared)
+        (Behavior::Normal | Behavior::Delay(_), Route::Ask(question)) => {
+            match session_of(&request, shared) {
+                Err((status, body)) => (status, "application/json".into(), body.into_bytes()),
+                Ok(_) => (
+                    200,
+                    "application/json".into(),
+                    answers::answer(*question, &request, &config).into_bytes(),
+                ),
+            }
         }
         (
             Behavior::Reply {
@@ -392,7 +424,8 @@ fn serve_request(mut tls: SslStream<TcpStream>, shared: &Shared) -> Io<()> {
 
 enum Route {
     Login,
-    Status,
+    /// One of the backup questions; its `Behavior` is `status_behavior`.
+    Ask(answers::Question),
     Plain(u16, String),
 }
 
@@ -408,6 +441,13 @@ fn route(request: &Request, config: &Config, shared: &Shared) -> Route {
         return Route::Plain(404, String::new());
     };
     let endpoint = &request.path[prefix.len() + "/rest/v1/ckms/".len()..];
+    let endpoint = endpoint.split('?').next().unwrap_or_default();
+    if let Some(question) = answers::Question::at(endpoint) {
+        return match request.method.as_str() {
+            "GET" => Route::Ask(question),
+            _ => Route::Plain(405, String::new()),
+        };
+    }
     match (endpoint, request.method.as_str()) {
         ("login", "POST") => Route::Login,
         ("logout", "DELETE") => match session_of(request, shared) {
@@ -417,8 +457,7 @@ fn route(request: &Request, config: &Config, shared: &Shared) -> Route {
             }
             Err((status, body)) => Route::Plain(status, body),
         },
-        ("backups/isrunning", "GET") => Route::Status,
-        ("login" | "logout" | "backups/isrunning", _) => Route::Plain(405, String::new()),
+        ("login" | "logout", _) => Route::Plain(405, String::new()),
         _ => Route::Plain(404, String::new()),
     }
 }
@@ -430,6 +469,21 @@ fn control_endpoint(control: &str, request: &Request, shared: &Shared) -> Route 
             let running = String::from_utf8_lossy(&request.body).trim() != "false";
             shared.config.lock().unwrap().running = running;
             Route::Plain(200, format!(r#"{{"running":{running}}}"#))
+        }
+        "needed" => {
+            let needed = String::from_utf8_lossy(&request.body).trim() != "false";
+            shared.config.lock().unwrap().needed = needed;
+            Route::Plain(200, format!(r#"{{"needed":{needed}}}"#))
+        }
+        "result" => {
+            let code = String::from_utf8_lossy(&request.body).trim().to_string();
+            shared.config.lock().unwrap().result_code = code.clone();
+            Route::Plain(200, format!(r#"{{"result":{code}}}"#))
+        }
+        "backups" => {
+            let list = String::from_utf8_lossy(&request.body).trim().to_string();
+            shared.config.lock().unwrap().backup_list = list;
+            Route::Plain(200, "{}".into())
         }
         "forget" => {
             shared.sessions.lock().unwrap().clear();
@@ -494,34 +548,6 @@ fn login(request: &Request, config: &Config, shared: &Shared) -> (u16, String, V
                 .to_vec(),
         )
     }
-}
-
-fn status_answer(request: &Request, config: &Config, shared: &Shared) -> (u16, String, Vec<u8>) {
-    if let Err((status, body)) = session_of(request, shared) {
-        return (status, "application/json".into(), body.into_bytes());
-    }
-    let german = request
-        .header("accept-language")
-        .is_some_and(|l| l.starts_with("de"));
-    let (code, text) = match (config.running, german) {
-        (true, false) => ("0", "CTGKM3290I Backup process is running."),
-        (false, false) => ("1", "CTGKM3291I Backup process is not running."),
-        (true, true) => ("0", "CTGKM3290I Der Sicherungsprozess wird ausgeführt."),
-        (false, true) => (
-            "1",
-            "CTGKM3291I Der Sicherungsprozess wird nicht ausgeführt.",
-        ),
-    };
-    let code = if config.code_as_number {
-        code.to_string()
-    } else {
-        format!("\"{code}\"")
-    };
-    (
-        200,
-        "application/json".into(),
-        format!(r#"{{"code":{code},"status":"{text}"}}"#).into_bytes(),
-    )
 }
 
 fn misbehave(mut tls: SslStream<TcpStream>, behavior: &Behavior, shared: &Shared) -> Io<()> {

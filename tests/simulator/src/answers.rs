@@ -1,0 +1,123 @@
+//! What the simulated GKLM answers to each backup question, in the shapes
+//! IBM documents and, where it does not, in the shapes the check must read
+//! liberally (bare or wrapped lists, epoch or ISO times, file-name stamps).
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::{Config, Request};
+
+/// The backup questions the simulator serves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Question {
+    IsRunning,
+    Need,
+    Result,
+    List,
+}
+
+impl Question {
+    pub fn at(endpoint: &str) -> Option<Question> {
+        match endpoint {
+            "backups/isrunning" => Some(Question::IsRunning),
+            "backups/need" => Some(Question::Need),
+            "backups/result" => Some(Question::Result),
+            "backups" => Some(Question::List),
+            _ => None,
+        }
+    }
+}
+
+pub(crate) fn answer(question: Question, request: &Request, config: &Config) -> String {
+    let german = request
+        .header("accept-language")
+        .is_some_and(|l| l.starts_with("de"));
+    match question {
+        Question::IsRunning => is_running(config, german),
+        Question::Need => {
+            let (code, text) = match (config.needed, german) {
+                (false, _) => ("0", "CTGKM1304I All keys and certificates have been backed up."),
+                (true, false) => (
+                    "1",
+                    "CTGKM1305I There are keys and certificates which have not been backed up. Make a backup.",
+                ),
+                (true, true) => ("1", "CTGKM1305I Es gibt Schlüssel, die nicht gesichert wurden."),
+            };
+            format!(r#"{{"code":"{code}","status":"{text}"}}"#)
+        }
+        Question::Result => {
+            let text = match config.result_code.trim_matches('"') {
+                "0" => "CTGKM1301I Backup operation succeeded.",
+                "1" => "CTGKM1302E Backup operation failed.",
+                "-1" => "CTGKM1303I The backup result cannot be determined.",
+                "2" => "Backup operation suc",
+                _ => "Something else.",
+            };
+            format!(r#"{{"code":{},"status":"{text}"}}"#, config.result_code)
+        }
+        Question::List => config.backup_list.clone(),
+    }
+}
+
+fn is_running(config: &Config, german: bool) -> String {
+    let (code, text) = match (config.running, german) {
+        (true, false) => ("0", "CTGKM3290I Backup process is running."),
+        (false, false) => ("1", "CTGKM3291I Backup process is not running."),
+        (true, true) => ("0", "CTGKM3290I Der Sicherungsprozess wird ausgeführt."),
+        (false, true) => ("1", "CTGKM3291I Der Sicherungsprozess wird nicht ausgeführt."),
+    };
+    let code = if config.code_as_number {
+        code.to_string()
+    } else {
+        format!("\"{code}\"")
+    };
+    format!(r#"{{"code":{code},"status":"{text}"}}"#)
+}
+
+pub fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// Unix seconds `hours` ago.
+pub fn hours_ago(hours: u64) -> u64 {
+    now() - hours * 3600
+}
+
+/// A bare array of entries whose `timestamp` is epoch milliseconds, as a
+/// GKLM 4.x list might look.
+pub fn backup_list(created: &[u64]) -> String {
+    let entries: Vec<String> = created
+        .iter()
+        .map(|t| {
+            format!(
+                r#"{{"status":"Success","timestamp":{},"backupFilePath":"/opt/IBM/backups/sklm_v4.2.0.0_{}+0000_backup.jar","description":"sim"}}"#,
+                t * 1000,
+                file_stamp(*t)
+            )
+        })
+        .collect();
+    format!("[{}]", entries.join(","))
+}
+
+/// `yyyyMMddHHmmss` (UTC) of a Unix time, as in GKLM's backup file names.
+pub fn file_stamp(t: u64) -> String {
+    let days = (t / 86_400) as i64;
+    let s = t % 86_400;
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}{m:02}{d:02}{:02}{:02}{:02}",
+        s / 3600,
+        s / 60 % 60,
+        s % 60
+    )
+}
