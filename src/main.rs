@@ -38,17 +38,22 @@ fn main() {
     };
     let trust = match load_trust(&options) {
         Ok(trust) => trust,
-        Err(e) => print_and_exit(&Report::failure(State::Unknown, e), &options, started),
+        Err(e) => print_and_exit(
+            &Report::failure(State::Unknown, e.to_string()),
+            &options,
+            started,
+        ),
     };
-    // Before any thread exists: it may set an environment variable.
-    tls::skip_eager_bundle_load(&trust);
+    // SAFETY: no thread has been started yet (the watchdog is a signal,
+    // not a thread), and nothing else reads the environment meanwhile.
+    unsafe { tls::skip_eager_bundle_load(&trust) };
     let deadline = started + options.timeout;
     start_watchdog(&options);
     let report = run(&options, trust, deadline);
     print_and_exit(&report, &options, started);
 }
 
-fn load_trust(options: &Options) -> Result<Trust, String> {
+fn load_trust(options: &Options) -> Result<Trust, tls::CaFileError> {
     match (&options.cacert, options.insecure) {
         (Some(path), _) => Trust::from_ca_file(path),
         (None, true) => Ok(Trust::Insecure),

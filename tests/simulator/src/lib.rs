@@ -74,6 +74,9 @@ pub enum Cert {
     WrongName,
     /// Signed by a CA that is not in `ca.pem`.
     UnknownCa,
+    /// Names only addresses: IP 127.0.0.1 and IP ::1 (and a DNS name that
+    /// is neither `localhost` nor resolvable), as for `-H ::1`.
+    IpAddresses,
 }
 
 #[derive(Clone, Debug)]
@@ -157,6 +160,13 @@ impl Simulator {
         let tmp = tempfile::tempdir().expect("temp dir");
         let dir = tmp.path().to_path_buf();
         Simulator::serve(config, cert, "127.0.0.1:0", &dir, Some(tmp))
+    }
+
+    /// Like `start_with`, listening on the IPv6 loopback `[::1]` instead.
+    pub fn start_v6(config: Config, cert: Cert) -> Simulator {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let dir = tmp.path().to_path_buf();
+        Simulator::serve(config, cert, "[::1]:0", &dir, Some(tmp))
     }
 
     /// Serve on `bind`, writing `ca.pem` (and a hashed CA directory) to `dir`.
