@@ -48,7 +48,10 @@ fn main() {
     // not a thread), and nothing else reads the environment meanwhile.
     unsafe { tls::skip_eager_bundle_load(&trust) };
     let deadline = started + options.timeout;
-    start_watchdog(&options);
+    if let Err(e) = start_watchdog(&options) {
+        let report = Report::failure(State::Unknown, e.to_string());
+        print_and_exit(&report, &options, started);
+    }
     let report = run(&options, trust, deadline);
     print_and_exit(&report, &options, started);
 }
@@ -186,7 +189,7 @@ fn unix_now() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-fn start_watchdog(options: &Options) {
+fn start_watchdog(options: &Options) -> Result<(), watchdog::StartError> {
     let (limits, format, state) = (
         options.perf_limits(),
         options.format,
@@ -204,12 +207,15 @@ fn start_watchdog(options: &Options) {
             format!("{step} timed out after {secs}s{at}; GKLM is slow or unreachable, or raise -t");
         let report = Report::failure(state, why);
         let text = report::render(&report, format, &limits, fires_after.as_secs_f64());
-        (text, state.exit_code())
-    });
+        watchdog::Outcome {
+            text,
+            code: state.exit_code(),
+        }
+    })
 }
 
 fn print_and_exit(report: &Report, options: &Options, started: Instant) -> ! {
-    if !watchdog::claim_output() {
+    if !watchdog::claim_output(report.state.exit_code()) {
         // The watchdog is printing the timeout result and will exit.
         loop {
             std::thread::park();
@@ -239,7 +245,7 @@ fn finish_text(text: &str) -> ! {
 /// the process (or leave it to the watchdog if that is already printing).
 fn install_panic_hook() {
     std::panic::set_hook(Box::new(|info| {
-        if !watchdog::claim_output() {
+        if !watchdog::claim_output(State::Unknown.exit_code()) {
             loop {
                 std::thread::park();
             }
