@@ -108,7 +108,7 @@ impl fmt::Display for GklmError {
                 )
             }
             GklmError::Transport { step, url, error } => {
-                write!(f, "{} to {url}: {}", step.name(), error.describe())
+                write!(f, "{} to {url}: {error}", step.name())
             }
             GklmError::LoginRejected { status, detail } => write!(
                 f,
@@ -408,9 +408,7 @@ impl<'a> Gklm<'a> {
                     ),
                 );
             }
-            Err(e) => self
-                .trace
-                .note(1, format!("{method} {url} -> {}", e.describe())),
+            Err(e) => self.trace.note(1, format!("{method} {url} -> {e}")),
         }
         result.map_err(|error| GklmError::Transport {
             step,

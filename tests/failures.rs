@@ -69,7 +69,47 @@ fn tls_handshake_never_completes() {
 fn plain_http_on_the_tls_port() {
     let sim = Simulator::with(Config::wire(Wire::PlainHttp));
     let r = bounded(&sim, &[]);
-    r.expect("CRITICAL", 2).expect_text("TLS failed");
+    r.expect("CRITICAL", 2)
+        .expect_text("TLS failed: what answers on this port does not speak TLS (plain HTTP?)");
+}
+
+/// A handshake failure that no certificate option can fix: the message
+/// names the cause, without the --cacert hint or OpenSSL's error codes.
+fn names_the_tls_cause(wire: Wire, cause: &str) {
+    let sim = Simulator::with(Config::wire(wire));
+    let r = bounded(&sim, &[]);
+    r.expect("CRITICAL", 2)
+        .expect_text("login to https://localhost:")
+        .expect_text(cause);
+    for misleading in [
+        "--cacert",
+        "--insecure",
+        "error:",
+        "SSL routines",
+        "alert number",
+    ] {
+        assert!(
+            !r.stdout.contains(misleading),
+            "{misleading:?} in {}",
+            r.stdout
+        );
+    }
+}
+
+#[test]
+fn a_server_with_only_tls_1_0_or_1_1_is_named_as_such() {
+    names_the_tls_cause(
+        Wire::OldTlsOnly,
+        "the server offers only TLS versions older than 1.2 (TLS 1.0 or 1.1)",
+    );
+}
+
+#[test]
+fn a_server_that_demands_a_client_certificate_is_named_as_such() {
+    names_the_tls_cause(
+        Wire::ClientCertRequired,
+        "the server demands a client certificate (mutual TLS)",
+    );
 }
 
 #[test]

@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use openssl::ssl::{SslAcceptor, SslStream};
+use openssl::ssl::{HandshakeError, Ssl, SslAcceptor, SslStream, SslVerifyMode, SslVersion};
 
 mod certs;
 
@@ -64,6 +64,11 @@ pub enum Wire {
     SilentTcp,
     /// Speak plain HTTP on the port the check expects TLS on.
     PlainHttp,
+    /// TLS, but only versions 1.0 and 1.1 (an old or misconfigured server).
+    OldTlsOnly,
+    /// TLS that demands a client certificate (mutual TLS) and fails the
+    /// handshake without one.
+    ClientCertRequired,
 }
 
 /// Which certificate the server presents.
@@ -296,6 +301,51 @@ fn handle_connection(stream: TcpStream, acceptor: &SslAcceptor, shared: &Shared)
         Wire::Tls => {
             let tls = acceptor.accept(stream).map_err(std::io::Error::other)?;
             serve_request(tls, shared)
+        }
+        Wire::OldTlsOnly | Wire::ClientCertRequired => {
+            let mut ssl = Ssl::new(acceptor.context()).map_err(std::io::Error::other)?;
+            if wire == Wire::OldTlsOnly {
+                // Security level 0: OpenSSL 3 refuses TLS 1.0/1.1 otherwise.
+                ssl.set_security_level(0);
+                ssl.set_cipher_list("DEFAULT:@SECLEVEL=0")
+                    .map_err(std::io::Error::other)?;
+                ssl.set_min_proto_version(Some(SslVersion::TLS1))
+                    .map_err(std::io::Error::other)?;
+                ssl.set_max_proto_version(Some(SslVersion::TLS1_1))
+                    .map_err(std::io::Error::other)?;
+            } else {
+                ssl.set_verify(SslVerifyMode::PEER | SslVerifyMode::FAIL_IF_NO_PEER_CERT);
+            }
+            let tls = match ssl.accept(stream) {
+                Ok(tls) => tls,
+                Err(HandshakeError::Failure(mut mid) | HandshakeError::WouldBlock(mut mid)) => {
+                    // Like a careful server: the alert is out; read what the
+                    // client still sends (with TLS 1.3 its request follows
+                    // its Finished at once), so that closing does not reset
+                    // the connection and drop the alert before it is read.
+                    drain(mid.get_mut(), shared);
+                    return Err(std::io::Error::other(mid.into_error()));
+                }
+                Err(HandshakeError::SetupFailure(e)) => return Err(std::io::Error::other(e)),
+            };
+            serve_request(tls, shared)
+        }
+    }
+}
+
+fn drain(stream: &mut TcpStream, shared: &Shared) {
+    let _ = stream.set_read_timeout(Some(Duration::from_millis(100)));
+    let mut buf = [0u8; 4096];
+    for _ in 0..50 {
+        if shared.stop.load(Ordering::SeqCst) {
+            return;
+        }
+        match stream.read(&mut buf) {
+            Ok(0) => return,
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+            Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {}
+            Err(_) => return,
         }
     }
 }
@@ -625,4 +675,3 @@ fn write_response(
 }
 
 // ---------------------------------------------------------------- certificates
-
