@@ -7,7 +7,7 @@ use std::fmt;
 use attohttpc::Method;
 use serde_json::{Map, Value};
 
-use crate::secret::Secret;
+use crate::secret::{self, Secret};
 use crate::trace::Trace;
 use crate::transport::{Reply, Request, Transport, TransportError};
 use crate::watchdog;
@@ -160,7 +160,8 @@ impl GklmMessage {
     /// Read whatever a GKLM error body offers. Never fails: a body that is
     /// not GKLM's JSON may still be a proxy's page worth quoting.
     pub fn from_body(body: &[u8]) -> GklmMessage {
-        let text = String::from_utf8_lossy(body);
+        // Scrubbed whole, before anything below cuts or reflows it.
+        let text = secret::scrub_server_text(&String::from_utf8_lossy(body));
         let Ok(Value::Object(map)) = serde_json::from_str::<Value>(&text) else {
             let id = find_message_id(&text).map(str::to_string);
             let snippet = text.split_whitespace().collect::<Vec<_>>().join(" ");
@@ -229,7 +230,7 @@ pub fn parse_backup_status(body: &[u8]) -> Result<BackupStatus, String> {
         }
     };
     let message = match map.get("status") {
-        Some(Value::String(s)) if !s.trim().is_empty() => s.trim().to_string(),
+        Some(Value::String(s)) if !s.trim().is_empty() => secret::scrub_server_text(s.trim()),
         _ if running => "Backup process is running (GKLM sent no status text).".to_string(),
         _ => "Backup process is not running (GKLM sent no status text).".to_string(),
     };
@@ -278,8 +279,14 @@ fn brief(value: &Value) -> String {
         Value::Null => "null".into(),
         Value::Array(_) => "an array".into(),
         Value::Object(_) => "an object".into(),
-        Value::String(s) => format!("\"{}\"", s.chars().take(20).collect::<String>()),
-        other => other.to_string().chars().take(20).collect(),
+        Value::String(s) => {
+            let s = secret::scrub_server_text(s);
+            format!("\"{}\"", s.chars().take(20).collect::<String>())
+        }
+        other => secret::scrub_server_text(&other.to_string())
+            .chars()
+            .take(20)
+            .collect(),
     }
 }
 
@@ -398,15 +405,16 @@ impl<'a> Gklm<'a> {
                     1,
                     format!("{method} {url} -> HTTP {} in {ms} ms", reply.status),
                 );
-                let shown =
-                    String::from_utf8_lossy(&reply.body[..reply.body.len().min(1024)]).into_owned();
-                self.trace.note(
-                    3,
-                    format!(
-                        "response body: {}",
-                        shown.split_whitespace().collect::<Vec<_>>().join(" ")
-                    ),
-                );
+                // A session id in a login answer is a secret from now on,
+                // before the body is kept for -vvv.
+                if step == Step::Login
+                    && let Ok(id) = parse_login(&reply.body)
+                {
+                    Secret::new(id);
+                }
+                // Scrubbed whole; the printer cleans and cuts it later.
+                let body = secret::scrub_server_text(&String::from_utf8_lossy(&reply.body));
+                self.trace.note(3, format!("response body: {body}"));
             }
             Err(e) => self.trace.note(1, format!("{method} {url} -> {e}")),
         }

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use attohttpc::{ErrorKind, Method, ProxySettings, RequestBuilder};
 
+use crate::secret;
 use crate::tls::Trust;
 
 /// The most of a response body the check will read. GKLM's answers are a few
@@ -138,7 +139,7 @@ impl Transport {
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_string)
         };
-        let location = header("location");
+        let location = header("location").map(|l| secret::scrub_server_text(&l));
         let body = self.read_body(reader)?;
         // attohttpc hands back a short body when the connection closes early.
         if let Some(expected) = header("content-length").and_then(|l| l.parse::<usize>().ok())
