@@ -41,6 +41,8 @@ pub enum TransportError {
     ClientCertificateRequired,
     /// What answered on the port does not speak TLS (plain HTTP, say).
     NotTls,
+    /// The server ended the handshake with a bare handshake_failure alert.
+    HandshakeRefused,
     /// The connection broke after it was made (reset, closed early).
     Network(String),
     /// The server answered with more than `BODY_LIMIT` bytes.
@@ -81,6 +83,9 @@ impl fmt::Display for TransportError {
             ),
             TransportError::NotTls => f.write_str(
                 "TLS failed: what answers on this port does not speak TLS (plain HTTP?); check -p",
+            ),
+            TransportError::HandshakeRefused => f.write_str(
+                "TLS failed: the server refused the handshake; it demands a client certificate (mutual TLS), which this check does not present, or shares no cipher suite with it",
             ),
             TransportError::Network(e) => write!(f, "connection failed: {e}"),
             TransportError::TooLarge => write!(
@@ -253,6 +258,10 @@ fn tls_failure(text: &str) -> TransportError {
         TransportError::OldTlsVersion
     } else if CLIENT_CERT.iter().any(|m| text.contains(m)) {
         TransportError::ClientCertificateRequired
+    } else if text.contains("alert handshake failure") {
+        // With TLS 1.2, OpenSSL servers answer a missing client
+        // certificate this way; so does a server with no common cipher.
+        TransportError::HandshakeRefused
     } else {
         TransportError::Tls(openssl_reason(text))
     }

@@ -113,6 +113,14 @@ fn a_server_that_demands_a_client_certificate_is_named_as_such() {
 }
 
 #[test]
+fn a_tls_1_2_server_that_demands_a_client_certificate_is_named_as_a_possible_cause() {
+    names_the_tls_cause(
+        Wire::ClientCertRequiredTls12,
+        "the server refused the handshake; it demands a client certificate (mutual TLS)",
+    );
+}
+
+#[test]
 fn unreachable_state_can_be_overridden() {
     let sim = Simulator::with(Config::wire(Wire::PlainHttp));
     bounded(&sim, &["--unreachable-state", "unknown"])

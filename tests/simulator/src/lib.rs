@@ -69,6 +69,9 @@ pub enum Wire {
     /// TLS that demands a client certificate (mutual TLS) and fails the
     /// handshake without one.
     ClientCertRequired,
+    /// The same, capped at TLS 1.2, where OpenSSL answers a missing client
+    /// certificate with a bare handshake_failure alert.
+    ClientCertRequiredTls12,
 }
 
 /// Which certificate the server presents.
@@ -302,7 +305,7 @@ fn handle_connection(stream: TcpStream, acceptor: &SslAcceptor, shared: &Shared)
             let tls = acceptor.accept(stream).map_err(std::io::Error::other)?;
             serve_request(tls, shared)
         }
-        Wire::OldTlsOnly | Wire::ClientCertRequired => {
+        Wire::OldTlsOnly | Wire::ClientCertRequired | Wire::ClientCertRequiredTls12 => {
             let mut ssl = Ssl::new(acceptor.context()).map_err(std::io::Error::other)?;
             if wire == Wire::OldTlsOnly {
                 // Security level 0: OpenSSL 3 refuses TLS 1.0/1.1 otherwise.
@@ -315,6 +318,10 @@ fn handle_connection(stream: TcpStream, acceptor: &SslAcceptor, shared: &Shared)
                     .map_err(std::io::Error::other)?;
             } else {
                 ssl.set_verify(SslVerifyMode::PEER | SslVerifyMode::FAIL_IF_NO_PEER_CERT);
+                if wire == Wire::ClientCertRequiredTls12 {
+                    ssl.set_max_proto_version(Some(SslVersion::TLS1_2))
+                        .map_err(std::io::Error::other)?;
+                }
             }
             let tls = match ssl.accept(stream) {
                 Ok(tls) => tls,
