@@ -28,7 +28,7 @@ use std::time::Duration;
 pub const GRACE: Duration = Duration::from_millis(200);
 /// How long a result may take to be written once the alarm has fired.
 /// `GRACE + LAST_CALL` stays inside the half second allowed beyond `-t`.
-pub const LAST_CALL: Duration = Duration::from_millis(150);
+pub const LAST_CALL: Duration = Duration::from_millis(100);
 
 /// A result ready to print: text (without the final newline) and exit code.
 #[derive(Clone, Debug, PartialEq, Eq)]

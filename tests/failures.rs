@@ -426,25 +426,28 @@ fn full_pipe() -> (File, OwnedFd) {
     (read, write)
 }
 
-/// Spawn the run with stdout the write end of `pipe`; wait for it at most
+/// Spawn the run with stdout the write end of a pipe; wait for it at most
 /// 20 s (then kill it) and return its exit code and how long it took.
 fn run_into(mut cmd: Command, stdout: OwnedFd) -> (Option<i32>, Duration) {
     let started = Instant::now();
-    let mut child = cmd
+    let child = cmd
         .stdout(Stdio::from(stdout))
         .stderr(Stdio::null())
         .spawn()
         .expect("spawn");
     drop(cmd); // the parent keeps no write end: EOF once the run is gone
-    while started.elapsed() < Duration::from_secs(20) {
-        if let Some(status) = child.try_wait().unwrap() {
-            return (status.code(), started.elapsed());
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    (None, started.elapsed())
+    let pid = child.id();
+    let (done, wait) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut child = child;
+        let _ = done.send((child.wait().ok().and_then(|s| s.code()), started.elapsed()));
+    });
+    wait.recv_timeout(Duration::from_secs(20))
+        .unwrap_or_else(|_| {
+            // SAFETY: kill(2) on the child this test spawned and has not reaped.
+            unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) };
+            (None, started.elapsed())
+        })
 }
 
 #[test]
