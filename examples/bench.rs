@@ -9,7 +9,6 @@
 //! time, median peak RSS, their ratios to `check_http -S` measured in the same
 //! run, and the HTTP requests one check makes. Not a pass/fail test.
 
-
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};

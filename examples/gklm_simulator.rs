@@ -11,7 +11,6 @@
 //!       drop all sessions with POST /_sim/forget, count requests with
 //!       GET /_sim/stats.
 
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 

@@ -1,6 +1,5 @@
 //! The check end to end: the real binary against the simulator over HTTPS.
 
-
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::util::*;

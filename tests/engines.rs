@@ -2,7 +2,6 @@
 //! shipped command, Icinga 2 the shipped CheckCommand, the Zabbix agent the
 //! shipped UserParameter, each against the simulator.
 
-
 use std::collections::HashMap;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};

@@ -2,7 +2,6 @@
 //! it says and the installed binary runs; the man page matches --help; the
 //! RPM spec parses and installs into the RHEL plugin directory.
 
-
 use std::collections::BTreeSet;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;

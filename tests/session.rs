@@ -1,6 +1,5 @@
 //! Session reuse and prefix discovery (one login per session, GKLM 3.x-5.x).
 
-
 use crate::util::*;
 
 #[test]

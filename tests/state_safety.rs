@@ -1,6 +1,5 @@
 //! The state file is never lost, corrupted or turned against the host.
 
-
 use std::os::unix::fs::{PermissionsExt, symlink};
 use std::path::Path;
 use std::process::Stdio;
