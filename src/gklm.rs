@@ -8,7 +8,7 @@ use std::fmt;
 use attohttpc::Method;
 use serde_json::{Map, Value};
 
-use crate::secret::Secret;
+use crate::secret::{self, Secret};
 use crate::trace::Trace;
 use crate::transport::{Reply, Request, Transport, TransportError};
 use crate::watchdog;
@@ -146,7 +146,7 @@ impl fmt::Display for GklmError {
                 )
             }
             GklmError::Transport { step, url, error } => {
-                write!(f, "{} to {url}: {}", step.name(), error.describe())
+                write!(f, "{} to {url}: {error}", step.name())
             }
             GklmError::LoginRejected { status, detail } => write!(
                 f,
@@ -198,7 +198,8 @@ impl GklmMessage {
     /// Read whatever a GKLM error body offers. Never fails: a body that is
     /// not GKLM's JSON may still be a proxy's page worth quoting.
     pub fn from_body(body: &[u8]) -> GklmMessage {
-        let text = String::from_utf8_lossy(body);
+        // Scrubbed whole, before anything below cuts or reflows it.
+        let text = secret::scrub_server_text(&String::from_utf8_lossy(body));
         let Ok(Value::Object(map)) = serde_json::from_str::<Value>(&text) else {
             let id = find_message_id(&text).map(str::to_string);
             let snippet = text.split_whitespace().collect::<Vec<_>>().join(" ");
@@ -286,14 +287,35 @@ fn parse_json(body: &[u8]) -> Result<Value, String> {
     serde_json::from_slice::<Value>(body).map_err(|e| format!("body is not JSON ({e})"))
 }
 
+/// Every text in GKLM's answer with secrets scrubbed, before any mode can
+/// quote, cut or reshape it.
+fn scrub_strings(value: Value) -> Value {
+    match value {
+        Value::String(s) => Value::String(secret::scrub_server_text(&s)),
+        Value::Array(items) => Value::Array(items.into_iter().map(scrub_strings).collect()),
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .map(|(k, v)| (k, scrub_strings(v)))
+                .collect(),
+        ),
+        other => other,
+    }
+}
+
 /// A JSON value in a few characters, for quoting it in a message.
 pub fn brief(value: &Value) -> String {
     match value {
         Value::Null => "null".into(),
         Value::Array(_) => "an array".into(),
         Value::Object(_) => "an object".into(),
-        Value::String(s) => format!("\"{}\"", s.chars().take(20).collect::<String>()),
-        other => other.to_string().chars().take(20).collect(),
+        Value::String(s) => {
+            let s = secret::scrub_server_text(s);
+            format!("\"{}\"", s.chars().take(20).collect::<String>())
+        }
+        other => secret::scrub_server_text(&other.to_string())
+            .chars()
+            .take(20)
+            .collect(),
     }
 }
 
@@ -356,7 +378,9 @@ impl<'a> Gklm<'a> {
         let reply = self.exchange(step, Method::GET, &url, Some(id), None)?;
         let detail = || GklmMessage::from_body(&reply.body);
         match reply.status {
-            200 => parse_json(&reply.body).map_err(|why| GklmError::BadResponse { step, why }),
+            200 => parse_json(&reply.body)
+                .map(scrub_strings)
+                .map_err(|why| GklmError::BadResponse { step, why }),
             401 => Err(GklmError::SessionRejected {
                 status: 401,
                 detail: detail(),
@@ -411,19 +435,18 @@ impl<'a> Gklm<'a> {
                     1,
                     format!("{method} {url} -> HTTP {} in {ms} ms", reply.status),
                 );
-                let shown =
-                    String::from_utf8_lossy(&reply.body[..reply.body.len().min(1024)]).into_owned();
-                self.trace.note(
-                    3,
-                    format!(
-                        "response body: {}",
-                        shown.split_whitespace().collect::<Vec<_>>().join(" ")
-                    ),
-                );
+                // A session id in a login answer is a secret from now on,
+                // before the body is kept for -vvv.
+                if step == Step::Login
+                    && let Ok(id) = parse_login(&reply.body)
+                {
+                    Secret::new(id);
+                }
+                // Scrubbed whole; the printer cleans and cuts it later.
+                let body = secret::scrub_server_text(&String::from_utf8_lossy(&reply.body));
+                self.trace.note(3, format!("response body: {body}"));
             }
-            Err(e) => self
-                .trace
-                .note(1, format!("{method} {url} -> {}", e.describe())),
+            Err(e) => self.trace.note(1, format!("{method} {url} -> {e}")),
         }
         result.map_err(|error| GklmError::Transport {
             step,

@@ -51,11 +51,14 @@ fn main() {
     let fail = |why: String| Report::failure(State::Unknown, why).with_fields(config.mode.fields());
     let trust = match load_trust(&config.trust) {
         Ok(trust) => trust,
-        Err(why) => print_and_exit(&fail(why), &printer, started),
+        Err(e) => print_and_exit(&fail(e.to_string()), &printer, started),
     };
-    // Before any thread exists: it may set an environment variable.
-    tls::skip_eager_bundle_load(&trust);
-    start_watchdog(&printer, &config);
+    // SAFETY: no thread has been started yet (the watchdog is a signal,
+    // not a thread), and nothing else reads the environment meanwhile.
+    unsafe { tls::skip_eager_bundle_load(&trust) };
+    if let Err(e) = start_watchdog(&printer, &config) {
+        print_and_exit(&fail(e.to_string()), &printer, started);
+    }
     let deadline = started + config.timeout;
     let report = run(&config, env.credentials, trust, deadline, now);
     print_and_exit(&report, &printer, started);
@@ -242,7 +245,7 @@ fn remember(
     Ok(())
 }
 
-fn load_trust(choice: &TrustChoice) -> Result<Trust, String> {
+fn load_trust(choice: &TrustChoice) -> Result<Trust, tls::CaFileError> {
     match choice {
         TrustChoice::CaFile(path) => Trust::from_ca_file(path),
         TrustChoice::Insecure => Ok(Trust::Insecure),
@@ -273,7 +276,7 @@ fn usage_printer(format: Format, now: u64) -> Printer {
     }
 }
 
-fn start_watchdog(printer: &Printer, config: &Config) {
+fn start_watchdog(printer: &Printer, config: &Config) -> Result<(), watchdog::StartError> {
     let (printer, state, fields) = (
         printer.clone(),
         config.unreachable_state,
@@ -290,13 +293,15 @@ fn start_watchdog(printer: &Printer, config: &Config) {
         let why =
             format!("{step} timed out after {secs}s{at}; GKLM is slow or unreachable, or raise -t");
         let report = Report::failure(state, why).with_fields(fields);
-        let text = printer.render(&report, fires_after.as_secs_f64());
-        (text, state.exit_code())
-    });
+        watchdog::Outcome {
+            text: printer.render(&report, fires_after.as_secs_f64()),
+            code: state.exit_code(),
+        }
+    })
 }
 
 fn print_and_exit(report: &Report, printer: &Printer, started: Instant) -> ! {
-    if !watchdog::claim_output() {
+    if !watchdog::claim_output(report.state.exit_code()) {
         // The watchdog is printing the timeout result and will exit.
         park_forever();
     }
@@ -327,7 +332,7 @@ fn park_forever() -> ! {
 /// the process (or leave it to the watchdog if that is already printing).
 fn install_panic_hook() {
     std::panic::set_hook(Box::new(|info| {
-        if !watchdog::claim_output() {
+        if !watchdog::claim_output(State::Unknown.exit_code()) {
             park_forever();
         }
         let detail = check_gklm_backup::render::printable(&info.to_string(), 500);

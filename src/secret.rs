@@ -1,18 +1,39 @@
-//! Secrets (password, session id) and the last line of defence that keeps
-//! them out of anything printed.
+//! Secrets (password, session id) and the scrub that keeps them out of
+//! anything printed.
+//!
+//! The check never formats a secret itself. What it must still guard
+//! against is a server that echoes one back, in an error body, a status
+//! text or a header. So:
+//! - server text is scrubbed where it enters ([`scrub_server_text`]), before
+//!   anything cuts, reflows or escapes it: a secret cut in half by a length
+//!   limit can no longer be recognised, and its first characters would show;
+//! - every printed line is scrubbed again ([`redact`]) as the last line of
+//!   defence, before it is cleaned and cut;
+//! - a secret is recognised in the forms the text may have taken on the
+//!   way: literally, JSON-escaped (`\"`, `\\`, `\/`, `\u0041`), and with its
+//!   white space reflowed (any run of blanks, or of `\n`-style escapes, for
+//!   any run of white space in the secret);
+//! - a secret shorter than `MIN_MASKED` characters cannot be masked in
+//!   place (masking every `ab` would wreck the text and still hint at the
+//!   secret), so any server text that holds it is withheld whole.
 
 use std::fmt;
 use std::sync::Mutex;
 
-/// Every secret value this process has seen, so that output can be scrubbed
-/// even if a server echoes one back in an error message.
-///
-/// Values shorter than `MIN_REDACTED` are not scrubbed: masking every `x` or
-/// `ok` would wreck the output, and the check never prints a secret itself;
-/// the scrub is only the last line of defence.
+/// Every secret value this process has seen, longest first, so that a
+/// secret that contains another is masked whole.
 static KNOWN: Mutex<Vec<String>> = Mutex::new(Vec::new());
 
-const MIN_REDACTED: usize = 4;
+/// Secrets shorter than this (in characters, ignoring white space around
+/// them) withhold the whole server text that holds them.
+const MIN_MASKED: usize = 4;
+
+const MASK: &str = "****";
+
+/// What is shown instead of server text that holds a secret too short to
+/// mask.
+pub const WITHHELD: &str =
+    "(server text withheld: it holds the password or session id, which is too short to mask)";
 
 /// A value that must never be printed. `Debug` and `Display` show `****`.
 #[derive(Clone, PartialEq, Eq)]
@@ -20,19 +41,24 @@ pub struct Secret(String);
 
 impl Secret {
     pub fn new(value: String) -> Secret {
-        if value.len() >= MIN_REDACTED
-            && let Ok(mut known) = KNOWN.lock()
-        {
-            // Longest first, so a secret that contains another is masked whole.
-            let at = known.partition_point(|k| k.len() >= value.len());
-            known.insert(at, value.clone());
-        }
+        remember(&value);
         Secret(value)
     }
 
     /// The raw value, for the one place that must send it to GKLM.
     pub fn expose(&self) -> &str {
         &self.0
+    }
+}
+
+fn remember(value: &str) {
+    if pattern(value).is_empty() {
+        return; // nothing but white space: nothing to recognise
+    }
+    let mut known = KNOWN.lock().unwrap_or_else(|p| p.into_inner());
+    if !known.iter().any(|k| k == value) {
+        let at = known.partition_point(|k| k.len() >= value.len());
+        known.insert(at, value.to_string());
     }
 }
 
@@ -44,23 +70,179 @@ impl fmt::Debug for Secret {
 
 impl fmt::Display for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("****")
+        f.write_str(MASK)
     }
 }
 
-/// Replace every known secret in `text` with `****`.
+/// Text that came from the server, made safe to keep and later cut:
+/// [`WITHHELD`] if it holds a secret too short to mask, else every secret
+/// masked. Call it before anything shortens or reshapes the text.
+pub fn scrub_server_text(text: &str) -> String {
+    let known = KNOWN.lock().unwrap_or_else(|p| p.into_inner());
+    let short = known.iter().map(|s| pattern(s)).filter(|p| !maskable(p));
+    for pat in short {
+        if (0..text.len()).any(|at| text.is_char_boundary(at) && match_at(text, at, &pat)) {
+            return WITHHELD.to_string();
+        }
+    }
+    mask_all(text, &known)
+}
+
+/// Replace every known secret long enough to mask, in any of the forms
+/// described in the module comment, with `****`.
 pub fn redact(text: &str) -> String {
-    let known = KNOWN
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    known.iter().fold(text.to_string(), |acc, secret| {
-        acc.replace(secret.as_str(), "****")
-    })
+    let known = KNOWN.lock().unwrap_or_else(|p| p.into_inner());
+    mask_all(text, &known)
+}
+
+fn mask_all(text: &str, known: &[String]) -> String {
+    known
+        .iter()
+        .map(|s| pattern(s))
+        .filter(|p| maskable(p))
+        .fold(text.to_string(), |acc, pat| mask(&acc, &pat))
+}
+
+/// One unit of a secret as it is looked for: a character, or a run of
+/// white space (matched by any run of blanks).
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Unit {
+    Char(char),
+    Blank,
+}
+
+/// The secret without the white space around it, runs of white space
+/// (and control characters, which printing turns into spaces) folded.
+fn pattern(secret: &str) -> Vec<Unit> {
+    let mut units = Vec::new();
+    for c in secret.trim_matches(is_blank).chars() {
+        if is_blank(c) {
+            if units.last() != Some(&Unit::Blank) {
+                units.push(Unit::Blank);
+            }
+        } else {
+            units.push(Unit::Char(c));
+        }
+    }
+    units
+}
+
+fn maskable(pattern: &[Unit]) -> bool {
+    pattern.len() >= MIN_MASKED
+}
+
+fn is_blank(c: char) -> bool {
+    c.is_whitespace() || c.is_control()
+}
+
+fn mask(text: &str, pat: &[Unit]) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut at = 0;
+    while let Some(c) = text[at..].chars().next() {
+        match match_end(text, at, pat) {
+            Some(end) => {
+                out.push_str(MASK);
+                at = end;
+            }
+            None => {
+                out.push(c);
+                at += c.len_utf8();
+            }
+        }
+    }
+    out
+}
+
+fn match_at(text: &str, at: usize, pat: &[Unit]) -> bool {
+    match_end(text, at, pat).is_some()
+}
+
+/// Where a match of `pat` starting at byte `at` ends, if there is one.
+fn match_end(text: &str, at: usize, pat: &[Unit]) -> Option<usize> {
+    let Some((unit, rest)) = pat.split_first() else {
+        return Some(at);
+    };
+    match *unit {
+        Unit::Char(c) => forms_at(text, at)
+            .into_iter()
+            .flatten()
+            .filter(|&(found, _)| found == c || (c == '|' && found == '/'))
+            .find_map(|(_, len)| match_end(text, at + len, rest)),
+        Unit::Blank => {
+            // Greedy is right: the next unit, if any, is not a blank.
+            let mut end = at;
+            while let Some(len) = forms_at(text, end)
+                .into_iter()
+                .flatten()
+                .filter(|&(found, _)| is_blank(found))
+                .map(|(_, len)| len)
+                .max()
+            {
+                end += len;
+            }
+            if end == at {
+                None
+            } else {
+                match_end(text, end, rest)
+            }
+        }
+    }
+}
+
+/// The characters the text at byte `at` can stand for, with their length
+/// in the text: the character itself, and what a JSON escape starting
+/// there decodes to.
+fn forms_at(text: &str, at: usize) -> [Option<(char, usize)>; 2] {
+    let rest = &text[at..];
+    let Some(literal) = rest.chars().next() else {
+        return [None, None];
+    };
+    let literal = Some((literal, literal.len_utf8()));
+    [literal, json_escape(rest)]
+}
+
+fn json_escape(text: &str) -> Option<(char, usize)> {
+    let bytes = text.as_bytes();
+    if bytes.first() != Some(&b'\\') {
+        return None;
+    }
+    let simple = match bytes.get(1)? {
+        b'"' => '"',
+        b'\\' => '\\',
+        b'/' => '/',
+        b'n' => '\n',
+        b'r' => '\r',
+        b't' => '\t',
+        b'b' => '\u{8}',
+        b'f' => '\u{c}',
+        b'u' => return unicode_escape(text),
+        _ => return None,
+    };
+    Some((simple, 2))
+}
+
+/// `\uXXXX`, or a surrogate pair `\uD83D\uDE00`.
+fn unicode_escape(text: &str) -> Option<(char, usize)> {
+    let unit = |from: usize| {
+        let hex = text.get(from..from + 6)?.strip_prefix("\\u")?;
+        u32::from_str_radix(hex, 16).ok()
+    };
+    let first = unit(0)?;
+    if (0xD800..0xDC00).contains(&first) {
+        let second = unit(6).filter(|s| (0xDC00..0xE000).contains(s))?;
+        let c = char::from_u32(0x10000 + ((first - 0xD800) << 10) + (second - 0xDC00))?;
+        return Some((c, 12));
+    }
+    Some((char::from_u32(first)?, 6))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn masked(secret: &str, text: &str) -> String {
+        mask(text, &pattern(secret))
+    }
 
     #[test]
     fn secrets_never_format_and_are_redacted() {
@@ -71,5 +253,53 @@ mod tests {
             "login as **** failed"
         );
         assert_eq!(s.expose(), "hunter2-xyz");
+    }
+
+    #[test]
+    fn json_escaped_forms_are_recognised() {
+        let secret = "a\"b\\c/d é";
+        for text in [
+            r#"x a\"b\\c/d é y"#,
+            r#"x a\"b\\c\/d \u00e9 y"#,
+            r#"x \u0061\u0022\u0062\u005c\u0063/d\u0020é y"#,
+            "x a\"b\\c/d \u{e9} y",
+        ] {
+            assert_eq!(masked(secret, text), "x **** y", "{text}");
+        }
+        assert_eq!(masked("p😀ss", r"[p\ud83d\ude00ss]"), "[****]");
+    }
+
+    #[test]
+    fn reflowed_white_space_is_recognised() {
+        let secret = "correct  horse\tbattery";
+        for text in [
+            "<correct horse battery>",
+            "<correct\n  horse\r\nbattery>",
+            r"<correct\nhorse\t\tbattery>",
+        ] {
+            assert_eq!(masked(secret, text), "<****>", "{text}");
+        }
+        // White space inside a word is not a reflow of it.
+        assert_eq!(
+            masked(secret, "<correcthorse battery>"),
+            "<correcthorse battery>"
+        );
+    }
+
+    #[test]
+    fn short_secrets_withhold_the_server_text_that_holds_them() {
+        Secret::new("Zq".into());
+        Secret::new("Vt8\"".into());
+        assert_eq!(scrub_server_text("error: bad password Zq!"), WITHHELD);
+        assert_eq!(scrub_server_text(r#"{"m":"Z\u0071"}"#), WITHHELD);
+        assert_eq!(scrub_server_text(r#"{"m":"Vt8\" x"}"#), r#"{"m":"**** x"}"#);
+        assert_eq!(scrub_server_text("nothing here"), "nothing here");
+        // Our own text is only redacted: a short secret is left alone there.
+        assert_eq!(redact("Zq"), "Zq");
+    }
+
+    #[test]
+    fn a_secret_of_white_space_only_is_ignored() {
+        assert!(pattern(" \t ").is_empty());
     }
 }

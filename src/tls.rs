@@ -1,6 +1,7 @@
 //! Which server certificates the check trusts, and how to make that cheap.
 
-use std::path::Path;
+use std::fmt;
+use std::path::{Path, PathBuf};
 
 use attohttpc::RequestBuilder;
 use native_tls::Certificate;
@@ -9,18 +10,69 @@ use native_tls::Certificate;
 pub enum Trust {
     /// The operating system's trust store (the default).
     System,
-    /// The certificates of a PEM file given with `--cacert`.
+    /// `--cacert`: the certificates of this PEM file, and nothing else (as
+    /// curl's `--cacert`); the system's CAs are not consulted.
     CaFile(Vec<Certificate>),
     /// `--insecure`: no verification at all.
     Insecure,
 }
 
+/// Why a `--cacert` file cannot be used.
+#[derive(Debug)]
+pub enum CaFileError {
+    Unreadable {
+        path: PathBuf,
+        error: std::io::Error,
+    },
+    BadCertificate {
+        path: PathBuf,
+        error: native_tls::Error,
+    },
+    NoCertificate {
+        path: PathBuf,
+    },
+}
+
+impl fmt::Display for CaFileError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CaFileError::Unreadable { path, error } => {
+                write!(f, "cannot read --cacert file {}: {error}", path.display())
+            }
+            CaFileError::BadCertificate { path, error } => write!(
+                f,
+                "--cacert file {} holds an unreadable certificate: {error}",
+                path.display()
+            ),
+            CaFileError::NoCertificate { path } => {
+                write!(
+                    f,
+                    "--cacert file {} holds no PEM certificate",
+                    path.display()
+                )
+            }
+        }
+    }
+}
+
+impl std::error::Error for CaFileError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            CaFileError::Unreadable { error, .. } => Some(error),
+            CaFileError::BadCertificate { error, .. } => Some(error),
+            CaFileError::NoCertificate { .. } => None,
+        }
+    }
+}
+
 impl Trust {
     /// Read a PEM file holding one or more certificates (a CA, a chain, or the
     /// server's own self-signed certificate).
-    pub fn from_ca_file(path: &Path) -> Result<Trust, String> {
-        let pem = std::fs::read(path)
-            .map_err(|e| format!("cannot read --cacert file {}: {e}", path.display()))?;
+    pub fn from_ca_file(path: &Path) -> Result<Trust, CaFileError> {
+        let pem = std::fs::read(path).map_err(|error| CaFileError::Unreadable {
+            path: path.to_path_buf(),
+            error,
+        })?;
         let text = String::from_utf8_lossy(&pem);
         const BEGIN: &str = "-----BEGIN CERTIFICATE-----";
         let certs = text
@@ -28,17 +80,14 @@ impl Trust {
             .map(|(start, _)| &text[start..])
             .map(|block| Certificate::from_pem(block.as_bytes()))
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| {
-                format!(
-                    "--cacert file {} holds an unreadable certificate: {e}",
-                    path.display()
-                )
+            .map_err(|error| CaFileError::BadCertificate {
+                path: path.to_path_buf(),
+                error,
             })?;
         if certs.is_empty() {
-            return Err(format!(
-                "--cacert file {} holds no PEM certificate",
-                path.display()
-            ));
+            return Err(CaFileError::NoCertificate {
+                path: path.to_path_buf(),
+            });
         }
         Ok(Trust::CaFile(certs))
     }
@@ -46,7 +95,9 @@ impl Trust {
     pub fn describe(&self) -> &'static str {
         match self {
             Trust::System => "verifying the server certificate against the system trust store",
-            Trust::CaFile(_) => "verifying the server certificate against --cacert",
+            Trust::CaFile(_) => {
+                "verifying the server certificate against --cacert only (not the system trust store)"
+            }
             Trust::Insecure => "NOT verifying the server certificate (--insecure)",
         }
     }
@@ -54,9 +105,14 @@ impl Trust {
     pub fn apply(&self, builder: RequestBuilder) -> RequestBuilder {
         match self {
             Trust::System => builder,
+            // disable_built_in_roots comes from our attohttpc patch
+            // (vendor/README.md): without it native-tls always adds the
+            // system's certificate directories beside the file.
             Trust::CaFile(certs) => certs
                 .iter()
-                .fold(builder, |b, cert| b.add_root_certificate(cert.clone())),
+                .fold(builder.disable_built_in_roots(true), |b, cert| {
+                    b.add_root_certificate(cert.clone())
+                }),
             Trust::Insecure => builder
                 .danger_accept_invalid_certs(true)
                 .danger_accept_invalid_hostnames(true),
@@ -76,14 +132,17 @@ impl Trust {
 ///   the bundle, and never when the operator set `SSL_CERT_FILE` (then that
 ///   file is their trust store and is honoured, at its cost).
 ///
-/// Must run before any other thread exists (it changes the environment).
-pub fn skip_eager_bundle_load(trust: &Trust) {
+/// # Safety
+///
+/// It sets environment variables, so it must be called before any other
+/// thread exists (in practice: first thing in `main`), and nothing may be
+/// reading the environment concurrently, from Rust or from C.
+pub unsafe fn skip_eager_bundle_load(trust: &Trust) {
     let bundle_not_needed = match trust {
         Trust::Insecure | Trust::CaFile(_) => true,
         Trust::System => std::env::var_os("SSL_CERT_FILE").is_none() && hashed_dir_available(),
     };
-    // SAFETY (both): called from main before any thread is spawned, so
-    // nothing can read the environment concurrently.
+    // SAFETY (both): the caller guarantees no other thread exists.
     if bundle_not_needed {
         unsafe { std::env::set_var("SSL_CERT_FILE", "/dev/null") };
     }

@@ -4,11 +4,13 @@
 //! network, TLS or HTTP layer does into either a small `Reply` or a
 //! `TransportError` that says, in an operator's words, what went wrong.
 
+use std::fmt;
 use std::io::Read;
 use std::time::{Duration, Instant};
 
 use attohttpc::{ErrorKind, Method, ProxySettings, RequestBuilder};
 
+use crate::secret;
 use crate::tls::Trust;
 
 /// The most of a response body the check will read. GKLM's answers are a few
@@ -33,6 +35,14 @@ pub enum TransportError {
     Resolve(String),
     /// Handshake or certificate verification failed.
     Tls(String),
+    /// The server speaks only TLS versions older than 1.2.
+    OldTlsVersion,
+    /// The server demands a client certificate (mutual TLS).
+    ClientCertificateRequired,
+    /// What answered on the port does not speak TLS (plain HTTP, say).
+    NotTls,
+    /// The server ended the handshake with a bare handshake_failure alert.
+    HandshakeRefused,
     /// The connection broke after it was made (reset, closed early).
     Network(String),
     /// The server answered with more than `BODY_LIMIT` bytes.
@@ -48,26 +58,47 @@ impl TransportError {
     pub fn is_unreachable(&self) -> bool {
         !matches!(self, TransportError::TooLarge | TransportError::Protocol(_))
     }
+}
 
-    pub fn describe(&self) -> String {
+impl fmt::Display for TransportError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            TransportError::Timeout => "timed out".into(),
+            TransportError::Timeout => f.write_str("timed out"),
             TransportError::Refused(_) => {
-                "connection refused; is GKLM listening on that host and port?".into()
+                f.write_str("connection refused; is GKLM listening on that host and port?")
             }
-            TransportError::Resolve(e) => format!("cannot resolve host name ({e}); check -H"),
-            TransportError::Tls(e) => format!(
+            TransportError::Resolve(e) => write!(f, "cannot resolve host name ({e}); check -H"),
+            // Only a certificate the check could not verify is helped by
+            // --cacert or --insecure; other handshake failures are not.
+            TransportError::Tls(e) if e.contains("certificate verify failed") => write!(
+                f,
                 "TLS failed: {e}; for a self-signed or internal-CA certificate use --cacert FILE (or --insecure)"
             ),
-            TransportError::Network(e) => format!("connection failed: {e}"),
-            TransportError::TooLarge => format!(
+            TransportError::Tls(e) => write!(f, "TLS failed: {e}"),
+            TransportError::OldTlsVersion => f.write_str(
+                "TLS failed: the server offers only TLS versions older than 1.2 (TLS 1.0 or 1.1), which this check refuses; enable TLS 1.2 or 1.3 on GKLM",
+            ),
+            TransportError::ClientCertificateRequired => f.write_str(
+                "TLS failed: the server demands a client certificate (mutual TLS), which this check does not present; let the monitoring host connect without one",
+            ),
+            TransportError::NotTls => f.write_str(
+                "TLS failed: what answers on this port does not speak TLS (plain HTTP?); check -p",
+            ),
+            TransportError::HandshakeRefused => f.write_str(
+                "TLS failed: the server refused the handshake; it demands a client certificate (mutual TLS), which this check does not present, or shares no cipher suite with it",
+            ),
+            TransportError::Network(e) => write!(f, "connection failed: {e}"),
+            TransportError::TooLarge => write!(
+                f,
                 "response body larger than {} KiB; this is not a GKLM answer",
                 BODY_LIMIT / 1024
             ),
-            TransportError::Protocol(e) => format!("malformed HTTP response: {e}"),
+            TransportError::Protocol(e) => write!(f, "malformed HTTP response: {e}"),
         }
     }
 }
+
+impl std::error::Error for TransportError {}
 
 /// Everything a request needs that does not change between requests.
 pub struct Transport {
@@ -113,7 +144,7 @@ impl Transport {
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_string)
         };
-        let location = header("location");
+        let location = header("location").map(|l| secret::scrub_server_text(&l));
         let body = self.read_body(reader)?;
         // attohttpc hands back a short body when the connection closes early.
         if let Some(expected) = header("content-length").and_then(|l| l.parse::<usize>().ok())
@@ -170,7 +201,7 @@ impl Transport {
         }
         match error.kind() {
             ErrorKind::Io(e) => classify_io(e),
-            ErrorKind::Tls(e) => TransportError::Tls(openssl_reason(&e.to_string())),
+            ErrorKind::Tls(e) => tls_failure(&e.to_string()),
             ErrorKind::InvalidResponse(k) => TransportError::Protocol(one_line(&k.to_string())),
             ErrorKind::Http(e) => TransportError::Protocol(one_line(&e.to_string())),
             ErrorKind::InvalidUrlHost | ErrorKind::InvalidBaseUrl | ErrorKind::InvalidUrlPort => {
@@ -184,6 +215,11 @@ impl Transport {
 fn classify_io(e: &std::io::Error) -> TransportError {
     use std::io::ErrorKind as K;
     let text = one_line(&e.to_string());
+    // With TLS 1.3 a server's refusal of the client (no certificate) comes
+    // as an alert on the first read, after the handshake seemed done.
+    if text.starts_with("error:") {
+        return tls_failure(&text);
+    }
     match e.kind() {
         K::ConnectionRefused => TransportError::Refused(text),
         K::TimedOut | K::WouldBlock => TransportError::Timeout,
@@ -197,6 +233,37 @@ fn classify_io(e: &std::io::Error) -> TransportError {
             TransportError::Resolve(text)
         }
         _ => TransportError::Network(text),
+    }
+}
+
+/// An OpenSSL error text as a `TransportError`: the causes an operator can
+/// act on by name, anything else as its reason without the codes.
+fn tls_failure(text: &str) -> TransportError {
+    // The check offers TLS 1.2 and 1.3: a server that answers with a
+    // protocol_version alert, or picks an older version, has nothing newer.
+    const OLD_VERSION: [&str; 3] = [
+        "alert protocol version",
+        "unsupported protocol",
+        "no protocols available",
+    ];
+    // certificate_required (TLS 1.3, alert 116); the check never sends a
+    // client certificate, so a bad_certificate alert is about its absence.
+    const CLIENT_CERT: [&str; 2] = ["alert certificate required", "alert bad certificate"];
+    // The first bytes back were not a TLS record: "HTTP/1.1 400 ..." reads
+    // as a record of an unknown version.
+    const NOT_TLS: [&str; 2] = ["wrong version number", "packet length too long"];
+    if NOT_TLS.iter().any(|m| text.contains(m)) {
+        TransportError::NotTls
+    } else if OLD_VERSION.iter().any(|m| text.contains(m)) {
+        TransportError::OldTlsVersion
+    } else if CLIENT_CERT.iter().any(|m| text.contains(m)) {
+        TransportError::ClientCertificateRequired
+    } else if text.contains("alert handshake failure") {
+        // With TLS 1.2, OpenSSL servers answer a missing client
+        // certificate this way; so does a server with no common cipher.
+        TransportError::HandshakeRefused
+    } else {
+        TransportError::Tls(openssl_reason(text))
     }
 }
 
@@ -218,4 +285,29 @@ fn openssl_reason(text: &str) -> String {
 /// Library error texts sometimes span lines; a plugin line must not.
 fn one_line(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn openssl_texts_become_named_causes() {
+        let text = "error:0A00045C:SSL routines:ssl3_read_bytes:tlsv13 alert certificate required:../ssl/record/rec_layer_s3.c:1602:SSL alert number 116";
+        assert_eq!(tls_failure(text), TransportError::ClientCertificateRequired);
+        let text = "error:0A00042E:SSL routines:ssl3_read_bytes:tlsv1 alert protocol version:../ssl/record/rec_layer_s3.c:1602:SSL alert number 70";
+        assert_eq!(tls_failure(text), TransportError::OldTlsVersion);
+        let text = "error:0A000086:SSL routines:tls_post_process_server_certificate:certificate verify failed:../ssl/statem/statem_clnt.c:1889: (certificate has expired)";
+        let e = tls_failure(text);
+        assert_eq!(
+            e,
+            TransportError::Tls("certificate verify failed (certificate has expired)".into())
+        );
+        assert!(e.to_string().contains("use --cacert FILE"));
+        assert!(
+            !TransportError::OldTlsVersion
+                .to_string()
+                .contains("--cacert")
+        );
+    }
 }

@@ -1,94 +1,220 @@
 //! The backstop for `-t`: whatever blocks (a DNS lookup, a trickling socket,
-//! a lock), the process ends by itself and says which step was running.
+//! a lock, a stdout pipe nobody reads), the process ends by itself within
+//! the timeout plus half a second, and says which step was running.
 //!
 //! Like check_http, it uses SIGALRM rather than a thread: a thread would cost
 //! every run a clone, a stack and a slower exit, for a timer that almost
 //! never fires. The handler may only do async-signal-safe things, so the
-//! complete timeout result is rendered in advance, each time the run enters
-//! a new step, and the handler just writes those bytes and exits.
+//! complete timeout result (text and exit code together, in one
+//! [`Outcome`]) is rendered in advance, each time the run enters a new step,
+//! and the handler just writes those bytes and exits.
 //!
 //! Requests carry their own deadline and normally report a timeout
-//! themselves; the alarm fires a little after the deadline only if they did
-//! not. Whoever claims the output first prints the one result.
+//! themselves; the alarm fires `GRACE` after the deadline only if they did
+//! not. Whoever claims the output first prints the one result:
+//! - the watchdog: it writes its result only while stdout takes it, for at
+//!   most `LAST_CALL`, then exits with that result's code;
+//! - the run itself: the alarm keeps firing every `LAST_CALL`; if the run is
+//!   still writing at the second firing (stdout is a full pipe nobody
+//!   reads), the process exits with the code of the run's own result. So
+//!   output is lost only when stdout would not take it, never the exit code.
 
+use std::fmt;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicPtr, Ordering};
 use std::time::Duration;
 
-/// Time the watchdog leaves the run to report its own timeout, well inside
-/// the half second the plugin is allowed beyond `-t`.
+/// Time the watchdog leaves the run to report its own timeout.
 pub const GRACE: Duration = Duration::from_millis(200);
+/// How long a result may take to be written once the alarm has fired.
+/// `GRACE + LAST_CALL` stays inside the half second allowed beyond `-t`.
+pub const LAST_CALL: Duration = Duration::from_millis(100);
 
-/// Renders the timeout result for a step and URL: (text to print, exit code).
-type Render = Box<dyn Fn(&'static str, &str) -> (String, i32) + Send + Sync>;
+/// A result ready to print: text (without the final newline) and exit code.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Outcome {
+    pub text: String,
+    pub code: i32,
+}
+
+/// Why the watchdog could not be armed.
+#[derive(Debug)]
+pub enum StartError {
+    Handler(std::io::Error),
+    Timer(std::io::Error),
+}
+
+impl fmt::Display for StartError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StartError::Handler(e) => write!(f, "cannot install the timeout handler: {e}"),
+            StartError::Timer(e) => write!(f, "cannot start the timeout timer: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for StartError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            StartError::Handler(e) | StartError::Timer(e) => Some(e),
+        }
+    }
+}
+
+/// Renders the timeout result for a step and URL.
+type Render = Box<dyn Fn(&'static str, &str) -> Outcome + Send + Sync>;
+
+/// `Outcome` as the handler reads it: bytes to write, newline included.
+struct Prepared {
+    bytes: Vec<u8>,
+    code: i32,
+}
 
 static RENDER: OnceLock<Render> = OnceLock::new();
-/// The pre-rendered result for the current step; leaked on purpose (a few
-/// per run) so the signal handler can read it without locks or allocation.
-static MESSAGE: AtomicPtr<Vec<u8>> = AtomicPtr::new(std::ptr::null_mut());
-static EXIT_CODE: AtomicI32 = AtomicI32::new(3);
-static OUTPUT_CLAIMED: AtomicBool = AtomicBool::new(false);
+/// The prepared result for the current step; leaked on purpose (a few per
+/// run) so the signal handler can read it without locks or allocation. One
+/// pointer, so text and code are always swapped together.
+static PENDING: AtomicPtr<Prepared> = AtomicPtr::new(std::ptr::null_mut());
 
-/// Claim the right to print the result. Only the first caller gets `true`.
-pub fn claim_output() -> bool {
-    !OUTPUT_CLAIMED.swap(true, Ordering::SeqCst)
+/// Who prints the result: nobody yet, the watchdog, or the run itself, in
+/// which case the value is the exit code of the run's result. One atomic,
+/// so the claim and that code cannot be seen apart.
+static OWNER: AtomicI32 = AtomicI32::new(UNCLAIMED);
+const UNCLAIMED: i32 = -1;
+const WATCHDOG: i32 = -2;
+/// Set when an alarm found the run writing its own result.
+static RUN_WAS_WRITING: AtomicBool = AtomicBool::new(false);
+
+/// Claim the right to print the result whose exit code is `exit_code`.
+/// Only the first caller gets `true`. Should writing it block past the
+/// deadline, the process still exits, with this code.
+pub fn claim_output(exit_code: i32) -> bool {
+    debug_assert!((0..=255).contains(&exit_code));
+    OWNER
+        .compare_exchange(UNCLAIMED, exit_code, Ordering::SeqCst, Ordering::SeqCst)
+        .is_ok()
 }
 
 /// Arm the alarm for `after` (the timeout plus `GRACE`), with `render`
 /// producing the result to print should it fire during a step.
 pub fn start(
     after: Duration,
-    render: impl Fn(&'static str, &str) -> (String, i32) + Send + Sync + 'static,
-) {
+    render: impl Fn(&'static str, &str) -> Outcome + Send + Sync + 'static,
+) -> Result<(), StartError> {
     if RENDER.set(Box::new(render)).is_err() {
-        return; // already running
+        return Ok(()); // already running
     }
     set_step("starting", "");
-    // SAFETY: the handler only touches atomics and calls write(2) and
-    // _exit(2), both async-signal-safe; the timer struct is plain data.
+    let timeval = |d: Duration| libc::timeval {
+        tv_sec: d.as_secs() as libc::time_t,
+        tv_usec: d.subsec_micros() as libc::suseconds_t,
+    };
+    // Never zero: a zero it_value disarms the timer instead of firing.
+    let timer = libc::itimerval {
+        it_value: timeval(after.max(Duration::from_micros(1))),
+        it_interval: timeval(LAST_CALL),
+    };
+    // SAFETY: the handler only touches atomics and leaked data and calls
+    // clock_gettime, poll, write and _exit, all async-signal-safe; the
+    // structs passed are plain data, fully initialised (zeroed, then set).
     unsafe {
-        libc::signal(libc::SIGALRM, on_alarm as *const () as libc::sighandler_t);
-        let timer = libc::itimerval {
-            it_interval: libc::timeval {
-                tv_sec: 0,
-                tv_usec: 0,
-            },
-            it_value: libc::timeval {
-                tv_sec: after.as_secs() as libc::time_t,
-                tv_usec: after.subsec_micros() as libc::suseconds_t,
-            },
-        };
-        libc::setitimer(libc::ITIMER_REAL, &timer, std::ptr::null_mut());
+        let mut action: libc::sigaction = std::mem::zeroed();
+        action.sa_sigaction = on_alarm as extern "C" fn(libc::c_int) as libc::sighandler_t;
+        // Restart interrupted system calls: the periodic alarm must not
+        // turn the run's own reads and writes into errors.
+        action.sa_flags = libc::SA_RESTART;
+        libc::sigemptyset(&mut action.sa_mask);
+        if libc::sigaction(libc::SIGALRM, &action, std::ptr::null_mut()) != 0 {
+            return Err(StartError::Handler(std::io::Error::last_os_error()));
+        }
+        if libc::setitimer(libc::ITIMER_REAL, &timer, std::ptr::null_mut()) != 0 {
+            return Err(StartError::Timer(std::io::Error::last_os_error()));
+        }
     }
+    Ok(())
 }
 
 /// Record what the run is doing now: the timeout result is rendered for it.
 pub fn set_step(step: &'static str, url: &str) {
     let Some(render) = RENDER.get() else { return };
-    let (text, code) = render(step, url);
+    let Outcome { text, code } = render(step, url);
     let mut bytes = text.into_bytes();
     bytes.push(b'\n');
-    EXIT_CODE.store(code, Ordering::SeqCst);
-    MESSAGE.store(Box::into_raw(Box::new(bytes)), Ordering::SeqCst);
+    let prepared = Box::into_raw(Box::new(Prepared { bytes, code }));
+    PENDING.store(prepared, Ordering::SeqCst);
 }
 
 extern "C" fn on_alarm(_signal: libc::c_int) {
-    if OUTPUT_CLAIMED.swap(true, Ordering::SeqCst) {
-        return; // the run is printing its own result and will exit
-    }
-    let message = MESSAGE.load(Ordering::SeqCst);
-    // SAFETY: MESSAGE only ever holds leaked, never freed boxes.
-    unsafe {
-        if let Some(bytes) = message.as_ref() {
-            let mut rest: &[u8] = bytes;
-            while !rest.is_empty() {
-                let n = libc::write(libc::STDOUT_FILENO, rest.as_ptr().cast(), rest.len());
-                if n <= 0 {
-                    break;
+    match OWNER.compare_exchange(UNCLAIMED, WATCHDOG, Ordering::SeqCst, Ordering::SeqCst) {
+        Ok(_) => {
+            let prepared = PENDING.load(Ordering::SeqCst);
+            // SAFETY: PENDING only ever holds leaked, never freed boxes.
+            let code = match unsafe { prepared.as_ref() } {
+                Some(p) => {
+                    write_within(&p.bytes, LAST_CALL);
+                    p.code
                 }
-                rest = &rest[n as usize..];
+                None => 3,
+            };
+            // SAFETY: _exit is async-signal-safe and ends the process.
+            unsafe { libc::_exit(code) }
+        }
+        // The handler is not re-entered while it runs, and it never
+        // returns once the watchdog owns the output.
+        Err(WATCHDOG) => {}
+        // The run is writing its own result: one more LAST_CALL for it,
+        // then end with its code whatever the write is waiting for.
+        Err(code) => {
+            if RUN_WAS_WRITING.swap(true, Ordering::SeqCst) {
+                // SAFETY: as above.
+                unsafe { libc::_exit(code) }
             }
         }
-        libc::_exit(EXIT_CODE.load(Ordering::SeqCst));
     }
+}
+
+/// Write `bytes` to stdout as far as it takes them within `budget`: poll
+/// for room, then write at most `CHUNK` bytes, which a pipe with room takes
+/// without blocking. Async-signal-safe (no allocation, no locks).
+fn write_within(bytes: &[u8], budget: Duration) {
+    const CHUNK: usize = 512; // below PIPE_BUF, so each write is atomic
+    let end = monotonic_ms() + budget.as_millis() as i64;
+    let mut rest = bytes;
+    while !rest.is_empty() {
+        let left = end - monotonic_ms();
+        if left <= 0 {
+            return;
+        }
+        let mut fd = libc::pollfd {
+            fd: libc::STDOUT_FILENO,
+            events: libc::POLLOUT,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd; poll is async-signal-safe.
+        let ready = unsafe { libc::poll(&mut fd, 1, left as libc::c_int) };
+        // SAFETY: errno is thread-local and readable from a handler.
+        if ready < 0 && unsafe { *libc::__errno_location() } == libc::EINTR {
+            continue;
+        }
+        if ready <= 0 || fd.revents & libc::POLLOUT == 0 {
+            return; // no room within the budget, or stdout is closed
+        }
+        let n = rest.len().min(CHUNK);
+        // SAFETY: writes from a live slice of at least n bytes.
+        let written = unsafe { libc::write(libc::STDOUT_FILENO, rest.as_ptr().cast(), n) };
+        if written <= 0 {
+            return;
+        }
+        rest = &rest[written as usize..];
+    }
+}
+
+fn monotonic_ms() -> i64 {
+    let mut now = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime is async-signal-safe and fills `now`.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut now) };
+    now.tv_sec * 1000 + now.tv_nsec / 1_000_000
 }

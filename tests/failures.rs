@@ -2,7 +2,11 @@
 //! exit code, the state, that the message names the cause, and that the run
 //! ends within `-t` plus half a second.
 
-use std::time::Duration;
+use std::fs::File;
+use std::io::{Read, Write};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 use crate::util::*;
 
@@ -65,7 +69,55 @@ fn tls_handshake_never_completes() {
 fn plain_http_on_the_tls_port() {
     let sim = Simulator::with(Config::wire(Wire::PlainHttp));
     let r = bounded(&sim, &[]);
-    r.expect("CRITICAL", 2).expect_text("TLS failed");
+    r.expect("CRITICAL", 2)
+        .expect_text("TLS failed: what answers on this port does not speak TLS (plain HTTP?)");
+}
+
+/// A handshake failure that no certificate option can fix: the message
+/// names the cause, without the --cacert hint or OpenSSL's error codes.
+fn names_the_tls_cause(wire: Wire, cause: &str) {
+    let sim = Simulator::with(Config::wire(wire));
+    let r = bounded(&sim, &[]);
+    r.expect("CRITICAL", 2)
+        .expect_text("login to https://localhost:")
+        .expect_text(cause);
+    for misleading in [
+        "--cacert",
+        "--insecure",
+        "error:",
+        "SSL routines",
+        "alert number",
+    ] {
+        assert!(
+            !r.stdout.contains(misleading),
+            "{misleading:?} in {}",
+            r.stdout
+        );
+    }
+}
+
+#[test]
+fn a_server_with_only_tls_1_0_or_1_1_is_named_as_such() {
+    names_the_tls_cause(
+        Wire::OldTlsOnly,
+        "the server offers only TLS versions older than 1.2 (TLS 1.0 or 1.1)",
+    );
+}
+
+#[test]
+fn a_server_that_demands_a_client_certificate_is_named_as_such() {
+    names_the_tls_cause(
+        Wire::ClientCertRequired,
+        "the server demands a client certificate (mutual TLS)",
+    );
+}
+
+#[test]
+fn a_tls_1_2_server_that_demands_a_client_certificate_is_named_as_a_possible_cause() {
+    names_the_tls_cause(
+        Wire::ClientCertRequiredTls12,
+        "the server refused the handshake; it demands a client certificate (mutual TLS)",
+    );
 }
 
 #[test]
@@ -333,4 +385,119 @@ fn system_store_does_not_trust_a_private_ca() {
     r.expect("CRITICAL", 2)
         .expect_text("TLS failed")
         .expect_text("--cacert");
+}
+
+// ---------------------------------------------------------------- stdout
+
+/// A pipe whose buffer is already full: (read end, write end). Filled with
+/// the write end non-blocking, then made blocking again, so a run that
+/// writes to it blocks exactly as under an engine that stopped reading.
+fn full_pipe() -> (File, OwnedFd) {
+    let mut fds = [0; 2];
+    // SAFETY: pipe2 fills two descriptors that nothing else owns.
+    assert_eq!(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) }, 0);
+    let (read, write) = unsafe { (File::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+    let set_nonblocking = |on: bool| {
+        let fd = write.as_raw_fd();
+        // SAFETY: plain fcntl on a descriptor we own.
+        unsafe {
+            let flags = libc::fcntl(fd, libc::F_GETFL);
+            let flags = if on {
+                flags | libc::O_NONBLOCK
+            } else {
+                flags & !libc::O_NONBLOCK
+            };
+            assert_eq!(libc::fcntl(fd, libc::F_SETFL, flags), 0);
+        }
+    };
+    set_nonblocking(true);
+    let mut filler = File::from(write.try_clone().unwrap());
+    let chunk = [b'#'; 4096];
+    let mut filled = 0;
+    loop {
+        match filler.write(&chunk) {
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+            Err(e) => panic!("filling the pipe: {e}"),
+        }
+    }
+    assert!(filled >= 4096, "pipe took {filled} bytes");
+    set_nonblocking(false);
+    (read, write)
+}
+
+/// Spawn the run with stdout the write end of a pipe; wait for it at most
+/// 20 s (then kill it) and return its exit code and how long it took.
+fn run_into(mut cmd: Command, stdout: OwnedFd) -> (Option<i32>, Duration) {
+    let started = Instant::now();
+    let child = cmd
+        .stdout(Stdio::from(stdout))
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    drop(cmd); // the parent keeps no write end: EOF once the run is gone
+    let pid = child.id();
+    let (done, wait) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut child = child;
+        let _ = done.send((child.wait().ok().and_then(|s| s.code()), started.elapsed()));
+    });
+    wait.recv_timeout(Duration::from_secs(20))
+        .unwrap_or_else(|_| {
+            // SAFETY: kill(2) on the child this test spawned and has not reaped.
+            unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) };
+            (None, started.elapsed())
+        })
+}
+
+#[test]
+fn a_stdout_nobody_reads_does_not_hold_the_run_past_its_timeout() {
+    let sim = Simulator::start();
+    let ws = Workspace::new();
+    let login = || {
+        let mut cmd = login_command(&sim, &ws);
+        cmd.args(["-t", TIMEOUT, "--prefix", "/SKLM", "-vvv"]);
+        cmd
+    };
+    // A quick answer whose line cannot be written: ends with its own code.
+    let (_read, write) = full_pipe();
+    let (code, took) = run_into(login(), write);
+    assert_eq!(code, Some(0), "took {took:?}");
+    assert!(
+        took < Duration::from_millis(2500),
+        "took {took:?} with -t 2"
+    );
+    // GKLM too slow, and the timeout line cannot be written either.
+    sim.set_status_behavior(Behavior::Delay(Duration::from_secs(60)));
+    let (_read, write) = full_pipe();
+    let (code, took) = run_into(login(), write);
+    assert_eq!(code, Some(2), "took {took:?}");
+    assert!(
+        took < Duration::from_millis(2500),
+        "took {took:?} with -t 2"
+    );
+}
+
+#[test]
+fn output_is_still_written_when_the_reader_catches_up_in_time() {
+    let sim = Simulator::start();
+    let ws = Workspace::new();
+    let (mut read, write) = full_pipe();
+    let mut cmd = login_command(&sim, &ws);
+    cmd.args(["-t", "10", "--prefix", "/SKLM"]);
+    let reader = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(500));
+        let mut all = Vec::new();
+        read.read_to_end(&mut all).unwrap();
+        String::from_utf8_lossy(&all)
+            .trim_start_matches('#')
+            .to_string()
+    });
+    let (code, took) = run_into(cmd, write);
+    let out = reader.join().unwrap();
+    assert_eq!(code, Some(0), "took {took:?}: {out}");
+    assert!(
+        out.starts_with("OK - CTGKM3291I Backup process is not running."),
+        "{out}"
+    );
 }

@@ -136,3 +136,119 @@ fn a_panic_is_still_an_unknown_plugin_line() {
         r.stderr
     );
 }
+
+// ---------------------------------------------------------------- echoes
+
+/// Everything a run printed, as a user would read it: the raw lines and,
+/// in JSON mode, the decoded text fields too (JSON escapes a `"` or `\`).
+fn visible(r: &Run) -> String {
+    let mut all = format!("{}\n{}", r.stdout, r.stderr);
+    if let Ok(v) = serde_json::from_str::<serde_json::Value>(r.first_line()) {
+        for field in ["message", "error"] {
+            all.push('\n');
+            all.push_str(v[field].as_str().unwrap_or(""));
+        }
+        for d in v["details"].as_array().into_iter().flatten() {
+            all.push('\n');
+            all.push_str(d.as_str().unwrap_or(""));
+        }
+    }
+    all
+}
+
+/// Every piece of `password` long enough to be recognisable: all three
+/// character pieces, and the two character ones made of letters or digits
+/// (a leaked cut shows the first characters of the password).
+fn pieces(password: &str) -> Vec<String> {
+    let chars: Vec<char> = password.chars().collect();
+    let threes = chars.windows(3).map(|w| w.iter().collect::<String>());
+    let twos = chars
+        .windows(2)
+        .filter(|w| w.iter().all(char::is_ascii_alphanumeric))
+        .map(|w| w.iter().collect::<String>());
+    threes.chain(twos).collect()
+}
+
+/// The modes a user can read output in.
+const MODES: [&[&str]; 3] = [&[], &["-vvv"], &["--format", "json"]];
+
+/// Run with `-u monitor`, the password from GKLM_PASSWORD (so it may hold
+/// any character), against a login that answers `reply`.
+fn login_echoing(sim: &Simulator, password: &str, reply: Behavior, mode: &[&str]) -> Run {
+    sim.configure(|c| c.login_behavior = reply);
+    let ws = Workspace::new();
+    run(target_command(sim, &ws)
+        .args([
+            "-u",
+            USER,
+            "--no-session-cache",
+            "-t",
+            "5",
+            "--prefix",
+            "/SKLM",
+        ])
+        .args(mode)
+        .env("GKLM_PASSWORD", password))
+}
+
+/// GKLM's 401 as JSON, and a proxy's HTML page, both echoing `text`.
+fn echoes(text: &str) -> [Behavior; 2] {
+    let json = serde_json::json!({"code": "CTGKM6003E", "message": format!("CTGKM6003E {text}")});
+    [
+        Behavior::json(401, &json.to_string()),
+        Behavior::Reply {
+            status: 401,
+            content_type: "text/html".into(),
+            body: format!("<html><body>CTGKM6003E {text}</body></html>").into_bytes(),
+        },
+    ]
+}
+
+#[test]
+fn an_echoed_password_never_shows_wherever_the_text_is_cut() {
+    let sim = Simulator::start();
+    for password in [r#"Wq8"Zx\Kv 3Jy"#, "Rk4 \n\tTz9Pm"] {
+        let len = password.chars().count();
+        // The password back to back, long past every cut (120 and 200
+        // characters of server text, the first line, 1000 per detail
+        // line), shifted by every offset within one copy: some copy then
+        // straddles each cut at each of its positions.
+        for shift in 0..len {
+            let text = format!("{}{}", ".".repeat(shift), password.repeat(1200 / len));
+            for reply in echoes(&text) {
+                for mode in MODES {
+                    let r = login_echoing(&sim, password, reply.clone(), mode);
+                    assert_eq!(r.code, 3, "{}", r.stdout);
+                    let seen = visible(&r);
+                    assert!(seen.contains("CTGKM6003E"), "server text shown: {seen}");
+                    for piece in pieces(password) {
+                        assert!(
+                            !seen.contains(&piece),
+                            "{piece:?} of the password shows (shift {shift}, {mode:?}):\n{seen}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn a_password_too_short_to_mask_withholds_the_server_text_that_echoes_it() {
+    let sim = Simulator::start();
+    for password in ["Q", "Zq", r#""\"#, "Zq9"] {
+        let text = format!("ECHO-MARK invalid password '{password}' for user {USER}");
+        for reply in echoes(&text) {
+            for mode in MODES {
+                let r = login_echoing(&sim, password, reply.clone(), mode);
+                assert_eq!(r.code, 3, "{}", r.stdout);
+                let seen = visible(&r);
+                assert!(
+                    !seen.contains("ECHO-MARK") && !seen.contains("invalid password"),
+                    "server text holding {password:?} shows ({mode:?}):\n{seen}"
+                );
+                assert!(seen.contains("server text withheld"), "{seen}");
+            }
+        }
+    }
+}

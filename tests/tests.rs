@@ -12,3 +12,4 @@ mod props;
 mod secrets;
 mod session;
 mod state_safety;
+mod tls;

@@ -20,6 +20,10 @@ use openssl::x509::{X509, X509NameBuilder};
 
 use crate::Cert;
 
+/// The DNS name beside the IP addresses of `Cert::IpAddresses`: reserved,
+/// so only an IP address match can verify that certificate.
+const IP_ONLY_NAME: &str = "gklm.invalid";
+
 struct Authority {
     key: PKey<Private>,
     cert: X509,
@@ -28,6 +32,12 @@ struct Authority {
 fn new_key() -> PKey<Private> {
     let group = EcGroup::from_curve_name(Nid::X9_62_PRIME256V1).unwrap();
     PKey::from_ec_key(EcKey::generate(&group).unwrap()).unwrap()
+}
+
+fn new_serial_hex() -> String {
+    let mut n = BigNum::new().unwrap();
+    n.rand(32, MsbOption::MAYBE_ZERO, false).unwrap();
+    n.to_hex_str().unwrap().to_string()
 }
 
 fn name(cn: &str) -> openssl::x509::X509Name {
@@ -112,6 +122,10 @@ fn server_cert(
     if dns == "localhost" {
         san.ip("127.0.0.1");
     }
+    if dns == IP_ONLY_NAME {
+        san.ip("127.0.0.1");
+        san.ip("::1");
+    }
     let san = san.build(&b.x509v3_context(Some(&ca.cert), None)).unwrap();
     b.append_extension(san).unwrap();
     b.sign(&ca.key, MessageDigest::sha256()).unwrap();
@@ -121,13 +135,16 @@ fn server_cert(
 /// Mint a CA and a server certificate of the requested kind; write the CA
 /// (the one clients should trust) to `dir/ca.pem` and `dir/hashed/<hash>.0`.
 pub(crate) fn make_acceptor(kind: Cert, dir: &Path) -> Arc<SslAcceptor> {
-    let trusted = authority("GKLM Simulator Test CA");
+    // A name of its own per simulator: two simulators' CAs must not be
+    // mistaken for each other by an issuer lookup.
+    let trusted = authority(&format!("GKLM Simulator Test CA {}", new_serial_hex()));
     let key = new_key();
     let cert = match kind {
         Cert::Good => server_cert(&trusted, &key, "localhost", -1, 365),
         Cert::Expired => server_cert(&trusted, &key, "localhost", -30, -1),
         Cert::WrongName => server_cert(&trusted, &key, "wrong.example", -1, 365),
         Cert::UnknownCa => server_cert(&authority("Some Other CA"), &key, "localhost", -1, 365),
+        Cert::IpAddresses => server_cert(&trusted, &key, IP_ONLY_NAME, -1, 365),
     };
     let pem = trusted.cert.to_pem().unwrap();
     std::fs::create_dir_all(dir.join("hashed")).unwrap();

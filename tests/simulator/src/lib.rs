@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use openssl::ssl::{SslAcceptor, SslStream};
+use openssl::ssl::{HandshakeError, Ssl, SslAcceptor, SslStream, SslVerifyMode, SslVersion};
 
 pub mod answers;
 mod certs;
@@ -66,6 +66,14 @@ pub enum Wire {
     SilentTcp,
     /// Speak plain HTTP on the port the check expects TLS on.
     PlainHttp,
+    /// TLS, but only versions 1.0 and 1.1 (an old or misconfigured server).
+    OldTlsOnly,
+    /// TLS that demands a client certificate (mutual TLS) and fails the
+    /// handshake without one.
+    ClientCertRequired,
+    /// The same, capped at TLS 1.2, where OpenSSL answers a missing client
+    /// certificate with a bare handshake_failure alert.
+    ClientCertRequiredTls12,
 }
 
 /// Which certificate the server presents.
@@ -76,6 +84,9 @@ pub enum Cert {
     WrongName,
     /// Signed by a CA that is not in `ca.pem`.
     UnknownCa,
+    /// Names only addresses: IP 127.0.0.1 and IP ::1 (and a DNS name that
+    /// is neither `localhost` nor resolvable), as for `-H ::1`.
+    IpAddresses,
 }
 
 #[derive(Clone, Debug)]
@@ -168,6 +179,13 @@ impl Simulator {
         let tmp = tempfile::tempdir().expect("temp dir");
         let dir = tmp.path().to_path_buf();
         Simulator::serve(config, cert, "127.0.0.1:0", &dir, Some(tmp))
+    }
+
+    /// Like `start_with`, listening on the IPv6 loopback `[::1]` instead.
+    pub fn start_v6(config: Config, cert: Cert) -> Simulator {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let dir = tmp.path().to_path_buf();
+        Simulator::serve(config, cert, "[::1]:0", &dir, Some(tmp))
     }
 
     /// Serve on `bind`, writing `ca.pem` (and a hashed CA directory) to `dir`.
@@ -311,6 +329,55 @@ fn handle_connection(stream: TcpStream, acceptor: &SslAcceptor, shared: &Shared)
         Wire::Tls => {
             let tls = acceptor.accept(stream).map_err(std::io::Error::other)?;
             serve_request(tls, shared)
+        }
+        Wire::OldTlsOnly | Wire::ClientCertRequired | Wire::ClientCertRequiredTls12 => {
+            let mut ssl = Ssl::new(acceptor.context()).map_err(std::io::Error::other)?;
+            if wire == Wire::OldTlsOnly {
+                // Security level 0: OpenSSL 3 refuses TLS 1.0/1.1 otherwise.
+                ssl.set_security_level(0);
+                ssl.set_cipher_list("DEFAULT:@SECLEVEL=0")
+                    .map_err(std::io::Error::other)?;
+                ssl.set_min_proto_version(Some(SslVersion::TLS1))
+                    .map_err(std::io::Error::other)?;
+                ssl.set_max_proto_version(Some(SslVersion::TLS1_1))
+                    .map_err(std::io::Error::other)?;
+            } else {
+                ssl.set_verify(SslVerifyMode::PEER | SslVerifyMode::FAIL_IF_NO_PEER_CERT);
+                if wire == Wire::ClientCertRequiredTls12 {
+                    ssl.set_max_proto_version(Some(SslVersion::TLS1_2))
+                        .map_err(std::io::Error::other)?;
+                }
+            }
+            let tls = match ssl.accept(stream) {
+                Ok(tls) => tls,
+                Err(HandshakeError::Failure(mut mid) | HandshakeError::WouldBlock(mut mid)) => {
+                    // Like a careful server: the alert is out; read what the
+                    // client still sends (with TLS 1.3 its request follows
+                    // its Finished at once), so that closing does not reset
+                    // the connection and drop the alert before it is read.
+                    drain(mid.get_mut(), shared);
+                    return Err(std::io::Error::other(mid.into_error()));
+                }
+                Err(HandshakeError::SetupFailure(e)) => return Err(std::io::Error::other(e)),
+            };
+            serve_request(tls, shared)
+        }
+    }
+}
+
+fn drain(stream: &mut TcpStream, shared: &Shared) {
+    let _ = stream.set_read_timeout(Some(Duration::from_millis(100)));
+    let mut buf = [0u8; 4096];
+    for _ in 0..50 {
+        if shared.stop.load(Ordering::SeqCst) {
+            return;
+        }
+        match stream.read(&mut buf) {
+            Ok(0) => return,
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+            Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {}
+            Err(_) => return,
         }
     }
 }
@@ -641,4 +708,3 @@ fn write_response(
 }
 
 // ---------------------------------------------------------------- certificates
-

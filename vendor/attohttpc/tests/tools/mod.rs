@@ -1,0 +1,5 @@
+mod proxy;
+mod servers;
+
+pub use proxy::*;
+pub use servers::*;

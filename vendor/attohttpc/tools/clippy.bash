@@ -1,0 +1,4 @@
+#!/bin/bash
+set -Eeuxo pipefail
+
+cargo clippy --all-features --all-targets -- --deny warnings
