@@ -78,7 +78,23 @@ impl Host {
         if let Some(hint) = name_problem(given) {
             return refuse(hint);
         }
-        Ok(Host::Name(given.to_ascii_lowercase()))
+        let host = Host::Name(given.to_ascii_lowercase());
+        host.check_url()?;
+        Ok(host)
+    }
+
+    /// Whether the URL layer accepts this host: the parser that will build
+    /// every request is asked once here, so a name it refuses (an invalid
+    /// `xn--` label, say) is a usage error rather than a failure later.
+    pub fn check_url(&self) -> Result<(), HostError> {
+        let url = format!("https://{}:9443/", self.url_form());
+        match attohttpc::RequestBuilder::try_new(attohttpc::Method::GET, url) {
+            Ok(_) => Ok(()),
+            Err(_) => Err(HostError {
+                given: self.to_string(),
+                hint: "not a valid host name for a URL (check any xn-- label)",
+            }),
+        }
     }
 
     /// The host as it appears in a URL: IPv6 in brackets.
@@ -241,6 +257,7 @@ mod tests {
             ("fe80::1%eth0", "zone"),
             ("gkl\u{e9}m", "xn--"),
             ("[::1", "brackets"),
+            ("xn--zz.example", "xn--"),
         ] {
             let err = Host::parse(given).expect_err(given).to_string();
             assert!(err.contains(hint), "{given:?}: {err}");

@@ -49,6 +49,8 @@ pub enum TransportError {
     TooLarge,
     /// The bytes that came back are not a well-formed HTTP response.
     Protocol(String),
+    /// The URL layer refused the URL (a host `-H` validation let through).
+    InvalidUrl(String),
 }
 
 impl TransportError {
@@ -56,7 +58,10 @@ impl TransportError {
     /// which map to `--unreachable-state`; false for a server that answered
     /// with something we cannot use (always UNKNOWN).
     pub fn is_unreachable(&self) -> bool {
-        !matches!(self, TransportError::TooLarge | TransportError::Protocol(_))
+        !matches!(
+            self,
+            TransportError::TooLarge | TransportError::Protocol(_) | TransportError::InvalidUrl(_)
+        )
     }
 }
 
@@ -64,6 +69,7 @@ impl fmt::Display for TransportError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             TransportError::Timeout => f.write_str("timed out"),
+            TransportError::InvalidUrl(e) => write!(f, "the URL is not valid ({e}); check -H"),
             TransportError::Refused(_) => {
                 f.write_str("connection refused; is GKLM listening on that host and port?")
             }
@@ -131,7 +137,7 @@ impl Transport {
             .checked_duration_since(started)
             .filter(|d| !d.is_zero())
             .ok_or(TransportError::Timeout)?;
-        let builder = self.builder(&request, remaining);
+        let builder = self.builder(&request, remaining)?;
         let outcome = match request.body {
             Some(body) => builder.bytes(body).send(),
             None => builder.send(),
@@ -164,8 +170,14 @@ impl Transport {
         })
     }
 
-    fn builder(&self, request: &Request<'_>, remaining: Duration) -> RequestBuilder {
-        let mut builder = RequestBuilder::new(request.method.clone(), request.url)
+    fn builder(
+        &self,
+        request: &Request<'_>,
+        remaining: Duration,
+    ) -> Result<RequestBuilder, TransportError> {
+        // try_new: a URL the parser refuses is an error, never a panic.
+        let mut builder = RequestBuilder::try_new(request.method.clone(), request.url)
+            .map_err(|e| TransportError::InvalidUrl(e.to_string()))?
             .header("Accept", "application/json")
             .header("Content-Type", "application/json")
             .header("Accept-Language", self.language.as_str())
@@ -181,7 +193,7 @@ impl Transport {
         if let Some(id) = request.auth_id {
             builder = builder.header("Authorization", format!("SKLMAuth userAuthId={id}"));
         }
-        self.trust.apply(builder)
+        Ok(self.trust.apply(builder))
     }
 
     fn read_body(&self, reader: attohttpc::ResponseReader) -> Result<Vec<u8>, TransportError> {

@@ -287,3 +287,213 @@ fn an_unwritable_state_directory_is_unknown_only_with_thresholds() {
         .expect_text("thresholds cannot be applied")
         .expect_text("cannot create directory");
 }
+
+// ------------------------------------------------- history that cannot be kept
+
+/// A tmpfs of a few pages mounted at `dir`, unmounted when dropped.
+struct TinyDisk {
+    dir: std::path::PathBuf,
+}
+
+impl TinyDisk {
+    fn mount(dir: std::path::PathBuf) -> TinyDisk {
+        std::fs::create_dir_all(&dir).unwrap();
+        let ok = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", "size=64k,mode=0700", "tmpfs"])
+            .arg(&dir)
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "mount tmpfs at {}", dir.display());
+        TinyDisk { dir }
+    }
+
+    /// Fill every free byte, as a full disk is.
+    fn fill(&self) {
+        let mut filler = std::fs::File::create(self.dir.join("filler")).unwrap();
+        let block = vec![0u8; 4096];
+        while std::io::Write::write_all(&mut filler, &block).is_ok() {}
+    }
+
+    fn free(&self) {
+        std::fs::remove_file(self.dir.join("filler")).unwrap();
+    }
+
+    fn remount(&self, option: &str) {
+        let ok = std::process::Command::new("mount")
+            .args(["-o", &format!("remount,{option}")])
+            .arg(&self.dir)
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "remount {option}");
+    }
+
+    fn leftovers(&self) -> Vec<String> {
+        std::fs::read_dir(&self.dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".tmp"))
+            .collect()
+    }
+}
+
+impl Drop for TinyDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(&self.dir)
+            .status();
+    }
+}
+
+#[test]
+fn a_full_disk_makes_thresholds_unknown_and_leaves_no_temporary_file() {
+    let test = "a_full_disk_makes_thresholds_unknown_and_leaves_no_temporary_file";
+    if !crate::util::engine::require_root(test, "mount a tiny tmpfs") {
+        return;
+    }
+    let sim = Simulator::start();
+    sim.set_running(true);
+    let ws = Workspace::new();
+    let disk = TinyDisk::mount(ws.path().join("disk"));
+    let state = disk.dir.join("state.json");
+    let file = state.to_str().unwrap();
+    let limits = ["--state-file", file, "-w", "5", "-c", "9"];
+    run_with(&sim, &ws, &limits).expect("OK", 0);
+    disk.fill();
+    for _ in 0..2 {
+        let r = run_with(&sim, &ws, &limits);
+        r.expect("UNKNOWN", 3)
+            .expect_text("CTGKM3290I Backup process is running.")
+            .expect_text(file)
+            .expect_text("No space left on device");
+    }
+    assert_eq!(
+        disk.leftovers(),
+        Vec::<String>::new(),
+        "temporary file left"
+    );
+    // Without a threshold the state is GKLM's, and -v says why history is lost.
+    let r = run_with(&sim, &ws, &["--state-file", file]);
+    r.expect("OK", 0);
+    assert!(!r.stdout.contains("No space"), "{}", r.stdout);
+    run_with(&sim, &ws, &["--state-file", file, "-v"]).expect_detail("No space left on device");
+    // Once there is room again, the streak goes on from what was saved.
+    disk.free();
+    let r = run_with(&sim, &ws, &limits);
+    r.expect("OK", 0);
+    assert_eq!(r.perf_number("running_checks"), Some(2.0));
+}
+
+#[test]
+fn a_read_only_file_system_makes_thresholds_unknown() {
+    let test = "a_read_only_file_system_makes_thresholds_unknown";
+    if !crate::util::engine::require_root(test, "mount a tiny tmpfs") {
+        return;
+    }
+    let sim = Simulator::start();
+    sim.set_running(true);
+    let ws = Workspace::new();
+    let disk = TinyDisk::mount(ws.path().join("disk"));
+    let state = disk.dir.join("state.json");
+    let file = state.to_str().unwrap();
+    run_with(&sim, &ws, &["--state-file", file]).expect("OK", 0);
+    disk.remount("ro");
+    let r = run_with(&sim, &ws, &["--state-file", file, "--critical-time", "1h"]);
+    r.expect("UNKNOWN", 3)
+        .expect_text(file)
+        .expect_text("Read-only file system");
+    disk.remount("rw");
+}
+
+#[test]
+fn an_empty_or_directory_state_file_is_a_usage_error_before_anything_is_sent() {
+    let sim = Simulator::start();
+    let ws = Workspace::new();
+    for path in ["", "  ", ws.path().to_str().unwrap(), "/nonexistent/dir/"] {
+        let r = run_with(&sim, &ws, &["--state-file", path]);
+        r.expect("UNKNOWN", 3).expect_text("--state-file");
+        let r = run_with(&sim, &ws, &["--state-file", path, "--format", "json"]);
+        assert_eq!(r.json()["state"], "UNKNOWN", "{}", r.stdout);
+    }
+    assert_eq!(sim.requests().len(), 0, "nothing may be sent");
+}
+
+// ------------------------------------------------------ one file, one target
+
+#[test]
+fn a_state_file_of_another_target_never_sends_its_session_elsewhere() {
+    let (a, b) = (Simulator::start(), Simulator::start());
+    a.set_running(true);
+    b.set_running(true);
+    let ws = Workspace::new();
+    let shared = ws.path().join("shared.json");
+    let file = shared.to_str().unwrap();
+    run_with(&a, &ws, &["--state-file", file]).expect("OK", 0);
+    run_with(&a, &ws, &["--state-file", file]).expect("OK", 0);
+    let before = std::fs::read_to_string(&shared).unwrap();
+    // The session cache needs the file: UNKNOWN, and B is never asked.
+    let r = run_with(&b, &ws, &["--state-file", file]);
+    r.expect("UNKNOWN", 3)
+        .expect_text("belongs to target 'localhost:")
+        .expect_text("give each target its own --state-file");
+    assert!(
+        b.requests().is_empty(),
+        "B was contacted: {:?}",
+        b.requests()
+    );
+    // Without session cache and thresholds the check runs, without A's history.
+    let r = run_with(&b, &ws, &["--state-file", file, "--no-session-cache", "-v"]);
+    r.expect("OK", 0).expect_detail("belongs to target");
+    let a_session = a.requests()[1].authorization.clone().unwrap();
+    assert!(
+        b.requests()
+            .iter()
+            .all(|q| q.authorization.as_ref() != Some(&a_session)),
+        "A's session id went to B"
+    );
+    // A threshold needs the history: UNKNOWN.
+    run_with(
+        &b,
+        &ws,
+        &["--state-file", file, "--no-session-cache", "-c", "3"],
+    )
+    .expect("UNKNOWN", 3);
+    assert_eq!(
+        std::fs::read_to_string(&shared).unwrap(),
+        before,
+        "A's file was changed"
+    );
+    let r = run_with(&a, &ws, &["--state-file", file]);
+    assert_eq!(
+        r.perf_number("running_checks"),
+        Some(3.0),
+        "A's streak went on"
+    );
+}
+
+// ------------------------------------------------------------ stale history
+
+#[test]
+fn a_streak_whose_last_observation_is_a_month_old_starts_again() {
+    let sim = Simulator::start();
+    sim.set_running(true);
+    let ws = Workspace::new();
+    run_with(&sim, &ws, &[]).expect("OK", 0);
+    run_with(&sim, &ws, &[]).expect("OK", 0);
+    let path = ws.state_files().remove(0);
+    let mut state = ws.state_json();
+    let month_ago = state["updated"].as_u64().unwrap() - 30 * 86_400;
+    state["streaks"]["running"]["since"] = (month_ago - 600).into();
+    state["streaks"]["running"]["last"] = month_ago.into();
+    std::fs::write(&path, state.to_string()).unwrap();
+    let r = run_with(&sim, &ws, &["-c", "1", "--critical-time", "1d", "-v"]);
+    r.expect("OK", 0)
+        .expect_text("(running for 1 check, 0s)")
+        .expect_detail("more than --max-gap 1d 0h 0m; counting starts again");
+    // A shorter limit is the operator's choice.
+    state["streaks"]["running"]["last"] = (month_ago + 30 * 86_400 - 7200).into();
+    std::fs::write(&path, state.to_string()).unwrap();
+    run_with(&sim, &ws, &["--max-gap", "1h", "-c", "1"]).expect("OK", 0);
+}

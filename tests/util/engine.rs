@@ -51,6 +51,22 @@ pub fn say(line: &str) {
     let _ = writeln!(std::io::stderr(), "{line}");
 }
 
+/// Whether a test that needs root (mounts, chown) can run: skipped by hand
+/// without root, a failure under CI, which runs as root.
+pub fn require_root(test: &str, why: &str) -> bool {
+    if running_as_root() {
+        return true;
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "{test} cannot run under CI: it needs root to {why}"
+    );
+    say(&format!(
+        "SKIPPED {test}: needs root to {why} (CI runs as root)"
+    ));
+    false
+}
+
 pub fn running_as_root() -> bool {
     std::fs::metadata("/proc/self")
         .map(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0)

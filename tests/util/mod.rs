@@ -88,6 +88,16 @@ impl Run {
         );
         self
     }
+
+    /// `needle` in a line after the first (the `-v` lines).
+    pub fn expect_detail(&self, needle: &str) -> &Run {
+        assert!(
+            self.stdout.lines().skip(1).any(|l| l.contains(needle)),
+            "expected {needle:?} after the first line: {}",
+            self.stdout
+        );
+        self
+    }
 }
 
 /// A temporary place for state files and credential files.
