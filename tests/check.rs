@@ -420,3 +420,110 @@ fn the_whole_run_is_bounded_by_the_timeout() {
         r.elapsed
     );
 }
+
+// ------------------------------------------------------------ command line
+
+#[test]
+fn anything_but_a_host_name_or_address_in_h_is_a_usage_error_and_nothing_is_sent() {
+    let sim = Simulator::start();
+    let ws = Workspace::new();
+    let port = sim.port().to_string();
+    for (host, hint) in [
+        ("localhost:9443", "give the port with -p"),
+        ("[::1]:9443", "give the port with -p"),
+        ("https://localhost", "without https://"),
+        (" localhost", "no spaces"),
+        ("a b", "no spaces"),
+        ("localhost/x", "without a path"),
+        ("localhost?x", "without a path"),
+        ("localhost#x", "without a path"),
+        ("user@localhost", "the user goes in -u"),
+        ("1.2.3", "not a valid IPv4 address"),
+        ("xn--zz.example", "not a valid host name for a URL"),
+        ("gkl\u{e9}m.example", "xn--"),
+    ] {
+        let mut cmd = command(&ws);
+        cmd.args(["-H", host, "-p", &port, "--cacert"])
+            .arg(sim.ca_pem());
+        cmd.args(["-u", USER, "--password-file"])
+            .arg(ws.password_file());
+        let r = run(&mut cmd);
+        r.expect("UNKNOWN", 3).expect_text(hint);
+        assert!(!r.stdout.contains("internal error"), "{}", r.stdout);
+        let r = run(cmd.args(["--format", "json"]));
+        assert_eq!(r.json()["exit_code"], 3, "{host}: {}", r.stdout);
+        assert!(
+            r.json()["message"].as_str().unwrap().contains(hint),
+            "{}",
+            r.stdout
+        );
+    }
+    assert!(sim.requests().is_empty(), "sent: {:?}", sim.requests());
+}
+
+#[test]
+fn getopt_forms_behave_as_their_spaced_forms() {
+    let sim = Simulator::start();
+    sim.set_running(true);
+    let port = sim.port().to_string();
+    let ca = sim.ca_pem();
+    let ca = ca.to_str().unwrap();
+    let perf_of = |args: &[&str]| {
+        let ws = Workspace::new();
+        let r = run(command(&ws)
+            .args(args)
+            .args(["-u", USER, "--password-file"])
+            .arg(ws.password_file()));
+        r.expect("OK", 0);
+        let perf = r.perfdata().rsplit_once(" time=").unwrap().0.to_string();
+        (perf, r.stdout.lines().count())
+    };
+    let spaced = perf_of(&[
+        "-H",
+        "localhost",
+        "-p",
+        &port,
+        "--cacert",
+        ca,
+        "-w",
+        "1:",
+        "-c",
+        "5",
+        "-v",
+        "-v",
+    ]);
+    let glued = [
+        "-Hlocalhost".to_string(),
+        format!("-p{port}"),
+        format!("--cacert={ca}"),
+        "-w1:".into(),
+        "-c5".into(),
+        "-vv".into(),
+    ];
+    let glued: Vec<&str> = glued.iter().map(String::as_str).collect();
+    assert_eq!(perf_of(&glued), spaced);
+    // Thresholds reach perfdata in plain range syntax, whatever the spelling.
+    let (perf, _) = perf_of(&[
+        "-H",
+        "localhost",
+        "-p",
+        &port,
+        "--cacert",
+        ca,
+        "-w",
+        "+1e0:",
+        "-c",
+        "05.0",
+    ]);
+    assert!(perf.contains("running_checks=1;1:;5;0;"), "{perf}");
+    // Bundled switches: -k and -v together.
+    let ws = Workspace::new();
+    let r = run(untrusted_command(&sim, &ws)
+        .args(["-kv", "-u", USER, "--password-file"])
+        .arg(ws.password_file()));
+    r.expect("OK", 0).expect_detail("NOT verifying");
+    // A repeated single-valued option is refused by name.
+    let r = run(untrusted_command(&sim, &ws).args(["-H", "other"]));
+    r.expect("UNKNOWN", 3)
+        .expect_text("-H/--hostname given more than once");
+}

@@ -501,3 +501,40 @@ fn output_is_still_written_when_the_reader_catches_up_in_time() {
         "{out}"
     );
 }
+
+// ------------------------------------------------------ text that reaches a pager
+
+#[test]
+fn a_long_cjk_status_is_cut_to_300_bytes_on_a_character_boundary() {
+    let status = format!("CTGKM3291I {}", "\u{8a9e}".repeat(200));
+    let r = json_status(200, &format!(r#"{{"code":"1","status":"{status}"}}"#));
+    r.expect("OK", 0);
+    let line = r.first_line();
+    assert!(line.len() <= 300, "{} bytes", line.len());
+    assert!(line.contains("\u{8a9e}... | running=0"), "{line}");
+    let r = json_status(200, &format!(r#"{{"code":"1","status":"{status}"}}"#));
+    assert!(r.first_line().len() > 250, "cut far too short");
+}
+
+#[test]
+fn bidirectional_and_invisible_format_characters_are_removed() {
+    let r = json_status(
+        200,
+        r#"{"code":"1","status":"CTGKM3291I \u202Egninnur ton\u202C \u2066x\u2069\u200B\uFEFF\u00ADy"}"#,
+    );
+    r.expect("OK", 0);
+    let summary = r.first_line().split(" | ").next().unwrap();
+    assert_eq!(summary, "OK - CTGKM3291I gninnur ton xy");
+}
+
+#[test]
+fn a_code_that_contradicts_the_message_id_is_unknown() {
+    for body in [
+        r#"{"code":"1","status":"CTGKM3290I Backup process is running."}"#,
+        r#"{"code":0,"status":"CTGKM3291I Backup process is not running."}"#,
+    ] {
+        let r = json_status(200, body);
+        r.expect("UNKNOWN", 3)
+            .expect_text("GKLM contradicts itself");
+    }
+}
