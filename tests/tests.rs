@@ -8,6 +8,7 @@ mod engines;
 mod failures;
 mod multinode;
 mod packaging;
+mod prometheus;
 mod props;
 mod secrets;
 mod session;

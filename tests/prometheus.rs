@@ -1,0 +1,204 @@
+//! `--format prometheus`, judged by Prometheus' own tools: `promtool check
+//! metrics` accepts the output for every state, failure and mode, and
+//! node_exporter's textfile collector serves files written the way the
+//! README's cron line writes them.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use crate::util::engine::*;
+use crate::util::*;
+
+/// `promtool check metrics` on `text`: its exit status and what it said.
+fn promtool_check(promtool: &Path, text: &str) -> (bool, String) {
+    let mut child = Command::new(promtool)
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start promtool");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success() && said.trim().is_empty(), said)
+}
+
+fn prometheus_run(sim: &Simulator, ws: &Workspace, args: &[&str]) -> Run {
+    run(login_command(sim, ws)
+        .args(["--format", "prometheus"])
+        .args(args))
+}
+
+/// The value of the sample of `name` (any labels) in `text`.
+fn sample(text: &str, name: &str) -> Option<String> {
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .find(|l| l.starts_with(&format!("{name}{{")))
+        .and_then(|l| l.rsplit(' ').next())
+        .map(str::to_string)
+}
+
+#[test]
+fn promtool_accepts_every_state_failure_and_mode() {
+    let Some(promtool) = require_engine(
+        "promtool",
+        "promtool_accepts_every_state_failure_and_mode",
+        "prometheus",
+    ) else {
+        return;
+    };
+    let sim = Simulator::start();
+    let ws = Workspace::new();
+    let mut seen = Vec::new();
+    let mut check = |r: Run, state: &str, code: i32| {
+        assert_eq!(r.code, code, "{}", r.stdout);
+        let (ok, said) = promtool_check(&promtool, &r.stdout);
+        assert!(ok, "promtool refused ({said}):\n{}", r.stdout);
+        assert_eq!(
+            sample(&r.stdout, "gklm_backup_state").as_deref(),
+            Some(code.to_string().as_str()),
+            "{}",
+            r.stdout
+        );
+        assert!(
+            r.stdout.contains(&format!("state=\"{state}\"")),
+            "{}",
+            r.stdout
+        );
+        seen.push(state.to_string());
+    };
+    check(prometheus_run(&sim, &ws, &[]), "OK", 0);
+    sim.set_running(true);
+    check(prometheus_run(&sim, &ws, &["-w", "0"]), "WARNING", 1);
+    check(prometheus_run(&sim, &ws, &["-c", "1"]), "CRITICAL", 2);
+    for mode in [
+        &["--mode", "needed"][..],
+        &["--mode", "result"],
+        &["--mode", "age", "--critical-time", "2d"],
+    ] {
+        check(prometheus_run(&sim, &ws, mode), "OK", 0);
+    }
+    sim.set_status_behavior(Behavior::json(200, "not json"));
+    check(prometheus_run(&sim, &ws, &[]), "UNKNOWN", 3);
+    sim.set_status_behavior(Behavior::Normal);
+    // Usage error and unreachable GKLM.
+    let r = run(command(&ws).args(["-H", "a b", "--format", "prometheus"]));
+    check(r, "UNKNOWN", 3);
+    let r = run(command(&ws).args([
+        "-H",
+        "127.0.0.1",
+        "-p",
+        &closed_port().to_string(),
+        "--auth-id-file",
+        "/nonexistent",
+        "--format=prometheus",
+    ]));
+    check(r, "UNKNOWN", 3);
+    let mut cmd = command(&ws);
+    cmd.env("GKLM_AUTH_ID", "some-session-id");
+    let r = run(cmd.args([
+        "-H",
+        "127.0.0.1",
+        "-p",
+        &closed_port().to_string(),
+        "--format",
+        "prometheus",
+    ]));
+    check(r, "CRITICAL", 2);
+    say(&format!("promtool accepted: {}", seen.join(", ")));
+}
+
+#[test]
+fn node_exporter_serves_what_the_cron_line_writes() {
+    let test = "node_exporter_serves_what_the_cron_line_writes";
+    let Some(exporter) =
+        require_engine("prometheus-node-exporter", test, "prometheus-node-exporter")
+    else {
+        return;
+    };
+    let sim = Simulator::start();
+    sim.set_running(true);
+    let ws = Workspace::new();
+    let textfiles = ws.path().join("textfile");
+    std::fs::create_dir_all(&textfiles).unwrap();
+    // As the README's cron line: write a temporary file, then rename it,
+    // so the collector never reads half a file. One file per mode.
+    for mode in ["running", "needed"] {
+        let r = prometheus_run(&sim, &ws, &["--mode", mode]);
+        let tmp = textfiles.join(format!("gklm_backup_{mode}.prom.tmp"));
+        std::fs::write(&tmp, &r.stdout).unwrap();
+        std::fs::rename(&tmp, textfiles.join(format!("gklm_backup_{mode}.prom"))).unwrap();
+    }
+    let port = closed_port();
+    let address = format!("127.0.0.1:{port}");
+    let _daemon = Daemon::start(
+        Command::new(&exporter).args([
+            &format!("--web.listen-address={address}"),
+            "--collector.disable-defaults",
+            "--collector.textfile",
+            &format!("--collector.textfile.directory={}", textfiles.display()),
+        ]),
+        &ws.path().join("node_exporter.log"),
+    );
+    let metrics = wait_for(Duration::from_secs(30), || http_get(&address, "/metrics"))
+        .unwrap_or_else(|| {
+            panic!(
+                "node_exporter did not answer: {}",
+                std::fs::read_to_string(ws.path().join("node_exporter.log")).unwrap_or_default()
+            )
+        });
+    let labels = format!(
+        "host=\"localhost\",mode=\"running\",port=\"{}\"",
+        sim.port()
+    );
+    for line in [
+        format!("gklm_backup_running{{{labels}}} 1"),
+        format!("gklm_backup_running_checks{{{labels}}} 1"),
+        format!(
+            "gklm_backup_state{{{}\",state=\"OK\"}} 0",
+            &labels[..labels.len() - 1]
+        ),
+    ] {
+        assert!(metrics.contains(&line), "missing {line} in:\n{metrics}");
+    }
+    assert!(metrics.contains("gklm_backup_needed{"), "{metrics}");
+    assert!(
+        metrics.contains("node_textfile_scrape_error 0"),
+        "the collector refused a file:\n{metrics}"
+    );
+    say(&format!(
+        "node_exporter served {} gklm_backup samples",
+        metrics
+            .lines()
+            .filter(|l| l.starts_with("gklm_backup"))
+            .count()
+    ));
+}
+
+/// A plain HTTP GET on 127.0.0.1; the body, once the server answers 200.
+fn http_get(address: &str, path: &str) -> Option<String> {
+    let mut stream = TcpStream::connect(address).ok()?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .ok()?;
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: {address}\r\n\r\n").ok()?;
+    let mut text = String::new();
+    stream.read_to_string(&mut text).ok()?;
+    let (head, body) = text.split_once("\r\n\r\n")?;
+    head.starts_with("HTTP/1.0 200")
+        .then(|| body.to_string())
+        .or_else(|| head.starts_with("HTTP/1.1 200").then(|| body.to_string()))
+}
