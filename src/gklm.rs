@@ -9,6 +9,7 @@ use attohttpc::Method;
 use serde_json::{Map, Value};
 
 use crate::secret::{self, Secret};
+use crate::text;
 use crate::trace::Trace;
 use crate::transport::{Reply, Request, Transport, TransportError};
 use crate::watchdog;
@@ -202,8 +203,7 @@ impl GklmMessage {
         let text = secret::scrub_server_text(&String::from_utf8_lossy(body));
         let Ok(Value::Object(map)) = serde_json::from_str::<Value>(&text) else {
             let id = find_message_id(&text).map(str::to_string);
-            let snippet = text.split_whitespace().collect::<Vec<_>>().join(" ");
-            let snippet: String = snippet.chars().take(120).collect();
+            let snippet = text::shorten(&text::clean(&text), 120);
             return GklmMessage {
                 id,
                 text: Some(snippet).filter(|s| !s.is_empty()),

@@ -13,7 +13,8 @@
 //!   metrics; [`evaluate`] holds the streak and threshold rules they share,
 //!   [`threshold`] the range and duration syntax, [`timestamp`] dates (pure);
 //! - [`report`]: the result (state, summary, metrics);
-//!   [`render`]: the plugin line, JSON or Prometheus; [`secret`] scrubs it;
+//!   [`render`]: the plugin line, JSON or Prometheus; [`secret`] scrubs it,
+//!   [`text`] makes foreign text fit one line;
 //! - [`watchdog`]: ends the run on time whatever blocks; [`trace`]: `-v`.
 
 pub mod cli;
@@ -27,6 +28,7 @@ pub mod report;
 pub mod secret;
 pub mod state;
 pub mod target;
+pub mod text;
 pub mod threshold;
 pub mod timestamp;
 pub mod tls;

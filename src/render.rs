@@ -10,6 +10,7 @@ use serde_json::{Map, Value, json};
 
 use crate::report::{Metric, Report};
 use crate::secret;
+use crate::text::{clean, shorten};
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Format {
@@ -158,74 +159,6 @@ pub fn printable(text: &str, max: usize) -> String {
     shorten(&clean(&secret::redact(text)), max)
 }
 
-/// Make server-controlled text safe for a plugin line: no `|` (it would start
-/// forged performance data), no line breaks or other control characters, no
-/// terminal escape sequences, no invisible format characters (bidirectional
-/// overrides would reorder what a pager shows); runs of white space become
-/// one space.
-pub fn clean(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            // CSI sequence: ESC [ parameters final-byte. Drop it whole.
-            '\u{1b}' if chars.peek() == Some(&'[') => {
-                chars.next();
-                for p in chars.by_ref() {
-                    if ('\u{40}'..='\u{7e}').contains(&p) {
-                        break;
-                    }
-                }
-            }
-            '|' => out.push('/'),
-            c if is_invisible_format(c) => {}
-            c if c.is_control() || c.is_whitespace() => {
-                if !out.ends_with(' ') {
-                    out.push(' ');
-                }
-            }
-            c => out.push(c),
-        }
-    }
-    out.trim().to_string()
-}
-
-/// Unicode format characters (category Cf) that change how text is shown
-/// without being seen: bidirectional controls, zero-width characters, the
-/// byte order mark, interlinear annotations and tag characters.
-fn is_invisible_format(c: char) -> bool {
-    matches!(
-        c,
-        '\u{ad}'
-            | '\u{600}'..='\u{605}'
-            | '\u{61c}'
-            | '\u{6dd}'
-            | '\u{70f}'
-            | '\u{180e}'
-            | '\u{200b}'..='\u{200f}'
-            | '\u{202a}'..='\u{202e}'
-            | '\u{2060}'..='\u{2064}'
-            | '\u{2066}'..='\u{206f}'
-            | '\u{feff}'
-            | '\u{fff9}'..='\u{fffb}'
-            | '\u{1d173}'..='\u{1d17a}'
-            | '\u{e0001}'
-            | '\u{e0020}'..='\u{e007f}'
-    )
-}
-
-/// Cut to at most `max` bytes on a character boundary, marking the cut.
-fn shorten(text: &str, max: usize) -> String {
-    if text.len() <= max {
-        return text.to_string();
-    }
-    let mut end = max.saturating_sub(3);
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}...", &text[..end])
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -271,18 +204,6 @@ mod tests {
             printer(Format::Nagios).render(&report, 1.5),
             "UNKNOWN - broken | time=1.500s;;;0;10"
         );
-    }
-
-    #[test]
-    fn server_text_cannot_forge_lines_or_perfdata() {
-        let hostile = "a|b=1\nCRITICAL - x\r\t\u{1b}[31mred\u{1b}[0m\u{7f}\u{85}end";
-        assert_eq!(clean(hostile), "a/b=1 CRITICAL - x red end");
-    }
-
-    #[test]
-    fn invisible_format_characters_are_removed() {
-        let text = "\u{202e}gnp.exe\u{202c} ok\u{2066}\u{200b}\u{feff}\u{e0041}!";
-        assert_eq!(clean(text), "gnp.exe ok!");
     }
 
     #[test]

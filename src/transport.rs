@@ -296,7 +296,7 @@ fn openssl_reason(text: &str) -> String {
 
 /// Library error texts sometimes span lines; a plugin line must not.
 fn one_line(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
+    crate::text::clean(text)
 }
 
 #[cfg(test)]

@@ -8,8 +8,8 @@ use check_gklm_backup::cli::{self, Environment, FLAGS};
 use check_gklm_backup::gklm::{GklmMessage, parse_login};
 use check_gklm_backup::mode::Mode;
 use check_gklm_backup::mode::{age::Age, needed::Needed, result::LastResult, running::Running};
-use check_gklm_backup::render::clean;
 use check_gklm_backup::state::decode;
+use check_gklm_backup::text::clean;
 use check_gklm_backup::threshold::{Range, parse_duration};
 use proptest::prelude::*;
 
