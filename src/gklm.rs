@@ -132,6 +132,8 @@ impl GklmError {
     }
 }
 
+impl std::error::Error for GklmError {}
+
 impl fmt::Display for GklmError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

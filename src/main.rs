@@ -77,7 +77,7 @@ fn run(config: &Config, env: FromEnvironment, trust: Trust, deadline: Instant, n
     let key = config.target.key();
     let history = match open_history(config, &key, deadline, now, &trace) {
         Ok(history) => history,
-        Err(why) => return with_trace(fail(State::Unknown, why), trace),
+        Err(e) => return with_trace(fail(State::Unknown, e.to_string()), trace),
     };
 
     let transport = Transport::new(trust, deadline, &config.language);
@@ -102,7 +102,7 @@ fn run(config: &Config, env: FromEnvironment, trust: Trust, deadline: Instant, n
     let prior = history
         .as_ref()
         .map(|h| h.saved().streak(mode.name()))
-        .map_err(Clone::clone);
+        .map_err(ToString::to_string);
     // This run's observation on top of the remembered streak; without a
     // usable history there is nothing to continue.
     let observed = match (answer.as_ref().ok().and_then(|a| a.seen()), &prior) {
@@ -134,7 +134,7 @@ fn run(config: &Config, env: FromEnvironment, trust: Trust, deadline: Instant, n
     };
     if let Err(why) = remember(&history, learnt, &key, now, &trace) {
         if mode.needs_history() && report.error.is_none() {
-            report = report.without_history(&why);
+            report = report.without_history(&why.to_string());
         } else {
             trace.note(1, format!("state: {why}"));
         }
@@ -167,7 +167,7 @@ fn open_history(
     deadline: Instant,
     now: u64,
     trace: &Trace,
-) -> Result<Result<History, String>, String> {
+) -> Result<Result<History, StateError>, StateError> {
     watchdog::set_step("waiting for the state file lock", "");
     let opened = StateFile::open(&config.state, key, deadline).and_then(|file| {
         trace.note(2, format!("state file: {}", file.path().display()));
@@ -183,15 +183,15 @@ fn open_history(
         }
         // A lock held too long, or a file that looks planted: stop here
         // rather than run without the history or next to an attack.
-        Err(e @ (StateError::LockTimeout { .. } | StateError::Unsafe { .. })) => Err(e.to_string()),
+        Err(e @ (StateError::LockTimeout { .. } | StateError::Unsafe { .. })) => Err(e),
         // Another target's file: its session must not be sent to this host
         // nor its streak continued. Fatal when this run needs the file.
         Err(e @ StateError::Foreign { .. }) if config.mode.needs_history() || caches(config) => {
-            Err(e.to_string())
+            Err(e)
         }
         Err(e) => {
             trace.note(1, format!("state: {e}"));
-            Ok(Err(e.to_string()))
+            Ok(Err(e))
         }
     }
 }
@@ -204,7 +204,7 @@ fn ask(
     config: &Config,
     gklm: &Gklm<'_>,
     credentials: &Credentials,
-    history: &Result<History, String>,
+    history: &Result<History, StateError>,
     trace: &Trace,
 ) -> Fetched {
     let saved = history.as_ref().ok().map(History::saved);
@@ -226,12 +226,12 @@ fn ask(
 /// Save what the next run remembers, writing only when something changed
 /// (an unchanged run costs no fsync). Err says why it could not be kept.
 fn remember(
-    history: &Result<History, String>,
+    history: &Result<History, StateError>,
     learnt: Learnt,
     key: &str,
     now: u64,
     trace: &Trace,
-) -> Result<(), String> {
+) -> Result<(), StateError> {
     let History { file, loaded } = history.as_ref().map_err(Clone::clone)?;
     let next = loaded.saved.after_run(learnt);
     let unchanged = loaded.raw.is_some() && loaded.note.is_none() && loaded.saved == next;
@@ -239,7 +239,7 @@ fn remember(
         loaded.raw.clone().unwrap_or_default()
     } else {
         watchdog::set_step("writing the state file", &file.path().display().to_string());
-        file.save(&next, key, now).map_err(|e| e.to_string())?
+        file.save(&next, key, now)?
     };
     trace.note(2, format!("state file contents: {text}"));
     Ok(())
