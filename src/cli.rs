@@ -19,6 +19,7 @@ use crate::report::State;
 use crate::state::Location;
 use crate::target::{Host, HostError, Prefix, Target};
 use crate::threshold::{Range, SyntaxError, parse_duration};
+use crate::tls::OpensslEnv;
 
 /// One command-line option.
 #[derive(Debug)]
@@ -126,6 +127,8 @@ pub struct Environment {
     pub state_dirs: [Option<PathBuf>; 2],
     /// `GKLM_PASSWORD`, `GKLM_AUTH_ID`.
     pub credentials: FromEnvironment,
+    /// `SSL_CERT_FILE`, `SSL_CERT_DIR`: what OpenSSL will honour.
+    pub openssl: OpensslEnv,
     /// `CHECK_GKLM_BACKUP_SELF_TEST_PANIC`: lets the tests prove the panic
     /// hook on the real binary.
     pub self_test_panic: bool,
@@ -140,6 +143,10 @@ impl Environment {
             credentials: FromEnvironment {
                 password: text("GKLM_PASSWORD"),
                 session_id: text("GKLM_AUTH_ID"),
+            },
+            openssl: OpensslEnv {
+                cert_file_set: std::env::var_os("SSL_CERT_FILE").is_some(),
+                cert_dir: path("SSL_CERT_DIR"),
             },
             self_test_panic: std::env::var_os("CHECK_GKLM_BACKUP_SELF_TEST_PANIC").is_some(),
         }

@@ -55,7 +55,7 @@ fn main() {
     };
     // SAFETY: no thread has been started yet (the watchdog is a signal,
     // not a thread), and nothing else reads the environment meanwhile.
-    unsafe { tls::skip_eager_bundle_load(&trust) };
+    unsafe { tls::skip_eager_bundle_load(&trust, &env.openssl) };
     if let Err(e) = start_watchdog(&printer, &config) {
         print_and_exit(&fail(e.to_string()), &printer, started);
     }

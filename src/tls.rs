@@ -120,6 +120,16 @@ impl Trust {
     }
 }
 
+/// What OpenSSL will read from the environment, as the process found it
+/// (read with the rest of the environment, in `cli::Environment`).
+#[derive(Clone, Debug, Default)]
+pub struct OpensslEnv {
+    /// `SSL_CERT_FILE` is set: the operator's bundle decides trust.
+    pub cert_file_set: bool,
+    /// `SSL_CERT_DIR`.
+    pub cert_dir: Option<std::path::PathBuf>,
+}
+
 /// native-tls (OpenSSL) parses the whole CA bundle named by `SSL_CERT_FILE`
 /// (or the system default, a few hundred certificates) every time a TLS
 /// connector is built: about 70 ms of CPU, far more than the rest of a check.
@@ -137,10 +147,10 @@ impl Trust {
 /// It sets environment variables, so it must be called before any other
 /// thread exists (in practice: first thing in `main`), and nothing may be
 /// reading the environment concurrently, from Rust or from C.
-pub unsafe fn skip_eager_bundle_load(trust: &Trust) {
+pub unsafe fn skip_eager_bundle_load(trust: &Trust, env: &OpensslEnv) {
     let bundle_not_needed = match trust {
         Trust::Insecure | Trust::CaFile(_) => true,
-        Trust::System => std::env::var_os("SSL_CERT_FILE").is_none() && hashed_dir_available(),
+        Trust::System => !env.cert_file_set && hashed_dir_available(env.cert_dir.as_deref()),
     };
     // SAFETY (both): the caller guarantees no other thread exists.
     if bundle_not_needed {
@@ -167,12 +177,8 @@ const CERT_DIRS: &[&str] = &[
 
 /// A hashed directory has `<8 hex digits>.0` links made by c_rehash or
 /// update-ca-certificates; without them the directory lookup finds nothing.
-fn hashed_dir_available() -> bool {
-    let env_dir = std::env::var_os("SSL_CERT_DIR");
-    let dirs = env_dir
-        .iter()
-        .map(Path::new)
-        .chain(CERT_DIRS.iter().map(Path::new));
+fn hashed_dir_available(env_dir: Option<&Path>) -> bool {
+    let dirs = env_dir.into_iter().chain(CERT_DIRS.iter().map(Path::new));
     dirs.filter_map(|d| std::fs::read_dir(d).ok())
         .any(|entries| {
             entries
