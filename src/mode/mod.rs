@@ -14,7 +14,9 @@ pub mod running;
 
 use serde_json::Value;
 
-use crate::evaluate::Observed;
+use serde_json::json;
+
+use crate::evaluate::{Observed, Thresholds, judge_streak};
 use crate::gklm::Endpoint;
 use crate::report::{Report, State};
 
@@ -138,5 +140,73 @@ impl Answer {
             Answer::Needed(a) => a.seen(),
             Answer::Result(_) | Answer::Age(_) => None,
         }
+    }
+}
+
+/// A condition a mode counts in a streak (a backup running, a backup
+/// needed), and the names its two metrics go by: the rule `running` and
+/// `needed` share.
+pub(crate) struct Condition {
+    /// "running", "needed": as in "(running for 2 checks, 10m 0s)".
+    pub verb: &'static str,
+    pub checks: (&'static str, &'static str),
+    pub seconds: (&'static str, &'static str),
+}
+
+impl Condition {
+    /// Complete `report` (GKLM's text, the mode's flag metric) for an answer
+    /// that did or did not see the condition. When it is seen, thresholds
+    /// decide if any are given, else `untouched` is the state.
+    pub fn judge(
+        &self,
+        mut report: Report,
+        seen: bool,
+        history: History,
+        now: u64,
+        thresholds: &Thresholds,
+        untouched: State,
+    ) -> Report {
+        if !seen {
+            // Known without any history: not seen, so both counts are 0.
+            self.add_streak(&mut report, thresholds, 0, 0);
+            return report;
+        }
+        let message = std::mem::take(&mut report.summary);
+        match history {
+            Ok(observed) => {
+                let verdict = judge_streak(&observed.streak, now, thresholds, self.verb);
+                report.state = if thresholds.any() {
+                    verdict.state
+                } else {
+                    untouched
+                };
+                report.summary = format!("{message} ({})", verdict.detail);
+                report.relies_on_history = thresholds.any();
+                self.add_streak(&mut report, thresholds, verdict.checks, verdict.seconds);
+            }
+            Err(why) if thresholds.any() => {
+                report.state = State::Unknown;
+                report.summary = format!("{message} but the thresholds cannot be applied: {why}");
+                report.error = Some(why);
+            }
+            Err(why) => {
+                report.state = untouched;
+                report.summary = format!("{message} (how long is unknown: {why})");
+            }
+        }
+        report
+    }
+
+    fn add_streak(&self, report: &mut Report, thresholds: &Thresholds, checks: u64, seconds: u64) {
+        let ((checks_label, checks_help), (seconds_label, seconds_help)) =
+            (self.checks, self.seconds);
+        report
+            .metrics
+            .push(thresholds.count_metric(checks_label, checks_help, checks));
+        report
+            .metrics
+            .push(thresholds.seconds_metric(seconds_label, seconds_help, seconds));
+        report.fields.push((checks_label, json!(checks)));
+        report.fields.push((seconds_label, json!(seconds)));
     }
 }

@@ -7,12 +7,24 @@
 
 use serde_json::{Value, json};
 
-use crate::evaluate::{Thresholds, judge_streak};
+use crate::evaluate::Thresholds;
 use crate::gklm::{Endpoint, brief, find_message_id};
-use crate::mode::History;
+use crate::mode::{Condition, History};
 use crate::report::{Metric, Report, State};
 
 pub const FIELDS: &[&str] = &["needed", "needed_checks", "needed_seconds"];
+
+const STREAK: Condition = Condition {
+    verb: "needed",
+    checks: (
+        "needed_checks",
+        "Consecutive checks that saw a backup needed.",
+    ),
+    seconds: (
+        "needed_seconds",
+        "Seconds since the first check that saw a backup needed.",
+    ),
+};
 
 const ALL_BACKED_UP_ID: &str = "CTGKM1304I";
 const BACKUP_NEEDED_ID: &str = "CTGKM1305I";
@@ -79,7 +91,7 @@ pub fn read(body: &Value) -> Result<Need, String> {
 
 impl Needed {
     pub fn judge(&self, need: &Need, history: History, now: u64) -> Report {
-        let mut report = Report {
+        let report = Report {
             summary: need.message.clone(),
             message_id: Some(need.message_id.clone()),
             metrics: vec![Metric::flag(
@@ -90,52 +102,14 @@ impl Needed {
             fields: vec![("needed", json!(need.needed))],
             ..Report::default()
         };
-        if !need.needed {
-            self.add_streak(&mut report, 0, 0);
-            return report;
-        }
-        let thresholds = self.thresholds.any();
-        match history {
-            Ok(observed) => {
-                let verdict = judge_streak(&observed.streak, now, &self.thresholds, "needed");
-                report.state = if thresholds {
-                    verdict.state
-                } else {
-                    State::Warning
-                };
-                report.summary = format!("{} ({})", need.message, verdict.detail);
-                report.relies_on_history = thresholds;
-                self.add_streak(&mut report, verdict.checks, verdict.seconds);
-            }
-            Err(why) if thresholds => {
-                report.state = State::Unknown;
-                report.summary = format!(
-                    "{} but the thresholds cannot be applied: {why}",
-                    need.message
-                );
-                report.error = Some(why);
-            }
-            Err(why) => {
-                report.state = State::Warning;
-                report.summary = format!("{} (since when is unknown: {why})", need.message);
-            }
-        }
-        report
-    }
-
-    fn add_streak(&self, report: &mut Report, checks: u64, seconds: u64) {
-        report.metrics.push(self.thresholds.count_metric(
-            "needed_checks",
-            "Consecutive checks that saw a backup needed.",
-            checks,
-        ));
-        report.metrics.push(self.thresholds.seconds_metric(
-            "needed_seconds",
-            "Seconds since the first check that saw a backup needed.",
-            seconds,
-        ));
-        report.fields.push(("needed_checks", json!(checks)));
-        report.fields.push(("needed_seconds", json!(seconds)));
+        STREAK.judge(
+            report,
+            need.needed,
+            history,
+            now,
+            &self.thresholds,
+            State::Warning,
+        )
     }
 }
 

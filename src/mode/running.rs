@@ -4,12 +4,24 @@
 
 use serde_json::{Value, json};
 
-use crate::evaluate::{Thresholds, judge_streak};
+use crate::evaluate::Thresholds;
 use crate::gklm::{Endpoint, brief, find_message_id};
-use crate::mode::History;
+use crate::mode::{Condition, History};
 use crate::report::{Metric, Report, State};
 
 pub const FIELDS: &[&str] = &["running", "running_checks", "running_seconds"];
+
+const STREAK: Condition = Condition {
+    verb: "running",
+    checks: (
+        "running_checks",
+        "Consecutive checks that saw the backup running.",
+    ),
+    seconds: (
+        "running_seconds",
+        "Seconds since the first check that saw the backup running.",
+    ),
+};
 
 const RUNNING_ID: &str = "CTGKM3290I";
 const NOT_RUNNING_ID: &str = "CTGKM3291I";
@@ -85,7 +97,7 @@ pub fn read(body: &Value) -> Result<Status, String> {
 
 impl Running {
     pub fn judge(&self, status: &Status, history: History, now: u64) -> Report {
-        let mut report = Report {
+        let report = Report {
             summary: status.message.clone(),
             message_id: status.message_id.clone(),
             metrics: vec![Metric::flag(
@@ -96,47 +108,14 @@ impl Running {
             fields: vec![("running", json!(status.running))],
             ..Report::default()
         };
-        if !status.running {
-            // Known without any history: nothing is running, so both are 0.
-            self.add_streak(&mut report, 0, 0);
-            return report;
-        }
-        match history {
-            Ok(observed) => {
-                let verdict = judge_streak(&observed.streak, now, &self.thresholds, "running");
-                report.state = verdict.state;
-                report.summary = format!("{} ({})", status.message, verdict.detail);
-                report.relies_on_history = self.thresholds.any();
-                self.add_streak(&mut report, verdict.checks, verdict.seconds);
-            }
-            Err(why) if self.thresholds.any() => {
-                report.state = State::Unknown;
-                report.summary = format!(
-                    "{} but the thresholds cannot be applied: {why}",
-                    status.message
-                );
-                report.error = Some(why);
-            }
-            Err(why) => {
-                report.summary = format!("{} (how long is unknown: {why})", status.message);
-            }
-        }
-        report
-    }
-
-    fn add_streak(&self, report: &mut Report, checks: u64, seconds: u64) {
-        report.metrics.push(self.thresholds.count_metric(
-            "running_checks",
-            "Consecutive checks that saw the backup running.",
-            checks,
-        ));
-        report.metrics.push(self.thresholds.seconds_metric(
-            "running_seconds",
-            "Seconds since the first check that saw the backup running.",
-            seconds,
-        ));
-        report.fields.push(("running_checks", json!(checks)));
-        report.fields.push(("running_seconds", json!(seconds)));
+        STREAK.judge(
+            report,
+            status.running,
+            history,
+            now,
+            &self.thresholds,
+            State::Ok,
+        )
     }
 }
 

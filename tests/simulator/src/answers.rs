@@ -101,6 +101,8 @@ pub fn backup_list(created: &[u64]) -> String {
 }
 
 /// `yyyyMMddHHmmss` (UTC) of a Unix time, as in GKLM's backup file names.
+/// Written apart from the check's own `timestamp.rs` on purpose: a test
+/// oracle that shared the code under test would share its mistakes.
 pub fn file_stamp(t: u64) -> String {
     let days = (t / 86_400) as i64;
     let s = t % 86_400;
