@@ -9,6 +9,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use check_gklm_backup::cli::{self, Command, Config, Environment, TrustChoice};
 use check_gklm_backup::credentials::{self, AuthSource, Credentials, FromEnvironment};
+use check_gklm_backup::evaluate::Observed;
 use check_gklm_backup::gklm::Gklm;
 use check_gklm_backup::query::{self, Fetched, Plan};
 use check_gklm_backup::render::{Format, Printer};
@@ -48,16 +49,15 @@ fn main() {
         port: config.target.port,
         checked_at: now,
     };
-    let fail = |why: String| Report::failure(State::Unknown, why).with_fields(config.mode.fields());
     let trust = match load_trust(&config.trust) {
         Ok(trust) => trust,
-        Err(e) => print_and_exit(&fail(e.to_string()), &printer, started),
+        Err(e) => print_and_exit(&failure(&config, State::Unknown, &e), &printer, started),
     };
     // SAFETY: no thread has been started yet (the watchdog is a signal,
     // not a thread), and nothing else reads the environment meanwhile.
     unsafe { tls::skip_eager_bundle_load(&trust, &env.openssl) };
     if let Err(e) = start_watchdog(&printer, &config) {
-        print_and_exit(&fail(e.to_string()), &printer, started);
+        print_and_exit(&failure(&config, State::Unknown, &e), &printer, started);
     }
     let deadline = started + config.timeout;
     let report = run(&config, env.credentials, trust, deadline, now);
@@ -68,44 +68,72 @@ fn main() {
 /// judgement, and what the next run remembers.
 fn run(config: &Config, env: FromEnvironment, trust: Trust, deadline: Instant, now: u64) -> Report {
     let trace = Trace::new(config.verbosity);
-    let fail = |state, why: String| Report::failure(state, why).with_fields(config.mode.fields());
+    let fail = |e: &dyn std::error::Error| failure(config, State::Unknown, e);
     let credentials = match credentials::load(&config.auth, env, &trace) {
         Ok(c) => c,
-        Err(e) => return with_trace(fail(State::Unknown, e.to_string()), trace),
+        Err(e) => return with_trace(fail(&e), trace),
     };
     trace.note(1, trust.describe());
     let key = config.target.key();
     let history = match open_history(config, &key, deadline, now, &trace) {
         Ok(history) => history,
-        Err(e) => return with_trace(fail(State::Unknown, e.to_string()), trace),
+        Err(e) => return with_trace(fail(&e), trace),
     };
-
     let transport = Transport::new(trust, deadline, &config.language);
     let target = &config.target;
     let gklm = Gklm::new(&transport, &target.host.to_string(), target.port, &trace);
     let fetched = ask(config, &gklm, &credentials, &history, &trace);
+    let (report, observed) = judge(config, &fetched, &history, now, &trace);
+    let learnt = Learnt {
+        prefix: fetched.prefix.clone(),
+        session: fetched.session.clone(),
+        streak: observed.map(|o| (config.mode.name(), o.streak)),
+    };
+    let report = match remember(&history, learnt, &key, now, &trace) {
+        Ok(()) => report,
+        Err(e) => {
+            // The session could not be kept for the next run: end it now.
+            if let (Some(id), Some(prefix)) = (&fetched.session, &fetched.prefix) {
+                let _ = gklm.logout(prefix, id);
+            }
+            history_lost(config, report, &e, &trace)
+        }
+    };
+    drop(history);
+    with_trace(report, trace)
+}
 
+fn failure(config: &Config, state: State, e: &dyn std::error::Error) -> Report {
+    Report::failure(state, e.to_string()).with_fields(config.mode.fields())
+}
+
+/// GKLM's answer read by the mode, this run's observation added to the
+/// remembered streak, and the mode's verdict on both.
+fn judge(
+    config: &Config,
+    fetched: &Fetched,
+    history: &Result<History, StateError>,
+    now: u64,
+    trace: &Trace,
+) -> (Report, Option<Observed>) {
     let mode = &config.mode;
     let answer = match &fetched.answer {
         Ok(body) => mode
             .read(body)
-            .map_err(|e| fail(State::Unknown, e.to_string())),
-        Err(e) => {
-            let state = if e.is_unreachable() {
-                config.unreachable_state
-            } else {
-                State::Unknown
-            };
-            Err(fail(state, e.to_string()))
-        }
+            .map_err(|e| failure(config, State::Unknown, &e)),
+        Err(e) if e.is_unreachable() => Err(failure(config, config.unreachable_state, e)),
+        Err(e) => Err(failure(config, State::Unknown, e)),
+    };
+    let answer = match answer {
+        Ok(answer) => answer,
+        Err(report) => return (report, None),
     };
     let prior = history
         .as_ref()
         .map(|h| h.saved().streak(mode.name()))
         .map_err(ToString::to_string);
-    // This run's observation on top of the remembered streak; without a
-    // usable history there is nothing to continue.
-    let observed = match (answer.as_ref().ok().and_then(|a| a.seen()), &prior) {
+    // Without a usable history there is nothing to continue.
+    let observed = match (answer.seen(), &prior) {
         (Some(seen), Ok(prior)) => Some(prior.observe(seen, now, mode.max_gap())),
         _ => None,
     };
@@ -119,32 +147,19 @@ fn run(config: &Config, env: FromEnvironment, trust: Trust, deadline: Instant, n
             ),
         );
     }
-    let mut report = match &answer {
-        Ok(answer) => {
-            let history = observed.ok_or_else(|| prior.clone().err().unwrap_or_default());
-            mode.judge(answer, history, now)
-        }
-        Err(failure) => failure.clone(),
-    };
+    let history = observed.ok_or_else(|| prior.err().unwrap_or_default());
+    (mode.judge(&answer, history, now), observed)
+}
 
-    let learnt = Learnt {
-        prefix: fetched.prefix.clone(),
-        session: fetched.session.clone(),
-        streak: observed.map(|o| (mode.name(), o.streak)),
-    };
-    if let Err(why) = remember(&history, learnt, &key, now, &trace) {
-        if mode.needs_history() && report.error.is_none() {
-            report = report.without_history(&why.to_string());
-        } else {
-            trace.note(1, format!("state: {why}"));
-        }
-        // The session could not be kept for the next run: end it now.
-        if let (Some(id), Some(prefix)) = (&fetched.session, &fetched.prefix) {
-            let _ = gklm.logout(prefix, id);
-        }
+/// History that could not be kept: fatal when a threshold needs it (the
+/// count must never freeze silently), else a note at -v.
+fn history_lost(config: &Config, report: Report, e: &StateError, trace: &Trace) -> Report {
+    if config.mode.needs_history() && report.error.is_none() {
+        report.without_history(&e.to_string())
+    } else {
+        trace.note(1, format!("state: {e}"));
+        report
     }
-    drop(history);
-    with_trace(report, trace)
 }
 
 /// The state file of this target, locked, and what it holds.
