@@ -597,7 +597,7 @@ fn an_unreadable_backup_time_is_unknown_quoting_it_unless_a_readable_one_is_rece
     sim.set_backup_list(&json!([{"timestamp": "yesterday"}]).to_string());
     let r = check(&sim, &ws, "age", &args);
     r.expect("UNKNOWN", 3).expect_text(
-        "1 backups listed, but no creation time could be read (for example timestamp \"yesterday\", backupFilePath none)",
+        "UNKNOWN - 1 backup listed, but no creation time could be read (for example timestamp \"yesterday\", backupFilePath none)",
     );
     assert_eq!(labels(&r), ["backups", "time"]);
 }

@@ -49,11 +49,13 @@ impl Age {
         };
         let Some(newest) = listing.newest else {
             if let Some(raw) = &listing.unreadable {
+                let listed = match listing.backups {
+                    1 => "1 backup listed".to_string(),
+                    n => format!("{n} backups listed"),
+                };
                 report.state = State::Unknown;
-                report.summary = format!(
-                    "{} backups listed, but no creation time could be read (for example {raw})",
-                    listing.backups
-                );
+                report.summary =
+                    format!("{listed}, but no creation time could be read (for example {raw})");
                 report.error = Some(report.summary.clone());
             } else {
                 report.state = State::Critical;
