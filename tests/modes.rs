@@ -351,6 +351,7 @@ fn result_each_code_has_its_state_whether_string_or_number() {
             "Backup operation suc (result code 2",
         ),
         ("2", 2, "WARNING", 1, "Backup operation suc (result code 2"),
+        ("1.0", 1, "CRITICAL", 2, "Something else."),
         (
             "\"-1\"",
             -1,
@@ -424,6 +425,7 @@ fn other_result_codes_are_unknown_quoting_them() {
         ("3", "'code' is 3,"),
         ("\"x\"", "'code' is \"x\""),
         ("0.5", "'code' is 0.5"),
+        ("1.5", "'code' is 1.5"),
         ("null", "'code' is null"),
     ] {
         sim.set_result_code(raw);
@@ -590,6 +592,12 @@ fn an_unreadable_backup_time_is_unknown_quoting_it_unless_a_readable_one_is_rece
     r.expect("OK", 0).expect_text("2 backups");
 
     sim.set_backup_list(&json!([odd, old]).to_string());
+    let (_, v) = check_json(&sim, &ws, "age", &args);
+    assert_envelope(&v, "age", "UNKNOWN", 3);
+    assert!(
+        v["error"].as_str().is_some_and(|e| e.contains("PST 2016")),
+        "an UNKNOWN says why in 'error' too: {v}"
+    );
     let r = check(&sim, &ws, "age", &args);
     r.expect("UNKNOWN", 3)
         .expect_text("newest backup is 2d 2h ")
