@@ -3,6 +3,7 @@
 //! the real binary against the simulator over HTTPS.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 use serde_json::{Value, json};
 
@@ -964,4 +965,31 @@ fn an_unreachable_gklm_gives_the_unreachable_state_in_every_mode_and_keeps_the_s
         before,
         "streaks kept as they were"
     );
+}
+
+#[test]
+fn a_slow_gklm_times_out_in_every_mode_naming_the_request() {
+    let sim = Simulator::start();
+    sim.set_status_behavior(Behavior::Delay(Duration::from_secs(30)));
+    let ws = Workspace::new();
+    for (mode, args, request) in [
+        ("running", &[][..], "backup status request timed out"),
+        ("needed", &[], "backup needed request timed out"),
+        ("result", &[], "backup result request timed out"),
+        (
+            "age",
+            &["--critical-time", "1d"],
+            "backup list request timed out",
+        ),
+    ] {
+        let r = check(&sim, &ws, mode, &[args, &["-t", "2"]].concat());
+        r.expect("CRITICAL", 2).expect_text(request);
+        // Well before the 30 s the simulator waits; generous for a loaded
+        // machine (tests/failures.rs holds the exact bound for running).
+        assert!(
+            (Duration::from_millis(1900)..Duration::from_secs(6)).contains(&r.elapsed),
+            "{mode} took {:?}",
+            r.elapsed
+        );
+    }
 }
