@@ -7,7 +7,10 @@
 //! localhost, and runs the same status request through each variant in turn,
 //! many times. Prints per variant the median CPU time (user+sys), median wall
 //! time, median peak RSS, their ratios to `check_http -S` measured in the same
-//! run, and the HTTP requests one check makes. Not a pass/fail test.
+//! run, and the HTTP requests one check makes. The other modes (`--mode
+//! needed`, `--mode result`) run with the same cached session and are also
+//! shown against `running`, to show that each question costs the same. Not
+//! a pass/fail test.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -17,6 +20,9 @@ use std::time::Instant;
 use gklm_simulator::{Cert, Config, PASSWORD, Simulator, USER};
 
 const PLUGINS: &str = "/usr/lib/nagios/plugins";
+const RUNNING: &str = "(d) check_gklm_backup -u, cached session";
+const NEEDED: &str = "(d) check_gklm_backup -u --mode needed";
+const RESULT: &str = "(d) check_gklm_backup -u --mode result";
 
 struct Variant {
     name: &'static str,
@@ -84,13 +90,26 @@ fn variants(check: &Path, sim: &Simulator, work: &Path) -> Vec<Variant> {
     c.command
         .env("SSL_CERT_DIR", sim.ca_dir())
         .env("GKLM_AUTH_ID", &id);
-    let mut d = ours("(d) check_gklm_backup -u, cached session", "d");
+    let mut d = ours(RUNNING, "d");
     d.command
         .arg("--cacert")
         .arg(sim.ca_pem())
         .args(["-u", USER, "--password-file"])
         .arg(&password);
-    let mut list = vec![a, b, c, d];
+    // The same target in other modes: its state file and cached session.
+    let mode = |name: &'static str, mode: &str| {
+        let mut v = ours(name, "d");
+        v.command
+            .arg("--cacert")
+            .arg(sim.ca_pem())
+            .args(["-u", USER, "--password-file"])
+            .arg(&password)
+            .args(["--mode", mode]);
+        v
+    };
+    let needed = mode(NEEDED, "needed");
+    let result = mode(RESULT, "result");
+    let mut list = vec![a, b, c, d, needed, result];
     let path = "/SKLM/rest/v1/ckms/backups/isrunning";
     let auth = format!("Authorization: SKLMAuth userAuthId={id}");
     for (name, plugin) in [
@@ -211,6 +230,19 @@ fn print_table(
             median(&s.requests),
             s.failures
         );
+    }
+    if let Some(running) = samples.get(RUNNING) {
+        println!("other modes against (d) running, same session (1.00 = same cost):");
+        println!("{:<44} {:>7} {:>8}", "variant", "cpu", "wall");
+        for name in [NEEDED, RESULT] {
+            let Some(s) = samples.get(name) else { continue };
+            println!(
+                "{:<44} {:>7.2} {:>8.2}",
+                name,
+                median(&s.cpu_ms) / median(&running.cpu_ms),
+                median(&s.wall_ms) / median(&running.wall_ms)
+            );
+        }
     }
     let size = std::fs::metadata(check).map_or(0, |m| m.len());
     println!(

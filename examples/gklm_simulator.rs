@@ -2,24 +2,37 @@
 //!
 //!   cargo run --example gklm_simulator -- --demo
 //!       builds the check, starts the simulator and runs the check against it
-//!       through a backup's life: not running, running too long, finished.
+//!       in every mode: a backup's life (not running, running too long,
+//!       finished), a backup needed, each result code, backups of each age.
+//!       Exits non-zero if any state differs from the expected one.
 //!
 //!   cargo run --example gklm_simulator -- [--port 9443] [--running]
-//!       [--prefix /GKLM] [--dir DIR]
+//!       [--needed] [--result CODE] [--prefix /GKLM] [--dir DIR]
 //!       serves until interrupted; writes DIR/ca.pem and DIR/password.
-//!       Switch the backup with POST /_sim/running (body true or false),
-//!       drop all sessions with POST /_sim/forget, count requests with
-//!       GET /_sim/stats.
+//!       --needed starts with keys that need a backup; --result sets the
+//!       code of backups/result (raw JSON: 0, "1", -1, "2"; default "0").
+//!
+//!   Control endpoints (any method, body as given; e.g.
+//!   curl -k -X POST --data true https://localhost:9443/_sim/needed):
+//!       /_sim/running   body true or false: a backup runs (backups/isrunning)
+//!       /_sim/needed    body true or false: keys need a backup (backups/need)
+//!       /_sim/result    body the raw JSON `code` of backups/result: 0, "1", -1
+//!       /_sim/backups   body the whole JSON answer of the backup list, e.g.
+//!                       [{"timestamp":1795700000000,"backupFilePath":"..."}]
+//!       /_sim/forget    drop all sessions, as GKLM does after 15 idle minutes
+//!       /_sim/stats     count requests, logins and logouts
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use gklm_simulator::{Cert, Config, PASSWORD, Simulator, USER};
+use gklm_simulator::{Cert, Config, PASSWORD, Simulator, USER, answers};
 
 fn main() {
     let mut args = pico_args::Arguments::from_env();
     let demo = args.contains("--demo");
     let running = args.contains("--running");
+    let needed = args.contains("--needed");
+    let result: Option<String> = args.opt_value_from_str("--result").unwrap_or(None);
     let port: u16 = args
         .opt_value_from_str("--port")
         .unwrap_or(None)
@@ -38,6 +51,8 @@ fn main() {
     std::fs::create_dir_all(&dir).expect("create --dir");
     let config = Config {
         running,
+        needed,
+        result_code: result.unwrap_or_else(|| "\"0\"".into()),
         prefixes: vec![prefix.unwrap_or_else(|| "/SKLM".into())],
         ..Config::default()
     };
@@ -65,7 +80,101 @@ fn set_private(path: &Path) {
     let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
 }
 
-/// Run the real check through a backup's life. Exits non-zero if any result
+/// One step of the demo: what GKLM is made to say, the check's options,
+/// and the state the check must answer.
+struct Step {
+    gklm: String,
+    set: Box<dyn Fn(&Simulator)>,
+    args: &'static [&'static str],
+    expected: &'static str,
+}
+
+fn step(
+    gklm: impl Into<String>,
+    set: impl Fn(&Simulator) + 'static,
+    args: &'static [&'static str],
+    expected: &'static str,
+) -> Step {
+    Step {
+        gklm: gklm.into(),
+        set: Box::new(set),
+        args,
+        expected,
+    }
+}
+
+/// The walk through every mode. One target, so one login and one state
+/// file for all of it, with a streak each for running and needed.
+fn steps() -> Vec<Step> {
+    const RUNNING: &[&str] = &["-w", "1", "-c", "2"];
+    const NEEDED: &[&str] = &["--mode", "needed"];
+    const NEEDED_TIME: &[&str] = &[
+        "--mode",
+        "needed",
+        "--warning-time",
+        "1d",
+        "--critical-time",
+        "3d",
+    ];
+    const RESULT: &[&str] = &["--mode", "result"];
+    const RESULT_STRICT: &[&str] = &["--mode", "result", "--unknown-result-state", "warning"];
+    const AGE: &[&str] = &[
+        "--mode",
+        "age",
+        "--warning-time",
+        "1d",
+        "--critical-time",
+        "3d",
+    ];
+    let running = |on: bool| move |sim: &Simulator| sim.set_running(on);
+    let needed = |on: bool| move |sim: &Simulator| sim.set_needed(on);
+    let result = |code: &'static str| move |sim: &Simulator| sim.set_result_code(code);
+    let newest = |hours: u64| {
+        move |sim: &Simulator| {
+            let list =
+                answers::backup_list(&[answers::hours_ago(hours + 24), answers::hours_ago(hours)]);
+            sim.set_backup_list(&list);
+        }
+    };
+    vec![
+        step("backup not running", running(false), RUNNING, "OK"),
+        step("backup running", running(true), RUNNING, "OK"),
+        step("backup running", running(true), RUNNING, "WARNING"),
+        step("backup running", running(true), RUNNING, "CRITICAL"),
+        step("backup not running", running(false), RUNNING, "OK"),
+        step("all keys backed up", needed(false), NEEDED, "OK"),
+        step("backup needed", needed(true), NEEDED, "WARNING"),
+        step("backup needed", needed(true), NEEDED_TIME, "OK"),
+        step("all keys backed up", needed(false), NEEDED, "OK"),
+        step("last backup succeeded (0)", result("\"0\""), RESULT, "OK"),
+        step(
+            "last backup failed (1)",
+            result("\"1\""),
+            RESULT,
+            "CRITICAL",
+        ),
+        step("no backup since start (-1)", result("-1"), RESULT, "OK"),
+        step(
+            "no backup since start (-1)",
+            result("-1"),
+            RESULT_STRICT,
+            "WARNING",
+        ),
+        step("undocumented code 2", result("2"), RESULT, "WARNING"),
+        step("unknown code \"7\"", result("\"7\""), RESULT, "UNKNOWN"),
+        step("newest backup 2h old", newest(2), AGE, "OK"),
+        step("newest backup 30h old", newest(30), AGE, "WARNING"),
+        step("newest backup 100h old", newest(100), AGE, "CRITICAL"),
+        step(
+            "no backup at all",
+            |sim: &Simulator| sim.set_backup_list("[]"),
+            AGE,
+            "CRITICAL",
+        ),
+    ]
+}
+
+/// Run the real check through every mode. Exits non-zero if any result
 /// differs from what the check is meant to say, so the demo is also a test.
 fn run_demo(sim: &Simulator, password: &Path, dir: &Path) -> i32 {
     let check = match build_check() {
@@ -77,16 +186,9 @@ fn run_demo(sim: &Simulator, password: &Path, dir: &Path) -> i32 {
     };
     let state = dir.join("state.json");
     let port = sim.port().to_string();
-    let steps: [(bool, &str); 5] = [
-        (false, "OK"),
-        (true, "OK"),
-        (true, "WARNING"),
-        (true, "CRITICAL"),
-        (false, "OK"),
-    ];
     let mut failures = 0;
-    for (running, expected) in steps {
-        sim.set_running(running);
+    for step in steps() {
+        (step.set)(sim);
         let mut cmd = Command::new(&check);
         cmd.args([
             "-H",
@@ -100,22 +202,20 @@ fn run_demo(sim: &Simulator, password: &Path, dir: &Path) -> i32 {
         .arg(password)
         .arg("--cacert")
         .arg(sim.ca_pem())
-        .args(["-w", "1", "-c", "2", "--state-file"])
+        .args(step.args)
+        .arg("--state-file")
         .arg(&state);
         let out = cmd.output().expect("run check_gklm_backup");
         let line = String::from_utf8_lossy(&out.stdout);
         let line = line.lines().next().unwrap_or("");
-        let backup = if running {
-            "backup running    "
-        } else {
-            "backup not running"
-        };
         println!(
-            "[{backup}] $ check_gklm_backup -H localhost -p {port} -u {USER} --password-file FILE --cacert CA -w 1 -c 2"
+            "[{:<27}] $ check_gklm_backup -H localhost -p {port} -u {USER} --password-file FILE --cacert CA {}",
+            step.gklm,
+            step.args.join(" ")
         );
         println!("    exit {}: {line}", out.status.code().unwrap_or(-1));
-        if !line.starts_with(&format!("{expected} - ")) {
-            println!("    expected {expected}");
+        if !line.starts_with(&format!("{} - ", step.expected)) {
+            println!("    expected {}", step.expected);
             failures += 1;
         }
     }
@@ -128,7 +228,13 @@ fn run_demo(sim: &Simulator, password: &Path, dir: &Path) -> i32 {
         "simulator saw {} logins, {} logouts, {} requests in all (the session is reused)",
         stats.0, stats.1, stats.2
     );
-    if failures == 0 { 0 } else { 1 }
+    if failures == 0 {
+        println!("demo: every state as expected");
+        0
+    } else {
+        println!("demo: {failures} of the states differ from the expected ones");
+        1
+    }
 }
 
 /// The check binary beside this example, built first when run through cargo.

@@ -186,13 +186,26 @@ fn nagios_runs_the_shipped_command_and_records_state_output_and_perfdata() {
     };
     let sim = Simulator::start();
     sim.set_running(true);
+    sim.set_needed(true);
     let s = setup(&sim);
     let dir = s.ws.path();
+    // Both services check one target: one state file, a streak each.
     let service = format!(
         r#"define service {{
     host_name gklm01
     service_description GKLM backup
     check_command check_gklm_backup!{USER}!2!4!-p {port} --cacert {ca} --state-file {state}
+    max_check_attempts 1
+    check_interval 1
+    retry_interval 1
+    check_period 24x7
+    contacts nobody
+    notification_period 24x7
+}}
+define service {{
+    host_name gklm01
+    service_description GKLM backup needed
+    check_command check_gklm_backup_mode!{USER}!needed!-p {port} --cacert {ca} --state-file {state}
     max_check_attempts 1
     check_interval 1
     retry_interval 1
@@ -238,6 +251,32 @@ fn nagios_runs_the_shipped_command_and_records_state_output_and_perfdata() {
     say(&format!(
         "nagios recorded state {code} after {checks} running checks: {output} | {perf}"
     ));
+    // --mode needed through the shipped check_gklm_backup_mode: WARNING at
+    // once while GKLM says a backup is needed.
+    let needed = wait_for(Duration::from_secs(90), || {
+        let fields = nagios_status(&dir.join("status.dat"), "GKLM backup needed")?;
+        let perf = fields.get("performance_data")?;
+        perf.contains("needed_checks=").then_some(fields)
+    })
+    .expect("Nagios recorded no needed check");
+    assert_eq!(needed["current_state"], "1", "{needed:?}");
+    assert!(
+        needed["plugin_output"].starts_with("WARNING - CTGKM1305I "),
+        "{needed:?}"
+    );
+    let labels: Vec<String> = perf_items(&needed["performance_data"])
+        .into_iter()
+        .map(|(l, _)| l)
+        .collect();
+    assert_eq!(
+        labels,
+        ["needed", "needed_checks", "needed_seconds", "time"],
+        "{needed:?}"
+    );
+    say(&format!(
+        "nagios recorded the needed service: {} | {}",
+        needed["plugin_output"], needed["performance_data"]
+    ));
 }
 
 // ---------------------------------------------------------------- Icinga 2
@@ -272,6 +311,8 @@ fn icinga2_validates_and_runs_the_shipped_checkcommand_and_parses_perfdata() {
     };
     let sim = Simulator::start();
     sim.set_running(true);
+    sim.set_needed(true);
+    sim.set_result_code("\"-1\"");
     let s = setup(&sim);
     let dir = s.ws.path();
     let perf_dir = dir.join("perfdata");
@@ -310,6 +351,28 @@ object Service "gklm-backup" {{
   vars.gklm_warning = 2
   vars.gklm_critical = 4
   vars.gklm_state_file = "{state}"
+}}
+template Service "gklm-mode" {{
+  host_name = "gklm01"
+  check_command = "gklm_backup"
+  check_interval = 1s
+  retry_interval = 1s
+  max_check_attempts = 1
+  vars.gklm_port = {port}
+  vars.gklm_username = "{user}"
+  vars.gklm_password = "{password}"
+  vars.gklm_cacert = "{ca}"
+  vars.gklm_state_file = "{state}"
+}}
+object Service "gklm-backup-needed" {{
+  import "gklm-mode"
+  vars.gklm_mode = "needed"
+  vars.gklm_max_gap = "2d"
+}}
+object Service "gklm-backup-result" {{
+  import "gklm-mode"
+  vars.gklm_mode = "result"
+  vars.gklm_unknown_result_state = "critical"
 }}
 "#,
         plugins = d(&s.plugins),
@@ -353,21 +416,10 @@ object Service "gklm-backup" {{
     // Rotated PerfdataWriter files: one line per check result, written by
     // Icinga after it parsed the plugin's performance data.
     let line = wait_for(Duration::from_secs(90), || {
-        let mut lines: Vec<String> = std::fs::read_dir(&perf_dir)
-            .ok()?
-            .filter_map(Result::ok)
-            .filter(|e| {
-                e.file_name()
-                    .to_string_lossy()
-                    .starts_with("service-perfdata.")
-                    && !e.file_name().to_string_lossy().ends_with(".tmp")
-            })
-            .filter_map(|e| std::fs::read_to_string(e.path()).ok())
-            .flat_map(|t| t.lines().map(str::to_string).collect::<Vec<_>>())
-            .filter(|l| l.contains("SERVICEDESC::gklm-backup"))
-            .collect();
-        lines.sort();
-        lines.into_iter().find(|l| l.contains("running_checks=3;"))
+        icinga_perfdata_lines(&perf_dir)
+            .into_iter()
+            .filter(|l| l.contains("SERVICEDESC::gklm-backup\t"))
+            .find(|l| l.contains("running_checks=3;"))
     })
     .unwrap_or_else(|| {
         panic!(
@@ -375,10 +427,7 @@ object Service "gklm-backup" {{
             std::fs::read_to_string(dir.join("daemon.log")).unwrap_or_default()
         )
     });
-    let fields: HashMap<&str, &str> = line
-        .split('\t')
-        .filter_map(|f| f.split_once("::"))
-        .collect();
+    let fields = icinga_fields(&line);
     assert_eq!(fields["SERVICESTATE"], "WARNING", "{line}");
     assert_eq!(fields["SERVICECHECKCOMMAND"], "gklm_backup", "{line}");
     assert_check_perfdata(fields["SERVICEPERFDATA"], 3);
@@ -396,6 +445,61 @@ object Service "gklm-backup" {{
         "icinga2 recorded: {} | {}",
         fields["SERVICESTATE"], fields["SERVICEPERFDATA"]
     ));
+    // --mode through gklm_mode, with each mode's own custom variables:
+    // needed is WARNING at once, result -1 takes gklm_unknown_result_state.
+    for (service, state, perf) in [
+        (
+            "gklm-backup-needed",
+            "WARNING",
+            "needed=1;;;0;1 needed_checks=",
+        ),
+        ("gklm-backup-result", "CRITICAL", "result=-1;;;-1;2 time="),
+    ] {
+        let line = wait_for(Duration::from_secs(90), || {
+            icinga_perfdata_lines(&perf_dir)
+                .into_iter()
+                .find(|l| l.contains(&format!("SERVICEDESC::{service}\t")))
+        })
+        .unwrap_or_else(|| {
+            panic!(
+                "Icinga recorded no {service} check; daemon log:\n{}",
+                std::fs::read_to_string(dir.join("daemon.log")).unwrap_or_default()
+            )
+        });
+        let fields = icinga_fields(&line);
+        assert_eq!(fields["SERVICESTATE"], state, "{line}");
+        assert!(fields["SERVICEPERFDATA"].starts_with(perf), "{line}");
+        say(&format!(
+            "icinga2 recorded {service}: {} | {}",
+            fields["SERVICESTATE"], fields["SERVICEPERFDATA"]
+        ));
+    }
+}
+
+/// The PerfdataWriter's rotated files, one line per check result, written
+/// by Icinga after it parsed the plugin's performance data.
+fn icinga_perfdata_lines(perf_dir: &Path) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(perf_dir) else {
+        return Vec::new();
+    };
+    let mut lines: Vec<String> = entries
+        .filter_map(Result::ok)
+        .filter(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            name.starts_with("service-perfdata.") && !name.ends_with(".tmp")
+        })
+        .filter_map(|e| std::fs::read_to_string(e.path()).ok())
+        .flat_map(|t| t.lines().map(str::to_string).collect::<Vec<_>>())
+        .collect();
+    lines.sort();
+    lines
+}
+
+/// `KEY::value` fields of one PerfdataWriter line.
+fn icinga_fields(line: &str) -> HashMap<&str, &str> {
+    line.split('\t')
+        .filter_map(|f| f.split_once("::"))
+        .collect()
 }
 
 #[test]
@@ -445,7 +549,7 @@ include "{example}"
         "icinga2 daemon -C failed:\n{text}"
     );
     assert!(
-        text.contains("Instantiated 1 Service."),
+        text.contains("Instantiated 4 Services."),
         "the apply rule made no service:\n{text}"
     );
 }

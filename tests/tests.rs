@@ -6,6 +6,7 @@ mod util;
 mod check;
 mod engines;
 mod failures;
+mod modes;
 mod multinode;
 mod packaging;
 mod prometheus;

@@ -49,11 +49,13 @@ impl Age {
         };
         let Some(newest) = listing.newest else {
             if let Some(raw) = &listing.unreadable {
+                let listed = match listing.backups {
+                    1 => "1 backup listed".to_string(),
+                    n => format!("{n} backups listed"),
+                };
                 report.state = State::Unknown;
-                report.summary = format!(
-                    "{} backups listed, but no creation time could be read (for example {raw})",
-                    listing.backups
-                );
+                report.summary =
+                    format!("{listed}, but no creation time could be read (for example {raw})");
                 report.error = Some(report.summary.clone());
             } else {
                 report.state = State::Critical;
@@ -85,6 +87,7 @@ impl Age {
                 "{} but one backup's time cannot be read ({raw}), and it may be newer",
                 report.summary
             );
+            report.error = Some(report.summary.clone());
         }
         report.metrics.insert(
             0,
@@ -255,6 +258,7 @@ mod tests {
         assert_eq!(m.judge(&listing, T + 60).state, State::Ok);
         let r = m.judge(&listing, T + 2 * DAY);
         assert_eq!(r.state, State::Unknown);
+        assert_eq!(r.error.as_deref(), Some(r.summary.as_str()));
         assert!(
             r.summary.contains("Sat Jan 23 14:42:20 PST 2016"),
             "{}",

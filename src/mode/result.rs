@@ -42,7 +42,10 @@ pub fn read(body: &Value) -> Result<Outcome, String> {
         .ok_or_else(|| format!("expected a JSON object, got {}", brief(body)))?;
     let code = match map.get("code") {
         Some(Value::String(s)) => s.trim().parse::<i64>().ok(),
-        Some(Value::Number(n)) => n.as_i64(),
+        // 1.0 is the number 1, as `running` reads 0.0 as 0.
+        Some(Value::Number(n)) => n
+            .as_i64()
+            .or_else(|| n.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64)),
         None => return Err("no 'code' field".into()),
         Some(_) => None,
     };
@@ -155,6 +158,8 @@ mod tests {
             assert!(read(&body).is_err(), "{body}");
         }
         assert!(read(&json!({"code": "7"})).unwrap_err().contains("\"7\""));
+        assert_eq!(read(&json!({"code": 1.0})).unwrap().code, 1);
+        assert_eq!(read(&json!({"code": -1.0})).unwrap().code, -1);
     }
 
     #[test]

@@ -1,0 +1,995 @@
+//! `--mode needed|result|age` end to end, and what the four modes share (one
+//! session, one state file with a streak per mode, the failure behaviour):
+//! the real binary against the simulator over HTTPS.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use gklm_simulator::answers;
+
+use crate::util::*;
+
+const NEEDED_TEXT: &str =
+    "CTGKM1305I There are keys and certificates which have not been backed up. Make a backup.";
+const BACKED_UP_TEXT: &str = "CTGKM1304I All keys and certificates have been backed up.";
+const DAY: u64 = 86_400;
+
+/// `--mode MODE` and `args`, logged in with the session cache; asserts
+/// that no secret reached the output, as every run here should.
+fn check(sim: &Simulator, ws: &Workspace, mode: &str, args: &[&str]) -> Run {
+    let r = run(login_command(sim, ws).args(["--mode", mode]).args(args));
+    assert_no_secrets(&r);
+    r
+}
+
+/// The same in `--format json`, returning the parsed object as well.
+fn check_json(sim: &Simulator, ws: &Workspace, mode: &str, args: &[&str]) -> (Run, Value) {
+    let r = check(sim, ws, mode, &[args, &["--format", "json"]].concat());
+    let v = r.json();
+    (r, v)
+}
+
+fn assert_no_secrets(r: &Run) {
+    for secret in [PASSWORD, "simsess-"] {
+        assert!(
+            !r.stdout.contains(secret) && !r.stderr.contains(secret),
+            "{secret} leaked: {}{}",
+            r.stdout,
+            r.stderr
+        );
+    }
+}
+
+/// The perfdata labels, in order.
+fn labels(r: &Run) -> Vec<String> {
+    r.perfdata()
+        .split(' ')
+        .filter_map(|item| item.split_once('=').map(|(l, _)| l.to_string()))
+        .collect()
+}
+
+/// Paths of the backup questions the simulator was asked, in order.
+fn asked(sim: &Simulator) -> Vec<String> {
+    sim.requests()
+        .into_iter()
+        .filter(|q| q.path.contains("/ckms/backups"))
+        .map(|q| q.path)
+        .collect()
+}
+
+/// The JSON envelope every mode prints, with the state and exit code.
+fn assert_envelope(v: &Value, mode: &str, state: &str, code: i32) {
+    assert_eq!(v["mode"], mode, "{v}");
+    assert_eq!(v["state"], state, "{v}");
+    assert_eq!(v["exit_code"], code, "{v}");
+    assert!(v["message"].is_string(), "{v}");
+    assert!(v["time"].as_f64().is_some_and(|t| t > 0.0), "{v}");
+    assert!(v["details"].is_array(), "{v}");
+    assert!(
+        v.get("message_id").is_some() && v.get("error").is_some(),
+        "{v}"
+    );
+}
+
+/// Rewrite the state file: `edit` gets its JSON.
+fn edit_state(ws: &Workspace, edit: impl FnOnce(&mut Value)) {
+    let path = ws.state_files().remove(0);
+    let mut state = ws.state_json();
+    edit(&mut state);
+    std::fs::write(&path, state.to_string()).unwrap();
+}
+
+/// `2016-01-23T22:42:20Z` for a Unix time, from the simulator's file stamp.
+fn rfc3339(t: u64) -> String {
+    let s = answers::file_stamp(t);
+    format!(
+        "{}-{}-{}T{}:{}:{}Z",
+        &s[0..4],
+        &s[4..6],
+        &s[6..8],
+        &s[8..10],
+        &s[10..12],
+        &s[12..14]
+    )
+}
+
+/// The same instant as local time at `offset` (`+02:00`): shifted digits.
+fn rfc3339_at(t: u64, offset_secs: i64, offset: &str) -> String {
+    let local = rfc3339((t as i64 + offset_secs) as u64);
+    format!("{}{offset}", local.trim_end_matches('Z'))
+}
+
+// ---------------------------------------------------------------- needed
+
+#[test]
+fn needed_all_backed_up_is_ok_with_gklm_text_and_its_perfdata() {
+    let sim = Simulator::start();
+    let ws = Workspace::new();
+    let r = check(&sim, &ws, "needed", &[]);
+    r.expect("OK", 0);
+    assert!(
+        r.first_line().starts_with(&format!(
+            "OK - {BACKED_UP_TEXT} | needed=0;;;0;1 needed_checks=0;;;0; needed_seconds=0s;;;0; time="
+        )),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.perf("time").unwrap().ends_with("s;;;0;10"),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(
+        asked(&sim),
+        ["/SKLM/rest/v1/ckms/backups/need"],
+        "asks backups/need only"
+    );
+}
+
+#[test]
+fn a_needed_backup_warns_at_once_by_default_and_its_checks_are_counted() {
+    let sim = Simulator::start();
+    sim.set_needed(true);
+    let ws = Workspace::new();
+    for n in 1..=2u64 {
+        let r = check(&sim, &ws, "needed", &[]);
+        r.expect("WARNING", 1);
+        let plural = if n == 1 { "check" } else { "checks" };
+        r.expect_text(&format!(
+            "WARNING - {NEEDED_TEXT} (needed for {n} {plural}, "
+        ));
+        assert_eq!(r.perf("needed").unwrap(), "1;;;0;1");
+        assert_eq!(r.perf("needed_checks").unwrap(), format!("{n};;;0;"));
+        assert!(r.perf("needed_seconds").unwrap().ends_with("s;;;0;"));
+        assert_eq!(
+            labels(&r),
+            ["needed", "needed_checks", "needed_seconds", "time"]
+        );
+    }
+    assert_eq!(ws.state_json()["streaks"]["needed"]["checks"], 2);
+    sim.set_needed(false);
+    let r = check(&sim, &ws, "needed", &[]);
+    r.expect("OK", 0);
+    assert_eq!(r.perf("needed_checks").unwrap(), "0;;;0;");
+    assert_eq!(ws.state_json()["streaks"], json!({}), "the streak ended");
+}
+
+#[test]
+fn needed_w_and_c_count_consecutive_checks_as_for_running() {
+    let sim = Simulator::start();
+    sim.set_needed(true);
+    let ws = Workspace::new();
+    for (n, state, code) in [(1, "OK", 0), (2, "WARNING", 1), (3, "CRITICAL", 2)] {
+        let r = check(&sim, &ws, "needed", &["-w", "1", "-c", "2"]);
+        r.expect(state, code);
+        assert_eq!(r.perf("needed_checks").unwrap(), format!("{n};1;2;0;"));
+    }
+    check(&sim, &ws, "needed", &["-w", "1", "-c", "2"]).expect_text("-c 2 crossed");
+}
+
+#[test]
+fn needed_with_time_thresholds_stays_ok_the_first_day_then_warns_then_is_critical() {
+    let sim = Simulator::start();
+    sim.set_needed(true);
+    let ws = Workspace::new();
+    let args = ["--warning-time", "1d", "--critical-time", "3d"];
+    let r = check(&sim, &ws, "needed", &args);
+    r.expect("OK", 0).expect_text("(needed for 1 check, 0s)");
+    assert!(
+        r.perf("needed_seconds")
+            .unwrap()
+            .ends_with("s;86400;259200;0;"),
+        "{}",
+        r.perfdata()
+    );
+    // Seen needed for the first time a day and ten minutes ago, and by the
+    // previous check a minute ago.
+    let now = answers::now();
+    edit_state(&ws, |s| {
+        s["streaks"]["needed"]["since"] = (now - DAY - 600).into();
+        s["streaks"]["needed"]["last"] = (now - 60).into();
+    });
+    let r = check(&sim, &ws, "needed", &args);
+    r.expect("WARNING", 1)
+        .expect_text("(needed for 2 checks, 1d 0h ")
+        .expect_text("m, --warning-time 1d 0h 0m crossed)");
+    let seconds = r.perf_number("needed_seconds").unwrap();
+    assert!((86_999.0..87_300.0).contains(&seconds), "{}", r.perfdata());
+    edit_state(&ws, |s| {
+        s["streaks"]["needed"]["since"] = (now - 3 * DAY - 600).into();
+        s["streaks"]["needed"]["last"] = (now - 60).into();
+    });
+    let r = check(&sim, &ws, "needed", &args);
+    r.expect("CRITICAL", 2)
+        .expect_text("--critical-time 3d 0h 0m crossed");
+    assert_eq!(r.perf_number("needed_checks"), Some(3.0));
+}
+
+#[test]
+fn a_needed_streak_older_than_max_gap_starts_again_and_says_so_at_v() {
+    let sim = Simulator::start();
+    sim.set_needed(true);
+    let ws = Workspace::new();
+    let args = ["-w", "2", "--max-gap", "1h", "-v"];
+    check(&sim, &ws, "needed", &args).expect("OK", 0);
+    check(&sim, &ws, "needed", &args).expect("OK", 0);
+    let now = answers::now();
+    edit_state(&ws, |s| {
+        s["streaks"]["needed"]["since"] = (now - 7300).into();
+        s["streaks"]["needed"]["last"] = (now - 7200).into();
+    });
+    let r = check(&sim, &ws, "needed", &args);
+    r.expect("OK", 0);
+    assert_eq!(r.perf_number("needed_checks"), Some(1.0), "{}", r.stdout);
+    assert!(
+        r.stdout
+            .contains("more than --max-gap 1h 0m 0s; counting starts again"),
+        "{}",
+        r.stdout
+    );
+}
+
+#[test]
+fn needed_decides_on_the_message_id_not_on_the_localised_text() {
+    let sim = Simulator::start();
+    sim.set_needed(true);
+    let ws = Workspace::new();
+    let r = check(&sim, &ws, "needed", &["-l", "de"]);
+    r.expect("WARNING", 1)
+        .expect_text("CTGKM1305I Es gibt Schlüssel, die nicht gesichert wurden.");
+    // IBM's samples word the texts differently; a code that disagrees with
+    // the id does not matter either.
+    sim.set_status_behavior(Behavior::json(
+        200,
+        r#"{"code":"1","status":"CTGKM1304I Alles gesichert."}"#,
+    ));
+    check(&sim, &ws, "needed", &[])
+        .expect("OK", 0)
+        .expect_text("OK - CTGKM1304I Alles gesichert. |");
+}
+
+#[test]
+fn an_unknown_needed_message_id_is_unknown_quoting_it_and_keeps_the_streak() {
+    let sim = Simulator::start();
+    sim.set_needed(true);
+    let ws = Workspace::new();
+    check(&sim, &ws, "needed", &[]).expect("WARNING", 1);
+    for (body, quoted) in [
+        (
+            r#"{"code":"0","status":"CTGKM1399W Backup state under review."}"#,
+            "\"CTGKM1399W Backup state under review.\"",
+        ),
+        (
+            r#"{"code":"0","status":"Keys need a backup"}"#,
+            "\"Keys need a backup\"",
+        ),
+        (r#"{"code":"0","status":17}"#, "17"),
+    ] {
+        sim.set_status_behavior(Behavior::json(200, body));
+        let r = check(&sim, &ws, "needed", &[]);
+        r.expect("UNKNOWN", 3)
+            .expect_text(quoted)
+            .expect_text("expected CTGKM1304I (all backed up) or CTGKM1305I (backup needed)");
+        assert_eq!(labels(&r), ["time"], "{}", r.stdout);
+    }
+    sim.set_status_behavior(Behavior::json(200, r#"{"code":"0"}"#));
+    check(&sim, &ws, "needed", &[])
+        .expect("UNKNOWN", 3)
+        .expect_text("no 'status' field");
+    assert_eq!(ws.state_json()["streaks"]["needed"]["checks"], 1);
+    sim.set_status_behavior(Behavior::Normal);
+    let r = check(&sim, &ws, "needed", &[]);
+    assert_eq!(r.perf_number("needed_checks"), Some(2.0), "{}", r.stdout);
+}
+
+#[test]
+fn needed_json_carries_the_envelope_the_mode_and_its_fields() {
+    let sim = Simulator::start();
+    let ws = Workspace::new();
+    let (_, v) = check_json(&sim, &ws, "needed", &[]);
+    assert_envelope(&v, "needed", "OK", 0);
+    assert_eq!(v["message"], BACKED_UP_TEXT);
+    assert_eq!(v["message_id"], "CTGKM1304I");
+    assert_eq!(
+        (&v["needed"], &v["needed_checks"], &v["needed_seconds"]),
+        (&json!(false), &json!(0), &json!(0))
+    );
+    assert!(v.get("running").is_none(), "no other mode's fields: {v}");
+    sim.set_needed(true);
+    let (r, v) = check_json(&sim, &ws, "needed", &["-c", "0"]);
+    assert_eq!(r.code, 2);
+    assert_envelope(&v, "needed", "CRITICAL", 2);
+    assert_eq!(v["message_id"], "CTGKM1305I");
+    assert_eq!(
+        (&v["needed"], &v["needed_checks"], &v["needed_seconds"]),
+        (&json!(true), &json!(1), &json!(0))
+    );
+    assert!(v["error"].is_null());
+    sim.set_status_behavior(Behavior::json(200, r#"{"status":"CTGKM0000X odd"}"#));
+    let (r, v) = check_json(&sim, &ws, "needed", &[]);
+    assert_eq!(r.code, 3);
+    assert_envelope(&v, "needed", "UNKNOWN", 3);
+    for field in ["needed", "needed_checks", "needed_seconds"] {
+        assert!(v[field].is_null(), "{field} present but null: {v}");
+        assert!(v.get(field).is_some(), "{field} missing: {v}");
+    }
+    assert!(
+        v["error"].as_str().unwrap().contains("CTGKM0000X odd"),
+        "{v}"
+    );
+}
+
+// ---------------------------------------------------------------- result
+
+#[test]
+fn result_each_code_has_its_state_whether_string_or_number() {
+    let sim = Simulator::start();
+    let ws = Workspace::new();
+    for (raw, code, state, exit, text) in [
+        (
+            "\"0\"",
+            0,
+            "OK",
+            0,
+            "CTGKM1301I Backup operation succeeded.",
+        ),
+        ("0", 0, "OK", 0, "CTGKM1301I Backup operation succeeded."),
+        (
+            "\"1\"",
+            1,
+            "CRITICAL",
+            2,
+            "CTGKM1302E Backup operation failed.",
+        ),
+        ("1", 1, "CRITICAL", 2, "CTGKM1302E Backup operation failed."),
+        (
+            "\"2\"",
+            2,
+            "WARNING",
+            1,
+            "Backup operation suc (result code 2",
+        ),
+        ("2", 2, "WARNING", 1, "Backup operation suc (result code 2"),
+        ("1.0", 1, "CRITICAL", 2, "Something else."),
+        (
+            "\"-1\"",
+            -1,
+            "OK",
+            0,
+            "CTGKM1303I The backup result cannot be determined. (no backup has run since GKLM last started)",
+        ),
+        (
+            "-1",
+            -1,
+            "OK",
+            0,
+            "(no backup has run since GKLM last started)",
+        ),
+    ] {
+        sim.set_result_code(raw);
+        let r = check(&sim, &ws, "result", &[]);
+        assert_eq!(
+            (r.state(), r.code),
+            (state, exit),
+            "code {raw}: {}",
+            r.stdout
+        );
+        r.expect_text(text);
+        assert_eq!(
+            r.perf("result").unwrap(),
+            format!("{code};;;-1;2"),
+            "code {raw}"
+        );
+        assert_eq!(labels(&r), ["result", "time"], "code {raw}");
+    }
+    assert!(
+        asked(&sim)
+            .iter()
+            .all(|p| p == "/SKLM/rest/v1/ckms/backups/result")
+    );
+    assert_eq!(
+        ws.state_json()["streaks"],
+        json!({}),
+        "result keeps no streak"
+    );
+}
+
+#[test]
+fn result_minus_one_takes_the_unknown_result_state() {
+    let sim = Simulator::start();
+    sim.set_result_code("-1");
+    let ws = Workspace::new();
+    for (given, state, exit) in [
+        ("ok", "OK", 0),
+        ("warning", "WARNING", 1),
+        ("critical", "CRITICAL", 2),
+        ("unknown", "UNKNOWN", 3),
+    ] {
+        let r = check(&sim, &ws, "result", &["--unknown-result-state", given]);
+        r.expect(state, exit)
+            .expect_text("no backup has run since GKLM last started");
+        assert_eq!(r.perf("result").unwrap(), "-1;;;-1;2");
+    }
+    // It changes only -1.
+    sim.set_result_code("\"0\"");
+    check(&sim, &ws, "result", &["--unknown-result-state", "critical"]).expect("OK", 0);
+}
+
+#[test]
+fn other_result_codes_are_unknown_quoting_them() {
+    let sim = Simulator::start();
+    let ws = Workspace::new();
+    for (raw, quoted) in [
+        ("\"7\"", "'code' is \"7\""),
+        ("3", "'code' is 3,"),
+        ("\"x\"", "'code' is \"x\""),
+        ("0.5", "'code' is 0.5"),
+        ("1.5", "'code' is 1.5"),
+        ("null", "'code' is null"),
+    ] {
+        sim.set_result_code(raw);
+        let r = check(&sim, &ws, "result", &[]);
+        r.expect("UNKNOWN", 3)
+            .expect_text(quoted)
+            .expect_text("expected -1, 0, 1 or 2");
+        assert_eq!(labels(&r), ["time"], "{}", r.stdout);
+    }
+    sim.set_status_behavior(Behavior::json(200, r#"{"status":"CTGKM1301I ok"}"#));
+    check(&sim, &ws, "result", &[])
+        .expect("UNKNOWN", 3)
+        .expect_text("no 'code' field");
+}
+
+#[test]
+fn result_json_carries_the_code() {
+    let sim = Simulator::start();
+    sim.set_result_code("1");
+    let ws = Workspace::new();
+    let (_, v) = check_json(&sim, &ws, "result", &[]);
+    assert_envelope(&v, "result", "CRITICAL", 2);
+    assert_eq!(v["result"], 1);
+    assert_eq!(v["message"], "CTGKM1302E Backup operation failed.");
+    assert_eq!(v["message_id"], "CTGKM1302E");
+    sim.set_result_code("\"-1\"");
+    let (_, v) = check_json(&sim, &ws, "result", &["--unknown-result-state", "warning"]);
+    assert_envelope(&v, "result", "WARNING", 1);
+    assert_eq!(v["result"], -1);
+    sim.set_result_code("\"9\"");
+    let (_, v) = check_json(&sim, &ws, "result", &[]);
+    assert_envelope(&v, "result", "UNKNOWN", 3);
+    assert!(v.get("result").is_some_and(Value::is_null), "{v}");
+    assert!(v["error"].as_str().unwrap().contains("\"9\""), "{v}");
+}
+
+// ---------------------------------------------------------------- age
+
+#[test]
+fn age_is_judged_on_the_newest_backup() {
+    let sim = Simulator::start();
+    let ws = Workspace::new();
+    let args = ["--warning-time", "1d", "--critical-time", "3d"];
+    for (hours, state, exit, age_text, crossed) in [
+        (2, "OK", 0, "2h ", None),
+        (
+            30,
+            "WARNING",
+            1,
+            "1d 6h ",
+            Some("--warning-time 1d 0h 0m crossed"),
+        ),
+        (
+            100,
+            "CRITICAL",
+            2,
+            "4d 4h ",
+            Some("--critical-time 3d 0h 0m crossed"),
+        ),
+    ] {
+        let newest = answers::hours_ago(hours);
+        sim.set_backup_list(&answers::backup_list(&[
+            answers::hours_ago(hours + 48),
+            newest,
+            answers::hours_ago(hours + 24),
+        ]));
+        let r = check(&sim, &ws, "age", &args);
+        r.expect(state, exit)
+            .expect_text(&format!("newest backup is {age_text}"));
+        r.expect_text(&format!("({}, 3 backups)", rfc3339(newest)));
+        match crossed {
+            Some(c) => {
+                r.expect_text(c);
+            }
+            None => assert!(!r.first_line().contains("crossed"), "{}", r.stdout),
+        }
+        let age = r.perf_number("backup_age").unwrap();
+        let expected = (hours * 3600) as f64;
+        assert!(
+            (expected..expected + 120.0).contains(&age),
+            "{}",
+            r.perfdata()
+        );
+        assert!(
+            r.perf("backup_age").unwrap().ends_with("s;86400;259200;0;"),
+            "{}",
+            r.perfdata()
+        );
+        assert_eq!(r.perf("backups").unwrap(), "3;;;0;");
+        assert_eq!(labels(&r), ["backup_age", "backups", "time"]);
+    }
+    assert!(
+        asked(&sim)
+            .iter()
+            .all(|p| p == "/SKLM/rest/v1/ckms/backups")
+    );
+}
+
+#[test]
+fn age_reads_every_body_shape_and_time_form() {
+    let sim = Simulator::start();
+    let ws = Workspace::new();
+    let t = answers::now() - 7200;
+    let path = |stamp: &str| format!("/opt/IBM/backups/sklm_v4.2.0.0_{stamp}_backup.jar");
+    let entry = |timestamp: Value| json!({"status": "Success", "timestamp": timestamp, "backupFilePath": "/opt/IBM/backups/x.jar"});
+    let cases: Vec<(&str, Value)> = vec![
+        (
+            "bare array, epoch ms number",
+            json!([entry(json!(t * 1000))]),
+        ),
+        (
+            "object holding the array",
+            json!({"total": 1, "backups": [entry(json!(t))]}),
+        ),
+        ("epoch s number", json!([entry(json!(t))])),
+        ("epoch s string", json!([entry(json!(t.to_string()))])),
+        (
+            "epoch ms string",
+            json!([entry(json!((t * 1000).to_string()))]),
+        ),
+        ("RFC 3339 with Z", json!([entry(json!(rfc3339(t)))])),
+        (
+            "RFC 3339 with an offset",
+            json!([entry(json!(rfc3339_at(t, 7200, "+02:00")))]),
+        ),
+        (
+            "only the file name stamp",
+            json!([{"status": "Success", "backupFilePath": path(&format!(
+                "{}-0800",
+                answers::file_stamp(t - 8 * 3600)
+            ))}]),
+        ),
+        (
+            "null timestamp, file name stamp",
+            json!([{"timestamp": null, "backupFilePath": path(&format!(
+                "{}+0530",
+                answers::file_stamp(t + 19_800)
+            ))}]),
+        ),
+    ];
+    for (shape, body) in cases {
+        sim.set_backup_list(&body.to_string());
+        let (r, v) = check_json(&sim, &ws, "age", &["--critical-time", "1d"]);
+        assert_eq!(r.code, 0, "{shape}: {}", r.stdout);
+        assert_envelope(&v, "age", "OK", 0);
+        assert_eq!(v["newest_backup"], rfc3339(t), "{shape}: {v}");
+        assert_eq!(v["backups"], 1, "{shape}");
+        let age = v["backup_age"].as_u64().unwrap();
+        assert!((7200..7320).contains(&age), "{shape}: {v}");
+    }
+}
+
+#[test]
+fn an_unreadable_backup_time_is_unknown_quoting_it_unless_a_readable_one_is_recent_enough() {
+    let sim = Simulator::start();
+    let ws = Workspace::new();
+    let odd = json!({"timestamp": "Sat Jan 23 14:42:20 PST 2016", "backupFilePath": "b.jar"});
+    let recent = json!({"timestamp": answers::hours_ago(2)});
+    let old = json!({"timestamp": answers::hours_ago(50)});
+    let args = ["--critical-time", "1d"];
+
+    sim.set_backup_list(&json!([odd, recent]).to_string());
+    let r = check(&sim, &ws, "age", &args);
+    r.expect("OK", 0).expect_text("2 backups");
+
+    sim.set_backup_list(&json!([odd, old]).to_string());
+    let (_, v) = check_json(&sim, &ws, "age", &args);
+    assert_envelope(&v, "age", "UNKNOWN", 3);
+    assert!(
+        v["error"].as_str().is_some_and(|e| e.contains("PST 2016")),
+        "an UNKNOWN says why in 'error' too: {v}"
+    );
+    let r = check(&sim, &ws, "age", &args);
+    r.expect("UNKNOWN", 3)
+        .expect_text("newest backup is 2d 2h ")
+        .expect_text("one backup's time cannot be read (timestamp \"Sat Jan 23 14:42:20 PST 2016\", backupFilePath \"b.jar\"), and it may be newer");
+
+    sim.set_backup_list(&json!([{"timestamp": "yesterday"}]).to_string());
+    let r = check(&sim, &ws, "age", &args);
+    r.expect("UNKNOWN", 3).expect_text(
+        "UNKNOWN - 1 backup listed, but no creation time could be read (for example timestamp \"yesterday\", backupFilePath none)",
+    );
+    assert_eq!(labels(&r), ["backups", "time"]);
+}
+
+#[test]
+fn an_empty_backup_list_is_critical() {
+    let sim = Simulator::start();
+    let ws = Workspace::new();
+    for body in ["[]", r#"{"backups":[]}"#] {
+        sim.set_backup_list(body);
+        let r = check(&sim, &ws, "age", &["--warning-time", "1d"]);
+        r.expect("CRITICAL", 2)
+            .expect_text("CRITICAL - no backup found |");
+        assert_eq!(r.perf("backups").unwrap(), "0;;;0;");
+        assert_eq!(labels(&r), ["backups", "time"]);
+    }
+    let (_, v) = check_json(
+        &sim,
+        &ws,
+        "age",
+        &["--warning-time", "1d", "--backup-dir", "/srv/gklm"],
+    );
+    assert_envelope(&v, "age", "CRITICAL", 2);
+    assert_eq!(v["message"], "no backup found in /srv/gklm");
+    assert_eq!(v["backups"], 0);
+    assert!(v.get("backup_age").is_some_and(Value::is_null), "{v}");
+    assert!(v.get("newest_backup").is_some_and(Value::is_null), "{v}");
+}
+
+#[test]
+fn a_backup_list_that_is_no_list_is_unknown_quoting_it() {
+    let sim = Simulator::start();
+    let ws = Workspace::new();
+    for (body, needle) in [
+        (r#"{"code":"0"}"#, "an object holding none"),
+        (r#""none""#, "got \"none\""),
+    ] {
+        sim.set_backup_list(body);
+        check(&sim, &ws, "age", &["--critical-time", "1d"])
+            .expect("UNKNOWN", 3)
+            .expect_text("unexpected answer to backup list request")
+            .expect_text(needle);
+    }
+}
+
+#[test]
+fn backup_dir_is_sent_percent_encoded_as_backup_directory() {
+    let sim = Simulator::start();
+    let ws = Workspace::new();
+    let r = check(
+        &sim,
+        &ws,
+        "age",
+        &[
+            "--critical-time",
+            "1d",
+            "--backup-dir",
+            "/opt/IBM/back ups/ä&x=1",
+        ],
+    );
+    r.expect("OK", 0)
+        .expect_text("1 backup in /opt/IBM/back ups/ä&x=1)");
+    assert_eq!(
+        asked(&sim),
+        ["/SKLM/rest/v1/ckms/backups?backupDirectory=%2Fopt%2FIBM%2Fback%20ups%2F%C3%A4%26x%3D1"]
+    );
+    sim.clear_log();
+    check(&sim, &ws, "age", &["--critical-time", "1d"]).expect("OK", 0);
+    assert_eq!(asked(&sim), ["/SKLM/rest/v1/ckms/backups"], "no parameter");
+}
+
+#[test]
+fn prometheus_names_the_mode_and_its_metrics() {
+    let sim = Simulator::start();
+    sim.set_needed(true);
+    let ws = Workspace::new();
+    let r = check(&sim, &ws, "needed", &["--format", "prometheus"]);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    let labels = format!(
+        "{{host=\"localhost\",port=\"{}\",mode=\"needed\"}}",
+        sim.port()
+    );
+    for sample in [
+        format!("gklm_backup_needed{labels} 1"),
+        format!("gklm_backup_needed_checks{labels} 1"),
+        format!("gklm_backup_needed_seconds{labels} 0"),
+    ] {
+        assert!(
+            r.stdout.lines().any(|l| l == sample),
+            "{sample}\n{}",
+            r.stdout
+        );
+    }
+    let r = check(
+        &sim,
+        &ws,
+        "age",
+        &["--critical-time", "1d", "--format", "prometheus"],
+    );
+    assert!(
+        r.stdout
+            .lines()
+            .any(|l| l.starts_with("gklm_backup_age_seconds{") && l.contains("mode=\"age\"")),
+        "{}",
+        r.stdout
+    );
+}
+
+// ---------------------------------------------------------------- usage
+
+#[test]
+fn an_option_that_means_nothing_for_the_mode_is_a_usage_error_and_nothing_is_sent() {
+    let sim = Simulator::start();
+    let ws = Workspace::new();
+    let age = ["--critical-time", "1d"];
+    let cases: Vec<(&str, Vec<&str>, &str)> = vec![
+        (
+            "running",
+            vec!["--unknown-result-state", "ok"],
+            "--unknown-result-state means nothing for --mode running",
+        ),
+        (
+            "running",
+            vec!["--backup-dir", "/b"],
+            "--backup-dir means nothing for --mode running",
+        ),
+        (
+            "needed",
+            vec!["--unknown-result-state", "ok"],
+            "--unknown-result-state means nothing for --mode needed",
+        ),
+        (
+            "needed",
+            vec!["--backup-dir", "/b"],
+            "--backup-dir means nothing for --mode needed",
+        ),
+        (
+            "result",
+            vec!["-w", "1"],
+            "-w/-c means nothing for --mode result",
+        ),
+        (
+            "result",
+            vec!["-c", "1"],
+            "-w/-c means nothing for --mode result",
+        ),
+        (
+            "result",
+            vec!["--warning-time", "1h"],
+            "--warning-time/--critical-time means nothing for --mode result",
+        ),
+        (
+            "result",
+            vec!["--critical-time", "1h"],
+            "--warning-time/--critical-time means nothing for --mode result",
+        ),
+        (
+            "result",
+            vec!["--max-gap", "2d"],
+            "--max-gap means nothing for --mode result",
+        ),
+        (
+            "result",
+            vec!["--backup-dir", "/b"],
+            "--backup-dir means nothing for --mode result",
+        ),
+        (
+            "age",
+            [&["-w", "1"][..], &age].concat(),
+            "-w/-c (use --warning-time/--critical-time) means nothing for --mode age",
+        ),
+        (
+            "age",
+            [&["-c", "1"][..], &age].concat(),
+            "-w/-c (use --warning-time/--critical-time) means nothing for --mode age",
+        ),
+        (
+            "age",
+            [&["--max-gap", "2d"][..], &age].concat(),
+            "--max-gap means nothing for --mode age",
+        ),
+        (
+            "age",
+            [&["--unknown-result-state", "ok"][..], &age].concat(),
+            "--unknown-result-state means nothing for --mode age",
+        ),
+        (
+            "age",
+            vec![],
+            "--mode age needs --warning-time or --critical-time",
+        ),
+        (
+            "age",
+            vec!["--backup-dir", "/b"],
+            "--mode age needs --warning-time or --critical-time",
+        ),
+        (
+            "result",
+            vec!["--unknown-result-state", "fine"],
+            "invalid --unknown-result-state 'fine'",
+        ),
+        (
+            "size",
+            vec![],
+            "invalid --mode 'size': expected running, needed, result or age",
+        ),
+    ];
+    for (mode, args, needle) in cases {
+        let r = check(&sim, &ws, mode, &args);
+        r.expect("UNKNOWN", 3)
+            .expect_text(needle)
+            .expect_text("see --help");
+        assert_eq!(r.stdout.lines().count(), 1, "{}", r.stdout);
+        let (r, v) = check_json(&sim, &ws, mode, &args);
+        assert_eq!((r.code, &v["state"]), (3, &json!("UNKNOWN")), "{v}");
+        assert!(v["error"].as_str().unwrap().contains(needle), "{v}");
+    }
+    assert!(sim.requests().is_empty(), "sent: {:?}", sim.requests());
+    assert!(ws.state_files().is_empty(), "no state file written");
+}
+
+// ---------------------------------------------------------------- shared
+
+#[test]
+fn one_login_serves_all_four_modes_and_each_mode_keeps_its_own_streak() {
+    let sim = Simulator::start();
+    sim.set_running(true);
+    sim.set_needed(true);
+    let ws = Workspace::new();
+    let modes: [(&str, &[&str], &str); 4] = [
+        ("running", &[], "OK"),
+        ("needed", &["--warning-time", "1d"], "OK"),
+        ("result", &[], "OK"),
+        ("age", &["--critical-time", "1d"], "OK"),
+    ];
+    for _ in 0..2 {
+        for (mode, args, state) in modes {
+            let r = check(&sim, &ws, mode, args);
+            assert_eq!(r.state(), state, "{mode}: {}", r.stdout);
+        }
+    }
+    assert_eq!(
+        sim.count("POST", "/ckms/login"),
+        1,
+        "one login for the target"
+    );
+    assert_eq!(sim.count("DELETE", "/ckms/logout"), 0);
+    for endpoint in [
+        "/backups/isrunning",
+        "/backups/need",
+        "/backups/result",
+        "/ckms/backups",
+    ] {
+        assert_eq!(sim.count("GET", endpoint), 2, "{endpoint}");
+    }
+    assert_eq!(ws.state_files().len(), 1, "one state file per target");
+    let state = ws.state_json();
+    let streaks = state["streaks"].as_object().unwrap();
+    assert_eq!(
+        streaks.keys().collect::<Vec<_>>(),
+        ["needed", "running"],
+        "{state}"
+    );
+    assert_eq!(state["streaks"]["running"]["checks"], 2);
+    assert_eq!(state["streaks"]["needed"]["checks"], 2);
+    // A backup that stops running ends that streak only.
+    sim.set_running(false);
+    check(&sim, &ws, "running", &[]).expect("OK", 0);
+    let r = check(&sim, &ws, "needed", &[]);
+    assert_eq!(r.perf_number("needed_checks"), Some(3.0), "{}", r.stdout);
+    let state = ws.state_json();
+    assert!(state["streaks"].get("running").is_none(), "{state}");
+    assert_eq!(state["streaks"]["needed"]["checks"], 3);
+    assert_eq!(sim.count("POST", "/ckms/login"), 1);
+}
+
+#[test]
+fn concurrent_runs_of_different_modes_lose_no_check() {
+    let sim = Simulator::start();
+    sim.set_running(true);
+    sim.set_needed(true);
+    let ws = Workspace::new();
+    let next = AtomicUsize::new(0);
+    let runs = run_concurrently(40, || {
+        let mode = if next.fetch_add(1, Ordering::SeqCst).is_multiple_of(2) {
+            "running"
+        } else {
+            "needed"
+        };
+        // A generous bound: forty runs queue for one lock on two cores.
+        let mut cmd = login_command(&sim, &ws);
+        cmd.args(["--mode", mode, "-t", "60", "--warning-time", "1d"]);
+        cmd
+    });
+    for r in &runs {
+        r.expect("OK", 0);
+        assert_no_secrets(r);
+    }
+    let state = ws.state_json();
+    assert_eq!(state["streaks"]["running"]["checks"], 20, "{state}");
+    assert_eq!(state["streaks"]["needed"]["checks"], 20, "{state}");
+    assert_eq!(sim.count("POST", "/ckms/login"), 1);
+    assert_eq!(sim.count("GET", "/backups/isrunning"), 20);
+    assert_eq!(sim.count("GET", "/backups/need"), 20);
+}
+
+#[test]
+fn an_unreachable_gklm_gives_the_unreachable_state_in_every_mode_and_keeps_the_streaks() {
+    let sim = Simulator::start();
+    sim.set_running(true);
+    sim.set_needed(true);
+    let ws = Workspace::new();
+    for _ in 0..2 {
+        check(&sim, &ws, "running", &[]).expect("OK", 0);
+        check(&sim, &ws, "needed", &["-w", "5"]).expect("OK", 0);
+    }
+    let before = ws.state_json()["streaks"].clone();
+    assert_eq!(before["needed"]["checks"], 2);
+    let port = sim.port().to_string();
+    let ca = ws.path().join("ca.pem");
+    std::fs::copy(sim.ca_pem(), &ca).unwrap();
+    drop(sim);
+    for (mode, args, given, state, exit) in [
+        ("running", &["-w", "5"][..], "warning", "WARNING", 1),
+        ("needed", &["-w", "5"], "unknown", "UNKNOWN", 3),
+        ("result", &[], "ok", "OK", 0),
+        ("age", &["--critical-time", "1d"], "critical", "CRITICAL", 2),
+    ] {
+        let mut cmd = command(&ws);
+        cmd.args([
+            "-H",
+            "localhost",
+            "-p",
+            &port,
+            "-u",
+            USER,
+            "--password-file",
+        ])
+        .arg(ws.password_file())
+        .arg("--cacert")
+        .arg(&ca)
+        .args(["--mode", mode, "--unreachable-state", given])
+        .args(args);
+        let r = run(&mut cmd);
+        assert_no_secrets(&r);
+        r.expect(state, exit).expect_text("connection refused");
+        assert_eq!(labels(&r), ["time"], "{mode}: {}", r.stdout);
+        let r = run(cmd.args(["--format", "json"]));
+        let v = r.json();
+        assert_envelope(&v, mode, state, exit);
+        assert!(v["error"].as_str().unwrap().contains("connection refused"));
+    }
+    assert_eq!(
+        ws.state_json()["streaks"],
+        before,
+        "streaks kept as they were"
+    );
+}
+
+#[test]
+fn a_slow_gklm_times_out_in_every_mode_naming_the_request() {
+    let sim = Simulator::start();
+    sim.set_status_behavior(Behavior::Delay(Duration::from_secs(30)));
+    let ws = Workspace::new();
+    for (mode, args, request) in [
+        ("running", &[][..], "backup status request timed out"),
+        ("needed", &[], "backup needed request timed out"),
+        ("result", &[], "backup result request timed out"),
+        (
+            "age",
+            &["--critical-time", "1d"],
+            "backup list request timed out",
+        ),
+    ] {
+        let r = check(&sim, &ws, mode, &[args, &["-t", "2"]].concat());
+        r.expect("CRITICAL", 2).expect_text(request);
+        // Well before the 30 s the simulator waits; generous for a loaded
+        // machine (tests/failures.rs holds the exact bound for running).
+        assert!(
+            (Duration::from_millis(1900)..Duration::from_secs(6)).contains(&r.elapsed),
+            "{mode} took {:?}",
+            r.elapsed
+        );
+    }
+}
