@@ -4,6 +4,7 @@
 mod util;
 
 mod check;
+mod docs;
 mod engines;
 mod failures;
 mod modes;
