@@ -5,6 +5,10 @@
 //! `FLAGS` is the one list of options: it drives the getopt-style reading
 //! (`-Hhost`, `-w3`, bundled `-kv`, `--opt=value`) and the test that keeps
 //! `--help`, the man page, the README and the Icinga 2 CheckCommand in step.
+//! The reading is our own rather than pico-args': pico-args looks a value up
+//! by the first token that spells an option name (`-u --port -p 1` read
+//! `--port` as the port), strips quotes from values, and its combined-flags
+//! feature rewrites `-Hgklm` into `-Hglm` when it looks for `-k`.
 
 use std::ffi::OsString;
 use std::fmt;
@@ -183,25 +187,25 @@ fn usage<T>(text: impl Into<String>) -> Result<T, UsageError> {
 
 /// Parse the arguments (without the program name).
 pub fn parse(raw: Vec<OsString>, env: &Environment) -> Result<Command, UsageError> {
-    let canonical = getopt(raw)?;
-    let mut args = pico_args::Arguments::from_vec(canonical);
-    if args.contains("--help") {
+    let mut args = getopt(raw)?;
+    if args.count("--help") > 0 {
         return Ok(Command::Help);
     }
-    if args.contains("--version") {
+    if args.count("--version") > 0 {
         return Ok(Command::Version);
     }
-    let mut verbosity = 0u8;
-    while args.contains("--verbose") {
-        verbosity = verbosity.saturating_add(1);
+    // A misspelt option is a better hint than the -H it may have hidden.
+    if let Some(stray) = &args.stray {
+        return usage(format!("unknown option or argument '{stray}'"));
     }
-    let mut value = |long: &'static str| -> Result<Option<String>, UsageError> {
-        args.opt_value_from_str(long)
-            .map_err(|e| UsageError(format!("{}: {e}", names(long))))
-    };
-    let host = value("--hostname")?;
-    let port = value("--port")?.map_or(Ok(DEFAULT_PORT), |p| parse_port(&p))?;
-    let prefix = match value("--prefix")?.as_deref() {
+    let verbosity = u8::try_from(args.count("--verbose")).unwrap_or(u8::MAX);
+    let session_cache = args.count("--no-session-cache") == 0;
+    let insecure = args.count("--insecure") > 0;
+    let host = args.value("--hostname");
+    let port = args
+        .value("--port")
+        .map_or(Ok(DEFAULT_PORT), |p| parse_port(&p))?;
+    let prefix = match args.value("--prefix").as_deref() {
         None | Some("auto") => Prefix::Auto,
         Some(p) => Prefix::Fixed(Prefix::fixed(p).ok_or_else(|| {
             UsageError(format!(
@@ -209,42 +213,39 @@ pub fn parse(raw: Vec<OsString>, env: &Environment) -> Result<Command, UsageErro
             ))
         })?),
     };
-    let language = parse_language(value("--language")?.unwrap_or_else(|| "en".into()))?;
+    let language = parse_language(args.value("--language").unwrap_or_else(|| "en".into()))?;
     let auth = parse_auth(
-        value("--username")?,
-        value("--password-file")?,
-        value("--auth-id-file")?,
+        args.value("--username"),
+        args.value("--password-file"),
+        args.value("--auth-id-file"),
     )?;
-    let cacert = value("--cacert")?;
-    let mode_name = value("--mode")?;
+    let cacert = args.value("--cacert");
+    let mode_name = args.value("--mode");
     let thresholds = Thresholds {
-        warning: value("--warning")?.map(|v| Range::parse(&v)).transpose()?,
-        critical: value("--critical")?.map(|v| Range::parse(&v)).transpose()?,
-        warning_time: duration(value("--warning-time")?)?,
-        critical_time: duration(value("--critical-time")?)?,
+        warning: args
+            .value("--warning")
+            .map(|v| Range::parse(&v))
+            .transpose()?,
+        critical: args
+            .value("--critical")
+            .map(|v| Range::parse(&v))
+            .transpose()?,
+        warning_time: duration(args.value("--warning-time"))?,
+        critical_time: duration(args.value("--critical-time"))?,
     };
-    let max_gap = value("--max-gap")?;
-    let unknown_result_state = value("--unknown-result-state")?;
-    let backup_dir = value("--backup-dir")?;
-    let state_file = value("--state-file")?;
-    let unreachable_state = match value("--unreachable-state")? {
+    let max_gap = args.value("--max-gap");
+    let unknown_result_state = args.value("--unknown-result-state");
+    let backup_dir = args.value("--backup-dir");
+    let state_file = args.value("--state-file");
+    let unreachable_state = match args.value("--unreachable-state") {
         None => State::Critical,
         Some(s) => parse_state(&s, "--unreachable-state")?,
     };
-    let timeout = match value("--timeout")? {
+    let timeout = match args.value("--timeout") {
         None => Duration::from_secs_f64(DEFAULT_TIMEOUT_SECS),
         Some(t) => parse_timeout(&t)?,
     };
-    let format = parse_format(value("--format")?.as_deref())?;
-    let session_cache = !args.contains("--no-session-cache");
-    let insecure = args.contains("--insecure");
-    // A misspelt option is a better hint than the -H it may have hidden.
-    if let Some(first) = args.finish().first() {
-        return usage(format!(
-            "unknown option or argument '{}'",
-            first.to_string_lossy()
-        ));
-    }
+    let format = parse_format(args.value("--format").as_deref())?;
     let trust = match (cacert, insecure) {
         (Some(_), true) => return usage("--cacert and --insecure contradict each other; give one"),
         (Some(path), false) => TrustChoice::CaFile(PathBuf::from(path)),
@@ -293,12 +294,36 @@ fn names(long: &str) -> String {
     }
 }
 
-/// Rewrite what getopt accepts into `--long value` pairs: `-Hhost`, `-w3`,
-/// `-p 9443`, bundled switches `-kv`, `-vvv`, `--long=value`. A repeated
-/// single-valued option is refused by name rather than silently resolved.
-fn getopt(raw: Vec<OsString>) -> Result<Vec<OsString>, UsageError> {
-    let mut out = Vec::with_capacity(raw.len() * 2);
-    let mut seen: Vec<&'static str> = Vec::new();
+/// The command line once read the getopt way: each option with its value,
+/// and the first word that is no option at all.
+struct Given {
+    options: Vec<(&'static str, Option<String>)>,
+    stray: Option<String>,
+}
+
+impl Given {
+    /// The value of a valued option, taking it out (it is given once).
+    fn value(&mut self, long: &str) -> Option<String> {
+        let at = self.options.iter().position(|(l, _)| *l == long)?;
+        self.options.remove(at).1
+    }
+
+    /// Whether a switch was given, and how often (`-vvv`).
+    fn count(&self, long: &str) -> usize {
+        self.options.iter().filter(|(l, _)| *l == long).count()
+    }
+}
+
+/// Read what getopt accepts: `-Hhost`, `-H host`, `-w3`, bundled switches
+/// `-kv` and `-vvv`, `--long value`, `--long=value`. A value is whatever
+/// follows its option, even when it looks like an option itself (`-w -5:5`).
+/// A repeated single-valued option is refused by name rather than silently
+/// resolved.
+fn getopt(raw: Vec<OsString>) -> Result<Given, UsageError> {
+    let mut given = Given {
+        options: Vec::with_capacity(raw.len()),
+        stray: None,
+    };
     let mut args = raw.into_iter();
     while let Some(arg) = args.next() {
         let Some(text) = arg.to_str() else {
@@ -307,54 +332,50 @@ fn getopt(raw: Vec<OsString>) -> Result<Vec<OsString>, UsageError> {
                 arg.to_string_lossy()
             ));
         };
-        let found: Vec<(&'static Flag, Option<String>)> =
-            if let Some(long) = text.strip_prefix("--") {
-                let (name, inline) = match long.split_once('=') {
-                    Some((name, value)) => (name, Some(value.to_string())),
-                    None => (long, None),
-                };
-                match FLAGS.iter().find(|f| &f.long[2..] == name) {
-                    Some(f) => vec![(f, inline)],
-                    None => {
-                        out.push(arg);
-                        continue;
-                    }
-                }
-            } else if text.len() > 1 && text.starts_with('-') {
-                match shorts(text) {
-                    Some(found) => found,
-                    None => {
-                        out.push(arg);
-                        continue;
-                    }
-                }
-            } else {
-                out.push(arg);
-                continue;
+        let found = if let Some(long) = text.strip_prefix("--") {
+            let (name, inline) = match long.split_once('=') {
+                Some((name, value)) => (name, Some(value.to_string())),
+                None => (long, None),
             };
+            FLAGS
+                .iter()
+                .find(|f| !name.is_empty() && &f.long[2..] == name)
+                .map(|f| vec![(f, inline)])
+        } else if text.len() > 1 && text.starts_with('-') {
+            shorts(text)
+        } else {
+            None
+        };
+        let Some(found) = found else {
+            given.stray.get_or_insert_with(|| text.to_string());
+            continue;
+        };
         for (f, inline) in found {
-            if f.long != "--verbose" {
-                if seen.contains(&f.long) {
-                    return usage(format!(
-                        "{} given more than once; give it once",
-                        names(f.long)
-                    ));
-                }
-                seen.push(f.long);
+            if f.value.is_some() && given.count(f.long) > 0 {
+                return usage(format!(
+                    "{} given more than once; give it once",
+                    names(f.long)
+                ));
             }
-            out.push(OsString::from(f.long));
-            match (f.value, inline) {
+            let value = match (f.value, inline) {
                 (None, Some(_)) => return usage(format!("{} takes no value", names(f.long))),
-                (None, None) => {}
-                (Some(_), Some(v)) => out.push(OsString::from(v)),
+                (None, None) => None,
+                (Some(_), Some(v)) => Some(v),
                 (Some(_), None) => match args.next() {
-                    Some(v) => out.push(v),
+                    Some(v) => Some(v.into_string().map_err(|v| {
+                        UsageError(format!(
+                            "{} '{}' is not valid UTF-8",
+                            names(f.long),
+                            v.to_string_lossy()
+                        ))
+                    })?),
                     None => return usage(format!("{} needs a value", names(f.long))),
                 },
-            }
+            };
+            given.options.push((f.long, value));
         }
     }
-    Ok(out)
+    Ok(given)
 }
 
 /// `-kv` or `-Hhost`: switches, then at most one option whose value is the
@@ -651,6 +672,17 @@ mod tests {
                 "{args:?}"
             );
         }
+    }
+
+    #[test]
+    fn a_value_is_whatever_follows_its_option() {
+        let c = config(&["-H", "h", "-u", "--port", "-p", "19555", "-w", "-5:5"]);
+        assert_eq!(c.target.user.as_deref(), Some("--port"));
+        assert_eq!(c.target.port, 19555);
+        let c = config(&["-H", "h", "-u", "'quoted'", "-l", "de"]);
+        assert_eq!(c.target.user.as_deref(), Some("'quoted'"));
+        let c = config(&["-H", "h", "--username=a=b"]);
+        assert_eq!(c.target.user.as_deref(), Some("a=b"));
     }
 
     #[test]
