@@ -49,16 +49,18 @@ fn main() {
         port: config.target.port,
         checked_at: now,
     };
+    // Before anything that can block: reading --cacert may, too.
+    if let Err(e) = start_watchdog(&printer, &config) {
+        print_and_exit(&failure(&config, State::Unknown, &e), &printer, started);
+    }
+    watchdog::set_step("reading the --cacert file", "");
     let trust = match load_trust(&config.trust) {
         Ok(trust) => trust,
         Err(e) => print_and_exit(&failure(&config, State::Unknown, &e), &printer, started),
     };
-    // SAFETY: no thread has been started yet (the watchdog is a signal,
-    // not a thread), and nothing else reads the environment meanwhile.
+    // SAFETY: no thread has been started (the watchdog is a signal, not a
+    // thread), and nothing else reads the environment meanwhile.
     unsafe { tls::skip_eager_bundle_load(&trust, &env.openssl) };
-    if let Err(e) = start_watchdog(&printer, &config) {
-        print_and_exit(&failure(&config, State::Unknown, &e), &printer, started);
-    }
     let deadline = started + config.timeout;
     let report = run(&config, env.credentials, trust, deadline, now);
     print_and_exit(&report, &printer, started);
@@ -69,6 +71,7 @@ fn main() {
 fn run(config: &Config, env: FromEnvironment, trust: Trust, deadline: Instant, now: u64) -> Report {
     let trace = Trace::new(config.verbosity);
     let fail = |e: &dyn std::error::Error| failure(config, State::Unknown, e);
+    watchdog::set_step("reading the password or session id", "");
     let credentials = match credentials::load(&config.auth, env, &trace) {
         Ok(c) => c,
         Err(e) => return with_trace(fail(&e), trace),
@@ -253,7 +256,7 @@ fn remember(
     let text = if unchanged {
         loaded.raw.clone().unwrap_or_default()
     } else {
-        watchdog::set_step("writing the state file", &file.path().display().to_string());
+        watchdog::set_step("writing the state file", "");
         file.save(&next, key, now)?
     };
     trace.note(2, format!("state file contents: {text}"));
@@ -291,25 +294,37 @@ fn usage_printer(format: Format, now: u64) -> Printer {
     }
 }
 
+/// Arm the backstop for `-t`. A step that talks to GKLM names its URL and
+/// times out in `--unreachable-state`; a local step (a password file on a
+/// hung mount, a FIFO, the state file) has none and is UNKNOWN: GKLM is not
+/// to blame, and `--unreachable-state ok` must not hide it.
 fn start_watchdog(printer: &Printer, config: &Config) -> Result<(), watchdog::StartError> {
-    let (printer, state, fields) = (
+    let (printer, unreachable, fields) = (
         printer.clone(),
         config.unreachable_state,
         config.mode.fields(),
     );
     let secs = config.timeout.as_secs_f64();
-    let fires_after = config.timeout + watchdog::GRACE;
-    watchdog::start(fires_after, move |step, url| {
-        let at = if url.is_empty() {
-            String::new()
+    watchdog::start(config.timeout + watchdog::GRACE, move |step, url| {
+        let (state, why) = if url.is_empty() {
+            (
+                State::Unknown,
+                format!(
+                    "{step} timed out after {secs}s; is a file blocked (a FIFO, a hung mount)?"
+                ),
+            )
         } else {
-            format!(" ({url})")
+            (
+                unreachable,
+                format!(
+                    "{step} timed out after {secs}s ({url}); GKLM is slow or unreachable, or raise -t"
+                ),
+            )
         };
-        let why =
-            format!("{step} timed out after {secs}s{at}; GKLM is slow or unreachable, or raise -t");
         let report = Report::failure(state, why).with_fields(fields);
         watchdog::Outcome {
-            text: printer.render(&report, fires_after.as_secs_f64()),
+            // The run's bound is -t: report that, not the grace after it.
+            text: printer.render(&report, secs),
             code: state.exit_code(),
         }
     })

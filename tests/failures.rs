@@ -538,3 +538,50 @@ fn a_code_that_contradicts_the_message_id_is_unknown() {
             .expect_text("GKLM contradicts itself");
     }
 }
+
+// ------------------------------------------------------------ local blocking
+
+/// A FIFO nobody writes to: opening it for reading blocks forever, as a
+/// file on a hung network mount would.
+fn blocking_file(ws: &Workspace, name: &str) -> std::path::PathBuf {
+    let path = ws.path().join(name);
+    let c_path = std::ffi::CString::new(path.to_str().unwrap()).unwrap();
+    // SAFETY: a valid NUL-terminated path; mkfifo has no other requirement.
+    assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0);
+    path
+}
+
+#[test]
+fn a_blocked_local_file_is_unknown_in_time_whatever_unreachable_state_says() {
+    let sim = Simulator::start();
+    let ws = Workspace::new();
+    let fifo = blocking_file(&ws, "fifo");
+    let password = run(target_command(&sim, &ws)
+        .args(["-u", USER, "--password-file"])
+        .arg(&fifo)
+        .args(["-t", "2", "--unreachable-state", "ok", "-w", "3"]));
+    password
+        .expect("UNKNOWN", 3)
+        .expect_text("reading the password or session id timed out after 2s")
+        .within_timeout_of_2s();
+    let cacert = run(untrusted_command(&sim, &ws)
+        .arg("--cacert")
+        .arg(&fifo)
+        .args(["-u", USER, "--password-file"])
+        .arg(ws.password_file())
+        .args(["-t", "2", "--unreachable-state", "ok"]));
+    cacert
+        .expect("UNKNOWN", 3)
+        .expect_text("reading the --cacert file timed out after 2s")
+        .within_timeout_of_2s();
+    assert!(
+        cacert.perfdata().starts_with("time=2.000s;;;0;2"),
+        "the time reported is the bound: {}",
+        cacert.perfdata()
+    );
+    assert!(
+        sim.requests().is_empty(),
+        "GKLM was asked: {:?}",
+        sim.requests()
+    );
+}
