@@ -305,7 +305,8 @@ fn start_watchdog(printer: &Printer, config: &Config) -> Result<(), watchdog::St
         config.mode.fields(),
     );
     let secs = config.timeout.as_secs_f64();
-    watchdog::start(config.timeout + watchdog::GRACE, move |step, url| {
+    let fires_after = config.timeout + watchdog::GRACE;
+    watchdog::start(fires_after, move |step, url| {
         let (state, why) = if url.is_empty() {
             (
                 State::Unknown,
@@ -323,8 +324,8 @@ fn start_watchdog(printer: &Printer, config: &Config) -> Result<(), watchdog::St
         };
         let report = Report::failure(state, why).with_fields(fields);
         watchdog::Outcome {
-            // The run's bound is -t: report that, not the grace after it.
-            text: printer.render(&report, secs),
+            // What the run really took, a little past -t.
+            text: printer.render(&report, fires_after.as_secs_f64()),
             code: state.exit_code(),
         }
     })
