@@ -11,3 +11,4 @@ mod props;
 mod secrets;
 mod session;
 mod state_safety;
+mod zabbix_server;
