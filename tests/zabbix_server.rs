@@ -143,6 +143,14 @@ impl Host<'_> {
                 "no new value of the master item after check now\n{}",
                 self.diagnosis()
             );
+            let master = self.items().into_values().find(|i| i.id == self.master);
+            if let Some(master) = master.filter(|m| m.state != "0") {
+                panic!(
+                    "the master item is not supported: {}\n{}",
+                    master.error,
+                    self.diagnosis()
+                );
+            }
             if asked.elapsed() > Duration::from_secs(20) && runs() == runs_before {
                 self.check_now();
                 asked = Instant::now();
@@ -509,6 +517,29 @@ fn zabbix_server_collects_through_the_shipped_template() {
     );
     host.all_supported("agent back");
     server.assert_running();
+
+    // No secret in what the stack wrote: the GKLM password (read from its
+    // file by the check), the API session id or password.
+    for log in [&server.log, &agent.log, &pg.log, &frontend.log] {
+        let text = std::fs::read_to_string(log).unwrap();
+        assert!(
+            !text.contains(PASSWORD),
+            "GKLM password in {}",
+            log.display()
+        );
+        assert!(
+            !host.api.leaks_into(&text),
+            "API secret in {}",
+            log.display()
+        );
+    }
+    let values = host.api.call(
+        "history.get",
+        json!({"history": 4, "itemids": [host.master], "output": ["value"]}),
+    );
+    // Seven steps and at least one run after the agent came back.
+    assert!(values.as_array().unwrap().len() >= 8, "{values}");
+    assert!(!values.to_string().contains(PASSWORD), "{values}");
     say(&format!("{TEST}: passed in {:?}", started.elapsed()));
 }
 

@@ -535,6 +535,11 @@ impl Api<'_> {
     pub fn try_call(&self, method: &str, params: Value) -> Result<Value, String> {
         self.frontend.request(method, params, Some(&self.token))
     }
+
+    /// Whether this session's id or the API password shows in `text`.
+    pub fn leaks_into(&self, text: &str) -> bool {
+        text.contains(&self.token) || text.contains(&format!("\"{API_PASSWORD}\""))
+    }
 }
 
 impl Drop for Api<'_> {
