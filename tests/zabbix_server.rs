@@ -131,6 +131,13 @@ impl Host<'_> {
     /// all (a task sent before the server's configuration knew the item is
     /// dropped), so each call is one run of the check.
     fn collect(&self, sim: Option<&Simulator>) -> Value {
+        let text = self.collect_text(sim);
+        serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!("master item value is not JSON ({e}): {text}"))
+    }
+
+    /// `collect`, the value as the agent gave it.
+    fn collect_text(&self, sim: Option<&Simulator>) -> String {
         let before = self.history_count(&self.master, 4);
         let runs = || sim.map(|s| s.count("GET", "/isrunning"));
         let runs_before = runs();
@@ -162,9 +169,7 @@ impl Host<'_> {
             json!({"history": 4, "itemids": [self.master], "output": "extend",
                    "sortfield": "clock", "sortorder": "DESC", "limit": 1}),
         );
-        let text = last[0]["value"].as_str().unwrap();
-        serde_json::from_str(text)
-            .unwrap_or_else(|e| panic!("master item value is not JSON ({e}): {text}"))
+        last[0]["value"].as_str().unwrap().to_string()
     }
 
     /// After a run that printed `json`: the dependent items hold its values
@@ -216,7 +221,7 @@ impl Host<'_> {
         }
         self.all_supported(step);
         say(&format!(
-            "{step}: {state}, problems {want:?}, master value {json}"
+            "{step}: {state}, problems {want:?}, fields {json}"
         ));
     }
 
@@ -478,6 +483,21 @@ fn zabbix_server_collects_through_the_shipped_template() {
     let json = step("GKLM back, not running", &sim, &[], "OK");
     assert_eq!(json["running_checks"], 0);
 
+    // The check is missing: the agent stores the shell's complaint, which
+    // is no JSON. The state falls back to UNKNOWN, the message says so, the
+    // numbers keep their values, and nothing turns unsupported.
+    let plugin = plugins.join("check_gklm_backup");
+    let aside = plugins.join("check_gklm_backup.aside");
+    std::fs::rename(&plugin, &aside).unwrap();
+    let counts = host.counts();
+    let text = host.collect_text(sim.as_ref());
+    assert!(text.contains("not found"), "{text}");
+    let garbage = json!({"state": "UNKNOWN", "running": null, "running_checks": null,
+        "running_seconds": null, "message": "check_gklm_backup printed no JSON: \
+        see the latest value of the check result item"});
+    host.expect("check missing", &garbage, &["UNKNOWN"], &counts);
+    std::fs::rename(&aside, &plugin).unwrap();
+
     // The agent goes away: the master item gets no value, which the
     // nodata trigger turns into a problem, and nothing turns unsupported.
     let nodata_macro = host.api.call(
@@ -537,8 +557,8 @@ fn zabbix_server_collects_through_the_shipped_template() {
         "history.get",
         json!({"history": 4, "itemids": [host.master], "output": ["value"]}),
     );
-    // Seven steps and at least one run after the agent came back.
-    assert!(values.as_array().unwrap().len() >= 8, "{values}");
+    // Eight steps and at least one run after the agent came back.
+    assert!(values.as_array().unwrap().len() >= 9, "{values}");
     assert!(!values.to_string().contains(PASSWORD), "{values}");
     say(&format!("{TEST}: passed in {:?}", started.elapsed()));
 }
