@@ -472,7 +472,7 @@ fn zabbix_agent_test(agent: &Path, conf: &Path, key: &str) -> String {
 fn zabbix_agent_prefers_the_gklm_host_parameter_and_refuses_what_the_template_says() {
     let Some(agent) = require_engine(
         "zabbix_agentd",
-        "zabbix_agent_prefers_the_gklm_host_parameter",
+        "zabbix_agent_prefers_the_gklm_host_parameter_and_refuses_what_the_template_says",
         "zabbix-agent",
     ) else {
         return;

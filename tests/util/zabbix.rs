@@ -86,8 +86,9 @@ impl Tools {
     /// Everything the stack needs, or None after saying what is missing
     /// (a failure under CI, see `missing`).
     pub fn find(test: &str) -> Option<Tools> {
-        const PACKAGES: &str = "apt-get install postgresql zabbix-server-pgsql \
-                                zabbix-frontend-php php-cli php-cgi php-pgsql zabbix-agent";
+        const PACKAGES: &str = "apt-get install --no-install-recommends postgresql \
+                                zabbix-server-pgsql php-cli php-cgi php-pgsql \
+                                zabbix-frontend-php zabbix-agent";
         let need = |what: Option<PathBuf>, name: &str| {
             if what.is_none() {
                 missing(test, &format!("{name} is not installed ({PACKAGES})"));
