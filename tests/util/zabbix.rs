@@ -4,7 +4,6 @@
 //! frontend's JSON-RPC API under PHP's built-in web server, and a
 //! `zabbix_agentd` (as `zabbix`). Every piece has its own data directory and
 //! port, and dies with the test (see `Daemon`).
-#![allow(dead_code)]
 
 use std::net::TcpListener;
 use std::os::unix::fs::PermissionsExt;
@@ -15,7 +14,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use super::engine::{Daemon, first_line_of, missing, say, wait_for};
+use super::engine::{Daemon, first_line_of, missing, wait_for};
 
 /// Where Debian 12's packages put what the stack needs.
 const SCHEMA_DIR: &str = "/usr/share/zabbix-server-pgsql";
@@ -533,10 +532,6 @@ impl Api<'_> {
             .unwrap_or_else(|e| panic!("Zabbix API {e}"))
     }
 
-    pub fn try_call(&self, method: &str, params: Value) -> Result<Value, String> {
-        self.frontend.request(method, params, Some(&self.token))
-    }
-
     /// Whether this session's id or the API password shows in `text`.
     pub fn leaks_into(&self, text: &str) -> bool {
         text.contains(&self.token) || text.contains(&format!("\"{API_PASSWORD}\""))
@@ -549,9 +544,4 @@ impl Drop for Api<'_> {
             .frontend
             .request("user.logout", json!([]), Some(&self.token));
     }
-}
-
-/// Print a line about the stack (the versions, say).
-pub fn report(line: &str) {
-    say(line);
 }
