@@ -555,12 +555,27 @@ include "{example}"
 }
 
 // ---------------------------------------------------------------- Zabbix
+// tests/zabbix_server.rs runs the template and the UserParameter in a real
+// Zabbix server. What is left for `zabbix_agentd -t`: the {$GKLM.HOST}
+// parameter wins over the interface address, and the characters the agent
+// refuses in a key are exactly the ones the template description lists.
+
+fn zabbix_agent_test(agent: &Path, conf: &Path, key: &str) -> String {
+    let out = Command::new(agent)
+        .arg("-c")
+        .arg(conf)
+        .arg("-t")
+        .arg(key)
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
+}
 
 #[test]
-fn zabbix_agent_runs_the_userparameter_and_the_template_paths_extract_each_value() {
+fn zabbix_agent_prefers_the_gklm_host_parameter_and_refuses_what_the_template_says() {
     let Some(agent) = require_engine(
         "zabbix_agentd",
-        "zabbix_agent_runs_the_userparameter",
+        "zabbix_agent_prefers_the_gklm_host_parameter_and_refuses_what_the_template_says",
         "zabbix-agent",
     ) else {
         return;
@@ -575,93 +590,64 @@ fn zabbix_agent_runs_the_userparameter_and_the_template_paths_extract_each_value
     assert!(shipped.contains("/usr/lib/nagios/plugins/check_gklm_backup --format json"));
     let userparameter = shipped.replace("/usr/lib/nagios/plugins", &d(&s.plugins));
     std::fs::write(dir.join("userparameter.conf"), userparameter).unwrap();
-    let conf = format!(
-        "LogType=console\nTimeout=10\nAllowRoot=1\nInclude={}\n",
-        d(&dir.join("userparameter.conf"))
-    );
-    std::fs::write(dir.join("zabbix_agentd.conf"), conf).unwrap();
+    let conf = dir.join("zabbix_agentd.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "LogType=console\nTimeout=10\nAllowRoot=1\nInclude={}\n",
+            d(&dir.join("userparameter.conf"))
+        ),
+    )
+    .unwrap();
 
-    let key = format!(
-        "gklm.backup[localhost,{},{USER},{},-w 0 --cacert {} --state-file {}]",
-        sim.port(),
-        d(&s.password),
+    // The interface address does not resolve; the host parameter does.
+    let options = format!(
+        "-w 0 --cacert {} --state-file {}",
         d(&s.ca),
         d(&dir.join("state.json"))
     );
-    let out = Command::new(&agent)
-        .arg("-c")
-        .arg(dir.join("zabbix_agentd.conf"))
-        .arg("-t")
-        .arg(&key)
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let key = |host: &str, options: &str| {
+        format!(
+            "gklm.backup[running,gklm.invalid,{host},{},{USER},{},{options}]",
+            sim.port(),
+            d(&s.password)
+        )
+    };
+    let text = zabbix_agent_test(&agent, &conf, &key("localhost", &options));
     let value = text
         .split_once("[t|")
         .and_then(|(_, rest)| rest.trim_end().strip_suffix(']'))
-        .unwrap_or_else(|| {
-            panic!(
-                "zabbix_agentd -t gave no text value:\n{text}\n{}",
-                String::from_utf8_lossy(&out.stderr)
-            )
-        });
+        .unwrap_or_else(|| panic!("zabbix_agentd -t gave no text value:\n{text}"));
     let json: serde_json::Value =
         serde_json::from_str(value).unwrap_or_else(|e| panic!("not JSON ({e}): {value}"));
+    assert_eq!(json["state"], "WARNING", "{value}");
+    assert_eq!(json["running_checks"], 1, "{value}");
+    // Empty: the interface address, here one that cannot resolve.
+    let text = zabbix_agent_test(&agent, &conf, &key("", &options));
+    assert!(
+        text.contains("cannot resolve host name") && text.contains("gklm.invalid"),
+        "{text}"
+    );
 
-    let template: serde_yaml::Value = serde_yaml::from_str(
-        &std::fs::read_to_string(repo().join("packaging/zabbix/template_gklm_backup.yaml"))
-            .unwrap(),
-    )
-    .unwrap();
-    assert_eq!(template["zabbix_export"]["version"], "6.0");
-    let items = template["zabbix_export"]["templates"][0]["items"]
-        .as_sequence()
-        .unwrap();
-    let master = items.iter().find(|i| i["type"].is_null()).unwrap()["key"]
-        .as_str()
-        .unwrap();
-    assert!(master.starts_with("gklm.backup["), "{master}");
-    let expected = HashMap::from([
-        ("gklm.backup.state", serde_json::json!("WARNING")),
-        ("gklm.backup.running", serde_json::json!(true)),
-        ("gklm.backup.running_checks", serde_json::json!(1)),
-        ("gklm.backup.running_seconds", serde_json::json!(0)),
-        (
-            "gklm.backup.message",
-            serde_json::json!(
-                "CTGKM3290I Backup process is running. (running for 1 check, 0s, -w 0 crossed)"
-            ),
-        ),
-    ]);
-    let mut checked = 0;
-    for item in items.iter().filter(|i| i["type"] == "DEPENDENT") {
-        let key = item["key"].as_str().unwrap();
-        assert_eq!(item["master_item"]["key"].as_str(), Some(master), "{key}");
-        let step = &item["preprocessing"][0];
-        assert_eq!(step["type"], "JSONPATH", "{key}");
-        let path =
-            serde_json_path::JsonPath::parse(step["parameters"][0].as_str().unwrap()).unwrap();
-        let found = path
-            .query(&json)
-            .exactly_one()
-            .unwrap_or_else(|e| panic!("{key}: {e}"));
-        assert_eq!(Some(found), expected.get(key), "{key}");
-        checked += 1;
-    }
-    assert_eq!(checked, expected.len());
-    let triggers: Vec<&str> = items
-        .iter()
-        .filter_map(|i| i["triggers"].as_sequence())
-        .flatten()
-        .map(|t| t["expression"].as_str().unwrap())
-        .collect();
-    for state in ["WARNING", "CRITICAL", "UNKNOWN"] {
-        assert!(
-            triggers
-                .iter()
-                .any(|t| t.ends_with(&format!("=\"{state}\""))),
-            "no trigger for {state}: {triggers:?}"
-        );
-    }
+    // The template documents the characters the agent refuses; an @ range
+    // is one of the options that cannot go through the key.
+    let template =
+        std::fs::read_to_string(repo().join("packaging/zabbix/template_gklm_backup.yaml")).unwrap();
+    let documented = r#"\ ' " ` * ? [ ] { } ~ $ ! & ; ( ) < > | # @"#;
+    assert!(
+        template.contains(documented),
+        "template no longer lists {documented}"
+    );
+    let text = zabbix_agent_test(&agent, &conf, &key("localhost", "-w @1:2"));
+    let refused = text
+        .split_once("Special characters \"")
+        .and_then(|(_, rest)| rest.split_once("\" are not allowed"))
+        .unwrap_or_else(|| panic!("the agent accepted an @ range:\n{text}"))
+        .0;
+    assert_eq!(
+        refused.replace(", ", " "),
+        format!("{documented} 0x0a"),
+        "the agent refuses other characters than the template says"
+    );
     say(&format!("zabbix_agentd -t returned: {value}"));
 }

@@ -16,3 +16,4 @@ mod secrets;
 mod session;
 mod state_safety;
 mod tls;
+mod zabbix_server;

@@ -25,14 +25,21 @@ pub fn require(name: &str, test: &str, package: &str) -> Option<PathBuf> {
         .map(|dir| Path::new(dir).join(name))
         .find(|p| p.is_file());
     if found.is_none() {
-        let why = format!("{name} is not installed (apt-get install {package})");
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "{test} cannot run under CI: {why}; .ci/run should have installed it"
+        missing(
+            test,
+            &format!("{name} is not installed (apt-get install {package})"),
         );
-        say(&format!("SKIPPED {test}: {why}"));
     }
     found
+}
+
+/// A test cannot run because `why`: skipped by hand, a failure under CI.
+pub fn missing(test: &str, why: &str) {
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "{test} cannot run under CI: {why}; .ci/run should have installed it"
+    );
+    say(&format!("SKIPPED {test}: {why}"));
 }
 
 /// `require`, and when the engine is there, print which version the test
@@ -92,7 +99,10 @@ pub struct Daemon {
 
 impl Daemon {
     pub fn start(cmd: &mut Command, log: &Path) -> Daemon {
-        let log = std::fs::File::create(log).expect("daemon log");
+        Daemon::start_logging_to(cmd, std::fs::File::create(log).expect("daemon log"))
+    }
+
+    pub fn start_logging_to(cmd: &mut Command, log: std::fs::File) -> Daemon {
         let child = cmd
             .process_group(0)
             .stdin(Stdio::null())
