@@ -622,8 +622,14 @@ fn zabbix_agent_prefers_the_gklm_host_parameter_and_refuses_what_the_template_sa
         serde_json::from_str(value).unwrap_or_else(|e| panic!("not JSON ({e}): {value}"));
     assert_eq!(json["state"], "WARNING", "{value}");
     assert_eq!(json["running_checks"], 1, "{value}");
-    // Empty: the interface address, here one that cannot resolve.
-    let text = zabbix_agent_test(&agent, &conf, &key("", &options));
+    // Empty: the interface address, here one that cannot resolve. Another
+    // target, so another state file (one file records one target).
+    let other = format!(
+        "-w 0 --cacert {} --state-file {}",
+        d(&s.ca),
+        d(&dir.join("state-interface.json"))
+    );
+    let text = zabbix_agent_test(&agent, &conf, &key("", &other));
     assert!(
         text.contains("cannot resolve host name") && text.contains("gklm.invalid"),
         "{text}"
