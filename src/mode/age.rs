@@ -25,10 +25,25 @@ pub struct Age {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Listing {
     pub backups: usize,
-    /// The newest readable creation time (Unix seconds).
-    pub newest: Option<u64>,
+    /// The creation times that could be read (Unix seconds).
+    pub times: Vec<u64>,
     /// The raw time of the first entry whose time could not be read.
     pub unreadable: Option<String>,
+}
+
+/// How far in the future a backup's time may lie (clocks disagree a
+/// little); beyond it, the time is not believed: a bogus future date would
+/// otherwise make the newest backup "0s old" and hide a stale one.
+const FUTURE_SLACK_SECS: u64 = 3600;
+
+impl Listing {
+    /// The newest believable time, and a time too far in the future, if any.
+    fn newest(&self, now: u64) -> (Option<u64>, Option<u64>) {
+        let limit = now.saturating_add(FUTURE_SLACK_SECS);
+        let believable = self.times.iter().copied().filter(|&t| t <= limit).max();
+        let future = self.times.iter().copied().filter(|&t| t > limit).max();
+        (believable, future)
+    }
 }
 
 impl Age {
@@ -47,8 +62,11 @@ impl Age {
             fields: vec![("backups", json!(listing.backups))],
             ..Report::default()
         };
-        let Some(newest) = listing.newest else {
-            if let Some(raw) = &listing.unreadable {
+        let (newest, future) = listing.newest(now);
+        let future = future.map(|t| format!("{}, in the future", timestamp::to_rfc3339(t)));
+        let unreadable = future.or_else(|| listing.unreadable.clone());
+        let Some(newest) = newest else {
+            if let Some(raw) = &unreadable {
                 let listed = match listing.backups {
                     1 => "1 backup listed".to_string(),
                     n => format!("{n} backups listed"),
@@ -81,7 +99,7 @@ impl Age {
         report.summary = summary;
         // An unreadable entry could be newer than the newest readable one:
         // that can only make the age smaller, so it matters when not OK.
-        if let (Some(raw), false) = (&listing.unreadable, state == State::Ok) {
+        if let (Some(raw), false) = (&unreadable, state == State::Ok) {
             report.state = State::Unknown;
             report.summary = format!(
                 "{} but one backup's time cannot be read ({raw}), and it may be newer",
@@ -114,26 +132,47 @@ impl Age {
 pub fn read(body: &Value) -> Result<Listing, String> {
     let entries = match body {
         Value::Array(entries) => entries,
-        Value::Object(map) => map
-            .values()
-            .find_map(Value::as_array)
-            .ok_or("expected a list of backups, got an object holding none")?,
+        Value::Object(map) => the_list(map)?,
         other => return Err(format!("expected a list of backups, got {}", brief(other))),
     };
     let mut listing = Listing {
         backups: entries.len(),
-        newest: None,
+        times: Vec::new(),
         unreadable: None,
     };
     for entry in entries {
         match entry_time(entry) {
-            Ok(t) => listing.newest = listing.newest.max(Some(t)),
+            Ok(t) => listing.times.push(t),
             Err(raw) => {
                 listing.unreadable.get_or_insert(raw);
             }
         }
     }
     Ok(listing)
+}
+
+/// The one list an object holds. Several non-empty lists would be a
+/// guess (serde_json sorts keys, so "the first" means nothing): refused.
+fn the_list(map: &serde_json::Map<String, Value>) -> Result<&Vec<Value>, String> {
+    let lists: Vec<(&String, &Vec<Value>)> = map
+        .iter()
+        .filter_map(|(key, value)| value.as_array().map(|list| (key, list)))
+        .collect();
+    let filled: Vec<&(&String, &Vec<Value>)> =
+        lists.iter().filter(|(_, l)| !l.is_empty()).collect();
+    match (filled.as_slice(), lists.first()) {
+        ([(_, list)], _) => Ok(list),
+        ([], Some((_, empty))) => Ok(empty),
+        ([], None) => Err("expected a list of backups, got an object holding none".into()),
+        (several, _) => Err(format!(
+            "the object holds several lists ({}); which one lists the backups is not documented",
+            several
+                .iter()
+                .map(|(k, _)| format!("'{k}'"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+    }
 }
 
 /// An entry's creation time from `timestamp`, else from the stamp in
@@ -190,13 +229,17 @@ mod tests {
     #[test]
     fn bare_arrays_and_wrapped_ones() {
         let entry = json!({"timestamp": T, "backupFilePath": "x.jar"});
-        assert_eq!(read(&json!([entry])).unwrap().newest, Some(T));
+        assert_eq!(read(&json!([entry])).unwrap().times, [T]);
         assert_eq!(
-            read(&json!({"backups": [entry], "n": 1})).unwrap().newest,
-            Some(T)
+            read(&json!({"backups": [entry], "n": 1})).unwrap().times,
+            [T]
         );
         assert_eq!(read(&json!([])).unwrap().backups, 0);
         assert!(read(&json!({"code": "0"})).is_err());
+        let two = json!({"a": [], "b": [{"timestamp": T}]});
+        assert_eq!(read(&two).unwrap().times, [T], "the empty list is no rival");
+        let err = read(&json!({"a": [{"timestamp": 1}], "b": [{"timestamp": T}]})).unwrap_err();
+        assert!(err.contains("several lists ('a', 'b')"), "{err}");
         assert!(read(&json!("x")).is_err());
     }
 
@@ -210,8 +253,8 @@ mod tests {
         ]))
         .unwrap();
         assert_eq!(
-            (listing.backups, listing.newest, listing.unreadable),
-            (4, Some(T), None)
+            (listing.backups, listing.newest(T), listing.unreadable),
+            (4, (Some(T), None), None)
         );
     }
 
@@ -219,7 +262,7 @@ mod tests {
     fn thresholds_apply_to_the_age() {
         let listing = Listing {
             backups: 3,
-            newest: Some(T),
+            times: vec![T - 86_400, T],
             unreadable: None,
         };
         let m = age(Some(DAY), Some(3 * DAY));
@@ -236,6 +279,27 @@ mod tests {
             perf,
             ["backup_age=86401s;86400;259200;0;", "backups=3;;;0;"]
         );
+    }
+
+    #[test]
+    fn a_time_far_in_the_future_is_not_believed() {
+        let listing = read(&json!([
+            {"timestamp": "2016-01-23T22:42:20Z"},
+            {"timestamp": "9999-12-31T23:59:59Z"},
+            {"timestamp": 99_999_999_999u64},
+        ]))
+        .unwrap();
+        let r = age(None, Some(2 * DAY)).judge(&listing, T + 3 * DAY);
+        assert_eq!(r.state, State::Unknown, "{}", r.summary);
+        assert!(
+            r.summary.contains("9999-12-31T23:59:59Z, in the future"),
+            "{}",
+            r.summary
+        );
+        // A few minutes ahead is a clock that disagrees a little: believed.
+        let ahead = read(&json!([{"timestamp": T + 600}])).unwrap();
+        let r = age(None, Some(2 * DAY)).judge(&ahead, T);
+        assert_eq!((r.state, r.fields[1].1.clone()), (State::Ok, json!(0)));
     }
 
     #[test]
