@@ -203,6 +203,8 @@ fn io_error(path: &Path, action: &'static str, error: io::Error) -> StateError {
 #[derive(Debug)]
 pub struct StateFile {
     path: PathBuf,
+    /// Named by the user (`--state-file`), not one of ours in a directory.
+    named: bool,
     _lock: File,
 }
 
@@ -216,13 +218,13 @@ impl StateFile {
     ) -> Result<StateFile, StateError> {
         let name = file_name(target);
         match location {
-            Location::File(path) => Self::open_at(path.clone(), deadline),
-            Location::Dir(dir) => Self::open_at(dir.join(&name), deadline),
-            Location::Default => Self::open_at(default_dir().join(&name), deadline),
+            Location::File(path) => Self::open_at(path.clone(), true, deadline),
+            Location::Dir(dir) => Self::open_at(dir.join(&name), false, deadline),
+            Location::Default => Self::open_at(default_dir().join(&name), false, deadline),
         }
     }
 
-    fn open_at(path: PathBuf, deadline: Instant) -> Result<StateFile, StateError> {
+    fn open_at(path: PathBuf, named: bool, deadline: Instant) -> Result<StateFile, StateError> {
         let dir = match path.parent() {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),
@@ -234,7 +236,11 @@ impl StateFile {
             OpenOptions::new().read(true).write(true).create(true),
         )?;
         wait_for_lock(&lock, &lock_path, deadline)?;
-        Ok(StateFile { path, _lock: lock })
+        Ok(StateFile {
+            path,
+            named,
+            _lock: lock,
+        })
     }
 
     pub fn path(&self) -> &Path {
@@ -262,6 +268,7 @@ impl StateFile {
             }
             Ok((_, saved)) => (saved, None),
             Err(why) => {
+                self.replaceable(&raw, target)?;
                 let note = format!(
                     "ignored state file {}: {why}; it will be replaced",
                     self.path.display()
@@ -274,6 +281,33 @@ impl StateFile {
             note,
             raw: Some(raw),
         })
+    }
+
+    /// Whether a file that cannot be used may be replaced: not when it still
+    /// names another target (its owner would lose it), and not when the
+    /// user named a file that holds something else entirely (a password
+    /// file given as --state-file by mistake, say). Damaged files of ours,
+    /// empty files and files in our own directory are replaced.
+    fn replaceable(&self, raw: &str, target: &str) -> Result<(), StateError> {
+        let value = serde_json::from_str::<Value>(raw).ok();
+        let object = value.as_ref().and_then(Value::as_object);
+        if let Some(recorded) = object.and_then(|m| m.get("target")).and_then(Value::as_str)
+            && recorded != target
+        {
+            return Err(StateError::Foreign {
+                path: self.path.clone(),
+                recorded: recorded.to_string(),
+                ours: target.to_string(),
+            });
+        }
+        let looks_ours = object.is_some_and(|m| m.contains_key("version"));
+        if self.named && !looks_ours && !raw.trim().is_empty() {
+            return Err(StateError::Unsafe {
+                path: self.path.clone(),
+                why: "it holds something other than this check's state; give --state-file a path of its own".into(),
+            });
+        }
+        Ok(())
     }
 
     /// Replace the file atomically: temporary file, fsync, rename, fsync dir.
@@ -563,7 +597,13 @@ pub fn decode(text: &str, now: u64) -> Result<(String, Saved), String> {
             let fields = value
                 .as_object()
                 .ok_or(format!("streak '{mode}' is not an object"))?;
-            let last = fields.get("last").and_then(Value::as_u64);
+            let last = match fields.get("last") {
+                None | Some(Value::Null) => None,
+                Some(v) => Some(
+                    v.as_u64()
+                        .ok_or(format!("streak '{mode}': 'last' is not a time"))?,
+                ),
+            };
             let streak = decode_streak(fields, "checks", "since", last, now)
                 .map_err(|why| format!("streak '{mode}': {why}"))?;
             streaks.insert(mode.clone(), streak);
@@ -693,6 +733,10 @@ mod tests {
             (
                 r#"{"version":1,"target":"t","updated":1,"running_checks":2,"running_since":null}"#,
                 "disagree",
+            ),
+            (
+                r#"{"version":2,"target":"t","updated":1,"streaks":{"x":{"checks":1,"since":1,"last":"x"}}}"#,
+                "'last' is not a time",
             ),
         ] {
             let err = decode(text, 100).expect_err(text);

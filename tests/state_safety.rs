@@ -497,3 +497,39 @@ fn a_streak_whose_last_observation_is_a_month_old_starts_again() {
     std::fs::write(&path, state.to_string()).unwrap();
     run_with(&sim, &ws, &["--max-gap", "1h", "-c", "1"]).expect("OK", 0);
 }
+
+#[test]
+fn a_damaged_file_that_still_names_another_target_is_not_replaced() {
+    let sim = Simulator::start();
+    sim.set_running(true);
+    let ws = Workspace::new();
+    let file = ws.path().join("shared.json");
+    // Another target's file, of a version this check does not know.
+    let theirs = r#"{"version":3,"target":"gklm-a.example:9443 auto monitor","updated":1}"#;
+    std::fs::write(&file, theirs).unwrap();
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let r = run_with(
+        &sim,
+        &ws,
+        &["--state-file", file.to_str().unwrap(), "-w", "3"],
+    );
+    r.expect("UNKNOWN", 3)
+        .expect_text("belongs to target 'gklm-a.example:9443");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), theirs);
+}
+
+#[test]
+fn a_state_file_option_naming_some_other_file_never_overwrites_it() {
+    let sim = Simulator::start();
+    let ws = Workspace::new();
+    let not_state = ws.secret_file("copy-of-password", &format!("{PASSWORD}\n"));
+    let r = run_with(&sim, &ws, &["--state-file", not_state.to_str().unwrap()]);
+    r.expect("UNKNOWN", 3)
+        .expect_text("holds something other than this check's state");
+    assert!(!r.stdout.contains(PASSWORD), "{}", r.stdout);
+    assert_eq!(
+        std::fs::read_to_string(&not_state).unwrap(),
+        format!("{PASSWORD}\n"),
+        "the file was changed"
+    );
+}
