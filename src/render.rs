@@ -221,6 +221,38 @@ mod tests {
     }
 
     #[test]
+    fn the_longest_thresholds_and_counts_still_fit_300_bytes() {
+        use crate::evaluate::Thresholds;
+        let widest = crate::threshold::Range::parse("@-999999999999.5:-999999999998.5").unwrap();
+        let t = Thresholds {
+            warning: Some(widest.clone()),
+            critical: Some(widest),
+            warning_time: Some(315_360_000),
+            critical_time: Some(315_360_000),
+        };
+        let report = Report {
+            state: State::Critical,
+            summary: "\u{8a9e}".repeat(200),
+            metrics: vec![
+                Metric::flag("running", "", true),
+                t.count_metric("running_checks", "", u64::MAX),
+                t.seconds_metric("running_seconds", "", u64::MAX),
+            ],
+            ..Report::default()
+        };
+        let p = Printer {
+            timeout: 3599.999,
+            ..printer(Format::Nagios)
+        };
+        let line = p.render(&report, 3599.999);
+        assert!(line.len() <= FIRST_LINE_MAX, "{} bytes: {line}", line.len());
+        assert!(
+            line.contains("\u{8a9e}..."),
+            "GKLM's text keeps some room: {line}"
+        );
+    }
+
+    #[test]
     fn json_is_one_line_with_the_envelope_and_the_modes_fields() {
         let report = Report {
             state: State::Warning,

@@ -52,6 +52,8 @@ impl State {
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Number {
     Int(i64),
+    /// Counts and seconds, whole and never negative.
+    Count(u64),
     Millis(f64),
     /// As given: `10`, `2.5`.
     Plain(f64),
@@ -61,14 +63,11 @@ impl fmt::Display for Number {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Number::Int(n) => n.fmt(f),
+            Number::Count(n) => n.fmt(f),
             Number::Millis(x) => write!(f, "{x:.3}"),
             Number::Plain(x) => x.fmt(f),
         }
     }
-}
-
-fn int(n: u64) -> Number {
-    Number::Int(i64::try_from(n).unwrap_or(i64::MAX))
 }
 
 /// One measured value with everything needed to print it anywhere.
@@ -102,7 +101,7 @@ impl Metric {
         Metric {
             label,
             help,
-            value: int(value),
+            value: Number::Count(value),
             unit: "",
             warning: String::new(),
             critical: String::new(),

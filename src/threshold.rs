@@ -101,9 +101,24 @@ fn parse_number(text: &str) -> Result<f64, String> {
         .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'-' | b'+' | b'e' | b'E'));
     let has_digit = text.bytes().any(|b| b.is_ascii_digit());
     match text.parse::<f64>() {
-        Ok(n) if plain && has_digit && n.is_finite() => Ok(n),
+        Ok(n) if plain && has_digit && n.is_finite() => within_bounds(text, n),
         _ => Err(format!("'{text}' is not a number")),
     }
+}
+
+/// Counts and seconds are whole numbers far below 10^12; a threshold outside
+/// [10^-6, 10^12] (or 0) can only be a typo, and echoing it in perfdata
+/// with all its digits would push the plugin line past 300 bytes.
+const NUMBER_MAX: f64 = 1e12;
+const NUMBER_MIN: f64 = 1e-6;
+
+fn within_bounds(text: &str, n: f64) -> Result<f64, String> {
+    if n.abs() > NUMBER_MAX || (n != 0.0 && n.abs() < NUMBER_MIN) {
+        return Err(format!(
+            "'{text}' is out of range (0, or between 0.000001 and 1000000000000)"
+        ));
+    }
+    Ok(n)
 }
 
 /// Longest duration accepted: ten years is far beyond any backup, and keeps
@@ -248,8 +263,26 @@ mod tests {
     #[test]
     fn rejects_malformed_ranges() {
         for text in [
-            "", "@", "abc", "20:10", "1:2:3", "nan", "inf", "NaN:1", "1:inf", "infinity", "~",
-            "1e999", ":", "@:", "-", ".",
+            "",
+            "@",
+            "abc",
+            "20:10",
+            "1:2:3",
+            "nan",
+            "inf",
+            "NaN:1",
+            "1:inf",
+            "infinity",
+            "~",
+            "1e999",
+            ":",
+            "@:",
+            "-",
+            ".",
+            "1e300",
+            "1e-300",
+            "-1e13",
+            "0.0000001",
         ] {
             let err = Range::parse(text).expect_err(text);
             assert!(err.0.contains("invalid range"), "{text}: {err}");
