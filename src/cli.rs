@@ -594,6 +594,22 @@ pub fn requested_format(raw: &[OsString]) -> Format {
     parse_format(asked.as_deref()).unwrap_or_default()
 }
 
+/// The mode the raw arguments ask for (`running` when none is given), so a
+/// usage error in JSON still carries that mode's fields.
+pub fn requested_mode(raw: &[OsString]) -> String {
+    raw.iter()
+        .zip(raw.iter().skip(1))
+        .filter(|(a, _)| *a == "--mode")
+        .map(|(_, b)| b.to_string_lossy().into_owned())
+        .chain(raw.iter().filter_map(|a| {
+            a.to_str()
+                .and_then(|a| a.strip_prefix("--mode="))
+                .map(str::to_string)
+        }))
+        .last()
+        .unwrap_or_else(|| "running".into())
+}
+
 pub fn version() -> String {
     format!("check_gklm_backup {}", env!("CARGO_PKG_VERSION"))
 }

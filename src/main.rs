@@ -11,6 +11,7 @@ use check_gklm_backup::cli::{self, Command, Config, Environment, TrustChoice};
 use check_gklm_backup::credentials::{self, AuthSource, Credentials, FromEnvironment};
 use check_gklm_backup::evaluate::Observed;
 use check_gklm_backup::gklm::Gklm;
+use check_gklm_backup::mode;
 use check_gklm_backup::query::{self, Fetched, Plan};
 use check_gklm_backup::render::{Format, Printer};
 use check_gklm_backup::report::{Report, State};
@@ -36,9 +37,11 @@ fn main() {
         Ok(Command::Help) => finish_text(cli::HELP),
         Ok(Command::Version) => finish_text(&cli::version()),
         Err(e) => {
+            let asked = mode::fields_of(&cli::requested_mode(&args));
+            let (name, fields) = asked.unwrap_or(("none", &[]));
             let report = Report::failure(State::Unknown, format!("{e}; see --help"));
-            let printer = usage_printer(cli::requested_format(&args), now);
-            print_and_exit(&report, &printer, started)
+            let printer = usage_printer(cli::requested_format(&args), name, now);
+            print_and_exit(&report.with_fields(fields), &printer, started)
         }
     };
     let printer = Printer {
@@ -283,11 +286,11 @@ fn unix_now() -> u64 {
 }
 
 /// A usage error knows no target; it still prints in the requested format.
-fn usage_printer(format: Format, now: u64) -> Printer {
+fn usage_printer(format: Format, mode: &'static str, now: u64) -> Printer {
     Printer {
         format,
         timeout: cli::DEFAULT_TIMEOUT_SECS,
-        mode: "none",
+        mode,
         host: String::new(),
         port: 0,
         checked_at: now,

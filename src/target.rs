@@ -35,6 +35,10 @@ impl fmt::Display for HostError {
 
 impl std::error::Error for HostError {}
 
+/// 0.0.0.0 and :: mean "any address" to a server; as a destination they
+/// reach whatever listens locally, which is never what a user meant.
+const UNSPECIFIED: &str = "0.0.0.0 and :: name no host; give GKLM's name or address";
+
 /// Longest DNS name (RFC 1035), without a trailing dot.
 const NAME_MAX: usize = 253;
 const LABEL_MAX: usize = 63;
@@ -55,6 +59,7 @@ impl Host {
         }
         if let Some(inner) = given.strip_prefix('[') {
             return match inner.strip_suffix(']').map(str::parse::<Ipv6Addr>) {
+                Some(Ok(v6)) if v6.is_unspecified() => refuse(UNSPECIFIED),
                 Some(Ok(v6)) => Ok(Host::V6(v6)),
                 _ if inner.contains("]:") => refuse("give the port with -p, not in -H"),
                 _ => refuse("not an IPv6 address in brackets"),
@@ -62,6 +67,7 @@ impl Host {
         }
         if given.contains(':') {
             return match given.parse::<Ipv6Addr>() {
+                Ok(v6) if v6.is_unspecified() => refuse(UNSPECIFIED),
                 Ok(v6) => Ok(Host::V6(v6)),
                 Err(_) if given.contains('%') => {
                     refuse("IPv6 zone ids (%eth0) are not supported; use a global address")
@@ -73,7 +79,11 @@ impl Host {
             };
         }
         if let Ok(v4) = given.parse::<Ipv4Addr>() {
-            return Ok(Host::V4(v4));
+            return if v4.is_unspecified() {
+                refuse(UNSPECIFIED)
+            } else {
+                Ok(Host::V4(v4))
+            };
         }
         if let Some(hint) = name_problem(given) {
             return refuse(hint);
@@ -150,7 +160,9 @@ fn name_problem(name: &str) -> Option<&'static str> {
                 .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
     });
     if !labels_ok {
-        return Some("expected a DNS name (letters, digits, '-' between dots) or an IP address");
+        return Some(
+            "expected a DNS name (letters, digits, '-' and '_' between dots) or an IP address",
+        );
     }
     let last = bare.rsplit('.').next().unwrap_or(bare);
     let numeric = last.bytes().all(|b| b.is_ascii_digit())
@@ -258,6 +270,9 @@ mod tests {
             ("gkl\u{e9}m", "xn--"),
             ("[::1", "brackets"),
             ("xn--zz.example", "xn--"),
+            ("0.0.0.0", "name no host"),
+            ("::", "name no host"),
+            ("[::]", "name no host"),
         ] {
             let err = Host::parse(given).expect_err(given).to_string();
             assert!(err.contains(hint), "{given:?}: {err}");

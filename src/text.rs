@@ -35,28 +35,45 @@ pub fn clean(text: &str) -> String {
     out.trim().to_string()
 }
 
-/// Unicode format characters (category Cf) that change how text is shown
-/// without being seen: bidirectional controls, zero-width characters, the
-/// byte order mark, interlinear annotations and tag characters.
+/// Characters that change or hide what a reader sees without being seen
+/// themselves: Unicode's format characters (category Cf: bidirectional
+/// controls, zero-width characters, the byte order mark, invisible
+/// operators and annotation marks), the other default-ignorable code points
+/// (Hangul fillers, variation selectors, the combining grapheme joiner,
+/// tag characters), private-use characters and noncharacters.
 fn is_invisible_format(c: char) -> bool {
+    let n = u32::from(c);
     matches!(
         c,
         '\u{ad}'
+            | '\u{34f}'
             | '\u{600}'..='\u{605}'
             | '\u{61c}'
             | '\u{6dd}'
             | '\u{70f}'
-            | '\u{180e}'
+            | '\u{890}'..='\u{891}'
+            | '\u{8e2}'
+            | '\u{115f}'..='\u{1160}'
+            | '\u{17b4}'..='\u{17b5}'
+            | '\u{180b}'..='\u{180f}'
             | '\u{200b}'..='\u{200f}'
             | '\u{202a}'..='\u{202e}'
-            | '\u{2060}'..='\u{2064}'
-            | '\u{2066}'..='\u{206f}'
+            | '\u{2060}'..='\u{206f}'
+            | '\u{3164}'
+            | '\u{e000}'..='\u{f8ff}'
+            | '\u{fdd0}'..='\u{fdef}'
+            | '\u{fe00}'..='\u{fe0f}'
             | '\u{feff}'
-            | '\u{fff9}'..='\u{fffb}'
+            | '\u{ffa0}'
+            | '\u{fff0}'..='\u{fffb}'
+            | '\u{110bd}'
+            | '\u{110cd}'
+            | '\u{13430}'..='\u{1343f}'
+            | '\u{1bca0}'..='\u{1bca3}'
             | '\u{1d173}'..='\u{1d17a}'
-            | '\u{e0001}'
-            | '\u{e0020}'..='\u{e007f}'
-    )
+            | '\u{e0000}'..='\u{e0fff}'
+            | '\u{f0000}'..
+    ) || n & 0xfffe == 0xfffe
 }
 
 /// Cut to at most `max` bytes on a character boundary, marking the cut.
@@ -85,6 +102,17 @@ mod tests {
     fn invisible_format_characters_are_removed() {
         let text = "\u{202e}gnp.exe\u{202c} ok\u{2066}\u{200b}\u{feff}\u{e0041}!";
         assert_eq!(clean(text), "gnp.exe ok!");
+    }
+
+    #[test]
+    fn every_kind_of_invisible_character_is_removed() {
+        let hidden = "\u{34f}\u{115f}\u{1160}\u{3164}\u{ffa0}\u{fe0f}\u{e0100}\u{17b4}\u{8e2}\u{13430}\u{1bca0}\u{110bd}\u{e000}\u{10fffd}\u{fffe}\u{1ffff}\u{fdd0}";
+        assert_eq!(clean(&format!("a{hidden}b")), "ab");
+        // Visible text of every script stays.
+        assert_eq!(
+            clean("Gr\u{fc}\u{df}e \u{8a9e} \u{5d0} \u{1f600}"),
+            "Gr\u{fc}\u{df}e \u{8a9e} \u{5d0} \u{1f600}"
+        );
     }
 
     #[test]

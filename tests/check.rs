@@ -527,3 +527,31 @@ fn getopt_forms_behave_as_their_spaced_forms() {
     r.expect("UNKNOWN", 3)
         .expect_text("-H/--hostname given more than once");
 }
+
+#[test]
+fn a_usage_error_in_json_carries_the_asked_modes_fields() {
+    let ws = Workspace::new();
+    for (mode, fields) in [
+        (
+            "running",
+            &["running", "running_checks", "running_seconds"][..],
+        ),
+        ("needed", &["needed", "needed_checks", "needed_seconds"]),
+        ("result", &["result"]),
+        ("age", &["backup_age", "backups", "newest_backup"]),
+    ] {
+        let r = run(command(&ws).args(["-H", "x:1", "--format", "json", "--mode", mode]));
+        let v = r.json();
+        assert_eq!(
+            (v["state"].as_str(), v["mode"].as_str()),
+            (Some("UNKNOWN"), Some(mode))
+        );
+        for field in fields {
+            assert!(
+                v.get(*field).is_some_and(|f| f.is_null()),
+                "{field} in {}",
+                r.stdout
+            );
+        }
+    }
+}

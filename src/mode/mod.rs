@@ -38,6 +38,18 @@ pub enum Answer {
     Age(age::Listing),
 }
 
+/// A mode's name and JSON fields by the name a user gave, for output
+/// printed before the options could be read in full (a usage error).
+pub fn fields_of(name: &str) -> Option<(&'static str, &'static [&'static str])> {
+    match name {
+        "running" => Some(("running", running::FIELDS)),
+        "needed" => Some(("needed", needed::FIELDS)),
+        "result" => Some(("result", result::FIELDS)),
+        "age" => Some(("age", age::FIELDS)),
+        _ => None,
+    }
+}
+
 /// A 200 answer that does not say what the mode asked.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Unexpected {
