@@ -739,7 +739,7 @@ fn zabbix_server_collects_through_the_shipped_template() {
 
     // GKLM is back on the same port (a new CA, written where the check
     // reads it; the old session is gone), nothing running or needed, the
-    // last backup succeeded an hour ago. The host's own {$GKLM.AGE.OPTIONS}
+    // newest backup an hour old. The host's own {$GKLM.AGE.OPTIONS}
     // reaches the age check: an hour is past its --warning-time 30m.
     host.set_macro(
         "{$GKLM.AGE.OPTIONS}",
@@ -752,18 +752,21 @@ fn zabbix_server_collects_through_the_shipped_template() {
         &sim_dir,
         None,
     ));
+    // A restarted GKLM has run no backup yet: result code -1, OK by
+    // default, and a negative number the result item must take.
+    gklm(&sim).set_result_code("-1");
     // The server reads its configuration every second.
     std::thread::sleep(Duration::from_secs(3));
     let runs = step(
         &mut host,
-        "GKLM back, all quiet, {$GKLM.AGE.OPTIONS} on the host",
+        "GKLM back, all quiet, result -1, {$GKLM.AGE.OPTIONS} on the host",
         &sim,
         &["age WARNING"],
         ["OK", "OK", "OK", "WARNING"],
     );
     assert_eq!(runs["running"]["running_checks"], 0);
     assert_eq!(runs["needed"]["needed_checks"], 0);
-    assert_eq!(runs["result"]["result"], 0);
+    assert_eq!(runs["result"]["result"], -1);
     assert!(
         runs["age"]["message"]
             .as_str()
