@@ -2,11 +2,15 @@
 //! server: PostgreSQL, `zabbix_server`, the frontend API and
 //! `zabbix_agentd`, all private to this test on 127.0.0.1 (tests/util/
 //! zabbix.rs). The template is imported through the API, a host is linked
-//! to it, and a backup is driven through the simulator while the server
-//! collects with "check now": every dependent item must get its value, the
-//! WARNING, CRITICAL and UNKNOWN triggers must go into and out of problem,
-//! no item may turn "not supported" (UNKNOWN runs and an unreachable GKLM
-//! included), and the nodata trigger must fire when the agent goes away.
+//! to it, and GKLM's answers in all four modes (running, needed, result,
+//! age) are driven through the simulator while the server collects every
+//! mode's master item with "check now" in the same steps: every dependent
+//! item must get its value, each mode's WARNING, CRITICAL and UNKNOWN
+//! triggers must go into and out of problem, no item may turn "not
+//! supported" (UNKNOWN runs, null fields and an unreachable GKLM included),
+//! and each mode's nodata trigger must fire when the agent goes away.
+//! needed, result and age run with the template's default options macros:
+//! the template works for them out of the box.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::os::unix::fs::PermissionsExt;
@@ -18,19 +22,75 @@ use serde_json::{Value, json};
 use crate::util::engine::{repo, say, wait_for};
 use crate::util::zabbix::*;
 use crate::util::*;
+use gklm_simulator::answers::{backup_list, hours_ago};
 
 const TEST: &str = "zabbix_server_collects_through_the_shipped_template";
 const TEMPLATE: &str = "GKLM backup by Zabbix agent";
-const STATE_KEY: &str = "gklm.backup.state[running]";
-const MESSAGE_KEY: &str = "gklm.backup.message[running]";
-/// Dependent numeric items and the JSON field each one carries.
-const NUMBERS: [(&str, &str); 3] = [
-    ("gklm.backup.running[running]", "running"),
-    ("gklm.backup.running_checks[running]", "running_checks"),
-    ("gklm.backup.running_seconds[running]", "running_seconds"),
+
+/// A dependent item on one of a mode's JSON fields.
+#[derive(Clone, Copy)]
+struct Field {
+    name: &'static str,
+    /// The history table its values land in: 0 float, 1 character,
+    /// 3 unsigned.
+    history: u8,
+}
+
+const fn field(name: &'static str, history: u8) -> Field {
+    Field { name, history }
+}
+
+/// One `--mode`: its master item, its dependent items.
+struct Mode {
+    name: &'static str,
+    /// How the simulator's request log names the mode's question.
+    endpoint: &'static str,
+    fields: &'static [Field],
+}
+
+const MODES: [Mode; 4] = [
+    Mode {
+        name: "running",
+        endpoint: "/backups/isrunning",
+        fields: &[
+            field("running", 3),
+            field("running_checks", 3),
+            field("running_seconds", 3),
+        ],
+    },
+    Mode {
+        name: "needed",
+        endpoint: "/backups/need",
+        fields: &[
+            field("needed", 3),
+            field("needed_checks", 3),
+            field("needed_seconds", 3),
+        ],
+    },
+    Mode {
+        name: "result",
+        endpoint: "/backups/result",
+        fields: &[field("result", 0)],
+    },
+    Mode {
+        name: "age",
+        endpoint: "/ckms/backups",
+        fields: &[
+            field("backup_age", 3),
+            field("backups", 3),
+            field("newest_backup", 1),
+        ],
+    },
 ];
 
-type Counts = BTreeMap<&'static str, u64>;
+fn key(item: &str, mode: &Mode) -> String {
+    format!("gklm.backup.{item}[{}]", mode.name)
+}
+
+/// What each mode's master item stored in one step, parsed.
+type Runs = BTreeMap<&'static str, Value>;
+/// How many values each field item has stored so far, by key.
+type Counts = BTreeMap<String, u64>;
 
 /// One item as the API reports it.
 #[derive(Debug)]
@@ -46,9 +106,10 @@ struct Item {
 struct Host<'a> {
     api: Api<'a>,
     id: String,
-    master: String,
-    /// Per numeric item: the value it must hold now (a null leaves it).
-    model: BTreeMap<&'static str, String>,
+    /// Mode name -> its master item's id.
+    masters: BTreeMap<&'static str, String>,
+    /// Per field item key: the value it must hold now (a null leaves it).
+    model: BTreeMap<String, String>,
     logs: Vec<std::path::PathBuf>,
 }
 
@@ -92,7 +153,7 @@ impl Host<'_> {
             .collect()
     }
 
-    /// Short names (WARNING, CRITICAL, UNKNOWN, nodata) of the triggers in
+    /// Short names ("needed WARNING", "age nodata", ...) of the triggers in
     /// problem.
     fn problems(&self) -> BTreeSet<String> {
         self.triggers()
@@ -110,119 +171,170 @@ impl Host<'_> {
         count.as_str().unwrap().parse().unwrap()
     }
 
-    /// How many values each numeric item has stored so far.
+    fn master_count(&self, mode: &Mode) -> u64 {
+        self.history_count(&self.masters[mode.name], 4)
+    }
+
+    /// How many values each field item has stored so far.
     fn counts(&self) -> Counts {
         let items = self.items();
-        NUMBERS
+        MODES
             .iter()
-            .map(|(key, _)| (*key, self.history_count(&items[*key].id, 3)))
+            .flat_map(|m| m.fields.iter().map(move |f| (m, f)))
+            .map(|(m, f)| {
+                let key = key(f.name, m);
+                let count = self.history_count(&items[&key].id, f.history);
+                (key, count)
+            })
             .collect()
     }
 
-    fn check_now(&self) {
-        self.api.call(
-            "task.create",
-            json!({"type": 6, "request": {"itemid": self.master}}),
-        );
+    fn check_now(&self, modes: &[&Mode]) {
+        let tasks: Vec<Value> = modes
+            .iter()
+            .map(|m| json!({"type": 6, "request": {"itemid": self.masters[m.name]}}))
+            .collect();
+        self.api.call("task.create", json!(tasks));
     }
 
-    /// Ask the server to check now and return the JSON the master item
-    /// stored. The request is repeated only while the check has not run at
-    /// all (a task sent before the server's configuration knew the item is
-    /// dropped), so each call is one run of the check.
-    fn collect(&self, sim: Option<&Simulator>) -> Value {
-        let text = self.collect_text(sim);
-        serde_json::from_str(&text)
-            .unwrap_or_else(|e| panic!("master item value is not JSON ({e}): {text}"))
+    /// Ask the server to check every mode now and return the JSON each
+    /// master item stored. A request is repeated only while its check has
+    /// not run at all (a task sent before the server's configuration knew
+    /// the item is dropped), so each call is one run of each mode's check.
+    fn collect(&self, sim: Option<&Simulator>) -> Runs {
+        self.collect_text(sim)
+            .into_iter()
+            .map(|(mode, text)| {
+                let json = serde_json::from_str(&text).unwrap_or_else(|e| {
+                    panic!("{mode} master item value is not JSON ({e}): {text}")
+                });
+                (mode, json)
+            })
+            .collect()
     }
 
-    /// `collect`, the value as the agent gave it.
-    fn collect_text(&self, sim: Option<&Simulator>) -> String {
-        let before = self.history_count(&self.master, 4);
-        let runs = || sim.map(|s| s.count("GET", "/isrunning"));
-        let runs_before = runs();
-        self.check_now();
+    /// `collect`, the values as the agent gave them.
+    fn collect_text(&self, sim: Option<&Simulator>) -> BTreeMap<&'static str, String> {
+        let before: BTreeMap<&str, u64> = MODES
+            .iter()
+            .map(|m| (m.name, self.master_count(m)))
+            .collect();
+        let runs = |m: &Mode| sim.map(|s| s.count("GET", m.endpoint));
+        let runs_before: BTreeMap<&str, Option<usize>> =
+            MODES.iter().map(|m| (m.name, runs(m))).collect();
+        self.check_now(&MODES.iter().collect::<Vec<_>>());
         let mut asked = Instant::now();
         let deadline = Instant::now() + Duration::from_secs(240);
-        while self.history_count(&self.master, 4) <= before {
+        loop {
+            let pending: Vec<&Mode> = MODES
+                .iter()
+                .filter(|m| self.master_count(m) <= before[m.name])
+                .collect();
+            if pending.is_empty() {
+                break;
+            }
+            let names: Vec<&str> = pending.iter().map(|m| m.name).collect();
             assert!(
                 Instant::now() < deadline,
-                "no new value of the master item after check now\n{}",
+                "no new value of the master items {names:?} after check now\n{}",
                 self.diagnosis()
             );
-            let master = self.items().into_values().find(|i| i.id == self.master);
-            if let Some(master) = master.filter(|m| m.state != "0") {
-                panic!(
-                    "the master item is not supported: {}\n{}",
-                    master.error,
-                    self.diagnosis()
-                );
+            let items = self.items();
+            for (key, item) in &items {
+                if self.masters.values().any(|id| *id == item.id) && item.state != "0" {
+                    panic!(
+                        "the master item {key} is not supported: {}\n{}",
+                        item.error,
+                        self.diagnosis()
+                    );
+                }
             }
-            if asked.elapsed() > Duration::from_secs(20) && runs() == runs_before {
-                self.check_now();
+            if asked.elapsed() > Duration::from_secs(20) {
+                let again: Vec<&Mode> = pending
+                    .into_iter()
+                    .filter(|m| runs(m) == runs_before[m.name])
+                    .collect();
+                if !again.is_empty() {
+                    self.check_now(&again);
+                }
                 asked = Instant::now();
             }
             std::thread::sleep(Duration::from_millis(300));
         }
-        let last = self.api.call(
-            "history.get",
-            json!({"history": 4, "itemids": [self.master], "output": "extend",
-                   "sortfield": "clock", "sortorder": "DESC", "limit": 1}),
-        );
-        last[0]["value"].as_str().unwrap().to_string()
+        MODES
+            .iter()
+            .map(|m| {
+                let last = self.api.call(
+                    "history.get",
+                    json!({"history": 4, "itemids": [self.masters[m.name]], "output": "extend",
+                           "sortfield": "clock", "sortorder": "DESC", "limit": 1}),
+                );
+                (m.name, last[0]["value"].as_str().unwrap().to_string())
+            })
+            .collect()
     }
 
-    /// After a run that printed `json`: the dependent items hold its values
-    /// (a null field leaves the item as it was, without a new history
-    /// value), exactly `problems` are in problem, and nothing is "not
-    /// supported".
-    fn expect(&mut self, step: &str, json: &Value, problems: &[&str], counts: &Counts) {
+    /// After runs that printed `runs` (one JSON per mode): the dependent
+    /// items hold their values (a null field leaves the item as it was,
+    /// without a new history value), exactly `problems` are in problem, and
+    /// nothing is "not supported".
+    fn expect(&mut self, step: &str, runs: &Runs, problems: &[&str], counts: &Counts) {
         let mut fresh = BTreeSet::new();
-        for (key, field) in NUMBERS {
-            let value = match &json[field] {
-                Value::Null => continue,
-                Value::Bool(b) => u8::from(*b).to_string(),
-                other => other.to_string(),
-            };
-            self.model.insert(key, value);
-            fresh.insert(key);
+        for mode in &MODES {
+            for f in mode.fields {
+                let value = match &runs[mode.name][f.name] {
+                    Value::Null => continue,
+                    Value::Bool(b) => u8::from(*b).to_string(),
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                let key = key(f.name, mode);
+                self.model.insert(key.clone(), value);
+                fresh.insert(key);
+            }
         }
         let want: BTreeSet<String> = problems.iter().map(|p| p.to_string()).collect();
-        let state = json["state"].as_str().unwrap();
-        let message = json["message"].as_str().unwrap();
+        let fields: Vec<(String, u8)> = MODES
+            .iter()
+            .flat_map(|m| m.fields.iter().map(move |f| (key(f.name, m), f.history)))
+            .collect();
         let settled = wait_for(Duration::from_secs(120), || {
             let items = self.items();
-            let numbers_done = NUMBERS.iter().all(|(key, _)| {
-                items[*key].lastvalue == self.model[key]
-                    && (!fresh.contains(key)
-                        || self.history_count(&items[*key].id, 3) > counts[key])
+            let texts_done = MODES.iter().all(|m| {
+                let run = &runs[m.name];
+                items[&key("state", m)].lastvalue == run["state"].as_str().unwrap()
+                    && items[&key("message", m)].lastvalue == run["message"].as_str().unwrap()
             });
-            (items[STATE_KEY].lastvalue == state
-                && items[MESSAGE_KEY].lastvalue == message
-                && numbers_done
-                && self.problems() == want)
-                .then_some(())
+            let fields_done = fields.iter().all(|(key, history)| {
+                let Some(want) = self.model.get(key) else {
+                    return items[key].lastvalue.is_empty();
+                };
+                same_value(&items[key].lastvalue, want)
+                    && (!fresh.contains(key)
+                        || self.history_count(&items[key].id, *history) > counts[key])
+            });
+            (texts_done && fields_done && self.problems() == want).then_some(())
         });
+        let states: BTreeMap<&str, &Value> =
+            runs.iter().map(|(m, run)| (*m, &run["state"])).collect();
         assert!(
             settled.is_some(),
-            "{step}: expected state {state}, numbers {:?}, problems {want:?}\n{}",
+            "{step}: expected states {states:?}, fields {:?}, problems {want:?}\n{}",
             self.model,
             self.diagnosis()
         );
-        for (key, _) in NUMBERS {
+        let items = self.items();
+        for (key, history) in &fields {
             if !fresh.contains(key) {
-                let items = self.items();
                 assert_eq!(
-                    self.history_count(&items[key].id, 3),
+                    self.history_count(&items[key].id, *history),
                     counts[key],
                     "{step}: {key} got a value from a null field"
                 );
             }
         }
         self.all_supported(step);
-        say(&format!(
-            "{step}: {state}, problems {want:?}, fields {json}"
-        ));
+        say(&format!("{step}: {states:?}, problems {want:?}"));
     }
 
     fn all_supported(&self, step: &str) {
@@ -236,6 +348,25 @@ impl Host<'_> {
         }
         for (name, (_, state, error)) in self.triggers() {
             assert_eq!(state, "0", "{step}: trigger {name} is unknown: {error}");
+        }
+    }
+
+    fn set_macro(&self, name: &str, value: &str) {
+        let id = self.api.call(
+            "usermacro.get",
+            json!({"hostids": [self.id], "filter": {"macro": name}, "output": ["hostmacroid"]}),
+        )[0]["hostmacroid"]
+            .clone();
+        if id.is_string() {
+            self.api.call(
+                "usermacro.update",
+                json!({"hostmacroid": id, "value": value}),
+            );
+        } else {
+            self.api.call(
+                "usermacro.create",
+                json!({"hostid": self.id, "macro": name, "value": value}),
+            );
         }
     }
 
@@ -253,9 +384,22 @@ impl Host<'_> {
     }
 }
 
-/// WARNING, CRITICAL, UNKNOWN or nodata, from a trigger's name.
+/// Whether an item's last value is `want`: a float item shows 1 as "1" or
+/// "1.0000", so numbers compare as numbers.
+fn same_value(last: &str, want: &str) -> bool {
+    last == want || matches!((last.parse::<f64>(), want.parse::<f64>()), (Ok(a), Ok(b)) if a == b)
+}
+
+/// "MODE WARNING", "MODE CRITICAL", "MODE UNKNOWN" or "MODE nodata", from a
+/// trigger's name ("GKLM backup MODE: ...").
 fn short(name: &str) -> String {
-    ["WARNING", "CRITICAL", "UNKNOWN"]
+    let mode = name
+        .strip_prefix("GKLM backup ")
+        .and_then(|rest| rest.split_once(':'))
+        .map(|(mode, _)| mode)
+        .filter(|mode| MODES.iter().any(|m| m.name == *mode))
+        .unwrap_or_else(|| panic!("unexpected trigger {name}"));
+    let what = ["WARNING", "CRITICAL", "UNKNOWN"]
         .into_iter()
         .find(|s| name.contains(&format!(": {s} ")))
         .map(str::to_string)
@@ -265,7 +409,42 @@ fn short(name: &str) -> String {
                 "unexpected trigger {name}"
             );
             "nodata".to_string()
-        })
+        });
+    format!("{mode} {what}")
+}
+
+/// One step: every mode's check runs once through "check now", each ends in
+/// its `states` (MODES order), and `expect` holds.
+fn step(
+    host: &mut Host,
+    name: &str,
+    sim: &Option<Simulator>,
+    problems: &[&str],
+    states: [&str; 4],
+) -> Runs {
+    let before: Vec<u64> = MODES.iter().map(|m| host.master_count(m)).collect();
+    let counts = host.counts();
+    let runs = host.collect(sim.as_ref());
+    for (mode, state) in MODES.iter().zip(states) {
+        let run = &runs[mode.name];
+        assert_eq!(run["state"], state, "{name}: {run}");
+        assert_eq!(run["mode"], mode.name, "{name}: {run}");
+    }
+    host.expect(name, &runs, problems, &counts);
+    for (mode, before) in MODES.iter().zip(before) {
+        assert_eq!(
+            host.master_count(mode),
+            before + 1,
+            "{name}: the {} check ran more than once, so the counts are off",
+            mode.name
+        );
+    }
+    runs
+}
+
+/// The simulator, while GKLM is there.
+fn gklm(sim: &Option<Simulator>) -> &Simulator {
+    sim.as_ref().expect("GKLM is up")
 }
 
 fn d(path: &Path) -> String {
@@ -337,7 +516,7 @@ fn zabbix_server_collects_through_the_shipped_template() {
         "configuration.import",
         json!({"format": "yaml", "source": template, "rules": {
             "groups": {"createMissing": true}, "templates": create,
-            "items": create, "triggers": create}}),
+            "items": create, "triggers": create, "valueMaps": create}}),
     );
     let templateid = api.call(
         "template.get",
@@ -367,8 +546,11 @@ fn zabbix_server_collects_through_the_shipped_template() {
         / 3600
         + 12)
         % 24;
+    // Options for every mode; only running gets thresholds of its own (the
+    // template's -w 6 -c 12 would take too many checks). needed, result and
+    // age run with the template's default options macros.
     let options = format!(
-        "-t 5 -w 1 -c 2 --cacert {} --state-file {}",
+        "-t 5 --cacert {} --state-file {}",
         d(&sim_dir.join("ca.pem")),
         d(&check_home.join("state.json"))
     );
@@ -388,6 +570,7 @@ fn zabbix_server_collects_through_the_shipped_template() {
                 macro_("{$GKLM.USER}", USER),
                 macro_("{$GKLM.PASSWORD.FILE}", &d(&password)),
                 macro_("{$GKLM.OPTIONS}", &options),
+                macro_("{$GKLM.RUNNING.OPTIONS}", "-w 1 -c 2"),
                 macro_("{$GKLM.INTERVAL}", &format!("0;h{hour}m0s0")),
                 macro_("{$GKLM.NODATA}", "1h"),
             ],
@@ -400,79 +583,168 @@ fn zabbix_server_collects_through_the_shipped_template() {
     let mut host = Host {
         api,
         id: hostid,
-        master: String::new(),
+        masters: BTreeMap::new(),
         model: BTreeMap::new(),
         logs: vec![server.log.clone(), agent.log.clone(), pg.log.clone()],
     };
     let items = host.items();
-    let master = items
-        .keys()
-        .find(|k| k.starts_with("gklm.backup[running,"))
-        .unwrap_or_else(|| panic!("no master item: {items:?}"));
-    assert!(
-        master.contains("{HOST.CONN}"),
-        "the key must name {{HOST.CONN}} itself: {master}"
-    );
-    host.master = items[master].id.clone();
-    let mut expected_keys: Vec<&str> = NUMBERS.iter().map(|(k, _)| *k).collect();
-    expected_keys.extend([STATE_KEY, MESSAGE_KEY, master.as_str()]);
+    let mut expected_keys = Vec::new();
+    for mode in &MODES {
+        let prefix = format!("gklm.backup[{},", mode.name);
+        let master = items
+            .keys()
+            .find(|k| k.starts_with(&prefix))
+            .unwrap_or_else(|| panic!("no {} master item: {items:?}", mode.name));
+        assert!(
+            master.contains("{HOST.CONN}")
+                && master.ends_with(&format!(
+                    ",{{$GKLM.OPTIONS}},{{$GKLM.{}.OPTIONS}}]",
+                    mode.name.to_uppercase()
+                )),
+            "the key must name {{HOST.CONN}} itself and end on the common and the mode's options: {master}"
+        );
+        host.masters.insert(mode.name, items[master].id.clone());
+        expected_keys.push(master.clone());
+        expected_keys.extend(["state", "message"].map(|f| key(f, mode)));
+        expected_keys.extend(mode.fields.iter().map(|f| key(f.name, mode)));
+    }
     expected_keys.sort();
-    assert_eq!(
-        items.keys().map(String::as_str).collect::<Vec<_>>(),
-        expected_keys
-    );
+    assert_eq!(items.keys().cloned().collect::<Vec<_>>(), expected_keys);
     let names: BTreeSet<String> = host.triggers().keys().map(|n| short(n)).collect();
-    assert_eq!(
-        names,
-        ["CRITICAL", "UNKNOWN", "WARNING", "nodata"]
-            .map(String::from)
-            .into(),
-    );
+    let all = |what: &str| -> Vec<String> {
+        MODES.iter().map(|m| format!("{} {what}", m.name)).collect()
+    };
+    let every: BTreeSet<String> = ["WARNING", "CRITICAL", "UNKNOWN", "nodata"]
+        .iter()
+        .flat_map(|w| all(w))
+        .collect();
+    assert_eq!(names, every);
     say(&format!(
         "template imported, host linked after {:?}",
         started.elapsed()
     ));
 
-    let mut step = |name: &str, sim: &Option<Simulator>, problems: &[&str], state: &str| {
-        let before = host.history_count(&host.master, 4);
-        let counts = host.counts();
-        let json = host.collect(sim.as_ref());
-        assert_eq!(json["state"], state, "{name}: {json}");
-        host.expect(name, &json, problems, &counts);
-        assert_eq!(
-            host.history_count(&host.master, 4),
-            before + 1,
-            "{name}: the check ran more than once, so the counts are off"
-        );
-        json
+    let nulls = |run: &Value, mode: &Mode| {
+        for f in mode.fields {
+            assert!(run[f.name].is_null(), "{}: {run}", f.name);
+        }
     };
 
-    let json = step("not running", &sim, &[], "OK");
+    // States in MODES order: running, needed, result, age.
+    let runs = step(&mut host, "all quiet", &sim, &[], ["OK", "OK", "OK", "OK"]);
     assert_eq!(
-        (json["running"].clone(), json["running_checks"].clone()),
-        (json!(false), json!(0))
+        (
+            &runs["running"]["running"],
+            &runs["running"]["running_checks"]
+        ),
+        (&json!(false), &json!(0))
     );
-    sim.as_ref().unwrap().set_running(true);
-    let json = step("running, 1st check", &sim, &[], "OK");
-    assert_eq!(json["running_checks"], 1);
-    let json = step("running, 2nd check (-w 1)", &sim, &["WARNING"], "WARNING");
-    assert_eq!(json["running_checks"], 2);
-    let json = step("running, 3rd check (-c 2)", &sim, &["CRITICAL"], "CRITICAL");
-    assert_eq!(json["running_checks"], 3);
-    sim.as_ref().unwrap().set_status_behavior(Behavior::json(
+    assert_eq!(runs["needed"]["needed"], false);
+    assert_eq!(runs["result"]["result"], 0);
+    assert_eq!(runs["age"]["backups"], 1);
+    let age = runs["age"]["backup_age"].as_u64().unwrap();
+    assert!((3600..3900).contains(&age), "{}", runs["age"]);
+
+    // A backup runs, GKLM needs one, the last one failed, and the newest
+    // listed is three days old (the template's --critical-time 2d).
+    gklm(&sim).set_running(true);
+    gklm(&sim).set_needed(true);
+    gklm(&sim).set_result_code("\"1\"");
+    gklm(&sim).set_backup_list(&backup_list(&[hours_ago(80), hours_ago(72)]));
+    let runs = step(
+        &mut host,
+        "running 1st check, backup needed, last one failed, newest 3 days old",
+        &sim,
+        &["needed WARNING", "result CRITICAL", "age CRITICAL"],
+        ["OK", "WARNING", "CRITICAL", "CRITICAL"],
+    );
+    assert_eq!(runs["running"]["running_checks"], 1);
+    assert_eq!(
+        (&runs["needed"]["needed"], &runs["needed"]["needed_checks"]),
+        (&json!(true), &json!(1))
+    );
+    assert_eq!(runs["result"]["result"], 1);
+    assert_eq!(runs["age"]["backups"], 2);
+    assert!(runs["age"]["backup_age"].as_u64().unwrap() >= 72 * 3600);
+
+    gklm(&sim).set_result_code("\"0\"");
+    gklm(&sim).set_backup_list(&backup_list(&[hours_ago(80), hours_ago(72), hours_ago(1)]));
+    let runs = step(
+        &mut host,
+        "running 2nd check (-w 1), still needed, last one succeeded, a new backup",
+        &sim,
+        &["running WARNING", "needed WARNING"],
+        ["WARNING", "WARNING", "OK", "OK"],
+    );
+    assert_eq!(runs["running"]["running_checks"], 2);
+    assert_eq!(runs["needed"]["needed_checks"], 2);
+    assert_eq!(runs["result"]["result"], 0);
+    assert_eq!(runs["age"]["backups"], 3);
+
+    // GKLM lists no backup at all: CRITICAL, backup_age and newest_backup
+    // null (their items keep the last value), backups 0.
+    gklm(&sim).set_needed(false);
+    gklm(&sim).set_result_code("\"2\"");
+    gklm(&sim).set_backup_list("[]");
+    let runs = step(
+        &mut host,
+        "running 3rd check (-c 2), all backed up, result code 2, no backup listed",
+        &sim,
+        &["running CRITICAL", "result WARNING", "age CRITICAL"],
+        ["CRITICAL", "OK", "WARNING", "CRITICAL"],
+    );
+    assert_eq!(runs["running"]["running_checks"], 3);
+    assert_eq!(
+        (&runs["needed"]["needed"], &runs["needed"]["needed_checks"]),
+        (&json!(false), &json!(0))
+    );
+    assert_eq!(runs["result"]["result"], 2);
+    assert_eq!(runs["age"]["backups"], 0);
+    assert!(runs["age"]["backup_age"].is_null(), "{}", runs["age"]);
+    assert!(runs["age"]["newest_backup"].is_null(), "{}", runs["age"]);
+
+    gklm(&sim).set_status_behavior(Behavior::json(
         500,
         r#"{"code":"CTGKM0001E","message":"boom"}"#,
     ));
-    let json = step("GKLM answers HTTP 500", &sim, &["UNKNOWN"], "UNKNOWN");
-    assert!(json["running_checks"].is_null(), "{json}");
+    let runs = step(
+        &mut host,
+        "GKLM answers HTTP 500",
+        &sim,
+        &all("UNKNOWN")
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+        ["UNKNOWN"; 4],
+    );
+    for mode in &MODES {
+        nulls(&runs[mode.name], mode);
+    }
 
     // GKLM goes away: connection refused.
     sim = None;
-    let json = step("GKLM unreachable", &sim, &["CRITICAL"], "CRITICAL");
-    assert!(json["running_checks"].is_null(), "{json}");
+    let runs = step(
+        &mut host,
+        "GKLM unreachable",
+        &sim,
+        &all("CRITICAL")
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+        ["CRITICAL"; 4],
+    );
+    for mode in &MODES {
+        nulls(&runs[mode.name], mode);
+    }
 
     // GKLM is back on the same port (a new CA, written where the check
-    // reads it; the old session is gone), the backup finished.
+    // reads it; the old session is gone), nothing running or needed, the
+    // newest backup an hour old. The host's own {$GKLM.AGE.OPTIONS}
+    // reaches the age check: an hour is past its --warning-time 30m.
+    host.set_macro(
+        "{$GKLM.AGE.OPTIONS}",
+        "--warning-time 30m --critical-time 2d",
+    );
     sim = Some(Simulator::serve(
         Config::default(),
         Cert::Good,
@@ -480,42 +752,71 @@ fn zabbix_server_collects_through_the_shipped_template() {
         &sim_dir,
         None,
     ));
-    let json = step("GKLM back, not running", &sim, &[], "OK");
-    assert_eq!(json["running_checks"], 0);
+    // A restarted GKLM has run no backup yet: result code -1, OK by
+    // default, and a negative number the result item must take.
+    gklm(&sim).set_result_code("-1");
+    // The server reads its configuration every second.
+    std::thread::sleep(Duration::from_secs(3));
+    let runs = step(
+        &mut host,
+        "GKLM back, all quiet, result -1, {$GKLM.AGE.OPTIONS} on the host",
+        &sim,
+        &["age WARNING"],
+        ["OK", "OK", "OK", "WARNING"],
+    );
+    assert_eq!(runs["running"]["running_checks"], 0);
+    assert_eq!(runs["needed"]["needed_checks"], 0);
+    assert_eq!(runs["result"]["result"], -1);
+    assert!(
+        runs["age"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("--warning-time"),
+        "{}",
+        runs["age"]
+    );
 
     // The check is missing: the agent stores the shell's complaint, which
     // is no JSON. The state falls back to UNKNOWN, the message says so, the
-    // numbers keep their values, and nothing turns unsupported.
+    // fields keep their values, and nothing turns unsupported.
     let plugin = plugins.join("check_gklm_backup");
     let aside = plugins.join("check_gklm_backup.aside");
     std::fs::rename(&plugin, &aside).unwrap();
     let counts = host.counts();
-    let text = host.collect_text(sim.as_ref());
-    assert!(text.contains("not found"), "{text}");
-    let garbage = json!({"state": "UNKNOWN", "running": null, "running_checks": null,
-        "running_seconds": null, "message": "check_gklm_backup printed no JSON: \
-        see the latest value of the check result item"});
-    host.expect("check missing", &garbage, &["UNKNOWN"], &counts);
+    let texts = host.collect_text(sim.as_ref());
+    let mut garbage = Runs::new();
+    for mode in &MODES {
+        assert!(texts[mode.name].contains("not found"), "{texts:?}");
+        let mut run = json!({"state": "UNKNOWN", "message": "check_gklm_backup printed no JSON: \
+            see the latest value of the check result item"});
+        for f in mode.fields {
+            run[f.name] = Value::Null;
+        }
+        garbage.insert(mode.name, run);
+    }
+    host.expect(
+        "check missing",
+        &garbage,
+        &all("UNKNOWN")
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+        &counts,
+    );
     std::fs::rename(&aside, &plugin).unwrap();
 
-    // The agent goes away: the master item gets no value, which the
-    // nodata trigger turns into a problem, and nothing turns unsupported.
-    let nodata_macro = host.api.call(
-        "usermacro.get",
-        json!({"hostids": [host.id], "filter": {"macro": "{$GKLM.NODATA}"}, "output": ["hostmacroid"]}),
-    )[0]["hostmacroid"]
-        .clone();
-    host.api.call(
-        "usermacro.update",
-        json!({"hostmacroid": nodata_macro, "value": "30s"}),
-    );
+    // The agent goes away: the master items get no value, which each
+    // mode's nodata trigger turns into a problem, and nothing turns
+    // unsupported.
+    host.set_macro("{$GKLM.NODATA}", "30s");
     agent.stop();
+    let nodata: BTreeSet<String> = all("nodata").into_iter().collect();
     let fired = wait_for(Duration::from_secs(240), || {
-        host.problems().contains("nodata").then_some(())
+        host.problems().is_superset(&nodata).then_some(())
     });
     assert!(
         fired.is_some(),
-        "the nodata trigger did not fire with the agent stopped\n{}",
+        "the nodata triggers did not all fire with the agent stopped\n{}",
         host.diagnosis()
     );
     host.all_supported("agent stopped");
@@ -525,14 +826,18 @@ fn zabbix_server_collects_through_the_shipped_template() {
     ));
 
     agent.resume(&tools);
-    let json = host.collect(sim.as_ref());
-    assert_eq!(json["state"], "OK", "{json}");
+    // A backup made just now: the age check is OK again.
+    gklm(&sim).set_backup_list(&backup_list(&[hours_ago(0)]));
+    let runs = host.collect(sim.as_ref());
+    for mode in &MODES {
+        assert_eq!(runs[mode.name]["state"], "OK", "{}", runs[mode.name]);
+    }
     let cleared = wait_for(Duration::from_secs(240), || {
         host.problems().is_empty().then_some(())
     });
     assert!(
         cleared.is_some(),
-        "the nodata trigger did not clear with the agent back\n{}",
+        "the problems did not clear with the agent back\n{}",
         host.diagnosis()
     );
     host.all_supported("agent back");
@@ -553,13 +858,15 @@ fn zabbix_server_collects_through_the_shipped_template() {
             log.display()
         );
     }
-    let values = host.api.call(
-        "history.get",
-        json!({"history": 4, "itemids": [host.master], "output": ["value"]}),
-    );
-    // Eight steps and at least one run after the agent came back.
-    assert!(values.as_array().unwrap().len() >= 9, "{values}");
-    assert!(!values.to_string().contains(PASSWORD), "{values}");
+    for mode in &MODES {
+        let values = host.api.call(
+            "history.get",
+            json!({"history": 4, "itemids": [host.masters[mode.name]], "output": ["value"]}),
+        );
+        // Eight steps and at least one run after the agent came back.
+        assert!(values.as_array().unwrap().len() >= 9, "{values}");
+        assert!(!values.to_string().contains(PASSWORD), "{values}");
+    }
     say(&format!("{TEST}: passed in {:?}", started.elapsed()));
 }
 
