@@ -75,8 +75,16 @@ impl Saved {
     /// other mode's streak untouched.
     pub fn after_run(&self, learnt: Learnt) -> Saved {
         let mut streaks = self.streaks.clone();
-        if let Some((mode, streak)) = learnt.streak {
-            streaks.insert(mode.to_string(), streak);
+        match learnt.streak {
+            // An ended streak is no entry, as in the file: so an unchanged
+            // history compares equal and costs no write.
+            Some((mode, streak)) if streak.checks == 0 => {
+                streaks.remove(mode);
+            }
+            Some((mode, streak)) => {
+                streaks.insert(mode.to_string(), streak);
+            }
+            None => {}
         }
         Saved {
             streaks,
@@ -770,6 +778,10 @@ mod tests {
             streak: Some(("running", Streak::default())),
         });
         assert_eq!(next.streak("running"), Streak::default());
+        assert!(
+            !next.streaks.contains_key("running"),
+            "an ended streak is no entry"
+        );
         assert_eq!(next.streak("needed"), streak(5, 1, 20));
         assert_eq!(next.prefix.as_deref(), Some("/GKLM"));
         assert_eq!(next.session.unwrap().expose(), "new-session-2");

@@ -533,3 +533,31 @@ fn a_state_file_option_naming_some_other_file_never_overwrites_it() {
         "the file was changed"
     );
 }
+
+#[test]
+fn a_run_that_changes_nothing_does_not_rewrite_the_state_file() {
+    use std::os::unix::fs::MetadataExt;
+    let sim = Simulator::start();
+    let ws = Workspace::new();
+    for mode in ["running", "needed", "result"] {
+        run_with(&sim, &ws, &["--mode", mode]).expect("OK", 0);
+    }
+    let path = ws.state_files().remove(0);
+    let inode = std::fs::metadata(&path).unwrap().ino();
+    for mode in ["running", "needed", "result", "running"] {
+        run_with(&sim, &ws, &["--mode", mode]).expect("OK", 0);
+        // A rewrite renames a new file over the old one: a new inode.
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().ino(),
+            inode,
+            "{mode} rewrote it"
+        );
+    }
+    sim.set_running(true);
+    run_with(&sim, &ws, &[]).expect("OK", 0);
+    assert_ne!(
+        std::fs::metadata(&path).unwrap().ino(),
+        inode,
+        "a new streak is saved"
+    );
+}
