@@ -191,9 +191,6 @@ pub struct Report {
     pub error: Option<String>,
     /// Lines after the first (verbose output, notes for the operator).
     pub details: Vec<String>,
-    /// Whether the state depended on the history of earlier runs, so that
-    /// history that cannot be saved must turn it UNKNOWN.
-    pub relies_on_history: bool,
 }
 
 impl Report {

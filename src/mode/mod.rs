@@ -193,7 +193,6 @@ impl Condition {
                     untouched
                 };
                 report.summary = format!("{message} ({})", verdict.detail);
-                report.relies_on_history = thresholds.any();
                 self.add_streak(&mut report, thresholds, verdict.checks, verdict.seconds);
             }
             Err(why) if thresholds.any() => {
