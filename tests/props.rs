@@ -115,18 +115,22 @@ proptest! {
 }
 
 /// Through the real binary, every option with arbitrary values: always one
-/// plugin line, never an internal error. Only ever contacts 127.0.0.1: -H
-/// values always hold a character no host name has (so nothing is looked up
-/// in DNS), and state files stay inside the workspace.
+/// plugin line, never an internal error. Each run has credentials, so it
+/// goes on to build its URL and connect. Only ever contacts 127.0.0.1: -H
+/// values always hold a character no host name has (so nothing is looked
+/// up in DNS), and state files stay inside the workspace.
 #[test]
 fn the_binary_answers_every_option_with_a_plugin_line() {
     let ws = Workspace::new();
     let closed = closed_port().to_string();
-    let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig {
-        cases: 24,
-        ..ProptestConfig::default()
-    });
+    let runs = std::cell::Cell::new(0);
     for flag in FLAGS {
+        // A runner per option: one runner counts its cases across calls,
+        // and would leave every option after the first untried.
+        let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig {
+            cases: 24,
+            ..ProptestConfig::default()
+        });
         if matches!(flag.long, "--help" | "--version" | "--format") {
             continue;
         }
@@ -150,7 +154,9 @@ fn the_binary_answers_every_option_with_a_plugin_line() {
                     }
                     _ => value,
                 };
-                cmd.args(["-t", "2", "--auth-id-file", "/nonexistent"]);
+                // Credentials that load, so a run gets as far as building
+                // its URL and connecting (to 127.0.0.1, a closed port).
+                cmd.args(["-t", "2"]).env("GKLM_AUTH_ID", "fuzz-session-id");
                 match flag.value {
                     Some(_) => cmd.arg(format!("{}={value}", flag.long)),
                     None => cmd.arg(flag.long),
@@ -166,8 +172,15 @@ fn the_binary_answers_every_option_with_a_plugin_line() {
                 );
                 prop_assert!(!run.stdout.contains("internal error"), "{}", run.stdout);
                 prop_assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+                runs.set(runs.get() + 1);
                 Ok(())
             })
             .unwrap_or_else(|e| panic!("{}: {e}", flag.long));
     }
+    let tried = FLAGS.len() - 3;
+    assert!(
+        runs.get() >= tried * 24,
+        "only {} runs for {tried} options",
+        runs.get()
+    );
 }
