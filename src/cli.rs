@@ -580,34 +580,30 @@ fn parse_backup_dir(dir: String) -> Result<String, UsageError> {
 /// The output format the raw arguments ask for, so that even a usage error
 /// is printed in the form the caller reads (Zabbix stores whatever it gets).
 pub fn requested_format(raw: &[OsString]) -> Format {
-    let asked = raw
-        .iter()
-        .zip(raw.iter().skip(1))
-        .filter(|(a, _)| *a == "--format")
-        .map(|(_, b)| b.to_string_lossy().into_owned())
-        .chain(raw.iter().filter_map(|a| {
-            a.to_str()
-                .and_then(|a| a.strip_prefix("--format="))
-                .map(str::to_string)
-        }))
-        .last();
-    parse_format(asked.as_deref()).unwrap_or_default()
+    parse_format(raw_value(raw, "--format").as_deref()).unwrap_or_default()
 }
 
 /// The mode the raw arguments ask for (`running` when none is given), so a
 /// usage error in JSON still carries that mode's fields.
 pub fn requested_mode(raw: &[OsString]) -> String {
-    raw.iter()
-        .zip(raw.iter().skip(1))
-        .filter(|(a, _)| *a == "--mode")
-        .map(|(_, b)| b.to_string_lossy().into_owned())
-        .chain(raw.iter().filter_map(|a| {
-            a.to_str()
-                .and_then(|a| a.strip_prefix("--mode="))
-                .map(str::to_string)
-        }))
-        .last()
-        .unwrap_or_else(|| "running".into())
+    raw_value(raw, "--mode").unwrap_or_else(|| "running".into())
+}
+
+/// The last value given to `long` (`--long value` or `--long=value`) in
+/// arguments that could not be read in full.
+fn raw_value(raw: &[OsString], long: &str) -> Option<String> {
+    let mut found = None;
+    for (i, arg) in raw.iter().enumerate() {
+        if arg == long {
+            found = raw.get(i + 1).map(|v| v.to_string_lossy().into_owned());
+        } else if let Some(v) = arg
+            .to_str()
+            .and_then(|a| a.strip_prefix(long)?.strip_prefix('='))
+        {
+            found = Some(v.to_string());
+        }
+    }
+    found
 }
 
 pub fn version() -> String {
