@@ -9,6 +9,7 @@ use attohttpc::Method;
 use serde_json::{Map, Value};
 
 use crate::secret::{self, Secret};
+use crate::target::Host;
 use crate::text;
 use crate::trace::Trace;
 use crate::transport::{Reply, Request, Transport, TransportError};
@@ -278,8 +279,17 @@ pub fn plausible_session_id(id: &str) -> bool {
 pub fn parse_object(body: &[u8]) -> Result<Map<String, Value>, String> {
     match parse_json(body)? {
         Value::Object(map) => Ok(map),
-        other => Err(format!("expected a JSON object, got {}", brief(&other))),
+        other => Err(not_an_object(&other)),
     }
+}
+
+/// GKLM's answers are JSON objects; anything else is quoted briefly.
+pub fn object(body: &Value) -> Result<&Map<String, Value>, String> {
+    body.as_object().ok_or_else(|| not_an_object(body))
+}
+
+fn not_an_object(value: &Value) -> String {
+    format!("expected a JSON object, got {}", brief(value))
 }
 
 fn parse_json(body: &[u8]) -> Result<Value, String> {
@@ -329,16 +339,10 @@ pub struct Gklm<'a> {
 }
 
 impl<'a> Gklm<'a> {
-    pub fn new(transport: &'a Transport, host: &str, port: u16, trace: &'a Trace) -> Gklm<'a> {
-        // An IPv6 literal needs brackets in a URL.
-        let host = if host.contains(':') && !host.starts_with('[') {
-            format!("[{host}]")
-        } else {
-            host.to_string()
-        };
+    pub fn new(transport: &'a Transport, host: &Host, port: u16, trace: &'a Trace) -> Gklm<'a> {
         Gklm {
             transport,
-            base: format!("https://{host}:{port}"),
+            base: format!("https://{}:{port}", host.url_form()),
             trace,
         }
     }

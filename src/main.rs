@@ -87,7 +87,7 @@ fn run(config: &Config, env: FromEnvironment, trust: Trust, deadline: Instant, n
     };
     let transport = Transport::new(trust, deadline, &config.language);
     let target = &config.target;
-    let gklm = Gklm::new(&transport, &target.host.to_string(), target.port, &trace);
+    let gklm = Gklm::new(&transport, &target.host, target.port, &trace);
     let fetched = ask(config, &gklm, &credentials, &history, &trace);
     let (report, observed) = judge(config, &fetched, &history, now, &trace);
     let learnt = Learnt {

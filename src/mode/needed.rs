@@ -8,7 +8,7 @@
 use serde_json::{Value, json};
 
 use crate::evaluate::Thresholds;
-use crate::gklm::{Endpoint, brief, find_message_id};
+use crate::gklm::{Endpoint, brief, find_message_id, object};
 use crate::mode::{Condition, History};
 use crate::report::{Metric, Report, State};
 
@@ -55,9 +55,7 @@ pub fn endpoint() -> Endpoint {
 }
 
 pub fn read(body: &Value) -> Result<Need, String> {
-    let map = body
-        .as_object()
-        .ok_or_else(|| format!("expected a JSON object, got {}", brief(body)))?;
+    let map = object(body)?;
     let message = match map.get("status") {
         Some(Value::String(s)) if !s.trim().is_empty() => s.trim().to_string(),
         Some(other) => {

@@ -5,7 +5,7 @@
 
 use serde_json::{Value, json};
 
-use crate::gklm::{Endpoint, brief, find_message_id};
+use crate::gklm::{Endpoint, brief, find_message_id, object};
 use crate::report::{Metric, Report, State};
 
 pub const FIELDS: &[&str] = &["result"];
@@ -37,9 +37,7 @@ pub fn endpoint() -> Endpoint {
 }
 
 pub fn read(body: &Value) -> Result<Outcome, String> {
-    let map = body
-        .as_object()
-        .ok_or_else(|| format!("expected a JSON object, got {}", brief(body)))?;
+    let map = object(body)?;
     let code = match map.get("code") {
         Some(Value::String(s)) => s.trim().parse::<i64>().ok(),
         // 1.0 is the number 1, as `running` reads 0.0 as 0.

@@ -5,7 +5,7 @@
 use serde_json::{Value, json};
 
 use crate::evaluate::Thresholds;
-use crate::gklm::{Endpoint, brief, find_message_id};
+use crate::gklm::{Endpoint, brief, find_message_id, object};
 use crate::mode::{Condition, History};
 use crate::report::{Metric, Report, State};
 
@@ -55,9 +55,7 @@ pub fn endpoint() -> Endpoint {
 /// Read a 200 answer. `code` decides; a message id that says the opposite
 /// means GKLM contradicts itself, which is no answer to rely on.
 pub fn read(body: &Value) -> Result<Status, String> {
-    let map = body
-        .as_object()
-        .ok_or_else(|| format!("expected a JSON object, got {}", brief(body)))?;
+    let map = object(body)?;
     let running = match map.get("code") {
         Some(Value::String(s)) if s.trim() == "0" => true,
         Some(Value::String(s)) if s.trim() == "1" => false,
