@@ -14,12 +14,7 @@ fn read(path: &str) -> String {
 /// The text about `flag` in a document: from the line that introduces it to
 /// the line that introduces the next option (`starts` says what such a line
 /// is), so a default is looked for next to its own option only.
-fn block<'a>(
-    doc: &'a str,
-    flag: &Flag,
-    starts: impl Fn(&str) -> bool,
-    names: &str,
-) -> Option<&'a str> {
+fn block<'a>(doc: &'a str, starts: impl Fn(&str) -> bool, names: &str) -> Option<&'a str> {
     let lines: Vec<&str> = doc.lines().collect();
     let begin = lines.iter().position(|l| starts(l) && l.contains(names))?;
     let end = lines[begin + 1..]
@@ -32,7 +27,6 @@ fn block<'a>(
         .map(|l| l.len() + 1)
         .sum::<usize>()
         .min(doc.len());
-    let _ = flag;
     Some(&doc[start_byte..end_byte])
 }
 
@@ -47,7 +41,7 @@ fn check_document(
     let mut problems = Vec::new();
     for flag in FLAGS.iter().filter(|f| !skip.contains(&f.long)) {
         let names = spell(flag);
-        let Some(text) = block(doc, flag, starts, &names) else {
+        let Some(text) = block(doc, starts, &names) else {
             problems.push(format!("{name}: no entry for {names}"));
             continue;
         };
