@@ -118,7 +118,7 @@ fn failure(config: &Config, state: State, e: &dyn std::error::Error) -> Report {
 fn judge(
     config: &Config,
     fetched: &Fetched,
-    history: &Result<History, StateError>,
+    history: &Result<Remembered, StateError>,
     now: u64,
     trace: &Trace,
 ) -> (Report, Option<Observed>) {
@@ -169,12 +169,12 @@ fn history_lost(config: &Config, report: Report, e: &StateError, trace: &Trace) 
 }
 
 /// The state file of this target, locked, and what it holds.
-struct History {
+struct Remembered {
     file: StateFile,
     loaded: Loaded,
 }
 
-impl History {
+impl Remembered {
     fn saved(&self) -> &check_gklm_backup::state::Saved {
         &self.loaded.saved
     }
@@ -188,12 +188,12 @@ fn open_history(
     deadline: Instant,
     now: u64,
     trace: &Trace,
-) -> Result<Result<History, StateError>, StateError> {
+) -> Result<Result<Remembered, StateError>, StateError> {
     watchdog::set_step("waiting for the state file lock", "");
     let opened = StateFile::open(&config.state, key, deadline).and_then(|file| {
         trace.note(2, format!("state file: {}", file.path().display()));
         let loaded = file.load(now, key)?;
-        Ok(History { file, loaded })
+        Ok(Remembered { file, loaded })
     });
     match opened {
         Ok(history) => {
@@ -225,10 +225,10 @@ fn ask(
     config: &Config,
     gklm: &Gklm<'_>,
     credentials: &Credentials,
-    history: &Result<History, StateError>,
+    history: &Result<Remembered, StateError>,
     trace: &Trace,
 ) -> Fetched {
-    let saved = history.as_ref().ok().map(History::saved);
+    let saved = history.as_ref().ok().map(Remembered::saved);
     let cache_session = caches(config) && saved.is_some();
     let endpoint = config.mode.endpoint();
     let plan = Plan {
@@ -247,13 +247,13 @@ fn ask(
 /// Save what the next run remembers, writing only when something changed
 /// (an unchanged run costs no fsync). Err says why it could not be kept.
 fn remember(
-    history: &Result<History, StateError>,
+    history: &Result<Remembered, StateError>,
     learnt: Learnt,
     key: &str,
     now: u64,
     trace: &Trace,
 ) -> Result<(), StateError> {
-    let History { file, loaded } = history.as_ref().map_err(Clone::clone)?;
+    let Remembered { file, loaded } = history.as_ref().map_err(Clone::clone)?;
     let next = loaded.saved.after_run(learnt);
     let unchanged = loaded.raw.is_some() && loaded.note.is_none() && loaded.saved == next;
     let text = if unchanged {
