@@ -241,17 +241,26 @@ impl GklmMessage {
 }
 
 /// A GKLM message id: five capital letters, four digits, and I, W or E
-/// (`CTGKM3291I`), at the start of a whitespace-separated word.
+/// (`CTGKM3291I`), at the start of a whitespace-separated word. The first
+/// one in `text`.
 pub fn find_message_id(text: &str) -> Option<&str> {
-    text.split(|c: char| c.is_whitespace() || matches!(c, '"' | ':' | ',' | '(' | '[' | '>' | '<'))
-        .map(|w| w.trim_end_matches(['.', ';']))
-        .find(|w| {
-            let b = w.as_bytes();
-            b.len() == 10
-                && b[..5].iter().all(u8::is_ascii_uppercase)
-                && b[5..9].iter().all(u8::is_ascii_digit)
-                && matches!(b[9], b'I' | b'W' | b'E')
-        })
+    message_ids(text).into_iter().next()
+}
+
+/// Every message id in `text`, in order (a status may quote a cause).
+pub fn message_ids(text: &str) -> Vec<&str> {
+    text.split(|c: char| {
+        c.is_whitespace() || matches!(c, '"' | ':' | ',' | '(' | ')' | '[' | ']' | '>' | '<' | ';')
+    })
+    .map(|w| w.trim_end_matches(['.', ';']))
+    .filter(|w| {
+        let b = w.as_bytes();
+        b.len() == 10
+            && b[..5].iter().all(u8::is_ascii_uppercase)
+            && b[5..9].iter().all(u8::is_ascii_digit)
+            && matches!(b[9], b'I' | b'W' | b'E')
+    })
+    .collect()
 }
 
 /// Parse the body of a 200 answer to `ckms/login`: the session id, under a

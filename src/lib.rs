@@ -17,6 +17,7 @@
 //!   [`text`] makes foreign text fit one line;
 //! - [`watchdog`]: ends the run on time whatever blocks; [`trace`]: `-v`.
 
+pub mod agreement;
 pub mod cli;
 pub mod credentials;
 pub mod evaluate;

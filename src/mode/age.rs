@@ -5,6 +5,7 @@
 
 use serde_json::{Value, json};
 
+use crate::agreement;
 use crate::evaluate::Thresholds;
 use crate::gklm::{Endpoint, brief};
 use crate::report::{Metric, Report, State};
@@ -128,11 +129,25 @@ impl Age {
     }
 }
 
-/// Read the list: a bare array of entries, or an object holding one.
+/// The keys that can name the list inside an object: IBM documents the
+/// entries, not the wrapper, so both spellings seen in GKLM's REST
+/// answers' style (`backups` like the path, `backupList` like the
+/// service) are read, in any case, as the login's `UserAuthId` is. No
+/// other key is ever taken for the backups, whatever list it holds.
+const LIST_KEYS: [&str; 2] = ["backups", "backuplist"];
+
+/// Read the list: a bare array of entries, or an object holding one
+/// under a list key. An object that reports an error is GKLM's error,
+/// never "no backup found".
 pub fn read(body: &Value) -> Result<Listing, String> {
     let entries = match body {
         Value::Array(entries) => entries,
-        Value::Object(map) => the_list(map)?,
+        Value::Object(map) => {
+            if let Some(error) = agreement::reported_error(map) {
+                return Err(error.into());
+            }
+            the_list(map)?
+        }
         other => return Err(format!("expected a list of backups, got {}", brief(other))),
     };
     let mut listing = Listing {
@@ -151,21 +166,35 @@ pub fn read(body: &Value) -> Result<Listing, String> {
     Ok(listing)
 }
 
-/// The one list an object holds. Several non-empty lists would be a
-/// guess (serde_json sorts keys, so "the first" means nothing): refused.
+/// The backup list an object holds under one of `LIST_KEYS`. Two
+/// non-empty ones would be a guess (serde_json sorts keys, so "the first"
+/// means nothing): refused.
 fn the_list(map: &serde_json::Map<String, Value>) -> Result<&Vec<Value>, String> {
-    let lists: Vec<(&String, &Vec<Value>)> = map
+    let named: Vec<(&String, &Value)> = map
         .iter()
-        .filter_map(|(key, value)| value.as_array().map(|list| (key, list)))
+        .filter(|(key, _)| LIST_KEYS.iter().any(|k| key.eq_ignore_ascii_case(k)))
         .collect();
+    let lists: Vec<(&String, &Vec<Value>)> = named
+        .iter()
+        .filter_map(|(key, value)| value.as_array().map(|list| (*key, list)))
+        .collect();
+    if let (Some((key, value)), true) = (named.first(), lists.is_empty()) {
+        return Err(format!(
+            "'{key}' is {}, expected a list of backups",
+            brief(value)
+        ));
+    }
     let filled: Vec<&(&String, &Vec<Value>)> =
         lists.iter().filter(|(_, l)| !l.is_empty()).collect();
     match (filled.as_slice(), lists.first()) {
         ([(_, list)], _) => Ok(list),
         ([], Some((_, empty))) => Ok(empty),
-        ([], None) => Err("expected a list of backups, got an object holding none".into()),
+        ([], None) => Err(format!(
+            "expected a list of backups (a bare array, or 'backups' or 'backupList' in an object), got an object with {}",
+            keys_of(map)
+        )),
         (several, _) => Err(format!(
-            "the object holds several lists ({}); which one lists the backups is not documented",
+            "the object holds several backup lists ({}); which one is meant is not documented",
             several
                 .iter()
                 .map(|(k, _)| format!("'{k}'"))
@@ -173,6 +202,26 @@ fn the_list(map: &serde_json::Map<String, Value>) -> Result<&Vec<Value>, String>
                 .join(", ")
         )),
     }
+}
+
+/// The keys of an object, for a message: `keys 'a', 'b'` or `no keys`.
+fn keys_of(map: &serde_json::Map<String, Value>) -> String {
+    if map.is_empty() {
+        return "no keys".into();
+    }
+    let mut keys: Vec<String> = map
+        .keys()
+        .take(5)
+        .map(|k| format!("'{}'", truncate_key(k)))
+        .collect();
+    if map.len() > 5 {
+        keys.push("...".into());
+    }
+    format!("keys {}", keys.join(", "))
+}
+
+fn truncate_key(key: &str) -> String {
+    key.chars().take(30).collect()
 }
 
 /// An entry's creation time from `timestamp`, else from the stamp in
@@ -236,11 +285,69 @@ mod tests {
         );
         assert_eq!(read(&json!([])).unwrap().backups, 0);
         assert!(read(&json!({"code": "0"})).is_err());
-        let two = json!({"a": [], "b": [{"timestamp": T}]});
+        let two = json!({"backups": [], "backupList": [{"timestamp": T}]});
         assert_eq!(read(&two).unwrap().times, [T], "the empty list is no rival");
-        let err = read(&json!({"a": [{"timestamp": 1}], "b": [{"timestamp": T}]})).unwrap_err();
-        assert!(err.contains("several lists ('a', 'b')"), "{err}");
+        let both = json!({"backups": [{"timestamp": 1}], "BackupList": [{"timestamp": T}]});
+        let err = read(&both).unwrap_err();
+        assert!(
+            err.contains("several backup lists ('BackupList', 'backups')"),
+            "{err}"
+        );
         assert!(read(&json!("x")).is_err());
+    }
+
+    #[test]
+    fn only_a_backup_list_is_taken_for_the_backups() {
+        let recent = json!([{"timestamp": T}]);
+        for key in [
+            "restoreHistory",
+            "items",
+            "data",
+            "backup",
+            "list",
+            "history",
+        ] {
+            let body = json!({"code": "0", "backups": [], key: recent.clone()});
+            let listing = read(&body).unwrap();
+            assert_eq!((listing.backups, listing.times.len()), (0, 0), "{key}");
+            let alone = json!({"code": "0", key: recent.clone()});
+            let err = read(&alone).unwrap_err();
+            assert!(err.contains("expected a list of backups"), "{key}: {err}");
+        }
+        for key in ["backups", "backupList", "BACKUPS", "BackupList"] {
+            assert_eq!(
+                read(&json!({ key: recent.clone() })).unwrap().times,
+                [T],
+                "{key}"
+            );
+        }
+        let err = read(&json!({"backups": "none"})).unwrap_err();
+        assert!(err.contains("'backups' is \"none\""), "{err}");
+    }
+
+    #[test]
+    fn an_error_in_a_200_list_answer_is_gklms_error_not_no_backup() {
+        for body in [
+            json!({"code":"CTGKM0001E","message":"CTGKM0001E Failed to list backups","errors":[]}),
+            json!({"code":"1","backups":[]}),
+            json!({"code":"0","status":"CTGKM0002E No access","backups":[]}),
+            json!({"backups":[],"errors":["directory not found"]}),
+            json!({"code":404,"backups":[{"timestamp": T}]}),
+        ] {
+            let err = read(&body).unwrap_err();
+            assert!(
+                err.starts_with("GKLM reports an error: 'code' is"),
+                "{body}: {err}"
+            );
+        }
+        let err = read(
+            &json!({"code":"CTGKM0001E","message":"CTGKM0001E Failed to list backups","errors":[]}),
+        )
+        .unwrap_err();
+        assert!(err.contains("CTGKM0001E Failed to list backups"), "{err}");
+        // A real, empty list stays "no backup found".
+        let empty = read(&json!({"code": "0", "backups": []})).unwrap();
+        assert_eq!(age(None, None).judge(&empty, T).state, State::Critical);
     }
 
     #[test]

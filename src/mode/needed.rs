@@ -7,8 +7,9 @@
 
 use serde_json::{Value, json};
 
+use crate::agreement::{self, Reading, Vocabulary};
 use crate::evaluate::Thresholds;
-use crate::gklm::{Endpoint, brief, find_message_id, object};
+use crate::gklm::{Endpoint, brief, message_ids, object};
 use crate::mode::{Condition, History};
 use crate::report::{Metric, Report, State};
 
@@ -28,6 +29,11 @@ const STREAK: Condition = Condition {
 
 const ALL_BACKED_UP_ID: &str = "CTGKM1304I";
 const BACKUP_NEEDED_ID: &str = "CTGKM1305I";
+const KNOWN: Vocabulary = Vocabulary {
+    fine: &[ALL_BACKED_UP_ID, BACKUP_NEEDED_ID],
+    failure: &[],
+};
+const EXPECTED: &str = "expected CTGKM1304I (all backed up) or CTGKM1305I (backup needed)";
 
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Needed {
@@ -56,24 +62,22 @@ pub fn endpoint() -> Endpoint {
 
 pub fn read(body: &Value) -> Result<Need, String> {
     let map = object(body)?;
+    // `status` decides; `code` must still be one that reports no error.
+    if !success_code(map.get("code")) {
+        return Err(agreement::unknown_code(map, "\"0\", \"1\" or \"200\"").into());
+    }
     let message = match map.get("status") {
         Some(Value::String(s)) if !s.trim().is_empty() => s.trim().to_string(),
-        Some(other) => {
-            return Err(format!(
-                "'status' is {}, expected {ALL_BACKED_UP_ID} (all backed up) or {BACKUP_NEEDED_ID} (backup needed)",
-                brief(other)
-            ));
-        }
+        Some(other) => return Err(format!("'status' is {}, {EXPECTED}", brief(other))),
         None => return Err("no 'status' field".into()),
     };
-    let needed = match find_message_id(&message) {
-        Some(ALL_BACKED_UP_ID) => false,
-        Some(BACKUP_NEEDED_ID) => true,
-        _ => {
-            return Err(format!(
-                "'status' is \"{message}\", expected {ALL_BACKED_UP_ID} (all backed up) or {BACKUP_NEEDED_ID} (backup needed)"
-            ));
-        }
+    agreement::check(map, Reading::Fine, &KNOWN)?;
+    // Exactly one id, a known one: any other id could change the meaning.
+    let ids = message_ids(&message);
+    let needed = match ids.first() {
+        Some(&id) if ids.iter().all(|&other| other == id) && id == ALL_BACKED_UP_ID => false,
+        Some(&id) if ids.iter().all(|&other| other == id) && id == BACKUP_NEEDED_ID => true,
+        _ => return Err(format!("'status' is \"{message}\", {EXPECTED}")),
     };
     let message_id = if needed {
         BACKUP_NEEDED_ID
@@ -85,6 +89,19 @@ pub fn read(body: &Value) -> Result<Need, String> {
         message,
         message_id: message_id.to_string(),
     })
+}
+
+/// IBM documents no `code` for this answer; GKLM's answers use "0"/"1"
+/// as in `isrunning`, and HTTP's 200 is no error either. Absent is fine.
+fn success_code(code: Option<&Value>) -> bool {
+    match code {
+        None | Some(Value::Null) => true,
+        Some(Value::String(s)) => matches!(s.trim(), "0" | "1" | "200"),
+        Some(Value::Number(n)) => {
+            matches!(n.as_f64(), Some(c) if c == 0.0 || c == 1.0 || c == 200.0)
+        }
+        Some(_) => false,
+    }
 }
 
 impl Needed {
@@ -158,6 +175,27 @@ mod tests {
         }
         assert!(read(&json!({"code": "0"})).is_err());
         assert!(read(&json!([1])).is_err());
+    }
+
+    #[test]
+    fn an_error_code_or_a_second_id_beside_the_status_is_refused() {
+        for body in [
+            json!({"code": "CTGKM0001E", "status": "CTGKM1304I All keys and certificates have been backed up."}),
+            json!({"code": "500", "status": "CTGKM1304I All backed up."}),
+            json!({"code": "0", "status": "CTGKM1304I All backed up. CTGKM1305I Make a backup."}),
+            json!({"code": "0", "status": "CTGKM1305I Make a backup. CTGKM1304I All backed up."}),
+            json!({"code": "0", "status": "CTGKM1304I All backed up, CTGKM0815E disk failed"}),
+            json!({"code": "0", "status": "CTGKM1304I All backed up, CTGKM0815W check"}),
+        ] {
+            let err = read(&body).unwrap_err();
+            assert!(err.contains("CTGKM1304I"), "{body}: {err}");
+        }
+        assert!(read(&json!({"status": "CTGKM1304I ok (CTGKM1304I)"})).is_ok());
+        assert!(
+            read(&json!({"code": 200, "status": "CTGKM1305I x"}))
+                .unwrap()
+                .needed
+        );
     }
 
     #[test]

@@ -5,7 +5,8 @@
 
 use serde_json::{Value, json};
 
-use crate::gklm::{Endpoint, brief, find_message_id, object};
+use crate::agreement::{self, Reading, Vocabulary};
+use crate::gklm::{Endpoint, find_message_id, object};
 use crate::report::{Metric, Report, State};
 
 pub const FIELDS: &[&str] = &["result"];
@@ -49,7 +50,14 @@ pub fn read(body: &Value) -> Result<Outcome, String> {
     };
     let code = code
         .filter(|c| (-1..=2).contains(c))
-        .ok_or_else(|| format!("'code' is {}, expected -1, 0, 1 or 2", brief(&map["code"])))?;
+        .ok_or_else(|| agreement::unknown_code(map, "-1, 0, 1 or 2"))?;
+    // IBM documents no ids for this answer: only their severity counts.
+    let reading = if code == 1 {
+        Reading::Failure
+    } else {
+        Reading::Fine
+    };
+    agreement::check(map, reading, &Vocabulary::default())?;
     let message = match map.get("status") {
         Some(Value::String(s)) if !s.trim().is_empty() => Some(s.trim().to_string()),
         _ => None,
@@ -158,6 +166,30 @@ mod tests {
         assert!(read(&json!({"code": "7"})).unwrap_err().contains("\"7\""));
         assert_eq!(read(&json!({"code": 1.0})).unwrap().code, 1);
         assert_eq!(read(&json!({"code": -1.0})).unwrap().code, -1);
+    }
+
+    #[test]
+    fn a_code_that_disagrees_with_the_status_is_refused_quoting_both() {
+        for body in [
+            json!({"code": "0", "status": "CTGKM1313E Backup operation failed."}),
+            json!({"code": -1, "status": "CTGKM1313E Backup operation failed."}),
+            json!({"code": "2", "message": "CTGKM1313E Backup operation failed."}),
+            json!({"code": "1", "status": "CTGKM1301I Backup operation succeeded."}),
+            json!({"code": "CTGKM0001E", "status": "CTGKM1301I Backup operation succeeded."}),
+        ] {
+            let err = read(&body).unwrap_err();
+            assert!(
+                err.contains("'code' is") && err.contains("Backup operation"),
+                "{body}: {err}"
+            );
+        }
+        assert!(
+            read(&json!({"code": "1", "status": "CTGKM1313E Backup operation failed."})).is_ok()
+        );
+        assert!(
+            read(&json!({"code": "0", "status": "Backup done."})).is_ok(),
+            "no id: code alone"
+        );
     }
 
     #[test]

@@ -4,8 +4,9 @@
 
 use serde_json::{Value, json};
 
+use crate::agreement::{self, Reading, Vocabulary};
 use crate::evaluate::Thresholds;
-use crate::gklm::{Endpoint, brief, find_message_id, object};
+use crate::gklm::{Endpoint, find_message_id, object};
 use crate::mode::{Condition, History};
 use crate::report::{Metric, Report, State};
 
@@ -25,6 +26,10 @@ const STREAK: Condition = Condition {
 
 const RUNNING_ID: &str = "CTGKM3290I";
 const NOT_RUNNING_ID: &str = "CTGKM3291I";
+const KNOWN: Vocabulary = Vocabulary {
+    fine: &[RUNNING_ID, NOT_RUNNING_ID],
+    failure: &[],
+};
 
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Running {
@@ -62,13 +67,12 @@ pub fn read(body: &Value) -> Result<Status, String> {
         Some(Value::Number(n)) if n.as_f64() == Some(0.0) => true,
         Some(Value::Number(n)) if n.as_f64() == Some(1.0) => false,
         None => return Err("no 'code' field".into()),
-        Some(other) => {
-            return Err(format!(
-                "'code' is {}, expected \"0\" (running) or \"1\" (not running)",
-                brief(other)
-            ));
+        Some(_) => {
+            let expected = "\"0\" (running) or \"1\" (not running)";
+            return Err(agreement::unknown_code(map, expected).into());
         }
     };
+    agreement::check(map, Reading::Fine, &KNOWN)?;
     let message = match map.get("status") {
         Some(Value::String(s)) if !s.trim().is_empty() => s.trim().to_string(),
         _ if running => "Backup process is running (GKLM sent no status text).".to_string(),
@@ -197,6 +201,21 @@ mod tests {
         );
         assert!(parse(br#"{"code":0,"status":"CTGKM3291I not running"}"#).is_err());
         assert!(parse(br#"{"code":"0","status":"CTGKM9999I other"}"#).is_ok());
+    }
+
+    #[test]
+    fn an_error_id_or_two_answers_in_the_status_are_refused() {
+        for body in [
+            &br#"{"code":"1","status":"CTGKM0001E Backup status unavailable."}"#[..],
+            br#"{"code":0,"message":"CTGKM3290I running, CTGKM0815E disk"}"#,
+            br#"{"code":"1","status":"CTGKM3291I not running CTGKM3290I running"}"#,
+            br#"{"code":"CTGKM0001E","status":"CTGKM3291I Backup process is not running."}"#,
+            br#"{"code":"7","status":"CTGKM3291I Backup process is not running."}"#,
+        ] {
+            let err = parse(body).unwrap_err();
+            assert!(err.contains("'code' is") || err.contains("both"), "{err}");
+            assert!(err.contains("CTGKM"), "quotes the status: {err}");
+        }
     }
 
     #[test]
