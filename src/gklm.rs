@@ -12,7 +12,7 @@ use crate::secret::{self, Secret};
 use crate::target::Host;
 use crate::text;
 use crate::trace::Trace;
-use crate::transport::{Reply, Request, Transport, TransportError};
+use crate::transport::{BodyLimit, Reply, Request, Transport, TransportError};
 use crate::watchdog;
 
 /// The steps of a run, named the way an operator reads them.
@@ -43,6 +43,8 @@ pub struct Endpoint {
     pub query: Vec<(&'static str, String)>,
     /// How an operator names the request: "backup status request".
     pub what: &'static str,
+    /// How much of the answer may be read: a list grows, a status does not.
+    pub limit: BodyLimit,
 }
 
 impl Endpoint {
@@ -51,6 +53,7 @@ impl Endpoint {
             path,
             query: Vec::new(),
             what,
+            limit: BodyLimit::ANSWER,
         }
     }
 
@@ -369,6 +372,7 @@ impl<'a> Gklm<'a> {
             &url,
             None,
             Some(body.into_bytes()),
+            BodyLimit::ANSWER,
         )?;
         match reply.status {
             200..=299 => match parse_login(&reply.body) {
@@ -390,7 +394,7 @@ impl<'a> Gklm<'a> {
     pub fn ask(&self, prefix: &str, endpoint: &Endpoint, id: &Secret) -> Result<Value, GklmError> {
         let step = Step::Ask(endpoint.what);
         let url = self.url(prefix, &endpoint.path_and_query());
-        let reply = self.exchange(step, Method::GET, &url, Some(id), None)?;
+        let reply = self.exchange(step, Method::GET, &url, Some(id), None, endpoint.limit)?;
         let detail = || GklmMessage::from_body(&reply.body);
         match reply.status {
             200 => parse_json(&reply.body)
@@ -420,6 +424,7 @@ impl<'a> Gklm<'a> {
             &url,
             Some(id),
             Some(body.into_bytes()),
+            BodyLimit::ANSWER,
         )?;
         match reply.status {
             200..=299 => Ok(()),
@@ -434,6 +439,7 @@ impl<'a> Gklm<'a> {
         url: &str,
         id: Option<&Secret>,
         body: Option<Vec<u8>>,
+        limit: BodyLimit,
     ) -> Result<Reply, GklmError> {
         watchdog::set_step(step.name(), url);
         let request = Request {
@@ -441,6 +447,7 @@ impl<'a> Gklm<'a> {
             url,
             auth_id: id.map(Secret::expose),
             body,
+            limit,
         };
         let result = self.transport.send(request);
         match &result {
@@ -457,9 +464,10 @@ impl<'a> Gklm<'a> {
                 {
                     Secret::new(id);
                 }
-                // Scrubbed whole; the printer cleans and cuts it later.
-                let body = secret::scrub_server_text(&String::from_utf8_lossy(&reply.body));
-                self.trace.note(3, format!("response body: {body}"));
+                if self.trace.shows(3) {
+                    self.trace
+                        .note(3, format!("response body: {}", traced_body(&reply.body)));
+                }
             }
             Err(e) => self.trace.note(1, format!("{method} {url} -> {e}")),
         }
@@ -469,6 +477,21 @@ impl<'a> Gklm<'a> {
             error,
         })
     }
+}
+
+/// A body for -vvv: scrubbed whole, then cut, so a long backup list costs
+/// neither the line nor a secret. The printer cleans it later.
+fn traced_body(body: &[u8]) -> String {
+    const SHOWN: usize = 4096;
+    let text = secret::scrub_server_text(&String::from_utf8_lossy(body));
+    if text.len() <= SHOWN {
+        return text;
+    }
+    let mut end = SHOWN;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}... ({} bytes in all)", &text[..end], body.len())
 }
 
 fn unexpected(step: Step, url: &str, reply: &Reply) -> GklmError {

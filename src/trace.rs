@@ -19,9 +19,14 @@ impl Trace {
         }
     }
 
+    /// Whether lines of `level` are kept: for one costly to build.
+    pub fn shows(&self, level: u8) -> bool {
+        self.verbosity >= level
+    }
+
     /// Record `line` if the user asked for at least `level` (1 to 3).
     pub fn note(&self, level: u8, line: impl Into<String>) {
-        if self.verbosity >= level {
+        if self.shows(level) {
             self.lines.borrow_mut().push(line.into());
         }
     }

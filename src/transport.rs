@@ -13,9 +13,23 @@ use attohttpc::{ErrorKind, Method, ProxySettings, RequestBuilder};
 use crate::secret;
 use crate::tls::Trust;
 
-/// The most of a response body the check will read. GKLM's answers are a few
-/// hundred bytes; anything far larger is not GKLM and must not cost memory.
-pub const BODY_LIMIT: usize = 64 * 1024;
+/// The most of a response body the check will read, and what to say past
+/// it. The transport knows no endpoint: the caller names both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BodyLimit {
+    pub bytes: usize,
+    /// What an operator can do about a larger answer.
+    pub advice: &'static str,
+}
+
+impl BodyLimit {
+    /// GKLM's answers are a few hundred bytes; anything far larger is not
+    /// GKLM and must not cost memory.
+    pub const ANSWER: BodyLimit = BodyLimit {
+        bytes: 64 * 1024,
+        advice: "this is not a GKLM answer",
+    };
+}
 
 /// What came back from the server, already read in full.
 #[derive(Debug, Clone)]
@@ -45,8 +59,8 @@ pub enum TransportError {
     HandshakeRefused,
     /// The connection broke after it was made (reset, closed early).
     Network(String),
-    /// The server answered with more than `BODY_LIMIT` bytes.
-    TooLarge,
+    /// The server answered with more than the request's limit allows.
+    TooLarge(BodyLimit),
     /// The bytes that came back are not a well-formed HTTP response.
     Protocol(String),
     /// The URL layer refused the URL (a host `-H` validation let through).
@@ -60,7 +74,9 @@ impl TransportError {
     pub fn is_unreachable(&self) -> bool {
         !matches!(
             self,
-            TransportError::TooLarge | TransportError::Protocol(_) | TransportError::InvalidUrl(_)
+            TransportError::TooLarge(_)
+                | TransportError::Protocol(_)
+                | TransportError::InvalidUrl(_)
         )
     }
 }
@@ -94,10 +110,11 @@ impl fmt::Display for TransportError {
                 "TLS failed: the server refused the handshake; it demands a client certificate (mutual TLS), which this check does not present, or shares no cipher suite with it",
             ),
             TransportError::Network(e) => write!(f, "connection failed: {e}"),
-            TransportError::TooLarge => write!(
+            TransportError::TooLarge(limit) => write!(
                 f,
-                "response body larger than {} KiB; this is not a GKLM answer",
-                BODY_LIMIT / 1024
+                "response body larger than {}; {}",
+                human_size(limit.bytes),
+                limit.advice
             ),
             TransportError::Protocol(e) => write!(f, "malformed HTTP response: {e}"),
         }
@@ -119,6 +136,7 @@ pub struct Request<'a> {
     pub url: &'a str,
     pub auth_id: Option<&'a str>,
     pub body: Option<Vec<u8>>,
+    pub limit: BodyLimit,
 }
 
 impl Transport {
@@ -151,7 +169,7 @@ impl Transport {
                 .map(str::to_string)
         };
         let location = header("location").map(|l| secret::scrub_server_text(&l));
-        let body = self.read_body(reader)?;
+        let body = self.read_body(reader, request.limit)?;
         // attohttpc hands back a short body when the connection closes early.
         if let Some(expected) = header("content-length").and_then(|l| l.parse::<usize>().ok())
             && body.len() < expected
@@ -196,10 +214,14 @@ impl Transport {
         Ok(self.trust.apply(builder))
     }
 
-    fn read_body(&self, reader: attohttpc::ResponseReader) -> Result<Vec<u8>, TransportError> {
+    fn read_body(
+        &self,
+        reader: attohttpc::ResponseReader,
+        limit: BodyLimit,
+    ) -> Result<Vec<u8>, TransportError> {
         let mut body = Vec::with_capacity(1024);
-        match reader.take(BODY_LIMIT as u64 + 1).read_to_end(&mut body) {
-            Ok(_) if body.len() > BODY_LIMIT => Err(TransportError::TooLarge),
+        match reader.take(limit.bytes as u64 + 1).read_to_end(&mut body) {
+            Ok(_) if body.len() > limit.bytes => Err(TransportError::TooLarge(limit)),
             Ok(_) => Ok(body),
             Err(e) => Err(self.classify(attohttpc::Error::from(e))),
         }
@@ -291,6 +313,15 @@ fn openssl_reason(text: &str) -> String {
     match text.rfind(" (").map(|i| &text[i + 1..]) {
         Some(detail) if detail.ends_with(')') => format!("{reason} {detail}"),
         _ => reason.to_string(),
+    }
+}
+
+/// 64 KiB, 8 MiB: limits are powers of two.
+fn human_size(bytes: usize) -> String {
+    match bytes {
+        b if b >= 1 << 20 && b % (1 << 20) == 0 => format!("{} MiB", b >> 20),
+        b if b % 1024 == 0 => format!("{} KiB", b >> 10),
+        b => format!("{b} bytes"),
     }
 }
 

@@ -654,6 +654,87 @@ fn a_backup_list_that_is_no_list_is_unknown_quoting_it() {
 }
 
 #[test]
+fn another_list_beside_an_empty_backup_list_is_never_taken_for_the_backups() {
+    let sim = Simulator::start();
+    let ws = Workspace::new();
+    let recent = json!([{"timestamp": answers::hours_ago(0) * 1000}]);
+    for key in ["restoreHistory", "items", "auditLog"] {
+        sim.set_backup_list(&json!({"code": "0", "backups": [], key: recent}).to_string());
+        check(&sim, &ws, "age", &["--critical-time", "1d"])
+            .expect("CRITICAL", 2)
+            .expect_text("no backup found");
+        sim.set_backup_list(&json!({"code": "0", key: recent}).to_string());
+        check(&sim, &ws, "age", &["--critical-time", "1d"])
+            .expect("UNKNOWN", 3)
+            .expect_text("expected a list of backups");
+    }
+}
+
+#[test]
+fn an_error_gklm_reports_in_a_200_list_is_quoted_never_no_backup_found() {
+    let sim = Simulator::start();
+    let ws = Workspace::new();
+    sim.set_backup_list(
+        r#"{"code":"CTGKM0001E","message":"CTGKM0001E Failed to list backups","errors":[]}"#,
+    );
+    let r = check(&sim, &ws, "age", &["--critical-time", "1d"]);
+    r.expect("UNKNOWN", 3)
+        .expect_text("GKLM reports an error: 'code' is \"CTGKM0001E\"; 'message' says CTGKM0001E Failed to list backups");
+    assert!(!r.first_line().contains("no backup found"), "{}", r.stdout);
+}
+
+/// Entries as GKLM lists them, one an hour back from two hours ago, with
+/// every documented field: about 250 bytes each.
+fn long_list(count: u64) -> String {
+    let newest = answers::hours_ago(2);
+    let entries: Vec<Value> = (0..count)
+        .map(|i| {
+            let t = newest - i * 3600;
+            json!({
+                "status": "Success",
+                "productHomeDir": "/opt/IBM/WebSphere/Liberty/products/sklm",
+                "backupFilePath": format!("/opt/IBM/WebSphere/Liberty/products/sklm/data/sklm_v4.2.1.0_{}+0000_backup.jar", answers::file_stamp(t)),
+                "timestamp": t * 1000,
+                "description": "scheduled",
+            })
+        })
+        .collect();
+    json!({ "code": "0", "backups": entries }).to_string()
+}
+
+#[test]
+fn a_list_of_ten_thousand_backups_is_read_and_judged_well_within_the_timeout() {
+    let sim = Simulator::start();
+    let ws = Workspace::new();
+    let list = long_list(10_000);
+    assert!(
+        (2_400_000..3_000_000).contains(&list.len()),
+        "{} bytes",
+        list.len()
+    );
+    sim.set_backup_list(&list);
+    let r = check(&sim, &ws, "age", &["--critical-time", "1d", "-t", "10"]);
+    r.expect("OK", 0)
+        .expect_text("newest backup is 2h ")
+        .expect_text("10000 backups");
+    assert_eq!(r.perf("backups").unwrap(), "10000;;;0;");
+    // Generous for a loaded machine, far from the 10 s deadline.
+    assert!(r.elapsed < Duration::from_secs(5), "took {:?}", r.elapsed);
+}
+
+#[test]
+fn a_list_past_the_bound_says_it_is_too_long_and_how_to_narrow_it() {
+    let sim = Simulator::start();
+    let ws = Workspace::new();
+    // About 9 MiB: past the 8 MiB bound of the list, far past 64 KiB.
+    sim.set_backup_list(&long_list(36_000));
+    check(&sim, &ws, "age", &["--critical-time", "1d", "-t", "10"])
+        .expect("UNKNOWN", 3)
+        .expect_text("backup list request")
+        .expect_text("larger than 8 MiB; the backup list is too long to read; narrow it with --backup-dir, or prune old backups in GKLM");
+}
+
+#[test]
 fn backup_dir_is_sent_percent_encoded_as_backup_directory() {
     let sim = Simulator::start();
     let ws = Workspace::new();

@@ -7,6 +7,7 @@ mod check;
 mod docs;
 mod engines;
 mod failures;
+mod matrix;
 mod modes;
 mod multinode;
 mod packaging;

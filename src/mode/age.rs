@@ -11,6 +11,7 @@ use crate::gklm::{Endpoint, brief};
 use crate::report::{Metric, Report, State};
 use crate::threshold::human_duration;
 use crate::timestamp;
+use crate::transport::BodyLimit;
 
 pub const FIELDS: &[&str] = &["backup_age", "backups", "newest_backup"];
 
@@ -32,6 +33,15 @@ pub struct Listing {
     pub unreadable: Option<String>,
 }
 
+/// GKLM does not prune its backup list: a year of hourly backups is about
+/// 2.2 MB of JSON. 8 MiB holds some 32,000 realistic entries (90 years of
+/// daily backups, 3.5 of hourly ones) and still bounds memory: the list is
+/// read whole, then reduced to times.
+const LIST_LIMIT: BodyLimit = BodyLimit {
+    bytes: 8 << 20,
+    advice: "the backup list is too long to read; narrow it with --backup-dir, or prune old backups in GKLM",
+};
+
 /// How far in the future a backup's time may lie (clocks disagree a
 /// little); beyond it, the time is not believed: a bogus future date would
 /// otherwise make the newest backup "0s old" and hide a stale one.
@@ -50,6 +60,7 @@ impl Listing {
 impl Age {
     pub fn endpoint(&self) -> Endpoint {
         let mut endpoint = Endpoint::get("backups", "backup list request");
+        endpoint.limit = LIST_LIMIT;
         if let Some(dir) = &self.backup_dir {
             endpoint.query.push(("backupDirectory", dir.clone()));
         }
@@ -190,7 +201,7 @@ fn the_list(map: &serde_json::Map<String, Value>) -> Result<&Vec<Value>, String>
         ([(_, list)], _) => Ok(list),
         ([], Some((_, empty))) => Ok(empty),
         ([], None) => Err(format!(
-            "expected a list of backups (a bare array, or 'backups' or 'backupList' in an object), got an object with {}",
+            "expected a list of backups (a bare array, or 'backups' or 'backupList' in an object), got an object holding none ({})",
             keys_of(map)
         )),
         (several, _) => Err(format!(

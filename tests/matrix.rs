@@ -1,0 +1,570 @@
+//! The fault matrix: every family of faults against every mode. A rule
+//! learnt in one mode must hold in all of them, so a new mode gets the
+//! whole matrix by adding one row to `MODES`.
+//!
+//! Each case runs the real binary against the simulator and checks the
+//! state and exit code, the first line (one line, at most 300 bytes, no
+//! secret) and the deadline (`-t 2` plus half a second).
+
+use std::time::Duration;
+
+use gklm_simulator::answers;
+
+use crate::util::*;
+
+const TIMEOUT: &str = "2";
+
+/// One mode, as the matrix needs to know it.
+struct Mode {
+    name: &'static str,
+    /// How messages name its request: "backup status request".
+    what: &'static str,
+    /// Its endpoint below `.../ckms`.
+    path: &'static str,
+    /// Whether it keeps a streak (and so takes `-w`).
+    streak: bool,
+    /// The options it cannot run without.
+    needs: &'static [&'static str],
+    /// A well-formed answer that reads as OK.
+    fine: fn() -> String,
+    /// The most of an answer it reads.
+    limit: &'static str,
+    /// Answers whose fields disagree, each with a text the message must
+    /// quote from each side.
+    contradictions: &'static [(&'static str, [&'static str; 2])],
+}
+
+const MODES: [Mode; 4] = [
+    Mode {
+        name: "running",
+        what: "backup status request",
+        path: "/backups/isrunning",
+        streak: true,
+        needs: &[],
+        fine: || r#"{"code":"1","status":"CTGKM3291I Backup process is not running."}"#.to_string(),
+        limit: "larger than 64 KiB; this is not a GKLM answer",
+        contradictions: &[
+            (
+                r#"{"code":"1","status":"CTGKM0001E Backup status unavailable."}"#,
+                ["'code' is \"1\"", "CTGKM0001E Backup status unavailable."],
+            ),
+            (
+                r#"{"code":"0","status":"CTGKM3291I Backup process is not running."}"#,
+                [
+                    "'code' is \"0\"",
+                    "CTGKM3291I Backup process is not running.",
+                ],
+            ),
+            (
+                r#"{"code":"CTGKM0001E","status":"CTGKM3291I Backup process is not running."}"#,
+                ["'code' is \"CTGKM0001E\"", "CTGKM3291I Backup process"],
+            ),
+            (
+                r#"{"code":"7","status":"CTGKM3291I Backup process is not running."}"#,
+                ["'code' is \"7\"", "CTGKM3291I Backup process"],
+            ),
+            (
+                r#"{"code":"1","status":"CTGKM3291I Not running. CTGKM3290I Running."}"#,
+                ["CTGKM3291I", "CTGKM3290I"],
+            ),
+        ],
+    },
+    Mode {
+        name: "needed",
+        what: "backup needed request",
+        path: "/backups/need",
+        streak: true,
+        needs: &[],
+        fine: || {
+            r#"{"code":"0","status":"CTGKM1304I All keys and certificates have been backed up."}"#
+                .to_string()
+        },
+        limit: "larger than 64 KiB; this is not a GKLM answer",
+        contradictions: &[
+            (
+                r#"{"code":"CTGKM0001E","status":"CTGKM1304I All keys and certificates have been backed up."}"#,
+                ["'code' is \"CTGKM0001E\"", "CTGKM1304I All keys"],
+            ),
+            (
+                r#"{"code":"500","status":"CTGKM1304I All keys and certificates have been backed up."}"#,
+                ["'code' is \"500\"", "CTGKM1304I All keys"],
+            ),
+            (
+                r#"{"code":"0","status":"CTGKM1304I All backed up. CTGKM0815E Key store unreadable."}"#,
+                ["'code' is \"0\"", "CTGKM0815E Key store unreadable."],
+            ),
+            (
+                r#"{"code":"0","status":"CTGKM1304I All backed up. CTGKM1305I Make a backup."}"#,
+                ["CTGKM1304I", "CTGKM1305I"],
+            ),
+            (
+                r#"{"code":"0","status":"CTGKM1305I Make a backup. CTGKM1304I All backed up."}"#,
+                ["CTGKM1305I", "CTGKM1304I"],
+            ),
+        ],
+    },
+    Mode {
+        name: "result",
+        what: "backup result request",
+        path: "/backups/result",
+        streak: false,
+        needs: &[],
+        fine: || r#"{"code":"0","status":"CTGKM1301I Backup operation succeeded."}"#.to_string(),
+        limit: "larger than 64 KiB; this is not a GKLM answer",
+        contradictions: &[
+            (
+                r#"{"code":"0","status":"CTGKM1313E Backup operation failed."}"#,
+                ["'code' is \"0\"", "CTGKM1313E Backup operation failed."],
+            ),
+            (
+                r#"{"code":-1,"status":"CTGKM1313E Backup operation failed."}"#,
+                ["'code' is -1", "CTGKM1313E Backup operation failed."],
+            ),
+            (
+                r#"{"code":"2","message":"CTGKM1313E Backup operation failed."}"#,
+                ["'code' is \"2\"", "CTGKM1313E Backup operation failed."],
+            ),
+            (
+                r#"{"code":"1","status":"CTGKM1301I Backup operation succeeded."}"#,
+                ["'code' is \"1\"", "CTGKM1301I Backup operation succeeded."],
+            ),
+            (
+                r#"{"code":"CTGKM0001E","status":"CTGKM1301I Backup operation succeeded."}"#,
+                ["'code' is \"CTGKM0001E\"", "CTGKM1301I Backup operation"],
+            ),
+        ],
+    },
+    Mode {
+        name: "age",
+        what: "backup list request",
+        path: "/backups",
+        streak: false,
+        needs: &["--critical-time", "2d"],
+        fine: || answers::backup_list(&[answers::hours_ago(1)]),
+        limit: "larger than 8 MiB; the backup list is too long to read; narrow it with --backup-dir, or prune old backups in GKLM",
+        contradictions: &[
+            (
+                r#"{"code":"CTGKM0001E","message":"CTGKM0001E Failed to list backups","errors":[]}"#,
+                [
+                    "'code' is \"CTGKM0001E\"",
+                    "CTGKM0001E Failed to list backups",
+                ],
+            ),
+            (
+                r#"{"code":"0","status":"CTGKM0002E Directory not readable.","backups":[]}"#,
+                ["'code' is \"0\"", "CTGKM0002E Directory not readable."],
+            ),
+            (
+                r#"{"code":"1","backups":[]}"#,
+                ["GKLM reports an error", "'code' is \"1\""],
+            ),
+            (
+                r#"{"backups":[],"errors":["backup directory not found"]}"#,
+                ["GKLM reports an error", "'errors' holds"],
+            ),
+        ],
+    },
+];
+
+/// `--mode MODE -t 2`, logged in with a fresh workspace, plus `extra`.
+fn bounded(sim: &Simulator, mode: &Mode, extra: &[&str]) -> Run {
+    let ws = Workspace::new();
+    let r = run(login_command(sim, &ws)
+        .args(["--mode", mode.name, "-t", TIMEOUT])
+        .args(mode.needs)
+        .args(extra));
+    plugin_line(&r, mode);
+    r
+}
+
+/// What every case checks: one line of at most 300 bytes, no secret, and
+/// the end within `-t 2` plus half a second.
+fn plugin_line(r: &Run, mode: &Mode) {
+    let context = format!("--mode {}: {}", mode.name, r.stdout);
+    assert_eq!(r.stdout.lines().count(), 1, "{context}");
+    assert!(
+        r.first_line().len() <= 300,
+        "{} bytes: {context}",
+        r.first_line().len()
+    );
+    for secret in [PASSWORD, "simsess-"] {
+        assert!(
+            !r.stdout.contains(secret) && !r.stderr.contains(secret),
+            "{secret}: {context}"
+        );
+    }
+    assert!(
+        r.elapsed < Duration::from_millis(2500),
+        "took {:?}: {context}",
+        r.elapsed
+    );
+}
+
+/// The simulator answering every backup question with `behavior`.
+fn answering(behavior: Behavior) -> Simulator {
+    let sim = Simulator::start();
+    sim.set_status_behavior(behavior);
+    sim
+}
+
+fn expect(r: &Run, mode: &Mode, state: &str, code: i32, texts: &[&str]) {
+    assert_eq!(
+        (r.state(), r.code),
+        (state, code),
+        "--mode {}: {}",
+        mode.name,
+        r.stdout
+    );
+    for text in texts {
+        assert!(
+            r.first_line().contains(text),
+            "--mode {}: {text:?} not in {}",
+            mode.name,
+            r.stdout
+        );
+    }
+}
+
+// ---------------------------------------------------------------- transport
+
+#[test]
+fn transport_faults_take_the_unreachable_state_in_every_mode() {
+    for mode in &MODES {
+        let request = mode.what;
+        let cases: Vec<(Behavior, String)> = vec![
+            (
+                Behavior::Delay(Duration::from_secs(60)),
+                format!("{request} timed out"),
+            ),
+            (Behavior::DripBody, format!("{request} timed out after 2s")),
+            (
+                Behavior::CloseMidBody,
+                "connection closed after 16 of 200 body bytes".into(),
+            ),
+            (
+                Behavior::HugeHeader(1 << 20),
+                "a header line over 16 KiB".into(),
+            ),
+        ];
+        for (behavior, text) in cases {
+            let r = bounded(&answering(behavior.clone()), mode, &[]);
+            expect(&r, mode, "CRITICAL", 2, &[&text]);
+            let r = bounded(
+                &answering(behavior),
+                mode,
+                &["--unreachable-state", "unknown"],
+            );
+            expect(&r, mode, "UNKNOWN", 3, &[&text]);
+        }
+    }
+}
+
+#[test]
+fn a_server_that_never_finishes_tls_or_is_not_there_is_unreachable_in_every_mode() {
+    let silent = Simulator::with(Config::wire(Wire::SilentTcp));
+    let plain = Simulator::with(Config::wire(Wire::PlainHttp));
+    let port = closed_port().to_string();
+    for mode in &MODES {
+        expect(
+            &bounded(&silent, mode, &[]),
+            mode,
+            "CRITICAL",
+            2,
+            &["login timed out"],
+        );
+        expect(
+            &bounded(&plain, mode, &[]),
+            mode,
+            "CRITICAL",
+            2,
+            &["does not speak TLS"],
+        );
+        let ws = Workspace::new();
+        let r = run(command(&ws)
+            .args([
+                "-H",
+                "127.0.0.1",
+                "-p",
+                &port,
+                "-t",
+                TIMEOUT,
+                "--mode",
+                mode.name,
+            ])
+            .args(mode.needs)
+            .env("GKLM_AUTH_ID", "some-session-id"));
+        plugin_line(&r, mode);
+        expect(&r, mode, "CRITICAL", 2, &["connection refused"]);
+    }
+}
+
+// ---------------------------------------------------------------- statuses
+
+#[test]
+fn http_error_statuses_are_unknown_quoting_gklm_in_every_mode() {
+    let html = b"<html>\n<head><title>502 Bad Gateway</title></head>\n<body>nginx</body></html>";
+    for mode in &MODES {
+        let request = mode.what;
+        let gklm_error = r#"{"code":"CTGKM0001E","message":"CTGKM0001E The server encountered an unexpected condition."}"#;
+        let cases: Vec<(Behavior, Vec<String>)> = vec![
+            (
+                Behavior::json(500, ""),
+                vec![format!("{request} failed with HTTP 500")],
+            ),
+            (
+                Behavior::json(500, gklm_error),
+                vec!["HTTP 500: CTGKM0001E The server encountered".into()],
+            ),
+            (Behavior::json(404, ""), vec!["HTTP 404".into()]),
+            (Behavior::json(405, ""), vec!["HTTP 405".into()]),
+            (
+                Behavior::Reply {
+                    status: 502,
+                    content_type: "text/html".into(),
+                    body: html.to_vec(),
+                },
+                vec!["HTTP 502".into(), "502 Bad Gateway".into()],
+            ),
+            (
+                Behavior::Reply {
+                    status: 302,
+                    content_type: "text/html".into(),
+                    body: b"https://elsewhere.example/login".to_vec(),
+                },
+                vec!["redirected (HTTP 302 to https://elsewhere.example/login)".into()],
+            ),
+        ];
+        for (behavior, texts) in cases {
+            let sim = answering(behavior);
+            // The prefix given: a 404 is not answered by probing another.
+            let r = bounded(&sim, mode, &["--prefix", "/SKLM"]);
+            let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
+            expect(&r, mode, "UNKNOWN", 3, &texts);
+            assert_eq!(sim.count("GET", mode.path), 1, "asked once, never followed");
+        }
+    }
+}
+
+#[test]
+fn a_rejected_session_is_unknown_quoting_gklm_in_every_mode() {
+    let sim = Simulator::start();
+    for mode in &MODES {
+        let ws = Workspace::new();
+        let r = run(target_command(&sim, &ws)
+            .args(["-t", TIMEOUT, "--mode", mode.name])
+            .args(mode.needs)
+            .env("GKLM_AUTH_ID", "expired-session-id"));
+        plugin_line(&r, mode);
+        expect(
+            &r,
+            mode,
+            "UNKNOWN",
+            3,
+            &["rejected the session id (HTTP 401: CTGKM6004E"],
+        );
+    }
+}
+
+// ---------------------------------------------------------------- bodies
+
+#[test]
+fn bodies_that_are_not_an_answer_are_unknown_in_every_mode() {
+    for mode in &MODES {
+        let mut cases: Vec<(&str, &str)> = vec![
+            ("", "empty body"),
+            (r#"{"code":"1","sta"#, "not JSON"),
+            ("<html>ok</html>", "not JSON"),
+            ("\"running\"", "got \"running\""),
+            ("null", "got null"),
+            ("42", "got 42"),
+        ];
+        // An array is age's own shape; for the others it is no answer.
+        if mode.name != "age" {
+            cases.push(("[1,2]", "got an array"));
+            cases.push(("{}", "no '"));
+        } else {
+            cases.push(("{}", "expected a list of backups"));
+            cases.push((r#"{"code":"0"}"#, "expected a list of backups"));
+        }
+        for (body, text) in cases {
+            let r = bounded(&answering(Behavior::json(200, body)), mode, &[]);
+            expect(&r, mode, "UNKNOWN", 3, &[text]);
+        }
+    }
+}
+
+#[test]
+fn a_huge_body_is_refused_at_the_modes_bound_in_every_mode() {
+    for mode in &MODES {
+        let r = bounded(&answering(Behavior::HugeBody(100 << 20)), mode, &[]);
+        expect(&r, mode, "UNKNOWN", 3, &[mode.limit]);
+    }
+}
+
+#[test]
+fn a_well_formed_answer_is_read_whatever_its_content_type_in_every_mode() {
+    for mode in &MODES {
+        let sim = answering(Behavior::Reply {
+            status: 200,
+            content_type: "text/plain".into(),
+            body: (mode.fine)().into_bytes(),
+        });
+        let r = bounded(&sim, mode, &[]);
+        assert_eq!(r.state(), "OK", "--mode {}: {}", mode.name, r.stdout);
+    }
+}
+
+#[test]
+fn hostile_text_stays_one_short_line_with_the_modes_perfdata_in_every_mode() {
+    let evil = format!(
+        "a|b=1 \\n line2 \\r\\n \\u001b[31mred\\u001b[0m \\u202eevil {}",
+        "x".repeat(10_000)
+    );
+    for mode in MODES.iter().filter(|m| m.name != "age") {
+        // The mode's own answer, its status text made hostile after the id.
+        let fine = (mode.fine)();
+        let (head, tail) = fine.split_at(fine.rfind("\"}").unwrap());
+        let body = format!("{head} {evil}{tail}");
+        let r = bounded(&answering(Behavior::json(200, &body)), mode, &[]);
+        assert_eq!(r.state(), "OK", "--mode {}: {}", mode.name, r.stdout);
+        let line = r.first_line();
+        for bad in ['\u{1b}', '\u{202e}', '\n', '\r'] {
+            assert!(
+                !line.contains(bad),
+                "--mode {}: {bad:?} in {line}",
+                mode.name
+            );
+        }
+        assert_eq!(line.matches('|').count(), 1, "--mode {}: {line}", mode.name);
+        assert!(r.perf("time").is_some(), "{line}");
+    }
+}
+
+// ---------------------------------------------------------------- contradictions
+
+#[test]
+fn answers_whose_fields_disagree_are_unknown_quoting_both_in_every_mode() {
+    for mode in &MODES {
+        assert!(!mode.contradictions.is_empty(), "{} has no case", mode.name);
+        for (body, quotes) in mode.contradictions {
+            let r = bounded(&answering(Behavior::json(200, body)), mode, &[]);
+            expect(&r, mode, "UNKNOWN", 3, quotes);
+            // Whatever the thresholds: never a state from a disputed answer.
+            if mode.streak {
+                let r = bounded(&answering(Behavior::json(200, body)), mode, &["-w", "1"]);
+                expect(&r, mode, "UNKNOWN", 3, quotes);
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------- secrets
+
+#[test]
+fn secrets_echoed_by_gklm_never_show_in_any_mode() {
+    let sim = Simulator::start();
+    for mode in &MODES {
+        let session = sim.issue_session();
+        for secret in [PASSWORD, session.as_str()] {
+            let echo = format!("CTGKM0001E user monitor/{secret} failed");
+            for behavior in [
+                Behavior::json(
+                    500,
+                    &format!(r#"{{"code":"CTGKM0001E","message":"{echo}"}}"#),
+                ),
+                Behavior::json(
+                    200,
+                    &format!(r#"{{"code":"CTGKM0001E","status":"{echo}"}}"#),
+                ),
+            ] {
+                sim.set_status_behavior(behavior);
+                let ws = Workspace::new();
+                let mut cmd = if secret == PASSWORD {
+                    login_command(&sim, &ws)
+                } else {
+                    let mut cmd = target_command(&sim, &ws);
+                    cmd.env("GKLM_AUTH_ID", &session);
+                    cmd
+                };
+                let r = run(cmd
+                    .args(["-t", TIMEOUT, "--mode", mode.name, "-vvv"])
+                    .args(mode.needs));
+                expect(&r, mode, "UNKNOWN", 3, &["CTGKM0001E user monitor/"]);
+                assert!(
+                    !r.stdout.contains(secret) && !r.stderr.contains(secret),
+                    "--mode {}: {secret} leaked: {}",
+                    mode.name,
+                    r.stdout
+                );
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------- local files
+
+#[test]
+fn a_blocked_password_file_is_unknown_in_time_in_every_mode() {
+    let sim = Simulator::start();
+    for mode in &MODES {
+        let ws = Workspace::new();
+        let fifo = ws.path().join("fifo");
+        let status = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let r = run(login_with(&sim, &ws, &fifo)
+            .args([
+                "-t",
+                TIMEOUT,
+                "--mode",
+                mode.name,
+                "--unreachable-state",
+                "ok",
+            ])
+            .args(mode.needs));
+        plugin_line(&r, mode);
+        expect(
+            &r,
+            mode,
+            "UNKNOWN",
+            3,
+            &["timed out after 2s", "is a file blocked"],
+        );
+        assert_eq!(sim.count("POST", "/login"), 0, "nothing sent");
+    }
+}
+
+#[test]
+fn state_that_cannot_be_saved_is_unknown_only_where_a_threshold_needs_it() {
+    for mode in &MODES {
+        let sim = answering(Behavior::json(200, &(mode.fine)()));
+        let ws = Workspace::new();
+        // A state directory below a regular file can never be created.
+        let blocker = ws.secret_file("not-a-dir", "x");
+        let state_dir = blocker.join("state");
+        let base = |extra: &[&str]| {
+            let mut cmd = login_command(&sim, &ws);
+            cmd.env("MP_STATE_PATH", &state_dir)
+                .args(["-t", TIMEOUT, "--mode", mode.name])
+                .args(mode.needs)
+                .args(extra);
+            run(&mut cmd)
+        };
+        let r = base(&[]);
+        plugin_line(&r, mode);
+        assert_eq!(r.state(), "OK", "--mode {}: {}", mode.name, r.stdout);
+        if mode.streak {
+            // The mode's condition seen, with a threshold that needs history.
+            let seen = match mode.name {
+                "running" => r#"{"code":"0","status":"CTGKM3290I Backup process is running."}"#,
+                _ => r#"{"code":"1","status":"CTGKM1305I Make a backup."}"#,
+            };
+            sim.set_status_behavior(Behavior::json(200, seen));
+            let r = base(&["-w", "3"]);
+            plugin_line(&r, mode);
+            expect(&r, mode, "UNKNOWN", 3, &["not-a-dir"]);
+        }
+    }
+}
