@@ -8,8 +8,9 @@
 //! many times. Prints per variant the median CPU time (user+sys), median wall
 //! time, median peak RSS, their ratios to `check_http -S` measured in the same
 //! run, and the HTTP requests one check makes. The other modes (`--mode
-//! needed`, `--mode result`) run with the same cached session and are also
-//! shown against `running`, to show that each question costs the same. Not
+//! needed`, `--mode result`, `--mode age`) run with the same cached session
+//! and are also shown against `running`, to show that each question costs
+//! the same; (f) shows what a list of 10,000 backups costs. Not
 //! a pass/fail test.
 
 use std::collections::BTreeMap;
@@ -17,12 +18,14 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
-use gklm_simulator::{Cert, Config, PASSWORD, Simulator, USER};
+use gklm_simulator::{Cert, Config, PASSWORD, Simulator, USER, answers};
 
 const PLUGINS: &str = "/usr/lib/nagios/plugins";
 const RUNNING: &str = "(d) check_gklm_backup -u, cached session";
 const NEEDED: &str = "(d) check_gklm_backup -u --mode needed";
 const RESULT: &str = "(d) check_gklm_backup -u --mode result";
+const AGE: &str = "(d) check_gklm_backup -u --mode age";
+const AGE_LONG: &str = "(f) --mode age, 10,000 backups (2.5 MB)";
 
 struct Variant {
     name: &'static str,
@@ -43,8 +46,17 @@ fn main() {
     let rounds = if quick { 5 } else { 50 };
     let check = build_release_check();
     let sim = Simulator::start_with(Config::default(), Cert::Good);
+    // A GKLM that keeps every backup: the cost of a long list.
+    let long = Simulator::start_with(
+        Config {
+            backup_list: answers::long_backup_list(10_000),
+            ..Config::default()
+        },
+        Cert::Good,
+    );
     let work = tempfile::tempdir().expect("temp dir");
     let mut variants = variants(&check, &sim, work.path());
+    variants.push(long_list_variant(&check, &long, work.path()));
     let mut samples: BTreeMap<&str, Samples> = BTreeMap::new();
     for v in variants.iter_mut() {
         // Warm up: page cache, the remembered prefix, the cached session.
@@ -53,12 +65,14 @@ fn main() {
     for _ in 0..rounds {
         for v in variants.iter_mut() {
             sim.clear_log();
+            long.clear_log();
             let (ok, cpu, wall, rss) = measure(&mut v.command);
             let s = samples.entry(v.name).or_default();
             s.cpu_ms.push(cpu);
             s.wall_ms.push(wall);
             s.rss_kib.push(rss);
-            s.requests.push(sim.requests().len() as f64);
+            s.requests
+                .push((sim.requests().len() + long.requests().len()) as f64);
             if !ok {
                 s.failures += 1;
             }
@@ -109,7 +123,9 @@ fn variants(check: &Path, sim: &Simulator, work: &Path) -> Vec<Variant> {
     };
     let needed = mode(NEEDED, "needed");
     let result = mode(RESULT, "result");
-    let mut list = vec![a, b, c, d, needed, result];
+    let mut age = mode(AGE, "age");
+    age.command.args(["--critical-time", "2d"]);
+    let mut list = vec![a, b, c, d, needed, result, age];
     let path = "/SKLM/rest/v1/ckms/backups/isrunning";
     let auth = format!("Authorization: SKLMAuth userAuthId={id}");
     for (name, plugin) in [
@@ -145,6 +161,25 @@ fn variants(check: &Path, sim: &Simulator, work: &Path) -> Vec<Variant> {
         list.push(Variant { name, command: cmd });
     }
     list
+}
+
+/// `--mode age` against a GKLM listing 10,000 backups, logged in and
+/// caching its session like (d).
+fn long_list_variant(check: &Path, long: &Simulator, work: &Path) -> Variant {
+    let mut command = Command::new(check);
+    command
+        .env_clear()
+        .env("MP_STATE_PATH", work.join("long"))
+        .args(["-H", "localhost", "-p", &long.port().to_string()])
+        .arg("--cacert")
+        .arg(long.ca_pem())
+        .args(["-u", USER, "--password-file"])
+        .arg(work.join("password"))
+        .args(["--mode", "age", "--critical-time", "2d"]);
+    Variant {
+        name: AGE_LONG,
+        command,
+    }
 }
 
 /// Run once; (succeeded, cpu ms, wall ms, peak RSS KiB) from wait4's rusage.
@@ -234,7 +269,7 @@ fn print_table(
     if let Some(running) = samples.get(RUNNING) {
         println!("other modes against (d) running, same session (1.00 = same cost):");
         println!("{:<44} {:>7} {:>8}", "variant", "cpu", "wall");
-        for name in [NEEDED, RESULT] {
+        for name in [NEEDED, RESULT, AGE, AGE_LONG] {
             let Some(s) = samples.get(name) else { continue };
             println!(
                 "{:<44} {:>7.2} {:>8.2}",

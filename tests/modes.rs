@@ -683,30 +683,11 @@ fn an_error_gklm_reports_in_a_200_list_is_quoted_never_no_backup_found() {
     assert!(!r.first_line().contains("no backup found"), "{}", r.stdout);
 }
 
-/// Entries as GKLM lists them, one an hour back from two hours ago, with
-/// every documented field: about 250 bytes each.
-fn long_list(count: u64) -> String {
-    let newest = answers::hours_ago(2);
-    let entries: Vec<Value> = (0..count)
-        .map(|i| {
-            let t = newest - i * 3600;
-            json!({
-                "status": "Success",
-                "productHomeDir": "/opt/IBM/WebSphere/Liberty/products/sklm",
-                "backupFilePath": format!("/opt/IBM/WebSphere/Liberty/products/sklm/data/sklm_v4.2.1.0_{}+0000_backup.jar", answers::file_stamp(t)),
-                "timestamp": t * 1000,
-                "description": "scheduled",
-            })
-        })
-        .collect();
-    json!({ "code": "0", "backups": entries }).to_string()
-}
-
 #[test]
 fn a_list_of_ten_thousand_backups_is_read_and_judged_well_within_the_timeout() {
     let sim = Simulator::start();
     let ws = Workspace::new();
-    let list = long_list(10_000);
+    let list = answers::long_backup_list(10_000);
     assert!(
         (2_400_000..3_000_000).contains(&list.len()),
         "{} bytes",
@@ -727,7 +708,7 @@ fn a_list_past_the_bound_says_it_is_too_long_and_how_to_narrow_it() {
     let sim = Simulator::start();
     let ws = Workspace::new();
     // About 9 MiB: past the 8 MiB bound of the list, far past 64 KiB.
-    sim.set_backup_list(&long_list(36_000));
+    sim.set_backup_list(&answers::long_backup_list(36_000));
     check(&sim, &ws, "age", &["--critical-time", "1d", "-t", "10"])
         .expect("UNKNOWN", 3)
         .expect_text("backup list request")

@@ -100,6 +100,25 @@ pub fn backup_list(created: &[u64]) -> String {
     format!("[{}]", entries.join(","))
 }
 
+/// `count` backups one hour apart, the newest two hours old, inside an
+/// object, with every documented field: about 250 bytes an entry, as a
+/// GKLM that keeps every backup lists them (10,000 make some 2.5 MB).
+pub fn long_backup_list(count: u64) -> String {
+    let newest = hours_ago(2);
+    let home = "/opt/IBM/WebSphere/Liberty/products/sklm";
+    let entries: Vec<String> = (0..count)
+        .map(|i| {
+            let t = newest - i * 3600;
+            format!(
+                r#"{{"status":"Success","productHomeDir":"{home}","backupFilePath":"{home}/data/sklm_v4.2.1.0_{}+0000_backup.jar","timestamp":{},"description":"scheduled"}}"#,
+                file_stamp(t),
+                t * 1000
+            )
+        })
+        .collect();
+    format!(r#"{{"code":"0","backups":[{}]}}"#, entries.join(","))
+}
+
 /// `yyyyMMddHHmmss` (UTC) of a Unix time, as in GKLM's backup file names.
 /// Written apart from the check's own `timestamp.rs` on purpose: a test
 /// oracle that shared the code under test would share its mistakes.
