@@ -27,18 +27,24 @@ use std::process::Command;
 
 use gklm_simulator::{Cert, Config, PASSWORD, Simulator, USER, answers};
 
+/// A bad option value ends the simulator with pico-args' own reason.
+fn usage<T>(error: pico_args::Error) -> T {
+    eprintln!("{error}; see the comment at the top of examples/gklm_simulator.rs");
+    std::process::exit(2)
+}
+
 fn main() {
     let mut args = pico_args::Arguments::from_env();
     let demo = args.contains("--demo");
     let running = args.contains("--running");
     let needed = args.contains("--needed");
-    let result: Option<String> = args.opt_value_from_str("--result").unwrap_or(None);
+    let result: Option<String> = args.opt_value_from_str("--result").unwrap_or_else(usage);
     let port: u16 = args
         .opt_value_from_str("--port")
-        .unwrap_or(None)
+        .unwrap_or_else(usage)
         .unwrap_or(if demo { 0 } else { 9443 });
-    let prefix: Option<String> = args.opt_value_from_str("--prefix").unwrap_or(None);
-    let dir: Option<PathBuf> = args.opt_value_from_str("--dir").unwrap_or(None);
+    let prefix: Option<String> = args.opt_value_from_str("--prefix").unwrap_or_else(usage);
+    let dir: Option<PathBuf> = args.opt_value_from_str("--dir").unwrap_or_else(usage);
     let rest = args.finish();
     if !rest.is_empty() {
         eprintln!(

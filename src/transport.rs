@@ -1,8 +1,11 @@
 //! One HTTPS exchange with a hard deadline and a bounded response.
 //!
-//! This is the only module that knows about attohttpc. It turns whatever the
-//! network, TLS or HTTP layer does into either a small `Reply` or a
-//! `TransportError` that says, in an operator's words, what went wrong.
+//! The one module that sends requests and reads replies through attohttpc
+//! (`tls` only configures its builder, `target` checks a host with its URL
+//! parser, `gklm` names its methods). It turns
+//! whatever the network, TLS or HTTP layer does into either a bounded
+//! `Reply` or a `TransportError` that says, in an operator's words, what
+//! went wrong.
 
 use std::fmt;
 use std::io::Read;

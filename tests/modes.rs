@@ -466,6 +466,23 @@ fn result_json_carries_the_code() {
 // ---------------------------------------------------------------- age
 
 #[test]
+fn the_simulators_file_stamps_match_known_dates() {
+    // The oracle the age tests build file names with, pinned to literal
+    // stamps (each checked with `date -u -d @SECONDS +%Y%m%d%H%M%S`).
+    for (t, stamp) in [
+        (0, "19700101000000"),
+        (951_782_400, "20000229000000"),
+        (951_868_799, "20000229235959"),
+        (1_453_588_940, "20160123224220"),
+        (1_709_164_800, "20240229000000"),
+        (1_735_689_599, "20241231235959"),
+        (4_102_444_800, "21000101000000"),
+    ] {
+        assert_eq!(answers::file_stamp(t), stamp, "{t}");
+    }
+}
+
+#[test]
 fn age_is_judged_on_the_newest_backup() {
     let sim = Simulator::start();
     let ws = Workspace::new();

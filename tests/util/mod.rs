@@ -23,6 +23,16 @@ pub struct Run {
 }
 
 impl Run {
+    /// What a finished child left, `elapsed` since it was started.
+    fn of(out: std::process::Output, started: Instant) -> Run {
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            elapsed: started.elapsed(),
+        }
+    }
+
     pub fn first_line(&self) -> &str {
         self.stdout.lines().next().unwrap_or("")
     }
@@ -162,12 +172,14 @@ impl Workspace {
 }
 
 /// A command for the binary with a clean environment: state in `ws`, no
-/// credentials inherited from the caller.
+/// credentials inherited from the caller, and `ws` as working directory, so
+/// a relative path never lands in the source tree.
 pub fn command(ws: &Workspace) -> Command {
     let mut cmd = Command::new(BIN);
     cmd.env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("MP_STATE_PATH", ws.state_dir())
+        .current_dir(ws.path())
         .stdin(Stdio::null());
     cmd
 }
@@ -200,13 +212,7 @@ pub fn login_command(sim: &Simulator, ws: &Workspace) -> Command {
 
 pub fn run(cmd: &mut Command) -> Run {
     let started = Instant::now();
-    let out = cmd.output().expect("run check_gklm_backup");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        elapsed: started.elapsed(),
-    }
+    Run::of(cmd.output().expect("run check_gklm_backup"), started)
 }
 
 /// Start `count` runs at once (each from `make`) and wait for all of them.
@@ -223,15 +229,7 @@ pub fn run_concurrently(count: usize, make: impl Fn() -> Command) -> Vec<Run> {
         .collect();
     children
         .into_iter()
-        .map(|child| {
-            let out = child.wait_with_output().expect("wait");
-            Run {
-                code: out.status.code().unwrap_or(-1),
-                stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-                stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-                elapsed: started.elapsed(),
-            }
-        })
+        .map(|child| Run::of(child.wait_with_output().expect("wait"), started))
         .collect()
 }
 

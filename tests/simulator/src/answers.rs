@@ -120,25 +120,44 @@ pub fn long_backup_list(count: u64) -> String {
 }
 
 /// `yyyyMMddHHmmss` (UTC) of a Unix time, as in GKLM's backup file names.
-/// Written apart from the check's own `timestamp.rs` on purpose: a test
-/// oracle that shared the code under test would share its mistakes.
+/// Counted out day by day on purpose, unlike the check's own arithmetic in
+/// `timestamp.rs`: a test oracle that shared the code under test would
+/// share its mistakes. The tests below pin it to literal known stamps.
 pub fn file_stamp(t: u64) -> String {
-    let days = (t / 86_400) as i64;
-    let s = t % 86_400;
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
+    let (mut days, s) = (t / 86_400, t % 86_400);
+    let mut year = 1970;
+    while days >= days_in_year(year) {
+        days -= days_in_year(year);
+        year += 1;
+    }
+    let mut month = 1;
+    while days >= days_in_month(year, month) {
+        days -= days_in_month(year, month);
+        month += 1;
+    }
+    let day = days + 1;
     format!(
-        "{y:04}{m:02}{d:02}{:02}{:02}{:02}",
+        "{year:04}{month:02}{day:02}{:02}{:02}{:02}",
         s / 3600,
         s / 60 % 60,
         s % 60
     )
 }
+
+fn leap(year: u64) -> bool {
+    year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
+}
+
+fn days_in_year(year: u64) -> u64 {
+    if leap(year) { 366 } else { 365 }
+}
+
+fn days_in_month(year: u64, month: u64) -> u64 {
+    match month {
+        2 if leap(year) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
