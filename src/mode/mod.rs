@@ -9,6 +9,7 @@
 
 pub mod age;
 pub mod needed;
+pub mod restore;
 pub mod result;
 pub mod running;
 

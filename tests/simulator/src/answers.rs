@@ -13,6 +13,7 @@ pub enum Question {
     Need,
     Result,
     List,
+    Restore,
 }
 
 impl Question {
@@ -22,6 +23,7 @@ impl Question {
             "backups/need" => Some(Question::Need),
             "backups/result" => Some(Question::Result),
             "backups" => Some(Question::List),
+            "restore/isrunning" => Some(Question::Restore),
             _ => None,
         }
     }
@@ -55,8 +57,25 @@ pub(crate) fn answer(question: Question, request: &Request, config: &Config) -> 
             format!(r#"{{"code":{},"status":"{text}"}}"#, config.result_code)
         }
         Question::List => config.backup_list.clone(),
+        Question::Restore => {
+            let phase = config.restore_phase;
+            let name = RESTORE_PHASES[usize::from(phase.min(7))];
+            format!(r#"{{"code":"{phase}","status":"{name}"}}"#)
+        }
     }
 }
+
+/// IBM's names of the restore phases, by code.
+pub const RESTORE_PHASES: [&str; 8] = [
+    "IDLE",
+    "INITIALIZE",
+    "CREATE_TEMP_DIR",
+    "RESTORE_CONFIG_FILES",
+    "RESTORE_KEYSTORES",
+    "RESTORE_DATABASES",
+    "CLEANUP",
+    "COMPLETED",
+];
 
 fn is_running(config: &Config, german: bool) -> String {
     let (code, text) = match (config.running, german) {

@@ -98,6 +98,8 @@ pub struct Config {
     pub result_code: String,
     /// `backups`: the whole body as raw JSON (undocumented shape).
     pub backup_list: String,
+    /// `restore/isrunning`: the phase, 0 IDLE to 7 COMPLETED.
+    pub restore_phase: u8,
     /// Prefixes served; others answer 404.
     pub prefixes: Vec<String>,
     pub status_behavior: Behavior,
@@ -130,6 +132,7 @@ impl Default for Config {
             running: false,
             needed: false,
             result_code: "\"0\"".into(),
+            restore_phase: 0,
             backup_list: answers::backup_list(&[answers::hours_ago(1)]),
             prefixes: vec!["/SKLM".into()],
             status_behavior: Behavior::Normal,
@@ -249,6 +252,11 @@ impl Simulator {
     /// The `code` of `backups/result`, as raw JSON: `"0"`, `-1`, `"7"`.
     pub fn set_result_code(&self, code: &str) {
         self.configure(|c| c.result_code = code.to_string());
+    }
+
+    /// The restore phase `restore/isrunning` reports (0 to 7).
+    pub fn set_restore_phase(&self, phase: u8) {
+        self.configure(|c| c.restore_phase = phase);
     }
 
     /// The whole body of the backup list, as raw JSON.
@@ -546,6 +554,16 @@ fn control_endpoint(control: &str, request: &Request, shared: &Shared) -> Route 
             let code = String::from_utf8_lossy(&request.body).trim().to_string();
             shared.config.lock().unwrap().result_code = code.clone();
             Route::Plain(200, format!(r#"{{"result":{code}}}"#))
+        }
+        "restore" => {
+            let body = String::from_utf8_lossy(&request.body);
+            match body.trim().parse::<u8>() {
+                Ok(phase) if phase <= 7 => {
+                    shared.config.lock().unwrap().restore_phase = phase;
+                    Route::Plain(200, format!(r#"{{"restore_phase":{phase}}}"#))
+                }
+                _ => Route::Plain(400, r#"{"error":"a phase from 0 to 7"}"#.into()),
+            }
         }
         "backups" => {
             let list = String::from_utf8_lossy(&request.body).trim().to_string();

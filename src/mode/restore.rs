@@ -1,0 +1,290 @@
+//! `--mode restore`: is a restore running, and in which phase? `GET
+//! .../ckms/restore/isrunning`, whose `code` and `status` name a restore
+//! phase, `0 IDLE` to `7 COMPLETED`.
+//!
+//! Why it matters: a restore replaces GKLM's keystores and database, and
+//! key serving is disrupted meanwhile. A phase in between is WARNING by
+//! default; it keeps a streak like `running`, so the thresholds can make a
+//! restore that hangs CRITICAL.
+
+use serde_json::{Value, json};
+
+use crate::agreement::{self, Reading, Vocabulary};
+use crate::evaluate::Thresholds;
+use crate::gklm::{Endpoint, brief, find_message_id, object};
+use crate::mode::{Condition, History};
+use crate::report::{Metric, Report, State};
+
+pub const FIELDS: &[&str] = &[
+    "restore",
+    "restore_phase",
+    "restore_checks",
+    "restore_seconds",
+];
+
+const STREAK: Condition = Condition {
+    verb: "restoring",
+    checks: (
+        "restore_checks",
+        "Consecutive checks that saw a restore in progress.",
+    ),
+    seconds: (
+        "restore_seconds",
+        "Seconds since the first check that saw a restore in progress.",
+    ),
+};
+
+/// The phases IBM documents, by their code.
+const PHASES: [&str; 8] = [
+    "IDLE",
+    "INITIALIZE",
+    "CREATE_TEMP_DIR",
+    "RESTORE_CONFIG_FILES",
+    "RESTORE_KEYSTORES",
+    "RESTORE_DATABASES",
+    "CLEANUP",
+    "COMPLETED",
+];
+const IDLE: u8 = 0;
+const COMPLETED: u8 = 7;
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Restore {
+    /// On `restore_checks` and `restore_seconds`. Without any, a restore
+    /// in progress is WARNING at once.
+    pub thresholds: Thresholds,
+    pub max_gap: u64,
+}
+
+/// The restore phase GKLM reports.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Phase {
+    /// 0 IDLE to 7 COMPLETED.
+    pub code: u8,
+    /// GKLM's `status` text, or the phase's name when it sent none.
+    pub message: String,
+    pub message_id: Option<String>,
+}
+
+impl Phase {
+    /// Between IDLE and COMPLETED: keystores and database are being
+    /// replaced.
+    pub fn in_progress(&self) -> bool {
+        !matches!(self.code, IDLE | COMPLETED)
+    }
+
+    pub fn seen(&self) -> Option<bool> {
+        Some(self.in_progress())
+    }
+}
+
+pub fn endpoint() -> Endpoint {
+    Endpoint::get("restore/isrunning", "restore status request")
+}
+
+/// Read a 200 answer: `code` names the phase; a `status` that names one
+/// too must name the same.
+pub fn read(body: &Value) -> Result<Phase, String> {
+    let map = object(body)?;
+    let code = match map.get("code") {
+        None => return Err("no 'code' field".into()),
+        Some(value) => phase_code(value).ok_or_else(|| {
+            agreement::unknown_code(map, "a restore phase from 0 (IDLE) to 7 (COMPLETED)")
+        })?,
+    };
+    agreement::check(map, Reading::Fine, &Vocabulary::default())?;
+    let message = match map.get("status") {
+        Some(Value::String(s)) if !s.trim().is_empty() => s.trim().to_string(),
+        _ => format!("Restore phase {code} {}.", PHASES[usize::from(code)]),
+    };
+    if let Some(named) = named_phase(&message)
+        && named != code
+    {
+        return Err(format!(
+            "GKLM contradicts itself: 'code' is {} (phase {}) but 'status' says {message}",
+            brief(&map["code"]),
+            PHASES[usize::from(code)]
+        ));
+    }
+    Ok(Phase {
+        code,
+        message_id: find_message_id(&message).map(str::to_string),
+        message,
+    })
+}
+
+/// `4`, `"4"`, `"RESTORE_KEYSTORES"` or `"4 RESTORE_KEYSTORES"`.
+fn phase_code(value: &Value) -> Option<u8> {
+    let code = match value {
+        Value::Number(n) => n.as_u64().or_else(|| {
+            n.as_f64()
+                .filter(|f| f.fract() == 0.0 && *f >= 0.0)
+                .map(|f| f as u64)
+        }),
+        Value::String(s) => {
+            let s = s.trim();
+            s.parse::<u64>()
+                .ok()
+                .or_else(|| named_phase(s).map(u64::from))
+        }
+        _ => None,
+    }?;
+    u8::try_from(code).ok().filter(|&c| c <= COMPLETED)
+}
+
+/// The phase a text names by its documented name, as a whole word.
+fn named_phase(text: &str) -> Option<u8> {
+    let words = |t: &str| {
+        t.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    let words = words(text);
+    let named: Vec<u8> = (0..=COMPLETED)
+        .filter(|&p| words.iter().any(|w| w == PHASES[usize::from(p)]))
+        .collect();
+    match named.as_slice() {
+        [one] => Some(*one),
+        _ => None,
+    }
+}
+
+impl Restore {
+    pub fn judge(&self, phase: &Phase, history: History, now: u64) -> Report {
+        let report = Report {
+            summary: phase.message.clone(),
+            message_id: phase.message_id.clone(),
+            metrics: vec![
+                Metric::flag(
+                    "restore",
+                    "Whether GKLM reports a restore in progress (1) or not (0).",
+                    phase.in_progress(),
+                ),
+                Metric::code(
+                    "restore_phase",
+                    "GKLM's restore phase: 0 IDLE to 7 COMPLETED.",
+                    i64::from(phase.code),
+                    0,
+                    i64::from(COMPLETED),
+                ),
+            ],
+            fields: vec![
+                ("restore", json!(phase.in_progress())),
+                ("restore_phase", json!(phase.code)),
+            ],
+            ..Report::default()
+        };
+        STREAK.judge(
+            report,
+            phase.in_progress(),
+            history,
+            now,
+            &self.thresholds,
+            State::Warning,
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::evaluate::{Observed, Streak};
+
+    fn streak(checks: u64, since: u64) -> History {
+        Ok(Observed {
+            streak: Streak {
+                checks,
+                since: Some(since),
+                last: Some(since),
+            },
+            restarted_after: None,
+        })
+    }
+
+    #[test]
+    fn every_documented_phase_in_any_spelling() {
+        for (code, name) in PHASES.iter().enumerate() {
+            for body in [
+                json!({ "code": code }),
+                json!({ "code": code.to_string() }),
+                json!({ "code": name }),
+                json!({ "code": code.to_string(), "status": name }),
+                json!({ "code": code, "status": format!("{code} {name}") }),
+            ] {
+                let phase = read(&body).unwrap_or_else(|e| panic!("{body}: {e}"));
+                assert_eq!(usize::from(phase.code), code, "{body}");
+                assert_eq!(phase.in_progress(), (1..=6).contains(&code), "{body}");
+            }
+        }
+    }
+
+    #[test]
+    fn an_unknown_phase_is_refused_quoting_it() {
+        for (body, quoted) in [
+            (json!({"code": "8"}), "\"8\""),
+            (json!({"code": -1}), "-1"),
+            (json!({"code": "PAUSED"}), "\"PAUSED\""),
+            (json!({"code": 2.5}), "2.5"),
+            (json!({"code": null}), "null"),
+        ] {
+            let err = read(&body).unwrap_err();
+            assert!(err.contains(quoted), "{body}: {err}");
+        }
+        assert_eq!(read(&json!({})).unwrap_err(), "no 'code' field");
+    }
+
+    #[test]
+    fn a_status_naming_another_phase_or_an_error_is_a_contradiction() {
+        let err = read(&json!({"code": "4", "status": "IDLE"})).unwrap_err();
+        assert!(
+            err.contains("'code' is \"4\" (phase RESTORE_KEYSTORES) but 'status' says IDLE"),
+            "{err}"
+        );
+        let err = read(&json!({"code": "0", "status": "CTGKM0001E Restore failed."})).unwrap_err();
+        assert!(err.contains("CTGKM0001E Restore failed."), "{err}");
+    }
+
+    #[test]
+    fn idle_and_completed_are_ok_a_phase_between_warns_and_thresholds_decide() {
+        let m = Restore::default();
+        let idle = read(&json!({"code": "0", "status": "IDLE"})).unwrap();
+        assert_eq!(m.judge(&idle, streak(0, 0), 0).state, State::Ok);
+        let done = read(&json!({"code": 7})).unwrap();
+        assert_eq!(m.judge(&done, streak(0, 0), 0).state, State::Ok);
+        let busy = read(&json!({"code": 5})).unwrap();
+        let r = m.judge(&busy, streak(1, 100), 100);
+        assert_eq!(r.state, State::Warning);
+        assert_eq!(
+            r.summary,
+            "Restore phase 5 RESTORE_DATABASES. (restoring for 1 check, 0s)"
+        );
+        let timed = Restore {
+            thresholds: Thresholds {
+                critical_time: Some(3600),
+                ..Thresholds::default()
+            },
+            max_gap: 86_400,
+        };
+        assert_eq!(timed.judge(&busy, streak(3, 0), 600).state, State::Ok);
+        assert_eq!(
+            timed.judge(&busy, streak(30, 0), 3601).state,
+            State::Critical
+        );
+    }
+
+    #[test]
+    fn perfdata_has_the_flag_the_phase_and_the_streak() {
+        let busy = read(&json!({"code": 4})).unwrap();
+        let r = Restore::default().judge(&busy, streak(2, 0), 60);
+        let perf: Vec<String> = r.metrics.iter().map(Metric::perfdata).collect();
+        assert_eq!(
+            perf,
+            [
+                "restore=1;;;0;1",
+                "restore_phase=4;;;0;7",
+                "restore_checks=2;;;0;",
+                "restore_seconds=60s;;;0;"
+            ]
+        );
+    }
+}
