@@ -5,10 +5,8 @@
 //! `FLAGS` is the one list of options: it drives the getopt-style reading
 //! (`-Hhost`, `-w3`, bundled `-kv`, `--opt=value`) and the test that keeps
 //! `--help`, the man page, the README and the Icinga 2 CheckCommand in step.
-//! The reading is our own rather than pico-args': pico-args looks a value up
-//! by the first token that spells an option name (`-u --port -p 1` read
-//! `--port` as the port), strips quotes from values, and its combined-flags
-//! feature rewrites `-Hgklm` into `-Hglm` when it looks for `-k`.
+//! pico-args reads the options, after one small rewriting step that spells
+//! every option out the way pico-args reads it unambiguously (`canonical`).
 
 use std::ffi::OsString;
 use std::fmt;
@@ -319,9 +317,61 @@ impl Given {
 /// follows its option, even when it looks like an option itself (`-w -5:5`).
 /// A repeated single-valued option is refused by name rather than silently
 /// resolved.
+///
+/// pico-args does the reading, from the one form it reads without guessing
+/// (see `canonical`); it is asked for every option in `FLAGS`.
 fn getopt(raw: Vec<OsString>) -> Result<Given, UsageError> {
+    let Canonical { words, stray } = canonical(raw)?;
+    let mut args = pico_args::Arguments::from_vec(words);
     let mut given = Given {
-        options: Vec::with_capacity(raw.len()),
+        options: Vec::new(),
+        stray,
+    };
+    for f in FLAGS {
+        if f.value.is_none() {
+            while args.contains(f.long) {
+                given.options.push((f.long, None));
+            }
+            continue;
+        }
+        let mut value = || -> Result<Option<String>, UsageError> {
+            args.opt_value_from_str(f.long)
+                .map_err(|e| UsageError(format!("{}: {e}", names(f.long))))
+        };
+        if let Some(v) = value()? {
+            if value()?.is_some() {
+                return usage(format!(
+                    "{} given more than once; give it once",
+                    names(f.long)
+                ));
+            }
+            given.options.push((f.long, Some(v)));
+        }
+    }
+    // Every word of the canonical form names an option of FLAGS.
+    debug_assert!(args.finish().is_empty());
+    Ok(given)
+}
+
+/// The command line rewritten for pico-args, and the first word that is no
+/// option at all.
+struct Canonical {
+    words: Vec<OsString>,
+    stray: Option<String>,
+}
+
+/// The smallest rewriting that lets pico-args read the command line as
+/// getopt would. pico-args alone would read `-u --port -p 1` with `--port`
+/// as the port (it takes the first word that spells a key), and its
+/// combined-flags feature turns `-Hgklm` into `-Hglm` while it looks for
+/// `-k`. So each option is spelt out here from `FLAGS`, with its value in
+/// the same word, `--long="value"`: no value can then be taken for a key.
+/// pico-args' `eq-separator` takes the enclosing quotes off again, and only
+/// those, so a value keeps quotes of its own. An empty value, which that
+/// form cannot carry, goes as `--long` and an empty word.
+fn canonical(raw: Vec<OsString>) -> Result<Canonical, UsageError> {
+    let mut out = Canonical {
+        words: Vec::with_capacity(raw.len()),
         stray: None,
     };
     let mut args = raw.into_iter();
@@ -347,35 +397,36 @@ fn getopt(raw: Vec<OsString>) -> Result<Given, UsageError> {
             None
         };
         let Some(found) = found else {
-            given.stray.get_or_insert_with(|| text.to_string());
+            out.stray.get_or_insert_with(|| text.to_string());
             continue;
         };
         for (f, inline) in found {
-            if f.value.is_some() && given.count(f.long) > 0 {
-                return usage(format!(
-                    "{} given more than once; give it once",
-                    names(f.long)
-                ));
-            }
             let value = match (f.value, inline) {
                 (None, Some(_)) => return usage(format!("{} takes no value", names(f.long))),
-                (None, None) => None,
-                (Some(_), Some(v)) => Some(v),
+                (None, None) => {
+                    out.words.push(f.long.into());
+                    continue;
+                }
+                (Some(_), Some(v)) => v,
                 (Some(_), None) => match args.next() {
-                    Some(v) => Some(v.into_string().map_err(|v| {
+                    Some(v) => v.into_string().map_err(|v| {
                         UsageError(format!(
                             "{} '{}' is not valid UTF-8",
                             names(f.long),
                             v.to_string_lossy()
                         ))
-                    })?),
+                    })?,
                     None => return usage(format!("{} needs a value", names(f.long))),
                 },
             };
-            given.options.push((f.long, value));
+            if value.is_empty() {
+                out.words.extend([f.long.into(), OsString::new()]);
+            } else {
+                out.words.push(format!("{}=\"{value}\"", f.long).into());
+            }
         }
     }
-    Ok(given)
+    Ok(out)
 }
 
 /// `-kv` or `-Hhost`: switches, then at most one option whose value is the
@@ -695,6 +746,70 @@ mod tests {
         assert_eq!(c.target.user.as_deref(), Some("'quoted'"));
         let c = config(&["-H", "h", "--username=a=b"]);
         assert_eq!(c.target.user.as_deref(), Some("a=b"));
+    }
+
+    #[test]
+    fn quotes_empty_values_and_option_like_values_survive_the_reading() {
+        // Quotes are the user's own: getopt keeps them, so does the check.
+        for (arg, user) in [
+            ("--username=\"x\"", "\"x\""),
+            ("--username='x'", "'x'"),
+            ("--username=\"", "\""),
+            ("--username=a\"b\"", "a\"b\""),
+            ("-u\"\"", "\"\""),
+        ] {
+            let c = config(&["-H", "h", arg]);
+            assert_eq!(c.target.user.as_deref(), Some(user), "{arg}");
+        }
+        // A value spelt like an option, glued or not, is that option's value.
+        let c = config(&["-H", "h", "--username=--hostname=x", "-p", "1"]);
+        assert_eq!(c.target.user.as_deref(), Some("--hostname=x"));
+        let err = parse_strs(&["-H", "h", "-p", "-1"]).err().unwrap();
+        assert!(err.to_string().contains("invalid -p/--port '-1'"), "{err}");
+        // An empty value reaches the option's own check.
+        for (args, needle) in [
+            (&["-H", "h", "-u", ""][..], "-u/--username is empty"),
+            (&["-H", "h", "--username="], "-u/--username is empty"),
+            (&["-H", ""], "-H"),
+        ] {
+            let err = parse_strs(args).err().unwrap().to_string();
+            assert!(err.contains(needle), "{args:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn a_double_dash_or_a_word_that_is_no_option_is_refused_by_name() {
+        for (args, needle) in [
+            (&["-H", "h", "--"][..], "'--'"),
+            (&["-H", "h", "--", "-v"], "'--'"),
+            (&["--", "-H", "h"], "'--'"),
+            (&["-H", "h", "-"], "'-'"),
+        ] {
+            let err = parse_strs(args).err().unwrap().to_string();
+            assert!(err.contains(needle), "{args:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn arguments_that_are_not_utf8_are_refused_naming_them() {
+        use std::os::unix::ffi::OsStringExt;
+        let bad = OsString::from_vec(vec![b'g', 0xff]);
+        for (args, needle) in [
+            (
+                vec!["-H".into(), bad.clone()],
+                "-H/--hostname 'g\u{fffd}' is not valid UTF-8",
+            ),
+            (
+                vec!["-H".into(), "h".into(), bad.clone()],
+                "argument 'g\u{fffd}' is not valid UTF-8",
+            ),
+        ] {
+            let err = parse(args, &Environment::default())
+                .err()
+                .unwrap()
+                .to_string();
+            assert_eq!(err, needle);
+        }
     }
 
     #[test]
