@@ -14,6 +14,7 @@ mod prometheus;
 mod props;
 mod secrets;
 mod session;
+mod signals;
 mod state_safety;
 mod tls;
 mod zabbix_server;
