@@ -167,7 +167,14 @@ impl fmt::Display for GklmError {
                     f,
                     "{} got HTTP {status} for {url}: nothing serves this path; check --prefix (/SKLM before 5.x, /GKLM from 5.x)",
                     step.name()
-                )
+                )?;
+                // Without a login of our own (a session id from elsewhere)
+                // the prefix is not proven: the request may be what is
+                // missing (query turns the proven case into NotOffered).
+                if let Step::Ask(_) = step {
+                    f.write_str(", or this GKLM lacks this request")?;
+                }
+                Ok(())
             }
             GklmError::Redirect {
                 step,
@@ -231,7 +238,7 @@ impl GklmMessage {
 
     /// `: CTGKM6004E User is not authenticated` for an error line; the id is
     /// not repeated when the text already starts with it.
-    fn suffix(&self) -> String {
+    pub fn suffix(&self) -> String {
         match (&self.id, &self.text) {
             (_, Some(text)) => format!(": {}", text.chars().take(200).collect::<String>()),
             (Some(id), None) => format!(": {id}"),

@@ -3,6 +3,7 @@
 
 mod util;
 
+mod causes;
 mod check;
 mod docs;
 mod engines;
