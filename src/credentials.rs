@@ -118,6 +118,7 @@ pub fn load(
                 trace,
             )?
             .ok_or(CredentialsError::NoCredentials)?;
+            id.mark_session_id();
             if !plausible_session_id(id.expose()) {
                 return Err(CredentialsError::BadSessionId);
             }

@@ -370,7 +370,7 @@ impl<'a> Gklm<'a> {
         )?;
         match reply.status {
             200..=299 => match parse_login(&reply.body) {
-                Ok(id) => Ok(Secret::new(id)),
+                Ok(id) => Ok(Secret::session_id(id)),
                 Err(why) => Err(GklmError::BadResponse {
                     step: Step::Login,
                     why,
@@ -434,6 +434,11 @@ impl<'a> Gklm<'a> {
         body: Option<Vec<u8>>,
     ) -> Result<Reply, GklmError> {
         watchdog::set_step(step.name(), url);
+        // Whatever it came from (the state file, --auth-id-file), an id
+        // sent as one is masked as one should GKLM echo it altered.
+        if let Some(id) = id {
+            id.mark_session_id();
+        }
         let request = Request {
             method: method.clone(),
             url,
@@ -453,7 +458,7 @@ impl<'a> Gklm<'a> {
                 if step == Step::Login
                     && let Ok(id) = parse_login(&reply.body)
                 {
-                    Secret::new(id);
+                    Secret::session_id(id);
                 }
                 // Scrubbed whole; the printer cleans and cuts it later.
                 let body = secret::scrub_server_text(&String::from_utf8_lossy(&reply.body));
