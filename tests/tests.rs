@@ -18,5 +18,6 @@ mod secrets;
 mod session;
 mod signals;
 mod state_safety;
+mod threshold_usage;
 mod tls;
 mod zabbix_server;
