@@ -64,7 +64,7 @@ impl Printer {
             "state": report.state.label(),
             "exit_code": report.state.exit_code(),
             "mode": self.mode,
-            "message": text(&report.summary),
+            "message": message(report, DETAIL_MAX),
             "message_id": report.message_id.as_deref().map(text),
             "time": (elapsed * 1000.0).round() / 1000.0,
             "error": report.error.as_deref().map(text),
@@ -122,13 +122,26 @@ fn nagios(report: &Report, metrics: &[Metric]) -> String {
         .join(" ");
     let label = report.state.label();
     let room = FIRST_LINE_MAX.saturating_sub(perf.len() + label.len() + " -  | ".len());
-    let summary = printable(&report.summary, room);
+    let summary = message(report, room);
     let mut out = format!("{label} - {summary} | {perf}");
     for line in &report.details {
         out.push('\n');
         out.push_str(&printable(line, DETAIL_MAX));
     }
     out
+}
+
+/// The summary and the reason in at most `max` bytes: the summary (foreign
+/// text, of any length) is cut first, so the reason survives whole unless
+/// it alone is too long.
+fn message(report: &Report, max: usize) -> String {
+    let Some(reason) = report.reason.as_deref() else {
+        return printable(&report.summary, max);
+    };
+    let reason = printable(reason, max);
+    let summary = printable(&report.summary, max.saturating_sub(reason.len() + 1));
+    let joined = format!("{summary} {reason}");
+    shorten(joined.trim(), max)
 }
 
 /// `gklm_backup_` and the label (a leading `backup_` not repeated), with
@@ -218,6 +231,32 @@ mod tests {
             assert!(line.len() > FIRST_LINE_MAX - 4, "{filler}: {}", line.len());
             assert!(line.contains("... | running=0"), "{line}");
         }
+    }
+
+    #[test]
+    fn only_the_summary_is_cut_never_the_reason() {
+        for filler in ["y", "\u{e9}", "\u{8a9e}", "\u{1f600}"] {
+            let report = Report {
+                state: State::Warning,
+                summary: filler.repeat(400),
+                reason: Some("(running for 4 checks, 18m 3s, -w 3 crossed)".into()),
+                ..not_running()
+            };
+            let line = printer(Format::Nagios).render(&report, 0.0);
+            assert!(line.len() <= FIRST_LINE_MAX, "{filler}: {}", line.len());
+            assert!(
+                line.contains("... (running for 4 checks, 18m 3s, -w 3 crossed) | running=0"),
+                "{line}"
+            );
+        }
+        // A reason too long on its own is cut in turn, the line still fits.
+        let report = Report {
+            reason: Some("z".repeat(400)),
+            ..not_running()
+        };
+        let line = printer(Format::Nagios).render(&report, 0.0);
+        assert!(line.len() <= FIRST_LINE_MAX, "{}", line.len());
+        assert!(line.contains("z... | running=0"), "{line}");
     }
 
     #[test]

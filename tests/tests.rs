@@ -8,6 +8,7 @@ mod check;
 mod docs;
 mod engines;
 mod failures;
+mod first_line;
 mod local_files;
 mod modes;
 mod multinode;
