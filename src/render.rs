@@ -132,17 +132,24 @@ fn nagios(report: &Report, metrics: &[Metric]) -> String {
 }
 
 /// The summary and the reason in at most `max` bytes: the summary (foreign
-/// text, of any length) is cut first, so the reason survives whole unless
-/// it alone is too long.
+/// text, of any length) is cut first, so the reason survives whole. Only a
+/// reason too long to fit beside `SUMMARY_FLOOR` bytes of the summary (one
+/// that quotes a long path or error) is cut in turn: GKLM's message id and
+/// first words stay readable.
 fn message(report: &Report, max: usize) -> String {
     let Some(reason) = report.reason.as_deref() else {
         return printable(&report.summary, max);
     };
-    let reason = printable(reason, max);
+    let floor = printable(&report.summary, max).len().min(SUMMARY_FLOOR);
+    let reason = printable(reason, max.saturating_sub(floor + 1));
     let summary = printable(&report.summary, max.saturating_sub(reason.len() + 1));
     let joined = format!("{summary} {reason}");
     shorten(joined.trim(), max)
 }
+
+/// What the summary keeps at least beside a long reason: a message id and
+/// GKLM's short sentence (`CTGKM3290I Backup process is running.`).
+const SUMMARY_FLOOR: usize = 60;
 
 /// `gklm_backup_` and the label (a leading `backup_` not repeated), with
 /// `_seconds` for a metric in seconds, as Prometheus naming asks.
@@ -249,14 +256,23 @@ mod tests {
                 "{line}"
             );
         }
-        // A reason too long on its own is cut in turn, the line still fits.
-        let report = Report {
-            reason: Some("z".repeat(400)),
-            ..not_running()
-        };
-        let line = printer(Format::Nagios).render(&report, 0.0);
-        assert!(line.len() <= FIRST_LINE_MAX, "{}", line.len());
-        assert!(line.contains("z... | running=0"), "{line}");
+        // A reason too long on its own is cut in turn, after GKLM's first
+        // 60 bytes; the line still fits.
+        for summary in [
+            "CTGKM3291I Backup process is not running.",
+            &"s".repeat(400),
+        ] {
+            let report = Report {
+                summary: summary.to_string(),
+                reason: Some("z".repeat(400)),
+                ..not_running()
+            };
+            let line = printer(Format::Nagios).render(&report, 0.0);
+            assert!(line.len() <= FIRST_LINE_MAX, "{}", line.len());
+            assert!(line.contains("z... | running=0"), "{line}");
+            let kept = &summary[..summary.len().min(SUMMARY_FLOOR - 3)];
+            assert!(line.starts_with(&format!("OK - {kept}")), "{line}");
+        }
     }
 
     #[test]
