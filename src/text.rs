@@ -57,8 +57,8 @@ enum Escape {
 /// Recognise a terminal escape sequence at the start of `text` (an ESC):
 /// - CSI `ESC [`, parameter bytes `0-9:;<=>?`, intermediate bytes `!"#$%&'()*+,-./`,
 ///   a final byte `@`..`~`. A space is not taken as an intermediate byte
-///   (the only ones real sequences use it in are cursor-style settings):
-///   in server text `ESC [ ` is a stray introducer before a word;
+///   (real sequences use it only in a few cursor and font settings): in
+///   server text `ESC [ ` is a stray introducer before a word;
 /// - OSC `ESC ]`, printable text, then BEL or ST (`ESC \`).
 fn escape(text: &str) -> Escape {
     let bytes = text.as_bytes();
