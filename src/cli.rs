@@ -20,7 +20,7 @@ use crate::render::Format;
 use crate::report::State;
 use crate::state::Location;
 use crate::target::{Host, HostError, Prefix, Target};
-use crate::threshold::{Range, SyntaxError, parse_duration};
+use crate::threshold::{Range, SyntaxError, check_order, parse_duration};
 use crate::tls::OpensslEnv;
 
 /// One command-line option.
@@ -471,10 +471,20 @@ fn parse_mode(name: Option<&str>, o: ModeOptions) -> Result<Mode, UsageError> {
         Ok(gap)
     };
     let counts = o.thresholds.any_count();
+    let t = &o.thresholds;
+    let in_order = || {
+        check_order(
+            t.warning.as_ref(),
+            t.critical.as_ref(),
+            t.warning_time,
+            t.critical_time,
+        )
+    };
     let mode = match name {
         "running" | "needed" => {
             refuse("--unknown-result-state", o.unknown_result_state.is_some())?;
             refuse("--backup-dir", o.backup_dir.is_some())?;
+            in_order()?;
             let (thresholds, max_gap) = (o.thresholds.clone(), max_gap()?);
             if name == "running" {
                 Mode::Running(Running {
@@ -508,6 +518,7 @@ fn parse_mode(name: Option<&str>, o: ModeOptions) -> Result<Mode, UsageError> {
                     "--mode age needs --warning-time or --critical-time (for example --critical-time 2d)",
                 );
             }
+            in_order()?;
             Mode::Age(Age {
                 thresholds: o.thresholds,
                 backup_dir: o.backup_dir.map(parse_backup_dir).transpose()?,

@@ -2,6 +2,7 @@
 //! and how it is read from a file or from the value the environment gave.
 
 use std::fmt;
+use std::io::Read;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
@@ -47,6 +48,10 @@ pub enum CredentialsError {
         path: PathBuf,
         error: std::io::Error,
     },
+    TooLarge {
+        flag: &'static str,
+        path: PathBuf,
+    },
     Empty {
         source: String,
     },
@@ -65,6 +70,12 @@ impl fmt::Display for CredentialsError {
             CredentialsError::Unreadable { flag, path, error } => {
                 write!(f, "cannot read {flag} {}: {error}", path.display())
             }
+            CredentialsError::TooLarge { flag, path } => write!(
+                f,
+                "{flag} {} is larger than {} KiB; is it the right file?",
+                path.display(),
+                LOCAL_FILE_MAX / 1024
+            ),
             CredentialsError::Empty { source } => write!(f, "{source} is empty"),
             CredentialsError::BadSessionId => {
                 f.write_str("the session id contains spaces or control characters")
@@ -107,6 +118,7 @@ pub fn load(
                 trace,
             )?
             .ok_or(CredentialsError::NoCredentials)?;
+            id.mark_session_id();
             if !plausible_session_id(id.expose()) {
                 return Err(CredentialsError::BadSessionId);
             }
@@ -125,12 +137,25 @@ fn read_secret(
     let raw = match file {
         Some(path) => {
             warn_if_readable_by_others(path, flag, trace);
-            let text =
-                std::fs::read_to_string(path).map_err(|error| CredentialsError::Unreadable {
+            let bytes = read_bounded(path).map_err(|e| match e {
+                LocalFileError::TooLarge => CredentialsError::TooLarge {
+                    flag,
+                    path: path.to_path_buf(),
+                },
+                LocalFileError::Io(error) => CredentialsError::Unreadable {
                     flag,
                     path: path.to_path_buf(),
                     error,
-                })?;
+                },
+            })?;
+            let text = String::from_utf8(bytes).map_err(|_| CredentialsError::Unreadable {
+                flag,
+                path: path.to_path_buf(),
+                error: std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    "stream did not contain valid UTF-8",
+                ),
+            })?;
             // The first line only: editors add a trailing newline, and a
             // second line is never part of a password.
             text.lines().next().unwrap_or("").to_string()
@@ -147,6 +172,44 @@ fn read_secret(
         return Err(CredentialsError::Empty { source });
     }
     Ok(Some(Secret::new(raw)))
+}
+
+/// Largest local file the check reads (password, session id, `--cacert`):
+/// far above any of them, so anything larger (`/dev/zero`, a log file given
+/// by mistake) is the wrong file and is refused without reading it all.
+pub const LOCAL_FILE_MAX: u64 = 64 * 1024;
+
+/// Why a small local file could not be read.
+#[derive(Debug)]
+pub enum LocalFileError {
+    Io(std::io::Error),
+    /// More than `LOCAL_FILE_MAX` bytes.
+    TooLarge,
+}
+
+impl fmt::Display for LocalFileError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LocalFileError::Io(e) => e.fmt(f),
+            LocalFileError::TooLarge => write!(f, "larger than {} KiB", LOCAL_FILE_MAX / 1024),
+        }
+    }
+}
+
+impl std::error::Error for LocalFileError {}
+
+/// Read a file of at most `LOCAL_FILE_MAX` bytes; reading stops one byte
+/// past the limit, so an endless file costs no more than a large one.
+pub fn read_bounded(path: &Path) -> Result<Vec<u8>, LocalFileError> {
+    let file = std::fs::File::open(path).map_err(LocalFileError::Io)?;
+    let mut bytes = Vec::new();
+    file.take(LOCAL_FILE_MAX + 1)
+        .read_to_end(&mut bytes)
+        .map_err(LocalFileError::Io)?;
+    if bytes.len() as u64 > LOCAL_FILE_MAX {
+        return Err(LocalFileError::TooLarge);
+    }
+    Ok(bytes)
 }
 
 fn warn_if_readable_by_others(path: &Path, flag: &str, trace: &Trace) {

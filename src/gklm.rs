@@ -170,7 +170,14 @@ impl fmt::Display for GklmError {
                     f,
                     "{} got HTTP {status} for {url}: nothing serves this path; check --prefix (/SKLM before 5.x, /GKLM from 5.x)",
                     step.name()
-                )
+                )?;
+                // Without a login of our own (a session id from elsewhere)
+                // the prefix is not proven: the request may be what is
+                // missing (query turns the proven case into NotOffered).
+                if let Step::Ask(_) = step {
+                    f.write_str(", or this GKLM lacks this request")?;
+                }
+                Ok(())
             }
             GklmError::Redirect {
                 step,
@@ -234,7 +241,7 @@ impl GklmMessage {
 
     /// `: CTGKM6004E User is not authenticated` for an error line; the id is
     /// not repeated when the text already starts with it.
-    fn suffix(&self) -> String {
+    pub fn suffix(&self) -> String {
         match (&self.id, &self.text) {
             (_, Some(text)) => format!(": {}", text.chars().take(200).collect::<String>()),
             (Some(id), None) => format!(": {id}"),
@@ -376,7 +383,7 @@ impl<'a> Gklm<'a> {
         )?;
         match reply.status {
             200..=299 => match parse_login(&reply.body) {
-                Ok(id) => Ok(Secret::new(id)),
+                Ok(id) => Ok(Secret::session_id(id)),
                 Err(why) => Err(GklmError::BadResponse {
                     step: Step::Login,
                     why,
@@ -442,6 +449,11 @@ impl<'a> Gklm<'a> {
         limit: BodyLimit,
     ) -> Result<Reply, GklmError> {
         watchdog::set_step(step.name(), url);
+        // Whatever it came from (the state file, --auth-id-file), an id
+        // sent as one is masked as one should GKLM echo it altered.
+        if let Some(id) = id {
+            id.mark_session_id();
+        }
         let request = Request {
             method: method.clone(),
             url,
@@ -462,7 +474,7 @@ impl<'a> Gklm<'a> {
                 if step == Step::Login
                     && let Ok(id) = parse_login(&reply.body)
                 {
-                    Secret::new(id);
+                    Secret::session_id(id);
                 }
                 if self.trace.shows(3) {
                     self.trace

@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 use crate::credentials::Credentials;
-use crate::gklm::{Endpoint, Gklm, GklmError};
+use crate::gklm::{Endpoint, Gklm, GklmError, GklmMessage, Step};
 use crate::secret::Secret;
 use crate::target::Prefix;
 use crate::trace::Trace;
@@ -29,6 +29,22 @@ pub enum QueryError {
     NoPrefix {
         urls: Vec<String>,
     },
+    /// A login succeeded on this prefix in this run, so the prefix is
+    /// GKLM's; only the mode's request got 404/405: this GKLM lacks it.
+    NotOffered {
+        what: &'static str,
+        prefix: String,
+        path: &'static str,
+        status: u16,
+    },
+    /// GKLM refused a session it had issued moments before in this run:
+    /// not an expired session, but a request this user may not make.
+    NotPermitted {
+        what: &'static str,
+        user: String,
+        status: u16,
+        detail: GklmMessage,
+    },
 }
 
 impl QueryError {
@@ -49,7 +65,36 @@ impl std::fmt::Display for QueryError {
                 "no GKLM REST API found: {} answered 404/405; check -H and -p, or give --prefix",
                 urls.join(" and ")
             ),
+            QueryError::NotOffered {
+                what,
+                prefix,
+                path,
+                status,
+            } => write!(
+                f,
+                "this GKLM does not offer the {what} (GET {prefix}/rest/v1/ckms/{path}: HTTP {status}, though the login there worked); {}",
+                not_offered_hint(path)
+            ),
+            QueryError::NotPermitted {
+                what,
+                user,
+                status,
+                detail,
+            } => write!(
+                f,
+                "GKLM rejected the session it had just issued when asked the {what} (HTTP {status}{}); the user {user} may lack the permission for this request: check its role in GKLM",
+                detail.suffix()
+            ),
         }
+    }
+}
+
+/// What an operator can do about a request this GKLM lacks.
+fn not_offered_hint(path: &str) -> &'static str {
+    if path == "backups/isrunning" {
+        "is something other than GKLM (a proxy, another application) answering below this prefix?"
+    } else {
+        "GKLM before 4.2 lacks backups/need, backups/result and the backup list: use --mode running"
     }
 }
 
@@ -73,7 +118,7 @@ pub fn fetch(gklm: &Gklm<'_>, plan: Plan<'_>, trace: &Trace) -> Fetched {
         let (status, kept) = attempt(gklm, prefix, &plan, session.take(), trace);
         session = kept;
         match status {
-            Err(GklmError::NotFound { url, status, .. }) if auto => {
+            Err(QueryError::Gklm(GklmError::NotFound { url, status, .. })) if auto => {
                 trace.note(
                     1,
                     format!("prefix {prefix}: HTTP {status} at {url}, trying the next one"),
@@ -81,9 +126,10 @@ pub fn fetch(gklm: &Gklm<'_>, plan: Plan<'_>, trace: &Trace) -> Fetched {
                 not_found.push(url);
             }
             status => {
-                let answered = !matches!(status, Err(GklmError::Transport { .. }));
+                let answered =
+                    !matches!(status, Err(QueryError::Gklm(GklmError::Transport { .. })));
                 return Fetched {
-                    answer: status.map_err(QueryError::Gklm),
+                    answer: status,
                     prefix: answered.then(|| prefix.clone()),
                     session: session.filter(|_| plan.cache_session),
                 };
@@ -128,40 +174,49 @@ fn attempt(
     plan: &Plan<'_>,
     cached: Option<Secret>,
     trace: &Trace,
-) -> (Result<Value, GklmError>, Option<Secret>) {
+) -> (Result<Value, QueryError>, Option<Secret>) {
     let ask = |id: &Secret| gklm.ask(prefix, plan.endpoint, id);
     let (user, password) = match plan.credentials {
-        Credentials::SessionId(id) => return (ask(id), None),
+        Credentials::SessionId(id) => return (ask(id).map_err(QueryError::Gklm), None),
         Credentials::Login { user, password } => (user, password),
     };
-    let (id, reused) = match cached {
-        Some(id) => {
+    let login = || {
+        trace.note(1, format!("session: logging in as {user}"));
+        gklm.login(prefix, user, password)
+    };
+    let (status, id) = match cached {
+        Some(cached) => {
             trace.note(1, "session: reusing the cached session");
-            (id, true)
-        }
-        None => {
-            trace.note(1, format!("session: logging in as {user}"));
-            match gklm.login(prefix, user, password) {
-                Ok(id) => (id, false),
-                Err(e) => return (Err(e), None),
+            match ask(&cached) {
+                // Expired or logged out elsewhere; or a 404 that a cached
+                // session cannot tell apart (wrong prefix, or a request this
+                // GKLM lacks): one fresh login settles it, same budget.
+                Err(e @ (GklmError::SessionRejected { .. } | GklmError::NotFound { .. })) => {
+                    let why = match e {
+                        GklmError::NotFound { status, .. } => format!("got HTTP {status}"),
+                        _ => "rejected".to_string(),
+                    };
+                    trace.note(
+                        1,
+                        format!("session: cached session {why}, logging in again"),
+                    );
+                    match login() {
+                        Ok(fresh) => (ask_fresh(ask(&fresh), prefix, plan, user), fresh),
+                        Err(e) => return (Err(QueryError::Gklm(e)), None),
+                    }
+                }
+                status => (status.map_err(QueryError::Gklm), cached),
             }
         }
+        None => match login() {
+            Ok(fresh) => (ask_fresh(ask(&fresh), prefix, plan, user), fresh),
+            Err(e) => return (Err(QueryError::Gklm(e)), None),
+        },
     };
-    let (status, id) = match ask(&id) {
-        Err(GklmError::SessionRejected { .. }) if reused => {
-            // Expired or logged out elsewhere: one fresh login, same budget.
-            trace.note(
-                1,
-                format!("session: cached session rejected, logging in again as {user}"),
-            );
-            match gklm.login(prefix, user, password) {
-                Ok(fresh) => (ask(&fresh), fresh),
-                Err(e) => return (Err(e), None),
-            }
-        }
-        status => (status, id),
-    };
-    if matches!(status, Err(GklmError::SessionRejected { .. })) {
+    if matches!(
+        status,
+        Err(QueryError::Gklm(GklmError::SessionRejected { .. }) | QueryError::NotPermitted { .. })
+    ) {
         return (status, None);
     }
     if plan.cache_session {
@@ -171,4 +226,39 @@ fn attempt(
         trace.note(1, format!("logout failed (ignored): {e}"));
     }
     (status, None)
+}
+
+/// The answer to a question asked with a session this run just got from a
+/// login on the same prefix: that prefix is GKLM's, so a 404/405 means the
+/// request is missing, and a rejected session means a missing permission.
+fn ask_fresh(
+    answer: Result<Value, GklmError>,
+    prefix: &str,
+    plan: &Plan<'_>,
+    user: &str,
+) -> Result<Value, QueryError> {
+    answer.map_err(|e| match e {
+        GklmError::NotFound {
+            step: Step::Ask(what),
+            status,
+            ..
+        } => QueryError::NotOffered {
+            what,
+            prefix: prefix.to_string(),
+            path: plan.endpoint.path,
+            status,
+        },
+        // 401 is GKLM's word for a session it does not accept; a 400
+        // (malformed id) stays what it is.
+        GklmError::SessionRejected {
+            status: status @ 401,
+            detail,
+        } => QueryError::NotPermitted {
+            what: plan.endpoint.what,
+            user: user.to_string(),
+            status,
+            detail,
+        },
+        other => QueryError::Gklm(other),
+    })
 }

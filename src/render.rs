@@ -64,7 +64,7 @@ impl Printer {
             "state": report.state.label(),
             "exit_code": report.state.exit_code(),
             "mode": self.mode,
-            "message": text(&report.summary),
+            "message": message(report, DETAIL_MAX),
             "message_id": report.message_id.as_deref().map(text),
             "time": (elapsed * 1000.0).round() / 1000.0,
             "error": report.error.as_deref().map(text),
@@ -122,7 +122,7 @@ fn nagios(report: &Report, metrics: &[Metric]) -> String {
         .join(" ");
     let label = report.state.label();
     let room = FIRST_LINE_MAX.saturating_sub(perf.len() + label.len() + " -  | ".len());
-    let summary = printable(&report.summary, room);
+    let summary = message(report, room);
     let mut out = format!("{label} - {summary} | {perf}");
     for line in &report.details {
         out.push('\n');
@@ -130,6 +130,26 @@ fn nagios(report: &Report, metrics: &[Metric]) -> String {
     }
     out
 }
+
+/// The summary and the reason in at most `max` bytes: the summary (foreign
+/// text, of any length) is cut first, so the reason survives whole. Only a
+/// reason too long to fit beside `SUMMARY_FLOOR` bytes of the summary (one
+/// that quotes a long path or error) is cut in turn: GKLM's message id and
+/// first words stay readable.
+fn message(report: &Report, max: usize) -> String {
+    let Some(reason) = report.reason.as_deref() else {
+        return printable(&report.summary, max);
+    };
+    let floor = printable(&report.summary, max).len().min(SUMMARY_FLOOR);
+    let reason = printable(reason, max.saturating_sub(floor + 1));
+    let summary = printable(&report.summary, max.saturating_sub(reason.len() + 1));
+    let joined = format!("{summary} {reason}");
+    shorten(joined.trim(), max)
+}
+
+/// What the summary keeps at least beside a long reason: a message id and
+/// GKLM's short sentence (`CTGKM3290I Backup process is running.`).
+const SUMMARY_FLOOR: usize = 60;
 
 /// `gklm_backup_` and the label (a leading `backup_` not repeated), with
 /// `_seconds` for a metric in seconds, as Prometheus naming asks.
@@ -217,6 +237,41 @@ mod tests {
             assert!(line.len() <= FIRST_LINE_MAX, "{filler}: {}", line.len());
             assert!(line.len() > FIRST_LINE_MAX - 4, "{filler}: {}", line.len());
             assert!(line.contains("... | running=0"), "{line}");
+        }
+    }
+
+    #[test]
+    fn only_the_summary_is_cut_never_the_reason() {
+        for filler in ["y", "\u{e9}", "\u{8a9e}", "\u{1f600}"] {
+            let report = Report {
+                state: State::Warning,
+                summary: filler.repeat(400),
+                reason: Some("(running for 4 checks, 18m 3s, -w 3 crossed)".into()),
+                ..not_running()
+            };
+            let line = printer(Format::Nagios).render(&report, 0.0);
+            assert!(line.len() <= FIRST_LINE_MAX, "{filler}: {}", line.len());
+            assert!(
+                line.contains("... (running for 4 checks, 18m 3s, -w 3 crossed) | running=0"),
+                "{line}"
+            );
+        }
+        // A reason too long on its own is cut in turn, after GKLM's first
+        // 60 bytes; the line still fits.
+        for summary in [
+            "CTGKM3291I Backup process is not running.",
+            &"s".repeat(400),
+        ] {
+            let report = Report {
+                summary: summary.to_string(),
+                reason: Some("z".repeat(400)),
+                ..not_running()
+            };
+            let line = printer(Format::Nagios).render(&report, 0.0);
+            assert!(line.len() <= FIRST_LINE_MAX, "{}", line.len());
+            assert!(line.contains("z... | running=0"), "{line}");
+            let kept = &summary[..summary.len().min(SUMMARY_FLOOR - 3)];
+            assert!(line.starts_with(&format!("OK - {kept}")), "{line}");
         }
     }
 

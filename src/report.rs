@@ -180,8 +180,14 @@ impl Metric {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Report {
     pub state: State,
-    /// The text after `STATE - `, unfiltered (the printer filters it).
+    /// The text after `STATE - `, unfiltered (the printer filters it):
+    /// GKLM's own text, or why the check failed. What the printer cuts
+    /// when the first line runs long.
     pub summary: String,
+    /// The check's own words after the summary, such as `(running for 4
+    /// checks, 18m 3s, -w 3 crossed)`: kept whole while any of the summary
+    /// is left to cut, since it says why the state is what it is.
+    pub reason: Option<String>,
     pub message_id: Option<String>,
     /// The mode's measurements, in perfdata order.
     pub metrics: Vec<Metric>,
@@ -215,15 +221,30 @@ impl Report {
         self
     }
 
+    /// The whole message: the summary, then the reason.
+    pub fn text(&self) -> String {
+        match &self.reason {
+            Some(reason) => format!("{} {reason}", self.summary),
+            None => self.summary.clone(),
+        }
+    }
+
     /// The history this report relied on is not available: say why,
-    /// keeping GKLM's answer in the text.
+    /// keeping GKLM's answer in the text, as one sentence.
     pub fn without_history(self, why: &str) -> Report {
+        let but = format!("but the thresholds cannot be applied: {why}");
+        let (summary, reason) = match self.reason {
+            Some(reason) => (self.summary, format!("{reason} {but}")),
+            // "... is running. but" would read as two broken sentences.
+            None => (
+                self.summary.trim_end().trim_end_matches('.').to_string(),
+                but,
+            ),
+        };
         Report {
             state: State::Unknown,
-            summary: format!(
-                "{} but the thresholds cannot be applied: {why}",
-                self.summary
-            ),
+            summary,
+            reason: Some(reason),
             error: Some(why.to_string()),
             ..self
         }
@@ -262,6 +283,31 @@ mod tests {
             "time=0.012s;;;0;10"
         );
         assert_eq!(Metric::elapsed(1.5, 2.5).perfdata(), "time=1.500s;;;0;2.5");
+    }
+
+    #[test]
+    fn without_history_reads_as_one_sentence() {
+        let running = Report {
+            summary: "CTGKM3290I Backup process is running.".into(),
+            ..Report::default()
+        };
+        assert_eq!(
+            running.clone().without_history("disk full").text(),
+            "CTGKM3290I Backup process is running but the thresholds cannot be applied: disk full"
+        );
+        let counted = Report {
+            reason: Some("(running for 2 checks, 0s)".into()),
+            ..running
+        };
+        let r = counted.without_history("disk full");
+        assert_eq!(
+            r.text(),
+            "CTGKM3290I Backup process is running. (running for 2 checks, 0s) but the thresholds cannot be applied: disk full"
+        );
+        assert_eq!(
+            (r.state, r.error.as_deref()),
+            (State::Unknown, Some("disk full"))
+        );
     }
 
     #[test]

@@ -13,6 +13,12 @@
 //!   way: literally, JSON-escaped (`\"`, `\\`, `\/`, `\u0041`), and with its
 //!   white space reflowed (any run of blanks, or of `\n`-style escapes, for
 //!   any run of white space in the secret);
+//! - a session id is also recognised upper- or lower-cased, with its
+//!   hyphens removed (or others added), and by its first `PREFIX_MASKED` or
+//!   more characters: servers and proxies log ids normalised or shortened,
+//!   and a shortened id still narrows down a live session. Passwords are not
+//!   matched that loosely: a pass phrase's first words may well be GKLM's
+//!   own text;
 //! - a secret shorter than `MIN_MASKED` characters cannot be masked in
 //!   place (masking every `ab` would wreck the text and still hint at the
 //!   secret), so any server text that holds it is withheld whole.
@@ -22,7 +28,25 @@ use std::sync::Mutex;
 
 /// Every secret value this process has seen, longest first, so that a
 /// secret that contains another is masked whole.
-static KNOWN: Mutex<Vec<String>> = Mutex::new(Vec::new());
+static KNOWN: Mutex<Vec<Known>> = Mutex::new(Vec::new());
+
+/// How loosely a secret is recognised.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    /// A password: as it is (and in the forms every secret may take).
+    Exact,
+    /// A session id: also in any case, without hyphens, or shortened.
+    SessionId,
+}
+
+struct Known {
+    value: String,
+    kind: Kind,
+}
+
+/// A session id shortened to this many characters (hyphens not counted),
+/// or more, is still recognised.
+const PREFIX_MASKED: usize = 8;
 
 /// Secrets shorter than this (in characters, ignoring white space around
 /// them) withhold the whole server text that holds them.
@@ -41,8 +65,20 @@ pub struct Secret(String);
 
 impl Secret {
     pub fn new(value: String) -> Secret {
-        remember(&value);
+        remember(&value, Kind::Exact);
         Secret(value)
+    }
+
+    /// A session id: recognised in its looser forms too.
+    pub fn session_id(value: String) -> Secret {
+        remember(&value, Kind::SessionId);
+        Secret(value)
+    }
+
+    /// This secret is (also) used as a session id, wherever it came from
+    /// (a login, `--auth-id-file`, the state file).
+    pub fn mark_session_id(&self) {
+        remember(&self.0, Kind::SessionId);
     }
 
     /// The raw value, for the one place that must send it to GKLM.
@@ -51,14 +87,25 @@ impl Secret {
     }
 }
 
-fn remember(value: &str) {
-    if pattern(value).is_empty() {
+fn remember(value: &str, kind: Kind) {
+    if pattern(value, Kind::Exact).is_empty() {
         return; // nothing but white space: nothing to recognise
     }
     let mut known = KNOWN.lock().unwrap_or_else(|p| p.into_inner());
-    if !known.iter().any(|k| k == value) {
-        let at = known.partition_point(|k| k.len() >= value.len());
-        known.insert(at, value.to_string());
+    match known.iter_mut().find(|k| k.value == value) {
+        // Once a session id, always one.
+        Some(k) if kind == Kind::SessionId => k.kind = kind,
+        Some(_) => {}
+        None => {
+            let at = known.partition_point(|k| k.value.len() >= value.len());
+            known.insert(
+                at,
+                Known {
+                    value: value.to_string(),
+                    kind,
+                },
+            );
+        }
     }
 }
 
@@ -79,7 +126,10 @@ impl fmt::Display for Secret {
 /// masked. Call it before anything shortens or reshapes the text.
 pub fn scrub_server_text(text: &str) -> String {
     let known = KNOWN.lock().unwrap_or_else(|p| p.into_inner());
-    let short = known.iter().map(|s| pattern(s)).filter(|p| !maskable(p));
+    let short = known
+        .iter()
+        .map(Matcher::of)
+        .filter(|m| !maskable(&m.units));
     for pat in short {
         if (0..text.len()).any(|at| text.is_char_boundary(at) && match_at(text, at, &pat)) {
             return WITHHELD.to_string();
@@ -95,12 +145,33 @@ pub fn redact(text: &str) -> String {
     mask_all(text, &known)
 }
 
-fn mask_all(text: &str, known: &[String]) -> String {
+fn mask_all(text: &str, known: &[Known]) -> String {
     known
         .iter()
-        .map(|s| pattern(s))
-        .filter(|p| maskable(p))
-        .fold(text.to_string(), |acc, pat| mask(&acc, &pat))
+        .map(Matcher::of)
+        .filter(|m| maskable(&m.units))
+        .fold(text.to_string(), |acc, m| mask(&acc, &m))
+}
+
+/// A secret as it is looked for: its units, and how loosely.
+struct Matcher {
+    units: Vec<Unit>,
+    kind: Kind,
+}
+
+impl Matcher {
+    fn of(known: &Known) -> Matcher {
+        Matcher {
+            units: pattern(&known.value, known.kind),
+            kind: known.kind,
+        }
+    }
+
+    fn accepts(&self, wanted: char, found: char) -> bool {
+        wanted == found
+            || (wanted == '|' && found == '/')
+            || (self.kind == Kind::SessionId && wanted.to_lowercase().eq(found.to_lowercase()))
+    }
 }
 
 /// One unit of a secret as it is looked for: a character, or a run of
@@ -112,10 +183,14 @@ enum Unit {
 }
 
 /// The secret without the white space around it, runs of white space
-/// (and control characters, which printing turns into spaces) folded.
-fn pattern(secret: &str) -> Vec<Unit> {
+/// (and control characters, which printing turns into spaces) folded; a
+/// session id without its hyphens.
+fn pattern(secret: &str, kind: Kind) -> Vec<Unit> {
     let mut units = Vec::new();
     for c in secret.trim_matches(is_blank).chars() {
+        if kind == Kind::SessionId && c == '-' {
+            continue;
+        }
         if is_blank(c) {
             if units.last() != Some(&Unit::Blank) {
                 units.push(Unit::Blank);
@@ -135,11 +210,11 @@ fn is_blank(c: char) -> bool {
     c.is_whitespace() || c.is_control()
 }
 
-fn mask(text: &str, pat: &[Unit]) -> String {
+fn mask(text: &str, m: &Matcher) -> String {
     let mut out = String::with_capacity(text.len());
     let mut at = 0;
     while let Some(c) = text[at..].chars().next() {
-        match match_end(text, at, pat) {
+        match match_end(text, at, m) {
             Some(end) => {
                 out.push_str(MASK);
                 at = end;
@@ -153,21 +228,30 @@ fn mask(text: &str, pat: &[Unit]) -> String {
     out
 }
 
-fn match_at(text: &str, at: usize, pat: &[Unit]) -> bool {
-    match_end(text, at, pat).is_some()
+fn match_at(text: &str, at: usize, m: &Matcher) -> bool {
+    match_end(text, at, m).is_some()
 }
 
-/// Where a match of `pat` starting at byte `at` ends, if there is one.
-fn match_end(text: &str, at: usize, pat: &[Unit]) -> Option<usize> {
+/// Where the longest match of the secret starting at byte `at` ends, if
+/// there is one: the whole secret, or for a session id at least its first
+/// `PREFIX_MASKED` characters.
+fn match_end(text: &str, at: usize, m: &Matcher) -> Option<usize> {
+    longest(text, at, &m.units, 0, m)
+}
+
+/// The longest match of the rest `pat` at `at`, `done` characters matched.
+fn longest(text: &str, at: usize, pat: &[Unit], done: usize, m: &Matcher) -> Option<usize> {
     let Some((unit, rest)) = pat.split_first() else {
         return Some(at);
     };
-    match *unit {
+    let shortened = (m.kind == Kind::SessionId && done >= PREFIX_MASKED).then_some(at);
+    let further = match *unit {
         Unit::Char(c) => forms_at(text, at)
             .into_iter()
             .flatten()
-            .filter(|&(found, _)| found == c || (c == '|' && found == '/'))
-            .find_map(|(_, len)| match_end(text, at + len, rest)),
+            .filter(|&(found, _)| m.accepts(c, found))
+            .filter_map(|(_, len)| longest(text, at + len, rest, done + 1, m))
+            .max(),
         Unit::Blank => {
             // Greedy is right: the next unit, if any, is not a blank.
             let mut end = at;
@@ -183,10 +267,15 @@ fn match_end(text: &str, at: usize, pat: &[Unit]) -> Option<usize> {
             if end == at {
                 None
             } else {
-                match_end(text, end, rest)
+                longest(text, end, rest, done, m)
             }
         }
-    }
+    };
+    // A session id's hyphens may be anywhere in an echo, inside the id.
+    let hyphen = (m.kind == Kind::SessionId && done > 0 && text[at..].starts_with('-'))
+        .then(|| longest(text, at + 1, pat, done, m))
+        .flatten();
+    [further, hyphen, shortened].into_iter().flatten().max()
 }
 
 /// The characters the text at byte `at` can stand for, with their length
@@ -241,7 +330,15 @@ mod tests {
     use super::*;
 
     fn masked(secret: &str, text: &str) -> String {
-        mask(text, &pattern(secret))
+        masked_as(Kind::Exact, secret, text)
+    }
+
+    fn masked_as(kind: Kind, secret: &str, text: &str) -> String {
+        let known = Known {
+            value: secret.to_string(),
+            kind,
+        };
+        mask(text, &Matcher::of(&known))
     }
 
     #[test]
@@ -300,6 +397,38 @@ mod tests {
 
     #[test]
     fn a_secret_of_white_space_only_is_ignored() {
-        assert!(pattern(" \t ").is_empty());
+        assert!(pattern(" \t ", Kind::Exact).is_empty());
+    }
+
+    #[test]
+    fn session_ids_are_recognised_in_any_case_without_hyphens_and_shortened() {
+        let id = "0f8b3c2e-1234-4abc-9def-00112233aabb";
+        for text in [
+            "x 0f8b3c2e-1234-4abc-9def-00112233aabb y",
+            "x 0F8B3C2E-1234-4ABC-9DEF-00112233AABB y",
+            "x 0f8b3c2e12344abc9def00112233aabb y",
+            "x 0F8B3C2E12344ABC9DEF00112233AABB y",
+            "x 0f8b3c2e y",
+            "x 0F8B3C2E y",
+            "x 0f8b3c2e-12 y",
+            "x 0f8b3c2e1234 y",
+            "x 0f8b-3c2e-1234 y",
+            r"x \u0030f8b3c2e y",
+        ] {
+            assert_eq!(masked_as(Kind::SessionId, id, text), "x **** y", "{text}");
+        }
+        // Seven characters are not enough, and the text after a shortened
+        // id stays.
+        assert_eq!(masked_as(Kind::SessionId, id, "x 0f8b3c2 y"), "x 0f8b3c2 y");
+        assert_eq!(
+            masked_as(Kind::SessionId, id, "x 0f8b3c2e-12zz y"),
+            "x ****zz y"
+        );
+        // A password is matched only as it is.
+        assert_eq!(masked(id, "x 0f8b3c2e y"), "x 0f8b3c2e y");
+        assert_eq!(
+            masked(id, "x 0F8B3C2E-1234-4ABC-9DEF-00112233AABB y"),
+            "x 0F8B3C2E-1234-4ABC-9DEF-00112233AABB y"
+        );
     }
 }

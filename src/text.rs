@@ -7,32 +7,93 @@
 /// forged performance data), no line breaks or other control characters, no
 /// terminal escape sequences, no invisible format characters (bidirectional
 /// overrides would reorder what a pager shows); runs of white space become
-/// one space.
+/// one space. Only complete escape sequences are removed (see [`escape`]):
+/// text after a stray `ESC [` is never eaten.
 pub fn clean(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            // CSI sequence: ESC [ parameters final-byte. Drop it whole.
-            '\u{1b}' if chars.peek() == Some(&'[') => {
-                chars.next();
-                for p in chars.by_ref() {
-                    if ('\u{40}'..='\u{7e}').contains(&p) {
-                        break;
-                    }
+    let mut at = 0;
+    while let Some(c) = text[at..].chars().next() {
+        if c == '\u{1b}' {
+            at += match escape(&text[at..]) {
+                Escape::Whole(len) => len,
+                Escape::Introducer(len) => len,
+                Escape::Lone => {
+                    push_blank(&mut out);
+                    1
                 }
-            }
+            };
+            continue;
+        }
+        at += c.len_utf8();
+        match c {
             '|' => out.push('/'),
             c if is_invisible_format(c) => {}
-            c if c.is_control() || c.is_whitespace() => {
-                if !out.ends_with(' ') {
-                    out.push(' ');
-                }
-            }
+            c if c.is_control() || c.is_whitespace() => push_blank(&mut out),
             c => out.push(c),
         }
     }
     out.trim().to_string()
+}
+
+fn push_blank(out: &mut String) {
+    if !out.ends_with(' ') {
+        out.push(' ');
+    }
+}
+
+/// What to drop of text that starts with ESC.
+#[derive(Debug, PartialEq, Eq)]
+enum Escape {
+    /// A complete sequence, or a CSI cut off by the end of the text (its
+    /// parameters are no text): drop this many bytes.
+    Whole(usize),
+    /// A sequence broken by a character that cannot continue it: drop only
+    /// the introducer (`ESC [`, `ESC ]`), keep what follows as text.
+    Introducer(usize),
+    /// ESC followed by nothing it introduces: a control character.
+    Lone,
+}
+
+/// Recognise a terminal escape sequence at the start of `text` (an ESC):
+/// - CSI `ESC [`, parameter bytes `0-9:;<=>?`, intermediate bytes `!"#$%&'()*+,-./`,
+///   a final byte `@`..`~`. A space is not taken as an intermediate byte
+///   (real sequences use it only in a few cursor and font settings): in
+///   server text `ESC [ ` is a stray introducer before a word;
+/// - OSC `ESC ]`, printable text, then BEL or ST (`ESC \`).
+fn escape(text: &str) -> Escape {
+    let bytes = text.as_bytes();
+    match bytes.get(1) {
+        Some(b'[') => {
+            let body = &bytes[2..];
+            let params = body
+                .iter()
+                .take_while(|b| (0x30..=0x3f).contains(*b))
+                .count();
+            let inter = body[params..]
+                .iter()
+                .take_while(|b| (0x21..=0x2f).contains(*b))
+                .count();
+            match body.get(params + inter) {
+                Some(0x40..=0x7e) => Escape::Whole(2 + params + inter + 1),
+                None => Escape::Whole(bytes.len()),
+                Some(_) => Escape::Introducer(2),
+            }
+        }
+        Some(b']') => {
+            let body = &text[2..];
+            for (i, c) in body.char_indices() {
+                match c {
+                    '\u{7}' => return Escape::Whole(2 + i + 1),
+                    '\u{1b}' if body[i + 1..].starts_with('\\') => return Escape::Whole(2 + i + 2),
+                    c if c.is_control() => return Escape::Introducer(2),
+                    _ => {}
+                }
+            }
+            // Never terminated: its text stays, only the introducer goes.
+            Escape::Introducer(2)
+        }
+        _ => Escape::Lone,
+    }
 }
 
 /// Characters that change or hide what a reader sees without being seen
@@ -120,5 +181,39 @@ mod tests {
         assert_eq!(shorten("abc", 3), "abc");
         assert_eq!(shorten("abcd", 3), "...");
         assert_eq!(shorten("\u{e9}\u{e9}\u{e9}\u{e9}", 6), "\u{e9}...");
+    }
+
+    #[test]
+    fn only_complete_escape_sequences_are_removed() {
+        for (given, shown) in [
+            // CSI, complete: with parameters, none, intermediates.
+            ("a\u{1b}[31mred\u{1b}[0m b", "ared b"),
+            ("a\u{1b}[Kb", "ab"),
+            ("a\u{1b}[?25lb", "ab"),
+            ("a\u{1b}[1;2\"qb", "ab"),
+            // CSI, broken: the text after the introducer stays.
+            ("abc\u{1b}[ def", "abc def"),
+            ("abc\u{1b}[12 def", "abc12 def"),
+            ("abc\u{1b}[\u{e9}t\u{e9}", "abc\u{e9}t\u{e9}"),
+            ("abc\u{1b}[\nnext", "abc next"),
+            // CSI cut off by the end of the text: dropped, text before kept.
+            ("abc\u{1b}[", "abc"),
+            ("abc\u{1b}[12;3", "abc"),
+            // OSC with BEL, with ST, and unterminated.
+            ("a\u{1b}]0;title\u{7}b", "ab"),
+            (
+                "a\u{1b}]8;;http://x\u{1b}\\link\u{1b}]8;;\u{1b}\\ b",
+                "alink b",
+            ),
+            ("a\u{1b}]0;title", "a0;title"),
+            ("a\u{1b}]0;title\nnext", "a0;title next"),
+            // A lone ESC, and one at the end.
+            ("a\u{1b}b", "a b"),
+            ("a\u{1b}", "a"),
+            ("\u{1b}", ""),
+            ("a\u{1b}\u{1b}[mb", "a b"),
+        ] {
+            assert_eq!(clean(given), shown, "{given:?}");
+        }
     }
 }

@@ -67,6 +67,56 @@ impl Range {
         let within = self.start <= value && value <= self.end;
         within == self.inside
     }
+
+    /// Whether `self` as the warning is inverted against `critical`: its
+    /// alert region lies strictly inside critical's, so wherever it would
+    /// alert, critical (evaluated first) already does and WARNING can never
+    /// show. `-w 3 -c 2`, `-w 5: -c 10:`, `-w 10:20 -c 12:18`, `-w @5:6 -c
+    /// @0:10`. Not inverted: equal ranges (a deliberate "critical only"),
+    /// `-w 10: -c 5:` (warn below 10, critical below 5), and ranges whose
+    /// regions only overlap, or of the two kinds (`@` and plain), which may
+    /// mean something this rule cannot see.
+    pub fn inverted_against(&self, critical: &Range) -> bool {
+        if self.inside != critical.inside || self == critical {
+            return false;
+        }
+        // Plain ranges alert outside [start, end]: warning's region is
+        // inside critical's when critical's interval holds warning's.
+        // `@` ranges alert inside: the other way round.
+        let (outer, inner) = if self.inside {
+            (critical, self)
+        } else {
+            (self, critical)
+        };
+        outer.start <= inner.start && inner.end <= outer.end
+    }
+}
+
+/// `-w`/`-c` and `--warning-time`/`--critical-time` in an order where
+/// WARNING could never show: refused rather than silently never warning.
+pub fn check_order(
+    warning: Option<&Range>,
+    critical: Option<&Range>,
+    warning_time: Option<u64>,
+    critical_time: Option<u64>,
+) -> Result<(), SyntaxError> {
+    if let (Some(w), Some(c)) = (warning, critical)
+        && w.inverted_against(c)
+    {
+        return Err(SyntaxError(format!(
+            "-w {w} and -c {c} are inverted: critical already alerts wherever warning would, so WARNING could never show; give a warning that alerts before the critical (for example -w 2 -c 3)"
+        )));
+    }
+    if let (Some(w), Some(c)) = (warning_time, critical_time)
+        && w > c
+    {
+        return Err(SyntaxError(format!(
+            "--warning-time {} is longer than --critical-time {}, so WARNING could never show; give the shorter time to --warning-time",
+            human_duration(w),
+            human_duration(c)
+        )));
+    }
+    Ok(())
 }
 
 impl fmt::Display for Range {
@@ -130,17 +180,26 @@ const MAX_DURATION_SECS: f64 = 10.0 * 365.0 * 86_400.0;
 pub fn parse_duration(text: &str) -> Result<u64, SyntaxError> {
     let given = text.trim();
     let bad = |why: &str| SyntaxError(format!("invalid duration '{given}': {why}"));
-    let (number, unit) = match given.char_indices().last() {
-        Some((i, c)) if c.is_ascii_alphabetic() => (&given[..i], c.to_ascii_lowercase()),
-        Some(_) => (given, 's'),
-        None => return Err(bad("empty")),
-    };
+    if given.is_empty() {
+        return Err(bad("empty"));
+    }
+    let unit_at = given
+        .trim_end_matches(|c: char| c.is_ascii_alphabetic())
+        .len();
+    let (number, unit) = given.split_at(unit_at);
     let scale = match unit {
-        's' => 1.0,
-        'm' => 60.0,
-        'h' => 3_600.0,
-        'd' => 86_400.0,
-        _ => return Err(bad("unit must be s, m, h or d")),
+        "" | "s" | "S" => 1.0,
+        // `M` is months to some and minutes to others: refused, not guessed.
+        "M" => {
+            return Err(bad(
+                "'M' is ambiguous (minutes or months); write m or min for minutes",
+            ));
+        }
+        "m" => 60.0,
+        u if u.eq_ignore_ascii_case("min") => 60.0,
+        "h" | "H" => 3_600.0,
+        "d" | "D" => 86_400.0,
+        _ => return Err(bad("unit must be s, m (or min), h or d")),
     };
     let value = parse_number(number).map_err(|e| bad(&e))?;
     if value < 0.0 {
@@ -299,6 +358,51 @@ mod tests {
         assert_eq!(parse_duration("1.5H").unwrap(), 5_400);
         assert_eq!(parse_duration("0").unwrap(), 0);
         assert_eq!(parse_duration("0.1s").unwrap(), 1);
+    }
+
+    #[test]
+    fn capital_m_is_refused_as_ambiguous_and_min_is_minutes() {
+        for text in ["5M", "1.5M", "0M"] {
+            let err = parse_duration(text).expect_err(text);
+            assert!(
+                err.0.contains("'M' is ambiguous (minutes or months)"),
+                "{text}: {err}"
+            );
+        }
+        for text in ["5m", "5min", "5MIN", "5Min", " 5min "] {
+            assert_eq!(parse_duration(text).unwrap(), 300, "{text}");
+        }
+    }
+
+    #[test]
+    fn inverted_ranges_are_those_where_warning_could_never_show() {
+        for (w, c) in [
+            ("3", "2"),
+            ("~:3", "~:2"),
+            ("5:", "10:"),
+            ("10:20", "12:18"),
+            ("10:20", "10:18"),
+            ("@5:6", "@0:10"),
+            ("@0:5", "@0:10"),
+        ] {
+            assert!(r(w).inverted_against(&r(c)), "-w {w} -c {c}");
+            assert!(check_order(Some(&r(w)), Some(&r(c)), None, None).is_err());
+        }
+        for (w, c) in [
+            ("2", "3"),
+            ("3", "3"),
+            ("10:", "5:"),
+            ("12:18", "10:20"),
+            ("0:5", "3:10"),
+            ("@0:10", "@5:6"),
+            ("@0:5", "3"),
+            ("3", "@0:5"),
+        ] {
+            assert!(!r(w).inverted_against(&r(c)), "-w {w} -c {c}");
+        }
+        assert!(check_order(None, Some(&r("1")), Some(2), Some(1)).is_err());
+        assert!(check_order(None, None, Some(1), Some(1)).is_ok());
+        assert!(check_order(None, None, Some(1), None).is_ok());
     }
 
     #[test]

@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 use attohttpc::RequestBuilder;
 use native_tls::Certificate;
 
+use crate::credentials::{LOCAL_FILE_MAX, LocalFileError, read_bounded};
+
 /// How the server certificate is verified.
 pub enum Trust {
     /// The operating system's trust store (the default).
@@ -31,6 +33,9 @@ pub enum CaFileError {
     NoCertificate {
         path: PathBuf,
     },
+    TooLarge {
+        path: PathBuf,
+    },
 }
 
 impl fmt::Display for CaFileError {
@@ -43,6 +48,12 @@ impl fmt::Display for CaFileError {
                 f,
                 "--cacert file {} holds an unreadable certificate: {error}",
                 path.display()
+            ),
+            CaFileError::TooLarge { path } => write!(
+                f,
+                "--cacert file {} is larger than {} KiB; is it the right file?",
+                path.display(),
+                LOCAL_FILE_MAX / 1024
             ),
             CaFileError::NoCertificate { path } => {
                 write!(
@@ -60,7 +71,7 @@ impl std::error::Error for CaFileError {
         match self {
             CaFileError::Unreadable { error, .. } => Some(error),
             CaFileError::BadCertificate { error, .. } => Some(error),
-            CaFileError::NoCertificate { .. } => None,
+            CaFileError::NoCertificate { .. } | CaFileError::TooLarge { .. } => None,
         }
     }
 }
@@ -69,9 +80,14 @@ impl Trust {
     /// Read a PEM file holding one or more certificates (a CA, a chain, or the
     /// server's own self-signed certificate).
     pub fn from_ca_file(path: &Path) -> Result<Trust, CaFileError> {
-        let pem = std::fs::read(path).map_err(|error| CaFileError::Unreadable {
-            path: path.to_path_buf(),
-            error,
+        let pem = read_bounded(path).map_err(|e| match e {
+            LocalFileError::TooLarge => CaFileError::TooLarge {
+                path: path.to_path_buf(),
+            },
+            LocalFileError::Io(error) => CaFileError::Unreadable {
+                path: path.to_path_buf(),
+                error,
+            },
         })?;
         let text = String::from_utf8_lossy(&pem);
         const BEGIN: &str = "-----BEGIN CERTIFICATE-----";

@@ -9,6 +9,12 @@
 //! [`Outcome`]) is rendered in advance, each time the run enters a new step,
 //! and the handler just writes those bytes and exits.
 //!
+//! A signal mask and an ignored disposition survive exec, so a parent (an
+//! engine, a wrapper script, a shell's `trap '' ALRM`) can leave SIGALRM
+//! blocked or ignored: the alarm would then never end the run. So `start`
+//! installs the handler (which replaces any inherited disposition) and then
+//! unblocks SIGALRM, before it arms the timer.
+//!
 //! Requests carry their own deadline and normally report a timeout
 //! themselves; the alarm fires `GRACE` after the deadline only if they did
 //! not. Whoever claims the output first prints the one result:
@@ -21,7 +27,7 @@
 
 use std::fmt;
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicBool, AtomicI32, AtomicPtr, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicI64, AtomicPtr, Ordering};
 use std::time::Duration;
 
 /// Time the watchdog leaves the run to report its own timeout.
@@ -41,6 +47,7 @@ pub struct Outcome {
 #[derive(Debug)]
 pub enum StartError {
     Handler(std::io::Error),
+    Unblock(std::io::Error),
     Timer(std::io::Error),
 }
 
@@ -48,6 +55,7 @@ impl fmt::Display for StartError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             StartError::Handler(e) => write!(f, "cannot install the timeout handler: {e}"),
+            StartError::Unblock(e) => write!(f, "cannot unblock the timeout signal: {e}"),
             StartError::Timer(e) => write!(f, "cannot start the timeout timer: {e}"),
         }
     }
@@ -56,7 +64,7 @@ impl fmt::Display for StartError {
 impl std::error::Error for StartError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            StartError::Handler(e) | StartError::Timer(e) => Some(e),
+            StartError::Handler(e) | StartError::Unblock(e) | StartError::Timer(e) => Some(e),
         }
     }
 }
@@ -82,6 +90,9 @@ static PENDING: AtomicPtr<Prepared> = AtomicPtr::new(std::ptr::null_mut());
 static OWNER: AtomicI32 = AtomicI32::new(UNCLAIMED);
 const UNCLAIMED: i32 = -1;
 const WATCHDOG: i32 = -2;
+/// When our timer first fires (monotonic ms); an alarm before that is not
+/// ours (one the parent left pending, or an inherited timer) and is ignored.
+static FIRES_AT_MS: AtomicI64 = AtomicI64::new(i64::MAX);
 /// Set when an alarm found the run writing its own result.
 static RUN_WAS_WRITING: AtomicBool = AtomicBool::new(false);
 
@@ -105,6 +116,8 @@ pub fn start(
         return Ok(()); // already running
     }
     set_step("starting", "");
+    let after_ms = i64::try_from(after.as_millis()).unwrap_or(i64::MAX / 2);
+    FIRES_AT_MS.store(monotonic_ms().saturating_add(after_ms), Ordering::SeqCst);
     let timeval = |d: Duration| libc::timeval {
         tv_sec: d.as_secs() as libc::time_t,
         tv_usec: d.subsec_micros() as libc::suseconds_t,
@@ -127,6 +140,17 @@ pub fn start(
         if libc::sigaction(libc::SIGALRM, &action, std::ptr::null_mut()) != 0 {
             return Err(StartError::Handler(std::io::Error::last_os_error()));
         }
+        // Only now that our handler is in place: an alarm pending from the
+        // parent's blocked mask is then handled, not fatal by default.
+        let mut alarm: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut alarm);
+        libc::sigaddset(&mut alarm, libc::SIGALRM);
+        // pthread_sigmask returns the error number instead of setting errno.
+        let unblocked = libc::pthread_sigmask(libc::SIG_UNBLOCK, &alarm, std::ptr::null_mut());
+        if unblocked != 0 {
+            let error = std::io::Error::from_raw_os_error(unblocked);
+            return Err(StartError::Unblock(error));
+        }
         if libc::setitimer(libc::ITIMER_REAL, &timer, std::ptr::null_mut()) != 0 {
             return Err(StartError::Timer(std::io::Error::last_os_error()));
         }
@@ -145,6 +169,10 @@ pub fn set_step(step: &'static str, url: &str) {
 }
 
 extern "C" fn on_alarm(_signal: libc::c_int) {
+    // A little slack: the timer's clock and ours may round differently.
+    if monotonic_ms() < FIRES_AT_MS.load(Ordering::SeqCst) - 50 {
+        return;
+    }
     match OWNER.compare_exchange(UNCLAIMED, WATCHDOG, Ordering::SeqCst, Ordering::SeqCst) {
         Ok(_) => {
             let prepared = PENDING.load(Ordering::SeqCst);

@@ -261,10 +261,11 @@ fn http_500_with_a_gklm_error_body() {
 
 #[test]
 fn http_404_and_405() {
+    // The login on /SKLM worked: the request is what is missing there.
     json_status(404, "")
         .expect("UNKNOWN", 3)
         .expect_text("HTTP 404")
-        .expect_text("--prefix");
+        .expect_text("does not offer the backup status request");
     json_status(405, "")
         .expect("UNKNOWN", 3)
         .expect_text("HTTP 405");

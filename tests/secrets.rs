@@ -257,3 +257,90 @@ fn a_password_too_short_to_mask_withholds_the_server_text_that_echoes_it() {
         }
     }
 }
+
+// ------------------------------------------------------- altered session ids
+
+const SESSION_ID: &str = "0f8b3c2e-1234-4abc-9def-00112233aabb";
+
+/// The session id as servers and proxies log it: upper-cased, without
+/// hyphens, shortened to 8 or 12 characters, or both.
+fn altered_session_ids() -> Vec<String> {
+    let bare = SESSION_ID.replace('-', "");
+    vec![
+        SESSION_ID.to_uppercase(),
+        bare.clone(),
+        bare.to_uppercase(),
+        SESSION_ID[..8].to_string(),
+        SESSION_ID[..8].to_uppercase(),
+        bare[..12].to_uppercase(),
+        SESSION_ID[..13].to_string(),
+    ]
+}
+
+/// No trace of the id: the first 8 characters in any case, hyphens ignored.
+fn assert_no_session_id(seen: &str, how: &str) {
+    let folded = seen.to_lowercase().replace('-', "");
+    assert!(
+        !folded.contains(&SESSION_ID.replace('-', "")[..8]),
+        "the session id shows ({how}):\n{seen}"
+    );
+}
+
+/// GKLM answers the question with 500 and this text, or with 200 and a
+/// status text that quotes it.
+fn echoing_answers(echo: &str) -> [Behavior; 2] {
+    let error = serde_json::json!({"code": "CTGKM0001E", "message": format!("CTGKM0001E session {echo} failed")});
+    let status = serde_json::json!({"code": "1", "status": format!("CTGKM3291I Backup process is not running. Session {echo}.")});
+    [
+        Behavior::json(500, &error.to_string()),
+        Behavior::json(200, &status.to_string()),
+    ]
+}
+
+#[test]
+fn a_session_id_echoed_altered_never_shows_whatever_gave_the_id() {
+    let sim = Simulator::start();
+    // The login hands out the known id (the questions answer without
+    // checking it, as each `echoing_answers` reply does).
+    sim.configure(|c| {
+        c.login_behavior = Behavior::json(200, &format!(r#"{{"UserAuthId":"{SESSION_ID}"}}"#))
+    });
+    for echo in altered_session_ids() {
+        for answer in echoing_answers(&echo) {
+            sim.set_status_behavior(answer);
+            for mode in MODES {
+                let ws = Workspace::new();
+                let id_file = ws.secret_file("id", &format!("{SESSION_ID}\n"));
+                let logged_in = |ws: &Workspace| {
+                    let mut cmd = login_command(&sim, ws);
+                    cmd.args(["-t", "5", "--prefix", "/SKLM"]).args(mode);
+                    cmd
+                };
+                let runs = [
+                    ("fresh login", run(&mut logged_in(&ws))),
+                    // The id cached by that run, read from the state file.
+                    ("cached session", run(&mut logged_in(&ws))),
+                    (
+                        "--auth-id-file",
+                        run(target_command(&sim, &ws)
+                            .args(["-t", "5", "--prefix", "/SKLM", "--auth-id-file"])
+                            .arg(&id_file)
+                            .args(mode)),
+                    ),
+                    (
+                        "GKLM_AUTH_ID",
+                        run(target_command(&sim, &ws)
+                            .args(["-t", "5", "--prefix", "/SKLM"])
+                            .args(mode)
+                            .env("GKLM_AUTH_ID", SESSION_ID)),
+                    ),
+                ];
+                for (source, r) in runs {
+                    let seen = visible(&r);
+                    assert!(seen.contains("CTGKM"), "server text shown: {seen}");
+                    assert_no_session_id(&seen, &format!("{source}, {echo}, {mode:?}"));
+                }
+            }
+        }
+    }
+}

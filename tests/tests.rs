@@ -3,10 +3,13 @@
 
 mod util;
 
+mod causes;
 mod check;
 mod docs;
 mod engines;
 mod failures;
+mod first_line;
+mod local_files;
 mod matrix;
 mod modes;
 mod multinode;
@@ -15,6 +18,8 @@ mod prometheus;
 mod props;
 mod secrets;
 mod session;
+mod signals;
 mod state_safety;
+mod threshold_usage;
 mod tls;
 mod zabbix_server;

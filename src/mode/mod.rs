@@ -184,7 +184,6 @@ impl Condition {
             self.add_streak(&mut report, thresholds, 0, 0);
             return report;
         }
-        let message = std::mem::take(&mut report.summary);
         match history {
             Ok(observed) => {
                 let verdict = judge_streak(&observed.streak, now, thresholds, self.verb);
@@ -193,17 +192,13 @@ impl Condition {
                 } else {
                     untouched
                 };
-                report.summary = format!("{message} ({})", verdict.detail);
+                report.reason = Some(format!("({})", verdict.detail));
                 self.add_streak(&mut report, thresholds, verdict.checks, verdict.seconds);
             }
-            Err(why) if thresholds.any() => {
-                report.state = State::Unknown;
-                report.summary = format!("{message} but the thresholds cannot be applied: {why}");
-                report.error = Some(why);
-            }
+            Err(why) if thresholds.any() => return report.without_history(&why),
             Err(why) => {
                 report.state = untouched;
-                report.summary = format!("{message} (how long is unknown: {why})");
+                report.reason = Some(format!("(how long is unknown: {why})"));
             }
         }
         report

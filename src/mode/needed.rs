@@ -203,9 +203,9 @@ mod tests {
         let r = Needed::default().judge(&need(NEEDED).unwrap(), streak(1, 100), 100);
         assert_eq!(r.state, State::Warning);
         assert!(
-            r.summary.ends_with("(needed for 1 check, 0s)"),
+            r.text().ends_with("(needed for 1 check, 0s)"),
             "{}",
-            r.summary
+            r.text()
         );
         let r = Needed::default().judge(&need(NEEDED).unwrap(), Err("no file".into()), 100);
         assert_eq!(r.state, State::Warning);

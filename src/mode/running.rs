@@ -231,7 +231,7 @@ mod tests {
         let r = with("3", "10").judge(&status(true), streak(4, 0), 1083);
         assert_eq!(r.state, State::Warning);
         assert_eq!(
-            r.summary,
+            r.text(),
             "CTGKM3290I Backup process is running. (running for 4 checks, 18m 3s, -w 3 crossed)"
         );
     }
@@ -247,7 +247,7 @@ mod tests {
     fn missing_history_is_unknown_only_when_a_threshold_needs_it() {
         let r = with("2", "4").judge(&status(true), Err("state file unreadable".into()), 0);
         assert_eq!(r.state, State::Unknown);
-        assert!(r.summary.contains("state file unreadable"));
+        assert!(r.text().contains("state file unreadable"));
         let r = Running::default().judge(&status(true), Err("unreadable".into()), 0);
         assert_eq!(r.state, State::Ok);
         assert_eq!(r.metrics.len(), 1, "only `running` is known");
