@@ -255,7 +255,7 @@ mod tests {
         let r = m.judge(&busy, streak(1, 100), 100);
         assert_eq!(r.state, State::Warning);
         assert_eq!(
-            r.summary,
+            r.text(),
             "Restore phase 5 RESTORE_DATABASES. (restoring for 1 check, 0s)"
         );
         let timed = Restore {
