@@ -21,7 +21,7 @@
 use std::collections::BTreeMap;
 use std::fs::{self, DirBuilder, File, OpenOptions, TryLockError};
 use std::io::{self, Read, Write};
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -243,6 +243,7 @@ impl StateFile {
             &lock_path,
             OpenOptions::new().read(true).write(true).create(true),
         )?;
+        private(&lock, &lock_path)?;
         wait_for_lock(&lock, &lock_path, deadline)?;
         Ok(StateFile {
             path,
@@ -337,6 +338,10 @@ impl StateFile {
             .mode(0o600)
             .open(&tmp)
             .map_err(|e| io_error(&tmp, "create", e))?;
+        if let Err(e) = private(&file, &tmp) {
+            let _ = fs::remove_file(&tmp);
+            return Err(e);
+        }
         let written = file
             .write_all(text.as_bytes())
             .and_then(|()| file.sync_all())
@@ -357,6 +362,13 @@ impl StateFile {
         }
         Ok(text)
     }
+}
+
+/// 0600 whatever the umask: `mode(0o600)` at creation only takes bits
+/// away, so a umask of 0277 would leave a file its next run cannot write.
+fn private(file: &File, path: &Path) -> Result<(), StateError> {
+    file.set_permissions(fs::Permissions::from_mode(0o600))
+        .map_err(|e| io_error(path, "set the permissions of", e))
 }
 
 /// `name.json` -> `name.json.lock`, `.name.json.tmp`.
@@ -446,9 +458,15 @@ pub fn private_fallback_dir() -> PathBuf {
 /// as /var/tmp, anyone could have made it first: it must then be a real
 /// directory of our own that nobody else can write to.
 fn prepare_dir(dir: &Path) -> Result<(), StateError> {
+    let existed = fs::symlink_metadata(dir).is_ok();
     match DirBuilder::new().recursive(true).mode(0o700).create(dir) {
         Ok(()) => {}
         Err(e) => return Err(io_error(dir, "create directory of", e)),
+    }
+    if !existed {
+        // As for files: the umask may have taken the owner's own bits.
+        fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
+            .map_err(|e| io_error(dir, "set the permissions of directory of", e))?;
     }
     let shared_parent = dir
         .parent()
@@ -570,7 +588,7 @@ fn encode(saved: &Saved, target: &str, now: u64) -> String {
 pub fn decode(text: &str, now: u64) -> Result<(String, Saved), String> {
     let value: Value = serde_json::from_str(text).map_err(|e| format!("not valid JSON ({e})"))?;
     let map = value.as_object().ok_or("not a JSON object")?;
-    let version = map.get("version").and_then(Value::as_u64);
+    let version = format_version(map.get("version"))?;
     if !matches!(version, Some(1 | FORMAT_VERSION)) {
         return Err(match version {
             Some(v) => format!("unknown format version {v}"),
@@ -636,6 +654,21 @@ pub fn decode(text: &str, now: u64) -> Result<(String, Saved), String> {
             session,
         },
     ))
+}
+
+/// The format version as written: `2` or, from a hand edit or another JSON
+/// writer, `2.0`. Anything else there is damage, not a missing version.
+fn format_version(value: Option<&Value>) -> Result<Option<u64>, String> {
+    let Some(value) = value else {
+        return Ok(None);
+    };
+    if let Some(v) = value.as_u64() {
+        return Ok(Some(v));
+    }
+    match value.as_f64() {
+        Some(v) if v.fract() == 0.0 && (0.0..=1e9).contains(&v) => Ok(Some(v as u64)),
+        _ => Err(format!("format version {value} is not a whole number")),
+    }
 }
 
 fn decode_streak(
@@ -748,6 +781,24 @@ mod tests {
             ),
         ] {
             let err = decode(text, 100).expect_err(text);
+            assert!(err.contains(why), "{text}: {err}");
+        }
+    }
+
+    #[test]
+    fn a_version_written_as_a_float_is_that_version_or_damage() {
+        let v2 = r#"{"version":2.0,"target":"t","updated":1,"streaks":{}}"#;
+        assert_eq!(decode(v2, 100).unwrap().0, "t");
+        for (version, why) in [
+            ("2.5", "2.5 is not a whole number"),
+            ("\"2\"", "\"2\" is not a whole number"),
+            ("-1", "-1 is not a whole number"),
+            ("null", "null is not a whole number"),
+            ("3.0", "unknown format version 3"),
+        ] {
+            let text =
+                format!(r#"{{"version":{version},"target":"t","updated":1,"streaks":{{}}}}"#);
+            let err = decode(&text, 100).expect_err(&text);
             assert!(err.contains(why), "{text}: {err}");
         }
     }

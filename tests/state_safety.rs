@@ -561,3 +561,43 @@ fn a_run_that_changes_nothing_does_not_rewrite_the_state_file() {
         "a new streak is saved"
     );
 }
+
+/// `cmd` run with this umask (set in the child before exec).
+fn with_umask(cmd: &mut std::process::Command, mask: libc::mode_t) -> &mut std::process::Command {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: umask is async-signal-safe and touches no memory.
+    unsafe {
+        cmd.pre_exec(move || {
+            libc::umask(mask);
+            Ok(())
+        })
+    }
+}
+
+#[test]
+fn state_and_lock_files_are_0600_and_new_directories_0700_whatever_the_umask() {
+    let sim = Simulator::start();
+    sim.set_running(true);
+    let ws = Workspace::new();
+    for mask in [0o000, 0o022, 0o077, 0o277, 0o377, 0o777] {
+        let dir = ws.path().join(format!("umask-{mask:o}")).join("state");
+        for _ in 0..2 {
+            // The second run rewrites the file (the streak grows): the
+            // temporary file it renames over the first is checked too.
+            let r = run(with_umask(
+                login_command(&sim, &ws).env("MP_STATE_PATH", &dir),
+                mask,
+            ));
+            r.expect("OK", 0);
+        }
+        assert_eq!(mode(&dir), 0o700, "umask {mask:o}");
+        let entries: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        assert_eq!(entries.len(), 2, "umask {mask:o}: {entries:?}");
+        for entry in entries {
+            assert_eq!(mode(&entry), 0o600, "umask {mask:o}: {}", entry.display());
+        }
+    }
+}
