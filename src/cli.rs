@@ -62,6 +62,7 @@ const fn valued(
 pub const DEFAULT_PORT: u16 = 9443;
 pub const DEFAULT_TIMEOUT_SECS: f64 = 10.0;
 pub const DEFAULT_MAX_GAP: &str = "1d";
+pub const MIN_MAX_GAP_SECS: u64 = 60;
 
 /// Every option, in `--help` order.
 pub const FLAGS: &[Flag] = &[
@@ -414,8 +415,13 @@ fn parse_mode(name: Option<&str>, o: ModeOptions) -> Result<Mode, UsageError> {
     };
     let max_gap = || -> Result<u64, UsageError> {
         let gap = parse_duration(o.max_gap.as_deref().unwrap_or(DEFAULT_MAX_GAP))?;
-        if gap == 0 {
-            return usage("--max-gap must be longer than 0");
+        // Shorter than any check interval, it would restart the count at
+        // every check, and -c or --critical-time could never fire.
+        if gap < MIN_MAX_GAP_SECS {
+            return usage(format!(
+                "--max-gap {} is shorter than 1m; give at least the check interval (default {DEFAULT_MAX_GAP})",
+                o.max_gap.as_deref().unwrap_or_default()
+            ));
         }
         Ok(gap)
     };
@@ -786,6 +792,18 @@ mod tests {
                 "--unknown-result-state means nothing",
             ),
             (&["-H", "h", "--max-gap", "0"], "--max-gap"),
+            (
+                &["-H", "h", "--max-gap", "59"],
+                "--max-gap 59 is shorter than 1m",
+            ),
+            (
+                &["-H", "h", "--max-gap", "59s"],
+                "--max-gap 59s is shorter than 1m",
+            ),
+            (
+                &["-H", "h", "--mode", "needed", "--max-gap", "0.5m"],
+                "shorter than 1m",
+            ),
             (
                 &[
                     "-H",

@@ -18,8 +18,29 @@ pub struct Streak {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Observed {
     pub streak: Streak,
-    /// The gap (seconds) that was too long to continue the earlier streak.
-    pub restarted_after: Option<u64>,
+    /// Set when a pause longer than `--max-gap` ended the earlier streak.
+    pub restarted_after: Option<Restart>,
+}
+
+/// A streak that started again because nobody had seen the condition for
+/// longer than `--max-gap`: said on the first line, since a streak that
+/// restarts at every check would otherwise never alert, silently.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Restart {
+    /// Seconds since the last observation of the earlier streak.
+    pub gap: u64,
+    pub max_gap: u64,
+}
+
+impl std::fmt::Display for Restart {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "counting restarted: last check {} ago, --max-gap {}",
+            human_duration(self.gap),
+            human_duration(self.max_gap)
+        )
+    }
 }
 
 impl Streak {
@@ -50,7 +71,7 @@ impl Streak {
                 since: Some(since),
                 last: Some(now),
             },
-            restarted_after: gap.filter(|_| stale),
+            restarted_after: gap.filter(|_| stale).map(|gap| Restart { gap, max_gap }),
         }
     }
 
@@ -154,14 +175,15 @@ pub struct StreakVerdict {
     pub seconds: u64,
 }
 
-/// Judge `streak` (after this run's observation) by `thresholds`; `verb` is
+/// Judge the streak after this run's observation by `thresholds`; `verb` is
 /// what the streak counts ("running", "needed").
 pub fn judge_streak(
-    streak: &Streak,
+    observed: &Observed,
     now: u64,
     thresholds: &Thresholds,
     verb: &str,
 ) -> StreakVerdict {
+    let streak = &observed.streak;
     let seconds = streak.seconds(now);
     let (state, crossed) = thresholds.judge(streak.checks, seconds);
     let plural = if streak.checks == 1 { "" } else { "s" };
@@ -171,7 +193,8 @@ pub fn judge_streak(
         human_duration(seconds)
     );
     // Commas, not semicolons: Nagios rewrites `;` in plugin output.
-    for reason in crossed {
+    let restart = observed.restarted_after.map(|r| r.to_string());
+    for reason in crossed.into_iter().chain(restart) {
         detail.push_str(", ");
         detail.push_str(&reason);
     }
@@ -197,6 +220,13 @@ mod tests {
         }
     }
 
+    fn seen(streak: Streak) -> Observed {
+        Observed {
+            streak,
+            restarted_after: None,
+        }
+    }
+
     fn observe(s: Streak, seen: bool, now: u64) -> Streak {
         s.observe(seen, now, DAY).streak
     }
@@ -218,7 +248,13 @@ mod tests {
         let month_later = s.observe(true, 600 + 30 * DAY, DAY);
         assert_eq!(month_later.streak.checks, 1);
         assert_eq!(month_later.streak.since, Some(600 + 30 * DAY));
-        assert_eq!(month_later.restarted_after, Some(30 * DAY));
+        assert_eq!(
+            month_later.restarted_after,
+            Some(Restart {
+                gap: 30 * DAY,
+                max_gap: DAY
+            })
+        );
         let within = s.observe(true, 600 + DAY, DAY);
         assert_eq!((within.streak.checks, within.restarted_after), (3, None));
     }
@@ -241,7 +277,7 @@ mod tests {
         let mut states = Vec::new();
         for i in 0..5 {
             s = observe(s, true, 1000 + i * 60);
-            states.push(judge_streak(&s, 1000 + i * 60, &t, "running").state);
+            states.push(judge_streak(&seen(s), 1000 + i * 60, &t, "running").state);
         }
         use State::*;
         assert_eq!(states, [Ok, Ok, Warning, Warning, Critical]);
@@ -254,7 +290,7 @@ mod tests {
             since: Some(0),
             last: Some(1000),
         };
-        let v = judge_streak(&s, 1083, &thresholds("3", "10"), "running");
+        let v = judge_streak(&seen(s), 1083, &thresholds("3", "10"), "running");
         assert_eq!(v.state, State::Warning);
         assert_eq!(v.detail, "running for 4 checks, 18m 3s, -w 3 crossed");
     }
@@ -271,15 +307,31 @@ mod tests {
             since: Some(0),
             last: Some(0),
         };
-        let state = |now| judge_streak(&s, now, &t, "running").state;
+        let state = |now| judge_streak(&seen(s), now, &t, "running").state;
         assert_eq!(state(600), State::Ok);
         assert_eq!(state(601), State::Warning);
-        let v = judge_streak(&s, 3601, &t, "running");
+        let v = judge_streak(&seen(s), 3601, &t, "running");
         assert_eq!(v.state, State::Critical);
         assert!(
             v.detail.contains("--critical-time 1h 0m 0s crossed"),
             "{}",
             v.detail
+        );
+    }
+
+    #[test]
+    fn a_restarted_streak_says_so_in_the_detail() {
+        let old = Streak {
+            checks: 5,
+            since: Some(0),
+            last: Some(1000),
+        };
+        let observed = old.observe(true, 1000 + 660, 600);
+        let v = judge_streak(&observed, 1660, &thresholds("3", "10"), "running");
+        assert_eq!(v.state, State::Ok);
+        assert_eq!(
+            v.detail,
+            "running for 1 check, 0s, counting restarted: last check 11m 0s ago, --max-gap 10m 0s"
         );
     }
 }

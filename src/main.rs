@@ -143,13 +143,13 @@ fn judge(
         (Some(seen), Ok(prior)) => Some(prior.observe(seen, now, mode.max_gap())),
         _ => None,
     };
-    if let Some(gap) = observed.and_then(|o| o.restarted_after) {
+    if let Some(restart) = observed.and_then(|o| o.restarted_after) {
         trace.note(
             1,
             format!(
                 "history: the last observation was {} ago, more than --max-gap {}; counting starts again",
-                human_duration(gap),
-                human_duration(mode.max_gap())
+                human_duration(restart.gap),
+                human_duration(restart.max_gap)
             ),
         );
     }

@@ -601,3 +601,69 @@ fn state_and_lock_files_are_0600_and_new_directories_0700_whatever_the_umask() {
         }
     }
 }
+
+/// Move every observation time of `mode`'s streak `seconds` into the past,
+/// as if the checks had paused that long.
+fn pause_checks(ws: &Workspace, mode: &str, seconds: u64) {
+    fn shift(value: &mut serde_json::Value, seconds: u64) {
+        if let serde_json::Value::Object(map) = value {
+            for (key, v) in map.iter_mut() {
+                match v.as_u64() {
+                    Some(t) if key == "since" || key == "last" => *v = (t - seconds).into(),
+                    _ => shift(v, seconds),
+                }
+            }
+        }
+    }
+    let path = ws.state_files().remove(0);
+    let mut state = ws.state_json();
+    assert!(state["streaks"][mode].is_object(), "{state}");
+    shift(&mut state["streaks"][mode], seconds);
+    std::fs::write(&path, state.to_string()).unwrap();
+}
+
+#[test]
+fn a_streak_restarted_by_max_gap_says_so_on_the_first_line_in_running_and_needed() {
+    let sim = Simulator::start();
+    sim.set_running(true);
+    sim.set_needed(true);
+    let ws = Workspace::new();
+    for (mode, verb) in [("running", "running"), ("needed", "needed")] {
+        let args = ["--mode", mode, "-w", "5", "-c", "8", "--max-gap", "10m"];
+        for _ in 0..2 {
+            run_with(&sim, &ws, &args).expect("OK", 0);
+        }
+        pause_checks(&ws, mode, 660);
+        let r = run_with(&sim, &ws, &args);
+        r.expect("OK", 0).expect_text(&format!(
+            "({verb} for 1 check, 0s, counting restarted: last check 11m 0s ago, --max-gap 10m 0s)"
+        ));
+        assert_eq!(r.perf_number(&format!("{mode}_checks")), Some(1.0));
+        // The next check continues the new streak and says nothing more.
+        let r = run_with(&sim, &ws, &args);
+        r.expect("OK", 0);
+        assert!(!r.stdout.contains("restarted"), "{}", r.stdout);
+        assert_eq!(r.perf_number(&format!("{mode}_checks")), Some(2.0));
+        // Within the gap, nothing restarts.
+        pause_checks(&ws, mode, 540);
+        let r = run_with(&sim, &ws, &args);
+        assert!(!r.stdout.contains("restarted"), "{}", r.stdout);
+        assert_eq!(r.perf_number(&format!("{mode}_checks")), Some(3.0));
+    }
+}
+
+#[test]
+fn a_max_gap_shorter_than_a_minute_is_a_usage_error_before_anything_is_sent() {
+    let sim = Simulator::start();
+    let ws = Workspace::new();
+    for mode in ["running", "needed"] {
+        for gap in ["0", "1", "59", "59s", "0m", "0.9m"] {
+            let r = run_with(&sim, &ws, &["--mode", mode, "--max-gap", gap]);
+            r.expect("UNKNOWN", 3).expect_text("--max-gap");
+        }
+        run_with(&sim, &ws, &["--mode", mode, "--max-gap", "1m"]).expect("OK", 0);
+    }
+    assert_eq!(sim.count("GET", "/backups/isrunning"), 1);
+    assert_eq!(sim.count("GET", "/backups/need"), 1);
+    assert_eq!(sim.count("POST", "/ckms/login"), 1);
+}

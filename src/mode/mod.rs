@@ -186,7 +186,7 @@ impl Condition {
         let message = std::mem::take(&mut report.summary);
         match history {
             Ok(observed) => {
-                let verdict = judge_streak(&observed.streak, now, thresholds, self.verb);
+                let verdict = judge_streak(&observed, now, thresholds, self.verb);
                 report.state = if thresholds.any() {
                     verdict.state
                 } else {
