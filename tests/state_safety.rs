@@ -490,7 +490,9 @@ fn a_streak_whose_last_observation_is_a_month_old_starts_again() {
     std::fs::write(&path, state.to_string()).unwrap();
     let r = run_with(&sim, &ws, &["-c", "1", "--critical-time", "1d", "-v"]);
     r.expect("OK", 0)
-        .expect_text("(running for 1 check, 0s)")
+        .expect_text(
+            "(running for 1 check, 0s, counting restarted: last check 30d 0h 0m ago, --max-gap 1d 0h 0m)",
+        )
         .expect_detail("more than --max-gap 1d 0h 0m; counting starts again");
     // A shorter limit is the operator's choice.
     state["streaks"]["running"]["last"] = (month_ago + 30 * 86_400 - 7200).into();
