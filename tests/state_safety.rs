@@ -24,7 +24,7 @@ fn fifty_simultaneous_runs_lose_no_increment() {
     for r in &runs {
         r.expect("OK", 0);
     }
-    assert_eq!(ws.state_json()["streaks"]["running"]["checks"], 50);
+    assert_eq!(checks_in(&ws.state_json(), "running"), Some(50));
 }
 
 #[test]
@@ -63,7 +63,7 @@ fn killed_runs_never_leave_a_partial_state_file() {
         let text = std::fs::read_to_string(&path).expect("state file still there");
         let value: serde_json::Value = serde_json::from_str(&text)
             .unwrap_or_else(|e| panic!("corrupt after kill ({e}): {text:?}"));
-        assert_eq!(value["version"], 2);
+        assert_eq!(value["version"], 3);
     }
     assert!(
         killed > 50,
@@ -94,8 +94,8 @@ fn replaced_and_mentioned(content: &[u8], why: &str) {
         r.stdout
     );
     assert_eq!(
-        ws.state_json()["streaks"]["running"]["checks"],
-        1,
+        checks_in(&ws.state_json(), "running"),
+        Some(1),
         "replaced by a valid file"
     );
 }
