@@ -5,7 +5,7 @@
 use std::ffi::OsString;
 use std::io::Write;
 use std::process::exit;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use check_gklm_backup::cli::{self, Command, Config, Environment, TrustChoice};
 use check_gklm_backup::credentials::{self, AuthSource, Credentials, FromEnvironment};
@@ -99,11 +99,14 @@ fn run(config: &Config, env: FromEnvironment, trust: Trust, deadline: Instant, n
         started_with: before.as_ref().ok().and_then(|b| b.saved.session.clone()),
         observation: answer.as_ref().ok().and_then(|a| observation(config, a)),
     };
-    // Never overwrite what could not be used.
+    // Never overwrite what could not be used. A lock another run holds
+    // too long must still leave time to log out and to print.
+    let margin = (config.timeout / 4).min(Duration::from_secs(1));
+    let merge_by = deadline.checked_sub(margin).unwrap_or(deadline);
     let kept = before
         .as_ref()
         .ok()
-        .map(|before| remember(&file, before, &learnt, &key, deadline, now, &trace));
+        .map(|before| remember(&file, before, &learnt, &key, merge_by, now, &trace));
     let logout = match &kept {
         Some(Ok(merged)) => merged.orphaned.clone(),
         // The file keeps the session it had: end this run's own.

@@ -669,3 +669,213 @@ fn a_max_gap_shorter_than_a_minute_is_a_usage_error_before_anything_is_sent() {
     assert_eq!(sim.count("GET", "/backups/need"), 1);
     assert_eq!(sim.count("POST", "/ckms/login"), 1);
 }
+
+// ------------------------------------------- no run waits on another's GKLM
+
+/// Wait (generously) until `done`, failing the test after a minute.
+fn wait_until(what: &str, done: impl Fn() -> bool) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while !done() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "waited a minute for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn a_slow_gklm_exchange_of_one_run_makes_no_other_run_of_the_target_wait() {
+    let sim = Simulator::start();
+    sim.set_running(true);
+    sim.set_needed(true);
+    let ws = Workspace::new();
+    // Steady operation: a cached session and a running streak.
+    run_with(&sim, &ws, &["-w", "5"]).expect("OK", 0);
+    // One run of the target logs in (it keeps no session) and GKLM takes
+    // its time over that login.
+    sim.configure(|c| c.login_behavior = Behavior::Delay(Duration::from_secs(8)));
+    sim.clear_log();
+    let mut slow = login_command(&sim, &ws)
+        .args(["-w", "5", "-t", "30", "--no-session-cache"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_until("the slow login to reach GKLM", || {
+        sim.count("POST", "/ckms/login") == 1
+    });
+    // Meanwhile every mode, with or without history, answers in time.
+    for (mode, args) in [
+        ("result", &[][..]),
+        ("age", &["--critical-time", "2d"]),
+        ("needed", &["-w", "5"]),
+        ("running", &["--critical-time", "4h"]),
+    ] {
+        let r = run(login_command(&sim, &ws)
+            .args(["--mode", mode, "-t", "4"])
+            .args(args));
+        r.expect("OK", 0);
+        assert!(
+            r.elapsed < Duration::from_secs(4),
+            "{mode} took {:?}",
+            r.elapsed
+        );
+        assert!(
+            slow.try_wait().unwrap().is_none(),
+            "the slow run ended before {mode} ran: nothing was tested"
+        );
+    }
+    let out = slow.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("(running for 2 checks, "), "{text}");
+    // What the others saved meanwhile is still there beside the slow run's.
+    let state = ws.state_json();
+    assert_eq!(
+        state["streaks"]["running"]["services"]["-w 5 --max-gap 86400"]["checks"],
+        2
+    );
+    assert_eq!(
+        state["streaks"]["running"]["services"]["--critical-time 14400 --max-gap 86400"]["checks"],
+        1
+    );
+    assert_eq!(checks_in(&state, "needed"), Some(1));
+}
+
+/// Hold the lock of the workspace's one state file, as a stuck run would.
+fn hold_lock(ws: &Workspace) -> std::fs::File {
+    let mut path = ws.state_files().remove(0).into_os_string();
+    path.push(".lock");
+    let lock = std::fs::File::options()
+        .read(true)
+        .write(true)
+        .open(path)
+        .unwrap();
+    lock.lock().unwrap();
+    lock
+}
+
+#[test]
+fn a_busy_lock_at_the_end_costs_a_mode_without_history_only_a_note() {
+    let sim = Simulator::start();
+    let ws = Workspace::new();
+    run_with(&sim, &ws, &[]).expect("OK", 0);
+    let before = std::fs::read_to_string(ws.state_files().remove(0)).unwrap();
+    let lock = hold_lock(&ws);
+    // GKLM forgot the session: every run logs in again and has a new
+    // session to keep, which the busy lock does not let it.
+    sim.forget_sessions();
+    sim.clear_log();
+    for (mode, args) in [
+        ("result", &[][..]),
+        ("age", &["--critical-time", "2d"]),
+        ("running", &[]),
+        ("needed", &["--max-gap", "2d"]),
+    ] {
+        let r = run_with(
+            &sim,
+            &ws,
+            &[&["--mode", mode, "-t", "2", "-v"], args].concat(),
+        );
+        r.expect("OK", 0)
+            .within_timeout_of_2s()
+            .expect_detail("held the lock");
+        assert!(!r.first_line().contains("lock"), "{}", r.stdout);
+    }
+    // The sessions that could not be kept are not left open in GKLM.
+    assert_eq!(sim.count("POST", "/ckms/login"), 4);
+    assert_eq!(sim.count("DELETE", "/ckms/logout"), 4);
+    // Where a threshold needs the history, it is UNKNOWN, and says why.
+    sim.set_running(true);
+    for args in [
+        &["-w", "5"][..],
+        &["--mode", "needed", "--critical-time", "1d"],
+    ] {
+        let r = run_with(&sim, &ws, &[&["-t", "2"], args].concat());
+        r.expect("UNKNOWN", 3)
+            .within_timeout_of_2s()
+            .expect_text("the thresholds cannot be applied")
+            .expect_text("held the lock");
+    }
+    drop(lock);
+    let after = std::fs::read_to_string(ws.state_files().remove(0)).unwrap();
+    assert_eq!(after, before, "written despite the lock");
+}
+
+#[test]
+fn fifty_simultaneous_runs_of_every_mode_and_service_lose_no_count() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let sim = Simulator::start();
+    sim.set_running(true);
+    sim.set_needed(true);
+    let ws = Workspace::new();
+    let kinds: [(&str, &[&str], Option<&str>); 7] = [
+        ("running", &["-w", "60"], Some("-w 60 --max-gap 86400")),
+        (
+            "running",
+            &["--critical-time", "4h"],
+            Some("--critical-time 14400 --max-gap 86400"),
+        ),
+        (
+            "running",
+            &["-w", "60", "--state-key", "named"],
+            Some("named"),
+        ),
+        ("needed", &["-w", "60"], Some("-w 60 --max-gap 86400")),
+        (
+            "needed",
+            &["--warning-time", "1d"],
+            Some("--warning-time 86400 --max-gap 86400"),
+        ),
+        ("result", &[], None),
+        ("age", &["--critical-time", "2d"], None),
+    ];
+    let next = AtomicUsize::new(0);
+    let runs = run_concurrently(50, || {
+        let (mode, args, _) = kinds[next.fetch_add(1, Ordering::SeqCst) % kinds.len()];
+        let mut cmd = login_command(&sim, &ws);
+        // A generous bound: fifty runs share two cores.
+        cmd.args(["--mode", mode, "-t", "60"]).args(args);
+        cmd
+    });
+    let state = ws.state_json();
+    for (k, (mode, _, key)) in kinds.iter().enumerate() {
+        let mine: Vec<&Run> = runs.iter().skip(k).step_by(kinds.len()).collect();
+        for r in &mine {
+            r.expect("OK", 0);
+        }
+        let Some(key) = key else { continue };
+        let mut counts: Vec<u64> = mine
+            .iter()
+            .map(|r| r.perf_number(&format!("{mode}_checks")).unwrap() as u64)
+            .collect();
+        counts.sort();
+        let n = mine.len() as u64;
+        assert_eq!(counts, (1..=n).collect::<Vec<_>>(), "{mode} {key}");
+        assert_eq!(
+            state["streaks"][mode]["services"][key]["checks"], n,
+            "{mode} {key}: {state}"
+        );
+    }
+    assert_eq!(
+        state["streaks"]["running"]["services"]
+            .as_object()
+            .unwrap()
+            .len(),
+        3,
+        "{state}"
+    );
+    assert_eq!(
+        state["streaks"]["needed"]["services"]
+            .as_object()
+            .unwrap()
+            .len(),
+        2,
+        "{state}"
+    );
+    assert_eq!(
+        sim.count("POST", "/ckms/login") - sim.count("DELETE", "/ckms/logout"),
+        1,
+        "one session kept, the others logged out"
+    );
+}
