@@ -13,6 +13,7 @@ mod packaging;
 mod prometheus;
 mod props;
 mod secrets;
+mod services;
 mod session;
 mod state_safety;
 mod tls;
