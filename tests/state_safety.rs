@@ -879,3 +879,91 @@ fn fifty_simultaneous_runs_of_every_mode_and_service_lose_no_count() {
         "one session kept, the others logged out"
     );
 }
+
+#[test]
+fn a_refused_state_file_gets_no_lock_file_beside_it() {
+    let sim = Simulator::start();
+    sim.set_running(true);
+    let ws = Workspace::new();
+    let dir = ws.path().join("named");
+    std::fs::create_dir_all(&dir).unwrap();
+    let victim = ws.path().join("victim");
+    std::fs::write(&victim, "precious").unwrap();
+    let foreign =
+        r#"{"version":3,"target":"gklm-a.example:9443 auto monitor","updated":1,"streaks":{}}"#;
+    let damaged_foreign = r#"{"version":9,"target":"gklm-a.example:9443 auto monitor"}"#;
+    let cases: [(&str, &dyn Fn(&Path), &[&str], &str); 7] = [
+        (
+            "password",
+            &|p| std::fs::write(p, format!("{PASSWORD}\n")).unwrap(),
+            &[],
+            "holds something other than this check's state",
+        ),
+        (
+            "foreign",
+            &|p| std::fs::write(p, foreign).unwrap(),
+            &["-w", "3"],
+            "belongs to target",
+        ),
+        (
+            "foreign-cache",
+            &|p| std::fs::write(p, foreign).unwrap(),
+            &[],
+            "belongs to target",
+        ),
+        (
+            "damaged-foreign",
+            &|p| std::fs::write(p, damaged_foreign).unwrap(),
+            &[],
+            "belongs to target",
+        ),
+        (
+            "symlink",
+            &|p| symlink(&victim, p).unwrap(),
+            &[],
+            "is a symlink",
+        ),
+        (
+            "fifo",
+            &|p| {
+                let c = std::ffi::CString::new(p.to_str().unwrap()).unwrap();
+                // SAFETY: a valid NUL-terminated path.
+                assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+            },
+            &[],
+            "not a regular file",
+        ),
+        (
+            "directory",
+            &|p| std::fs::create_dir(p).unwrap(),
+            &[],
+            "is a directory",
+        ),
+    ];
+    for (name, make, args, why) in cases {
+        let path = dir.join(format!("{name}.json"));
+        make(&path);
+        let r = run_with(
+            &sim,
+            &ws,
+            &[&["--state-file", path.to_str().unwrap()], args].concat(),
+        );
+        r.expect("UNKNOWN", 3).expect_text(why);
+        let mut lock = path.clone().into_os_string();
+        lock.push(".lock");
+        assert!(
+            std::fs::symlink_metadata(&lock).is_err(),
+            "{name}: a lock file was left beside the refused file"
+        );
+    }
+    // A foreign file used by a run that needs neither history nor a cached
+    // session: that run goes on without history, and leaves no lock either.
+    let path = dir.join("foreign.json");
+    let r = run(target_command(&sim, &ws)
+        .env("GKLM_AUTH_ID", sim.issue_session())
+        .args(["--mode", "result", "--state-file", path.to_str().unwrap()]));
+    r.expect("OK", 0);
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), foreign);
+    assert!(!dir.join("foreign.json.lock").exists());
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
+}
