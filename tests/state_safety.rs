@@ -892,7 +892,8 @@ fn a_refused_state_file_gets_no_lock_file_beside_it() {
     let foreign =
         r#"{"version":3,"target":"gklm-a.example:9443 auto monitor","updated":1,"streaks":{}}"#;
     let damaged_foreign = r#"{"version":9,"target":"gklm-a.example:9443 auto monitor"}"#;
-    let cases: [(&str, &dyn Fn(&Path), &[&str], &str); 7] = [
+    type Make<'a> = &'a dyn Fn(&Path);
+    let cases: [(&str, Make, &[&str], &str); 7] = [
         (
             "password",
             &|p| std::fs::write(p, format!("{PASSWORD}\n")).unwrap(),
