@@ -99,43 +99,17 @@ fn run(config: &Config, env: FromEnvironment, trust: Trust, deadline: Instant, n
         started_with: before.as_ref().ok().and_then(|b| b.saved.session.clone()),
         observation: answer.as_ref().ok().and_then(|a| observation(config, a)),
     };
-    // Never overwrite what could not be used. A lock another run holds
-    // too long must still leave time to log out and to print.
-    let margin = (config.timeout / 4).min(Duration::from_secs(1));
-    let merge_by = deadline.checked_sub(margin).unwrap_or(deadline);
+    // Never overwrite what could not be used.
+    let merge_by = merge_deadline(config, deadline);
     let kept = before
         .as_ref()
         .ok()
-        .map(|before| remember(&file, before, &learnt, &key, merge_by, now, &trace));
-    let logout = match &kept {
-        Some(Ok(merged)) => merged.orphaned.clone(),
-        // The file keeps the session it had: end this run's own.
-        _ => learnt
-            .session
-            .clone()
-            .filter(|s| learnt.started_with.as_ref() != Some(s)),
-    };
-    if let (Some(id), Some(prefix)) = (&logout, &fetched.prefix) {
-        trace.note(1, "session: not kept in the state file, logging it out");
-        let _ = gklm.logout(prefix, id);
-    }
+        .map(|b| remember(&file, b, &learnt, &key, merge_by, now, &trace));
+    end_unkept_session(&gklm, &fetched, &learnt, &kept, &trace);
     let report = match answer {
         Ok(answer) => {
             let history = history_for_judging(&before, &kept, &learnt, now);
-            if let Ok(Observed {
-                restarted_after: Some(restart),
-                ..
-            }) = history
-            {
-                trace.note(
-                    1,
-                    format!(
-                        "history: the last observation was {} ago, more than --max-gap {}; counting starts again",
-                        human_duration(restart.gap),
-                        human_duration(restart.max_gap)
-                    ),
-                );
-            }
+            note_restart(&history, &trace);
             config.mode.judge(&answer, history, now)
         }
         Err(report) => *report,
@@ -145,6 +119,56 @@ fn run(config: &Config, env: FromEnvironment, trust: Trust, deadline: Instant, n
         _ => report,
     };
     with_trace(report, trace)
+}
+
+/// When the merge stops waiting for the lock: a lock another run holds too
+/// long must still leave time to log out and to print.
+fn merge_deadline(config: &Config, deadline: Instant) -> Instant {
+    let margin = (config.timeout / 4).min(Duration::from_secs(1));
+    deadline.checked_sub(margin).unwrap_or(deadline)
+}
+
+/// Log out a session this run made that the state file does not keep:
+/// another run's stored meanwhile, or the file could not be written.
+fn end_unkept_session(
+    gklm: &Gklm<'_>,
+    fetched: &Fetched,
+    learnt: &Learnt,
+    kept: &Option<Result<Merged, StateError>>,
+    trace: &Trace,
+) {
+    let unkept = match kept {
+        Some(Ok(merged)) => merged.orphaned.clone(),
+        // The file keeps the session it had: end only this run's own.
+        _ => learnt
+            .session
+            .clone()
+            .filter(|s| learnt.started_with.as_ref() != Some(s)),
+    };
+    if let (Some(id), Some(prefix)) = (&unkept, &fetched.prefix) {
+        trace.note(1, "session: not kept in the state file, logging it out");
+        if let Err(e) = gklm.logout(prefix, id) {
+            trace.note(1, format!("logout failed (ignored): {e}"));
+        }
+    }
+}
+
+/// The -v line for a streak that restarted (the first line says so too).
+fn note_restart(history: &History, trace: &Trace) {
+    if let Ok(Observed {
+        restarted_after: Some(restart),
+        ..
+    }) = history
+    {
+        trace.note(
+            1,
+            format!(
+                "history: the last observation was {} ago, more than --max-gap {}; counting starts again",
+                human_duration(restart.gap),
+                human_duration(restart.max_gap)
+            ),
+        );
+    }
 }
 
 fn failure(config: &Config, state: State, e: &dyn std::error::Error) -> Report {
