@@ -968,3 +968,33 @@ fn a_refused_state_file_gets_no_lock_file_beside_it() {
     assert!(!dir.join("foreign.json.lock").exists());
     assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
 }
+
+#[test]
+fn a_format_version_written_as_a_float_is_read_as_that_version() {
+    let sim = Simulator::start();
+    sim.set_running(true);
+    let ws = Workspace::new();
+    run_with(&sim, &ws, &["--mode", "result"]).expect("OK", 0);
+    let path = ws.state_files().remove(0);
+    let target = ws.state_json()["target"].as_str().unwrap().to_string();
+    let now = ws.state_json()["updated"].as_u64().unwrap();
+    // As another JSON writer (or a hand edit through one) may write it.
+    let text = format!(
+        r#"{{"version":2.0,"target":"{target}","updated":{now},"streaks":{{"running":{{"checks":3,"since":{},"last":{now}}}}}}}"#,
+        now - 600
+    );
+    std::fs::write(&path, text).unwrap();
+    let r = run_with(&sim, &ws, &["-w", "3", "-v"]);
+    r.expect("WARNING", 1)
+        .expect_text("(running for 4 checks, 10m");
+    assert!(!r.stdout.contains("ignored state file"), "{}", r.stdout);
+    // Not a whole number: a damaged file, said so and replaced.
+    let text = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace("\"version\": 3", "\"version\": 2.5");
+    std::fs::write(&path, text).unwrap();
+    let r = run_with(&sim, &ws, &["-w", "3", "-v"]);
+    r.expect("OK", 0)
+        .expect_detail("format version 2.5 is not a whole number");
+    assert_eq!(ws.state_json()["version"], 3);
+}
