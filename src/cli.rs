@@ -60,6 +60,7 @@ const fn valued(
 pub const DEFAULT_PORT: u16 = 9443;
 pub const DEFAULT_TIMEOUT_SECS: f64 = 10.0;
 pub const DEFAULT_MAX_GAP: &str = "1d";
+pub const MIN_MAX_GAP_SECS: u64 = 60;
 
 /// Every option, in `--help` order.
 pub const FLAGS: &[Flag] = &[
@@ -82,6 +83,7 @@ pub const FLAGS: &[Flag] = &[
     valued(None, "--unknown-result-state", "STATE", Some("ok")),
     valued(None, "--backup-dir", "DIR", None),
     valued(None, "--state-file", "PATH", None),
+    valued(None, "--state-key", "NAME", None),
     valued(None, "--unreachable-state", "STATE", Some("critical")),
     valued(Some('t'), "--timeout", "SECONDS", Some("10")),
     valued(None, "--format", "FORMAT", Some("nagios")),
@@ -109,6 +111,9 @@ pub struct Config {
     pub language: String,
     pub mode: Mode,
     pub state: Location,
+    /// `--state-key`: the name this service's count goes by, instead of
+    /// one derived from its thresholds and max-gap.
+    pub state_key: Option<String>,
     pub unreachable_state: State,
     pub timeout: Duration,
     pub verbosity: u8,
@@ -235,6 +240,7 @@ pub fn parse(raw: Vec<OsString>, env: &Environment) -> Result<Command, UsageErro
     let unknown_result_state = args.value("--unknown-result-state");
     let backup_dir = args.value("--backup-dir");
     let state_file = args.value("--state-file");
+    let state_key = args.value("--state-key").map(parse_state_key).transpose()?;
     let unreachable_state = match args.value("--unreachable-state") {
         None => State::Critical,
         Some(s) => parse_state(&s, "--unreachable-state")?,
@@ -259,6 +265,12 @@ pub fn parse(raw: Vec<OsString>, env: &Environment) -> Result<Command, UsageErro
             backup_dir,
         },
     )?;
+    if state_key.is_some() && mode.service_key().is_none() {
+        return usage(format!(
+            "--state-key means nothing for --mode {}: it keeps no count",
+            mode.name()
+        ));
+    }
     let host = Host::parse(&host.ok_or(UsageError("missing -H/--hostname".into()))?)?;
     let user = match &auth {
         AuthSource::Login { user, .. } => Some(user.clone()),
@@ -277,6 +289,7 @@ pub fn parse(raw: Vec<OsString>, env: &Environment) -> Result<Command, UsageErro
         language,
         mode,
         state: Location::choose(parse_state_file(state_file)?, &env.state_dirs),
+        state_key,
         unreachable_state,
         timeout,
         verbosity,
@@ -465,8 +478,13 @@ fn parse_mode(name: Option<&str>, o: ModeOptions) -> Result<Mode, UsageError> {
     };
     let max_gap = || -> Result<u64, UsageError> {
         let gap = parse_duration(o.max_gap.as_deref().unwrap_or(DEFAULT_MAX_GAP))?;
-        if gap == 0 {
-            return usage("--max-gap must be longer than 0");
+        // Shorter than any check interval, it would restart the count at
+        // every check, and -c or --critical-time could never fire.
+        if gap < MIN_MAX_GAP_SECS {
+            return usage(format!(
+                "--max-gap {} is shorter than 1m; give at least the check interval (default {DEFAULT_MAX_GAP})",
+                o.max_gap.as_deref().unwrap_or_default()
+            ));
         }
         Ok(gap)
     };
@@ -627,6 +645,24 @@ fn parse_state_file(path: Option<String>) -> Result<Option<PathBuf>, UsageError>
         ));
     }
     Ok(Some(PathBuf::from(path)))
+}
+
+/// A short safe token: it names a count in the state file, and is shown
+/// there and at -vv. Never a space, so never one of the derived keys.
+fn parse_state_key(name: String) -> Result<String, UsageError> {
+    let safe = (1..=64).contains(&name.len())
+        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+    if safe {
+        Ok(name)
+    } else {
+        usage(format!(
+            "invalid --state-key '{}': expected 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit",
+            name.escape_debug()
+        ))
+    }
 }
 
 fn parse_backup_dir(dir: String) -> Result<String, UsageError> {
@@ -912,6 +948,31 @@ mod tests {
                 "--unknown-result-state means nothing",
             ),
             (&["-H", "h", "--max-gap", "0"], "--max-gap"),
+            (&["-H", "h", "--state-key", ""], "invalid --state-key ''"),
+            (&["-H", "h", "--state-key", "a b"], "invalid --state-key"),
+            (&["-H", "h", "--state-key", "-w"], "invalid --state-key"),
+            (&["-H", "h", "--state-key", "../x"], "invalid --state-key"),
+            (&["-H", "h", "--state-key", "x\n"], "invalid --state-key"),
+            (
+                &["-H", "h", "--state-key", &"k".repeat(65)],
+                "invalid --state-key",
+            ),
+            (
+                &["-H", "h", "--mode", "result", "--state-key", "x"],
+                "--state-key means nothing for --mode result",
+            ),
+            (
+                &["-H", "h", "--max-gap", "59"],
+                "--max-gap 59 is shorter than 1m",
+            ),
+            (
+                &["-H", "h", "--max-gap", "59s"],
+                "--max-gap 59s is shorter than 1m",
+            ),
+            (
+                &["-H", "h", "--mode", "needed", "--max-gap", "0.5m"],
+                "shorter than 1m",
+            ),
             (
                 &[
                     "-H",
@@ -989,6 +1050,17 @@ mod tests {
             (c.mode.name(), c.mode.max_gap(), c.mode.needs_history()),
             ("needed", 172_800, true)
         );
+    }
+
+    #[test]
+    fn a_state_key_is_a_short_safe_token() {
+        for name in ["x", "backup-long_1.0", &"k".repeat(64)] {
+            let c = config(&["-H", "h", "--state-key", name]);
+            assert_eq!(c.state_key.as_deref(), Some(name));
+        }
+        let c = config(&["-H", "h", "--mode", "needed", "--state-key=n1"]);
+        assert_eq!(c.state_key.as_deref(), Some("n1"));
+        assert_eq!(config(&["-H", "h"]).state_key, None);
     }
 
     #[test]

@@ -2,6 +2,8 @@
 //! saw a condition (a backup running, a backup needed), the thresholds on it,
 //! and their judgement. Pure: the clock is an argument, no files, no network.
 
+use std::collections::BTreeMap;
+
 use crate::report::{Metric, State};
 use crate::threshold::{Range, human_duration};
 
@@ -18,42 +20,155 @@ pub struct Streak {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Observed {
     pub streak: Streak,
-    /// The gap (seconds) that was too long to continue the earlier streak.
-    pub restarted_after: Option<u64>,
+    /// Set when a pause longer than `--max-gap` ended the earlier streak.
+    pub restarted_after: Option<Restart>,
 }
 
-impl Streak {
-    /// The streak once this run's observation at `now` is added. A gap of
-    /// more than `max_gap` seconds since the last observation means the
-    /// history is stale (checks were paused, or this node did not run them),
-    /// so the streak starts again rather than alarming at once.
-    pub fn observe(self, seen: bool, now: u64, max_gap: u64) -> Observed {
+/// A streak that started again because nobody had seen the condition for
+/// longer than `--max-gap`: said on the first line, since a streak that
+/// restarts at every check would otherwise never alert, silently.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Restart {
+    /// Seconds since the last observation of the earlier streak.
+    pub gap: u64,
+    pub max_gap: u64,
+}
+
+impl std::fmt::Display for Restart {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "counting restarted: last check {} ago, --max-gap {}",
+            human_duration(self.gap),
+            human_duration(self.max_gap)
+        )
+    }
+}
+
+/// Service counts kept per condition: a service whose thresholds change
+/// leaves its old count behind, so the oldest are dropped beyond this.
+pub const MAX_COUNTS: usize = 16;
+
+/// What a target's state keeps about one condition a mode counts (a backup
+/// running, a backup needed). When it was first and last seen is a fact
+/// about GKLM, shared by every service that asks; how many consecutive
+/// checks saw it belongs to each service (`counts`, by service key), so
+/// that a service with `-w 3` and one with `--critical-time 4h` never count
+/// each other's runs.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Sighting {
+    /// First observation of the condition in this streak (Unix seconds).
+    pub since: u64,
+    /// Latest observation by any service.
+    pub last: u64,
+    pub counts: BTreeMap<String, Count>,
+    /// The one count of an older state file (kept per mode, not per
+    /// service): the first service to count this condition takes it over.
+    pub unclaimed: Option<Count>,
+}
+
+/// One service's consecutive checks that saw the condition.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Count {
+    pub checks: u64,
+    /// This service's latest observation.
+    pub last: u64,
+}
+
+impl Sighting {
+    /// The sighting once `service` observed at `now` whether the condition
+    /// holds (None: it ended), and that service's streak. `current` is what
+    /// the state file holds now, which other runs may have advanced since
+    /// this run began: the count goes on from there, the earlier `since`
+    /// stays and `last` is the later one.
+    ///
+    /// A pause longer than `max_gap` since anyone last saw the condition
+    /// means nobody can tell it held throughout: the streak starts again,
+    /// for every service. A pause longer than `max_gap` since this service
+    /// last counted restarts its count only.
+    pub fn observe(
+        current: Option<&Sighting>,
+        service: &str,
+        seen: bool,
+        now: u64,
+        max_gap: u64,
+    ) -> (Option<Sighting>, Observed) {
         if !seen {
-            return Observed {
+            // A run with a later clock already saw it again: this older
+            // "not seen" must not end that newer streak.
+            let kept = current.filter(|c| c.last > now).cloned();
+            let ended = Observed {
                 streak: Streak::default(),
                 restarted_after: None,
             };
+            return (kept, ended);
         }
-        let gap = self
-            .last
-            .or(self.since)
-            .map(|last| now.saturating_sub(last));
-        let stale = self.checks > 0 && gap.is_some_and(|g| g > max_gap);
-        let since = match self.since {
-            Some(since) if self.checks > 0 && !stale => since,
-            _ => now,
+        let shared_gap = current.map(|c| now.saturating_sub(c.last));
+        let continued = current.filter(|c| now.saturating_sub(c.last) <= max_gap);
+        let mut sighting = match continued {
+            Some(c) => Sighting {
+                since: c.since.min(now),
+                last: c.last.max(now),
+                ..c.clone()
+            },
+            None => Sighting {
+                since: now,
+                last: now,
+                ..Sighting::default()
+            },
         };
-        let checks = if stale { 0 } else { self.checks };
-        Observed {
+        let mine = sighting
+            .counts
+            .remove(service)
+            .or_else(|| sighting.unclaimed.take());
+        let own_gap = mine.map(|m| now.saturating_sub(m.last));
+        let count = match mine {
+            Some(m) if now.saturating_sub(m.last) <= max_gap => Count {
+                checks: m.checks.saturating_add(1),
+                last: m.last.max(now),
+            },
+            _ => Count {
+                checks: 1,
+                last: now,
+            },
+        };
+        let restart_gap = match (continued, shared_gap, own_gap) {
+            (None, Some(gap), _) => Some(gap),
+            (Some(_), _, Some(gap)) if gap > max_gap => Some(gap),
+            _ => None,
+        };
+        sighting.counts.insert(service.to_string(), count);
+        sighting.drop_oldest_counts(service);
+        let observed = Observed {
             streak: Streak {
-                checks: checks.saturating_add(1),
-                since: Some(since),
+                checks: count.checks,
+                since: Some(sighting.since),
                 last: Some(now),
             },
-            restarted_after: gap.filter(|_| stale),
-        }
+            restarted_after: restart_gap.map(|gap| Restart { gap, max_gap }),
+        };
+        (Some(sighting), observed)
     }
 
+    /// Keep at most `MAX_COUNTS`, dropping those observed longest ago
+    /// (never `keep`'s), so the state file cannot grow without bound.
+    fn drop_oldest_counts(&mut self, keep: &str) {
+        while self.counts.len() > MAX_COUNTS {
+            let oldest = self
+                .counts
+                .iter()
+                .filter(|(key, _)| key.as_str() != keep)
+                .min_by_key(|(_, count)| count.last)
+                .map(|(key, _)| key.clone());
+            match oldest {
+                Some(key) => self.counts.remove(&key),
+                None => break,
+            };
+        }
+    }
+}
+
+impl Streak {
     /// Seconds since the first observation; 0 if the clock went back.
     pub fn seconds(&self, now: u64) -> u64 {
         self.since.map_or(0, |since| now.saturating_sub(since))
@@ -81,6 +196,29 @@ impl Thresholds {
 
     pub fn any_time(&self) -> bool {
         self.warning_time.is_some() || self.critical_time.is_some()
+    }
+
+    /// The key a service's count goes by in the state file: what judges
+    /// the streak (the thresholds, normalised, and `--max-gap`), as
+    /// monitoring-plugins' state API keys state by the plugin's arguments;
+    /// not the verbosity, timeout or format, which judge nothing. Always
+    /// has a space, so it never equals a `--state-key` name.
+    pub fn service_key(&self, max_gap: u64) -> String {
+        let mut key = Vec::new();
+        if let Some(w) = &self.warning {
+            key.push(format!("-w {w}"));
+        }
+        if let Some(c) = &self.critical {
+            key.push(format!("-c {c}"));
+        }
+        if let Some(t) = self.warning_time {
+            key.push(format!("--warning-time {t}"));
+        }
+        if let Some(t) = self.critical_time {
+            key.push(format!("--critical-time {t}"));
+        }
+        key.push(format!("--max-gap {max_gap}"));
+        key.join(" ")
     }
 
     /// The worst state the thresholds give, and which of them were crossed.
@@ -154,14 +292,15 @@ pub struct StreakVerdict {
     pub seconds: u64,
 }
 
-/// Judge `streak` (after this run's observation) by `thresholds`; `verb` is
+/// Judge the streak after this run's observation by `thresholds`; `verb` is
 /// what the streak counts ("running", "needed").
 pub fn judge_streak(
-    streak: &Streak,
+    observed: &Observed,
     now: u64,
     thresholds: &Thresholds,
     verb: &str,
 ) -> StreakVerdict {
+    let streak = &observed.streak;
     let seconds = streak.seconds(now);
     let (state, crossed) = thresholds.judge(streak.checks, seconds);
     let plural = if streak.checks == 1 { "" } else { "s" };
@@ -171,7 +310,8 @@ pub fn judge_streak(
         human_duration(seconds)
     );
     // Commas, not semicolons: Nagios rewrites `;` in plugin output.
-    for reason in crossed {
+    let restart = observed.restarted_after.map(|r| r.to_string());
+    for reason in crossed.into_iter().chain(restart) {
         detail.push_str(", ");
         detail.push_str(&reason);
     }
@@ -197,51 +337,187 @@ mod tests {
         }
     }
 
-    fn observe(s: Streak, seen: bool, now: u64) -> Streak {
-        s.observe(seen, now, DAY).streak
+    fn seen(streak: Streak) -> Observed {
+        Observed {
+            streak,
+            restarted_after: None,
+        }
+    }
+
+    const A: &str = "-w 3 --max-gap 86400";
+    const B: &str = "--critical-time 14400 --max-gap 86400";
+
+    /// `service` observes at `now` what `sighting` holds (None: nothing yet).
+    fn observe(
+        sighting: &Option<Sighting>,
+        service: &str,
+        seen: bool,
+        now: u64,
+    ) -> (Option<Sighting>, Observed) {
+        Sighting::observe(sighting.as_ref(), service, seen, now, DAY)
+    }
+
+    /// A run of observations by one service; the streak after each.
+    fn observe_all(service: &str, times: &[u64]) -> (Option<Sighting>, Vec<Streak>) {
+        let mut sighting = None;
+        let mut streaks = Vec::new();
+        for &now in times {
+            let (next, observed) = observe(&sighting, service, true, now);
+            sighting = next;
+            streaks.push(observed.streak);
+        }
+        (sighting, streaks)
     }
 
     #[test]
     fn a_streak_counts_consecutive_observations() {
-        let s = observe(Streak::default(), true, 100);
+        let (sighting, streaks) = observe_all(A, &[100, 400]);
+        let s = streaks[0];
         assert_eq!((s.checks, s.since, s.last), (1, Some(100), Some(100)));
-        let s = observe(s, true, 400);
+        let s = streaks[1];
         assert_eq!((s.checks, s.since, s.last), (2, Some(100), Some(400)));
         assert_eq!(s.seconds(1183), 1083);
-        assert_eq!(observe(s, false, 500), Streak::default());
         assert_eq!(s.seconds(50), 0, "clock went back");
+        let (ended, observed) = observe(&sighting, A, false, 500);
+        assert_eq!((ended, observed.streak), (None, Streak::default()));
+    }
+
+    #[test]
+    fn two_services_never_count_each_others_checks_but_share_since() {
+        let mut sighting = None;
+        let mut counts = Vec::new();
+        for (i, service) in [A, B, A, B, A, B].into_iter().enumerate() {
+            let now = 1000 + 300 * i as u64;
+            let (next, observed) = observe(&sighting, service, true, now);
+            sighting = next;
+            assert_eq!(observed.streak.since, Some(1000), "shared since");
+            counts.push(observed.streak.checks);
+        }
+        assert_eq!(counts, [1, 1, 2, 2, 3, 3]);
+        // A service that starts while the backup already runs inherits the
+        // time of the first sighting; its count starts at 1.
+        let (_, late) = observe(&sighting, "late", true, 4000);
+        assert_eq!((late.streak.checks, late.streak.since), (1, Some(1000)));
+        // Whoever sees it end, ends it for all.
+        let (ended, _) = observe(&sighting, B, false, 4100);
+        assert_eq!(ended, None);
+    }
+
+    #[test]
+    fn an_observation_applies_to_what_other_runs_saved_meanwhile() {
+        // Run 1 read nothing, asked GKLM at 100, and meanwhile run 2 (clock
+        // 105) saved its first observation: run 1 counts on from that.
+        let (after_2, _) = observe(&None, A, true, 105);
+        let (after_1, observed) = observe(&after_2, A, true, 100);
+        let after_1 = after_1.unwrap();
+        assert_eq!(observed.streak.checks, 2);
+        assert_eq!(
+            (after_1.since, after_1.last),
+            (100, 105),
+            "earlier since, later last"
+        );
+        assert_eq!(after_1.counts[A].last, 105);
+        // An older "not seen" does not end a streak seen again later.
+        let (kept, _) = observe(&Some(after_1.clone()), A, false, 104);
+        assert_eq!(kept, Some(after_1));
     }
 
     #[test]
     fn a_gap_longer_than_the_limit_starts_the_streak_again() {
-        let s = observe(observe(Streak::default(), true, 0), true, 600);
-        let month_later = s.observe(true, 600 + 30 * DAY, DAY);
+        let (sighting, _) = observe_all(A, &[0, 600]);
+        let (restarted, month_later) = observe(&sighting, A, true, 600 + 30 * DAY);
         assert_eq!(month_later.streak.checks, 1);
         assert_eq!(month_later.streak.since, Some(600 + 30 * DAY));
-        assert_eq!(month_later.restarted_after, Some(30 * DAY));
-        let within = s.observe(true, 600 + DAY, DAY);
+        assert_eq!(
+            month_later.restarted_after,
+            Some(Restart {
+                gap: 30 * DAY,
+                max_gap: DAY
+            })
+        );
+        assert_eq!(restarted.unwrap().counts.len(), 1, "old counts dropped");
+        let (_, within) = observe(&sighting, A, true, 600 + DAY);
         assert_eq!((within.streak.checks, within.restarted_after), (3, None));
     }
 
     #[test]
-    fn a_streak_from_an_older_file_without_last_uses_its_start() {
-        let old = Streak {
-            checks: 3,
-            since: Some(0),
-            last: None,
+    fn a_service_back_after_a_long_pause_restarts_its_count_not_the_since() {
+        let (sighting, _) = observe_all(A, &[0, 600]);
+        // B kept looking every 10 minutes; A paused for two days.
+        let mut sighting = sighting;
+        for now in (1200..=2 * DAY + 600).step_by(600) {
+            sighting = observe(&sighting, B, true, now).0;
+        }
+        let (_, back) = observe(&sighting, A, true, 2 * DAY + 900);
+        assert_eq!((back.streak.checks, back.streak.since), (1, Some(0)));
+        assert_eq!(
+            back.restarted_after,
+            Some(Restart {
+                gap: 2 * DAY + 300,
+                max_gap: DAY
+            })
+        );
+    }
+
+    #[test]
+    fn the_count_of_an_older_file_goes_to_the_first_service_that_counts() {
+        let old = Some(Sighting {
+            since: 0,
+            last: 600,
+            counts: BTreeMap::new(),
+            unclaimed: Some(Count {
+                checks: 3,
+                last: 600,
+            }),
+        });
+        let (after, first) = observe(&old, B, true, 900);
+        assert_eq!(first.streak.checks, 4);
+        let (_, second) = observe(&after, A, true, 1200);
+        assert_eq!((second.streak.checks, second.streak.since), (1, Some(0)));
+        // Stale, it restarts as any count does.
+        let (_, late) = observe(&old, A, true, 600 + 2 * DAY);
+        assert_eq!(late.streak.checks, 1);
+    }
+
+    #[test]
+    fn the_counts_kept_are_bounded_oldest_first() {
+        let mut sighting = None;
+        for i in 0..(MAX_COUNTS as u64 + 5) {
+            sighting = observe(&sighting, &format!("service {i}"), true, 1000 + i).0;
+        }
+        let sighting = sighting.unwrap();
+        assert_eq!(sighting.counts.len(), MAX_COUNTS);
+        assert!(!sighting.counts.contains_key("service 0"));
+        assert!(sighting.counts.contains_key("service 20"));
+    }
+
+    #[test]
+    fn the_service_key_is_the_normalised_thresholds_and_max_gap() {
+        let t = Thresholds {
+            warning_time: Some(600),
+            ..thresholds("+3", "0:6e0")
         };
-        assert_eq!(old.observe(true, 2 * DAY, DAY).streak.checks, 1);
-        assert_eq!(old.observe(true, 600, DAY).streak.checks, 4);
+        assert_eq!(
+            t.service_key(DAY),
+            "-w 3 -c 6 --warning-time 600 --max-gap 86400"
+        );
+        assert_eq!(
+            thresholds("3", "6").service_key(DAY),
+            "-w 3 -c 6 --max-gap 86400"
+        );
+        assert_ne!(t.service_key(DAY), t.service_key(DAY + 1));
+        assert_eq!(Thresholds::default().service_key(DAY), "--max-gap 86400");
     }
 
     #[test]
     fn w2_c4_gives_ok_ok_warning_warning_critical() {
         let t = thresholds("2", "4");
-        let mut s = Streak::default();
+        let mut sighting = None;
         let mut states = Vec::new();
         for i in 0..5 {
-            s = observe(s, true, 1000 + i * 60);
-            states.push(judge_streak(&s, 1000 + i * 60, &t, "running").state);
+            let (next, observed) = observe(&sighting, A, true, 1000 + i * 60);
+            sighting = next;
+            states.push(judge_streak(&observed, 1000 + i * 60, &t, "running").state);
         }
         use State::*;
         assert_eq!(states, [Ok, Ok, Warning, Warning, Critical]);
@@ -254,7 +530,7 @@ mod tests {
             since: Some(0),
             last: Some(1000),
         };
-        let v = judge_streak(&s, 1083, &thresholds("3", "10"), "running");
+        let v = judge_streak(&seen(s), 1083, &thresholds("3", "10"), "running");
         assert_eq!(v.state, State::Warning);
         assert_eq!(v.detail, "running for 4 checks, 18m 3s, -w 3 crossed");
     }
@@ -271,15 +547,27 @@ mod tests {
             since: Some(0),
             last: Some(0),
         };
-        let state = |now| judge_streak(&s, now, &t, "running").state;
+        let state = |now| judge_streak(&seen(s), now, &t, "running").state;
         assert_eq!(state(600), State::Ok);
         assert_eq!(state(601), State::Warning);
-        let v = judge_streak(&s, 3601, &t, "running");
+        let v = judge_streak(&seen(s), 3601, &t, "running");
         assert_eq!(v.state, State::Critical);
         assert!(
             v.detail.contains("--critical-time 1h 0m 0s crossed"),
             "{}",
             v.detail
+        );
+    }
+
+    #[test]
+    fn a_restarted_streak_says_so_in_the_detail() {
+        let (old, _) = observe_all(A, &[0, 1000]);
+        let (_, observed) = Sighting::observe(old.as_ref(), A, true, 1000 + 660, 600);
+        let v = judge_streak(&observed, 1660, &thresholds("3", "10"), "running");
+        assert_eq!(v.state, State::Ok);
+        assert_eq!(
+            v.detail,
+            "running for 1 check, 0s, counting restarted: last check 11m 0s ago, --max-gap 10m 0s"
         );
     }
 }

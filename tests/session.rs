@@ -169,18 +169,41 @@ fn twenty_simultaneous_runs_share_one_session() {
     let sim = Simulator::start();
     sim.set_running(true);
     let ws = Workspace::new();
-    let runs = run_concurrently(20, || login_command(&sim, &ws));
-    for r in &runs {
-        r.expect("OK", 0)
-            .expect_text("OK - CTGKM3290I Backup process is running.");
-    }
-    assert_eq!(sim.count("POST", "/login"), 1, "no storm of logins");
-    let state = ws.state_json();
-    assert_eq!(state["streaks"]["running"]["checks"], 20);
-    let mut counts: Vec<u64> = runs
-        .iter()
-        .map(|r| r.perf_number("running_checks").unwrap() as u64)
-        .collect();
-    counts.sort();
-    assert_eq!(counts, (1..=20).collect::<Vec<_>>());
+    let wave = || {
+        let runs = run_concurrently(20, || login_command(&sim, &ws));
+        for r in &runs {
+            r.expect("OK", 0)
+                .expect_text("OK - CTGKM3290I Backup process is running.");
+        }
+        let mut counts: Vec<u64> = runs
+            .iter()
+            .map(|r| r.perf_number("running_checks").unwrap() as u64)
+            .collect();
+        counts.sort();
+        counts
+    };
+    // No session yet: no run waits for another's login, so several may log
+    // in; the file keeps one session and every other is logged out.
+    assert_eq!(wave(), (1..=20).collect::<Vec<_>>());
+    let (logins, logouts) = (sim.count("POST", "/login"), sim.count("DELETE", "/logout"));
+    assert!(logins >= 1, "{logins}");
+    assert_eq!(logins - logouts, 1, "sessions left open in GKLM");
+    let kept = ws.state_json()["session"].as_str().unwrap().to_string();
+    // Once it is kept, twenty simultaneous runs all use it: no login.
+    sim.clear_log();
+    assert_eq!(wave(), (21..=40).collect::<Vec<_>>());
+    assert_eq!(
+        sim.count("POST", "/login"),
+        0,
+        "a login despite a cached session"
+    );
+    assert_eq!(sim.count("DELETE", "/logout"), 0);
+    assert!(
+        sim.requests()
+            .iter()
+            .all(|r| r.authorization.as_deref() == Some(&format!("SKLMAuth userAuthId={kept}"))),
+        "{:?}",
+        sim.requests()
+    );
+    assert_eq!(checks_in(&ws.state_json(), "running"), Some(40));
 }

@@ -24,7 +24,7 @@ fn fifty_simultaneous_runs_lose_no_increment() {
     for r in &runs {
         r.expect("OK", 0);
     }
-    assert_eq!(ws.state_json()["streaks"]["running"]["checks"], 50);
+    assert_eq!(checks_in(&ws.state_json(), "running"), Some(50));
 }
 
 #[test]
@@ -63,7 +63,7 @@ fn killed_runs_never_leave_a_partial_state_file() {
         let text = std::fs::read_to_string(&path).expect("state file still there");
         let value: serde_json::Value = serde_json::from_str(&text)
             .unwrap_or_else(|e| panic!("corrupt after kill ({e}): {text:?}"));
-        assert_eq!(value["version"], 2);
+        assert_eq!(value["version"], 3);
     }
     assert!(
         killed > 50,
@@ -94,8 +94,8 @@ fn replaced_and_mentioned(content: &[u8], why: &str) {
         r.stdout
     );
     assert_eq!(
-        ws.state_json()["streaks"]["running"]["checks"],
-        1,
+        checks_in(&ws.state_json(), "running"),
+        Some(1),
         "replaced by a valid file"
     );
 }
@@ -490,7 +490,9 @@ fn a_streak_whose_last_observation_is_a_month_old_starts_again() {
     std::fs::write(&path, state.to_string()).unwrap();
     let r = run_with(&sim, &ws, &["-c", "1", "--critical-time", "1d", "-v"]);
     r.expect("OK", 0)
-        .expect_text("(running for 1 check, 0s)")
+        .expect_text(
+            "(running for 1 check, 0s, counting restarted: last check 30d 0h 0m ago, --max-gap 1d 0h 0m)",
+        )
         .expect_detail("more than --max-gap 1d 0h 0m; counting starts again");
     // A shorter limit is the operator's choice.
     state["streaks"]["running"]["last"] = (month_ago + 30 * 86_400 - 7200).into();
@@ -560,4 +562,439 @@ fn a_run_that_changes_nothing_does_not_rewrite_the_state_file() {
         inode,
         "a new streak is saved"
     );
+}
+
+/// `cmd` run with this umask (set in the child before exec).
+fn with_umask(cmd: &mut std::process::Command, mask: libc::mode_t) -> &mut std::process::Command {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: umask is async-signal-safe and touches no memory.
+    unsafe {
+        cmd.pre_exec(move || {
+            libc::umask(mask);
+            Ok(())
+        })
+    }
+}
+
+#[test]
+fn state_and_lock_files_are_0600_and_new_directories_0700_whatever_the_umask() {
+    let sim = Simulator::start();
+    sim.set_running(true);
+    let ws = Workspace::new();
+    for mask in [0o000, 0o022, 0o077, 0o277, 0o377, 0o777] {
+        let dir = ws.path().join(format!("umask-{mask:o}")).join("state");
+        for _ in 0..2 {
+            // The second run rewrites the file (the streak grows): the
+            // temporary file it renames over the first is checked too.
+            let r = run(with_umask(
+                login_command(&sim, &ws).env("MP_STATE_PATH", &dir),
+                mask,
+            ));
+            r.expect("OK", 0);
+        }
+        assert_eq!(mode(&dir), 0o700, "umask {mask:o}");
+        let entries: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        assert_eq!(entries.len(), 2, "umask {mask:o}: {entries:?}");
+        for entry in entries {
+            assert_eq!(mode(&entry), 0o600, "umask {mask:o}: {}", entry.display());
+        }
+    }
+}
+
+/// Move every observation time of `mode`'s streak `seconds` into the past,
+/// as if the checks had paused that long.
+fn pause_checks(ws: &Workspace, mode: &str, seconds: u64) {
+    fn shift(value: &mut serde_json::Value, seconds: u64) {
+        if let serde_json::Value::Object(map) = value {
+            for (key, v) in map.iter_mut() {
+                match v.as_u64() {
+                    Some(t) if key == "since" || key == "last" => *v = (t - seconds).into(),
+                    _ => shift(v, seconds),
+                }
+            }
+        }
+    }
+    let path = ws.state_files().remove(0);
+    let mut state = ws.state_json();
+    assert!(state["streaks"][mode].is_object(), "{state}");
+    shift(&mut state["streaks"][mode], seconds);
+    std::fs::write(&path, state.to_string()).unwrap();
+}
+
+#[test]
+fn a_streak_restarted_by_max_gap_says_so_on_the_first_line_in_running_and_needed() {
+    let sim = Simulator::start();
+    sim.set_running(true);
+    sim.set_needed(true);
+    let ws = Workspace::new();
+    for (mode, verb) in [("running", "running"), ("needed", "needed")] {
+        let args = ["--mode", mode, "-w", "5", "-c", "8", "--max-gap", "10m"];
+        for _ in 0..2 {
+            run_with(&sim, &ws, &args).expect("OK", 0);
+        }
+        pause_checks(&ws, mode, 660);
+        let r = run_with(&sim, &ws, &args);
+        r.expect("OK", 0).expect_text(&format!(
+            "({verb} for 1 check, 0s, counting restarted: last check 11m 0s ago, --max-gap 10m 0s)"
+        ));
+        assert_eq!(r.perf_number(&format!("{mode}_checks")), Some(1.0));
+        // The next check continues the new streak and says nothing more.
+        let r = run_with(&sim, &ws, &args);
+        r.expect("OK", 0);
+        assert!(!r.stdout.contains("restarted"), "{}", r.stdout);
+        assert_eq!(r.perf_number(&format!("{mode}_checks")), Some(2.0));
+        // Within the gap, nothing restarts.
+        pause_checks(&ws, mode, 540);
+        let r = run_with(&sim, &ws, &args);
+        assert!(!r.stdout.contains("restarted"), "{}", r.stdout);
+        assert_eq!(r.perf_number(&format!("{mode}_checks")), Some(3.0));
+    }
+}
+
+#[test]
+fn a_max_gap_shorter_than_a_minute_is_a_usage_error_before_anything_is_sent() {
+    let sim = Simulator::start();
+    let ws = Workspace::new();
+    for mode in ["running", "needed"] {
+        for gap in ["0", "1", "59", "59s", "0m", "0.9m"] {
+            let r = run_with(&sim, &ws, &["--mode", mode, "--max-gap", gap]);
+            r.expect("UNKNOWN", 3).expect_text("--max-gap");
+        }
+        run_with(&sim, &ws, &["--mode", mode, "--max-gap", "1m"]).expect("OK", 0);
+    }
+    assert_eq!(sim.count("GET", "/backups/isrunning"), 1);
+    assert_eq!(sim.count("GET", "/backups/need"), 1);
+    assert_eq!(sim.count("POST", "/ckms/login"), 1);
+}
+
+// ------------------------------------------- no run waits on another's GKLM
+
+/// Wait (generously) until `done`, failing the test after a minute.
+fn wait_until(what: &str, done: impl Fn() -> bool) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while !done() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "waited a minute for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn a_slow_gklm_exchange_of_one_run_makes_no_other_run_of_the_target_wait() {
+    let sim = Simulator::start();
+    sim.set_running(true);
+    sim.set_needed(true);
+    let ws = Workspace::new();
+    // Steady operation: a cached session and a running streak.
+    run_with(&sim, &ws, &["-w", "5"]).expect("OK", 0);
+    // One run of the target logs in (it keeps no session) and GKLM takes
+    // its time over that login.
+    sim.configure(|c| c.login_behavior = Behavior::Delay(Duration::from_secs(8)));
+    sim.clear_log();
+    let mut slow = login_command(&sim, &ws)
+        .args(["-w", "5", "-t", "30", "--no-session-cache"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_until("the slow login to reach GKLM", || {
+        sim.count("POST", "/ckms/login") == 1
+    });
+    // Meanwhile every mode, with or without history, answers in time.
+    for (mode, args) in [
+        ("result", &[][..]),
+        ("age", &["--critical-time", "2d"]),
+        ("needed", &["-w", "5"]),
+        ("running", &["--critical-time", "4h"]),
+    ] {
+        let r = run(login_command(&sim, &ws)
+            .args(["--mode", mode, "-t", "4"])
+            .args(args));
+        r.expect("OK", 0);
+        assert!(
+            r.elapsed < Duration::from_secs(4),
+            "{mode} took {:?}",
+            r.elapsed
+        );
+        assert!(
+            slow.try_wait().unwrap().is_none(),
+            "the slow run ended before {mode} ran: nothing was tested"
+        );
+    }
+    let out = slow.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("(running for 2 checks, "), "{text}");
+    // What the others saved meanwhile is still there beside the slow run's.
+    let state = ws.state_json();
+    assert_eq!(
+        state["streaks"]["running"]["services"]["-w 5 --max-gap 86400"]["checks"],
+        2
+    );
+    assert_eq!(
+        state["streaks"]["running"]["services"]["--critical-time 14400 --max-gap 86400"]["checks"],
+        1
+    );
+    assert_eq!(checks_in(&state, "needed"), Some(1));
+}
+
+/// Hold the lock of the workspace's one state file, as a stuck run would.
+fn hold_lock(ws: &Workspace) -> std::fs::File {
+    let mut path = ws.state_files().remove(0).into_os_string();
+    path.push(".lock");
+    let lock = std::fs::File::options()
+        .read(true)
+        .write(true)
+        .open(path)
+        .unwrap();
+    lock.lock().unwrap();
+    lock
+}
+
+#[test]
+fn a_busy_lock_at_the_end_costs_a_mode_without_history_only_a_note() {
+    let sim = Simulator::start();
+    let ws = Workspace::new();
+    run_with(&sim, &ws, &[]).expect("OK", 0);
+    let before = std::fs::read_to_string(ws.state_files().remove(0)).unwrap();
+    let lock = hold_lock(&ws);
+    // GKLM forgot the session: every run logs in again and has a new
+    // session to keep, which the busy lock does not let it.
+    sim.forget_sessions();
+    sim.clear_log();
+    for (mode, args) in [
+        ("result", &[][..]),
+        ("age", &["--critical-time", "2d"]),
+        ("running", &[]),
+        ("needed", &["--max-gap", "2d"]),
+    ] {
+        let r = run_with(
+            &sim,
+            &ws,
+            &[&["--mode", mode, "-t", "2", "-v"], args].concat(),
+        );
+        r.expect("OK", 0)
+            .within_timeout_of_2s()
+            .expect_detail("held the lock");
+        assert!(!r.first_line().contains("lock"), "{}", r.stdout);
+    }
+    // The sessions that could not be kept are not left open in GKLM.
+    assert_eq!(sim.count("POST", "/ckms/login"), 4);
+    assert_eq!(sim.count("DELETE", "/ckms/logout"), 4);
+    // Where a threshold needs the history, it is UNKNOWN, and says why.
+    sim.set_running(true);
+    for args in [
+        &["-w", "5"][..],
+        &["--mode", "needed", "--critical-time", "1d"],
+    ] {
+        let r = run_with(&sim, &ws, &[&["-t", "2"], args].concat());
+        r.expect("UNKNOWN", 3)
+            .within_timeout_of_2s()
+            .expect_text("the thresholds cannot be applied")
+            .expect_text("held the lock");
+    }
+    drop(lock);
+    let after = std::fs::read_to_string(ws.state_files().remove(0)).unwrap();
+    assert_eq!(after, before, "written despite the lock");
+}
+
+#[test]
+fn fifty_simultaneous_runs_of_every_mode_and_service_lose_no_count() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let sim = Simulator::start();
+    sim.set_running(true);
+    sim.set_needed(true);
+    let ws = Workspace::new();
+    let kinds: [(&str, &[&str], Option<&str>); 7] = [
+        ("running", &["-w", "60"], Some("-w 60 --max-gap 86400")),
+        (
+            "running",
+            &["--critical-time", "4h"],
+            Some("--critical-time 14400 --max-gap 86400"),
+        ),
+        (
+            "running",
+            &["-w", "60", "--state-key", "named"],
+            Some("named"),
+        ),
+        ("needed", &["-w", "60"], Some("-w 60 --max-gap 86400")),
+        (
+            "needed",
+            &["--warning-time", "1d"],
+            Some("--warning-time 86400 --max-gap 86400"),
+        ),
+        ("result", &[], None),
+        ("age", &["--critical-time", "2d"], None),
+    ];
+    let next = AtomicUsize::new(0);
+    let runs = run_concurrently(50, || {
+        let (mode, args, _) = kinds[next.fetch_add(1, Ordering::SeqCst) % kinds.len()];
+        let mut cmd = login_command(&sim, &ws);
+        // A generous bound: fifty runs share two cores.
+        cmd.args(["--mode", mode, "-t", "60"]).args(args);
+        cmd
+    });
+    let state = ws.state_json();
+    for (k, (mode, _, key)) in kinds.iter().enumerate() {
+        let mine: Vec<&Run> = runs.iter().skip(k).step_by(kinds.len()).collect();
+        for r in &mine {
+            r.expect("OK", 0);
+        }
+        let Some(key) = key else { continue };
+        let mut counts: Vec<u64> = mine
+            .iter()
+            .map(|r| r.perf_number(&format!("{mode}_checks")).unwrap() as u64)
+            .collect();
+        counts.sort();
+        let n = mine.len() as u64;
+        assert_eq!(counts, (1..=n).collect::<Vec<_>>(), "{mode} {key}");
+        assert_eq!(
+            state["streaks"][mode]["services"][key]["checks"], n,
+            "{mode} {key}: {state}"
+        );
+    }
+    assert_eq!(
+        state["streaks"]["running"]["services"]
+            .as_object()
+            .unwrap()
+            .len(),
+        3,
+        "{state}"
+    );
+    assert_eq!(
+        state["streaks"]["needed"]["services"]
+            .as_object()
+            .unwrap()
+            .len(),
+        2,
+        "{state}"
+    );
+    assert_eq!(
+        sim.count("POST", "/ckms/login") - sim.count("DELETE", "/ckms/logout"),
+        1,
+        "one session kept, the others logged out"
+    );
+}
+
+#[test]
+fn a_refused_state_file_gets_no_lock_file_beside_it() {
+    let sim = Simulator::start();
+    sim.set_running(true);
+    let ws = Workspace::new();
+    let dir = ws.path().join("named");
+    std::fs::create_dir_all(&dir).unwrap();
+    let victim = ws.path().join("victim");
+    std::fs::write(&victim, "precious").unwrap();
+    let foreign =
+        r#"{"version":3,"target":"gklm-a.example:9443 auto monitor","updated":1,"streaks":{}}"#;
+    let damaged_foreign = r#"{"version":9,"target":"gklm-a.example:9443 auto monitor"}"#;
+    type Make<'a> = &'a dyn Fn(&Path);
+    let cases: [(&str, Make, &[&str], &str); 7] = [
+        (
+            "password",
+            &|p| std::fs::write(p, format!("{PASSWORD}\n")).unwrap(),
+            &[],
+            "holds something other than this check's state",
+        ),
+        (
+            "foreign",
+            &|p| std::fs::write(p, foreign).unwrap(),
+            &["-w", "3"],
+            "belongs to target",
+        ),
+        (
+            "foreign-cache",
+            &|p| std::fs::write(p, foreign).unwrap(),
+            &[],
+            "belongs to target",
+        ),
+        (
+            "damaged-foreign",
+            &|p| std::fs::write(p, damaged_foreign).unwrap(),
+            &[],
+            "belongs to target",
+        ),
+        (
+            "symlink",
+            &|p| symlink(&victim, p).unwrap(),
+            &[],
+            "is a symlink",
+        ),
+        (
+            "fifo",
+            &|p| {
+                let c = std::ffi::CString::new(p.to_str().unwrap()).unwrap();
+                // SAFETY: a valid NUL-terminated path.
+                assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+            },
+            &[],
+            "not a regular file",
+        ),
+        (
+            "directory",
+            &|p| std::fs::create_dir(p).unwrap(),
+            &[],
+            "is a directory",
+        ),
+    ];
+    for (name, make, args, why) in cases {
+        let path = dir.join(format!("{name}.json"));
+        make(&path);
+        let r = run_with(
+            &sim,
+            &ws,
+            &[&["--state-file", path.to_str().unwrap()], args].concat(),
+        );
+        r.expect("UNKNOWN", 3).expect_text(why);
+        let mut lock = path.clone().into_os_string();
+        lock.push(".lock");
+        assert!(
+            std::fs::symlink_metadata(&lock).is_err(),
+            "{name}: a lock file was left beside the refused file"
+        );
+    }
+    // A foreign file used by a run that needs neither history nor a cached
+    // session: that run goes on without history, and leaves no lock either.
+    let path = dir.join("foreign.json");
+    let r = run(target_command(&sim, &ws)
+        .env("GKLM_AUTH_ID", sim.issue_session())
+        .args(["--mode", "result", "--state-file", path.to_str().unwrap()]));
+    r.expect("OK", 0);
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), foreign);
+    assert!(!dir.join("foreign.json.lock").exists());
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
+}
+
+#[test]
+fn a_format_version_written_as_a_float_is_read_as_that_version() {
+    let sim = Simulator::start();
+    sim.set_running(true);
+    let ws = Workspace::new();
+    run_with(&sim, &ws, &["--mode", "result"]).expect("OK", 0);
+    let path = ws.state_files().remove(0);
+    let target = ws.state_json()["target"].as_str().unwrap().to_string();
+    let now = ws.state_json()["updated"].as_u64().unwrap();
+    // As another JSON writer (or a hand edit through one) may write it.
+    let text = format!(
+        r#"{{"version":2.0,"target":"{target}","updated":{now},"streaks":{{"running":{{"checks":3,"since":{},"last":{now}}}}}}}"#,
+        now - 600
+    );
+    std::fs::write(&path, text).unwrap();
+    let r = run_with(&sim, &ws, &["-w", "3", "-v"]);
+    r.expect("WARNING", 1)
+        .expect_text("(running for 4 checks, 10m");
+    assert!(!r.stdout.contains("ignored state file"), "{}", r.stdout);
+    // Not a whole number: a damaged file, said so and replaced.
+    let text = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace("\"version\": 3", "\"version\": 2.5");
+    std::fs::write(&path, text).unwrap();
+    let r = run_with(&sim, &ws, &["-w", "3", "-v"]);
+    r.expect("OK", 0)
+        .expect_detail("format version 2.5 is not a whole number");
+    assert_eq!(ws.state_json()["version"], 3);
 }

@@ -17,6 +17,7 @@ mod packaging;
 mod prometheus;
 mod props;
 mod secrets;
+mod services;
 mod session;
 mod signals;
 mod state_safety;

@@ -117,6 +117,16 @@ impl Mode {
         }
     }
 
+    /// The key this service's count goes by (see `Thresholds::service_key`);
+    /// None for modes that keep no streak.
+    pub fn service_key(&self) -> Option<String> {
+        match self {
+            Mode::Running(m) => Some(m.thresholds.service_key(m.max_gap)),
+            Mode::Needed(m) => Some(m.thresholds.service_key(m.max_gap)),
+            Mode::Result(_) | Mode::Age(_) => None,
+        }
+    }
+
     /// Read GKLM's 200 answer, or say what did not fit.
     pub fn read(&self, body: &Value) -> Result<Answer, Unexpected> {
         let read = match self {
@@ -186,7 +196,7 @@ impl Condition {
         }
         match history {
             Ok(observed) => {
-                let verdict = judge_streak(&observed.streak, now, thresholds, self.verb);
+                let verdict = judge_streak(&observed, now, thresholds, self.verb);
                 report.state = if thresholds.any() {
                     verdict.state
                 } else {

@@ -269,3 +269,12 @@ pub fn closed_port() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     listener.local_addr().expect("address").port()
 }
+
+/// The count a state file keeps for `mode`, when one service counts it
+/// (None once the streak ended); more than one service is a test error.
+pub fn checks_in(state: &serde_json::Value, mode: &str) -> Option<u64> {
+    let streak = state["streaks"].get(mode)?;
+    let services = streak["services"].as_object().expect("services");
+    assert_eq!(services.len(), 1, "one service counts {mode}: {state}");
+    services.values().next()?["checks"].as_u64()
+}

@@ -1,0 +1,259 @@
+//! Several services of one target and mode (one with `-w 3`, one with
+//! `--critical-time 4h`): each counts only its own checks, while when the
+//! condition was first seen is a fact about GKLM that they share.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::util::*;
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+/// Turn on the condition `mode` counts.
+fn condition(sim: &Simulator, mode: &str) {
+    match mode {
+        "running" => sim.set_running(true),
+        _ => sim.set_needed(true),
+    }
+}
+
+fn checks(r: &Run, mode: &str) -> u64 {
+    r.perf_number(&format!("{mode}_checks"))
+        .unwrap_or_else(|| panic!("no {mode}_checks: {}", r.stdout)) as u64
+}
+
+fn seconds(r: &Run, mode: &str) -> f64 {
+    r.perf_number(&format!("{mode}_seconds"))
+        .unwrap_or_else(|| panic!("no {mode}_seconds: {}", r.stdout))
+}
+
+/// Write `edit`ed state back.
+fn edit_state(ws: &Workspace, edit: impl FnOnce(&mut serde_json::Value)) {
+    let path = ws.state_files().remove(0);
+    let mut state = ws.state_json();
+    edit(&mut state);
+    std::fs::write(&path, state.to_string()).unwrap();
+}
+
+#[test]
+fn two_services_of_one_mode_never_count_each_others_checks() {
+    for mode in ["running", "needed"] {
+        let sim = Simulator::start();
+        condition(&sim, mode);
+        let ws = Workspace::new();
+        let by_count = ["--mode", mode, "-w", "3"];
+        let by_time = ["--mode", mode, "--critical-time", "4h"];
+        let mut states = Vec::new();
+        for round in 1..=4u64 {
+            let r = run_with(&sim, &ws, &by_count);
+            assert_eq!(checks(&r, mode), round, "{mode}: {}", r.stdout);
+            states.push(r.state().to_string());
+            let r = run_with(&sim, &ws, &by_time);
+            r.expect("OK", 0);
+            assert_eq!(checks(&r, mode), round, "{mode}: {}", r.stdout);
+        }
+        // -w 3 warns from its own 4th check, not from the 4th of both.
+        assert_eq!(states, ["OK", "OK", "OK", "WARNING"], "{mode}");
+        // Whichever sees the condition end, ends it for both.
+        sim.set_running(false);
+        sim.set_needed(false);
+        run_with(&sim, &ws, &by_time).expect("OK", 0);
+        condition(&sim, mode);
+        let r = run_with(&sim, &ws, &by_count);
+        assert_eq!(checks(&r, mode), 1, "{mode}: {}", r.stdout);
+    }
+}
+
+#[test]
+fn options_that_judge_nothing_do_not_make_another_service() {
+    let sim = Simulator::start();
+    sim.set_running(true);
+    let ws = Workspace::new();
+    for (round, extra) in [
+        &[][..],
+        &["-v"],
+        &["-t", "7", "--format", "json"],
+        &["-w", "+3", "-l", "de"],
+        &["-w", "0:3", "--max-gap", "1d"],
+        &["-w", "3e0", "--max-gap", "86400"],
+    ]
+    .iter()
+    .enumerate()
+    {
+        let mut args = vec!["-w", "3"];
+        if extra.first() == Some(&"-w") {
+            args.clear();
+        }
+        args.extend_from_slice(extra);
+        let r = run_with(&sim, &ws, &args);
+        let count = if extra.contains(&"json") {
+            r.json()["running_checks"].as_u64().unwrap()
+        } else {
+            checks(&r, "running")
+        };
+        assert_eq!(count, round as u64 + 1, "{args:?}: {}", r.stdout);
+    }
+    // A different --max-gap judges the streak differently: its own count.
+    let r = run_with(&sim, &ws, &["-w", "3", "--max-gap", "2d"]);
+    assert_eq!(checks(&r, "running"), 1, "{}", r.stdout);
+}
+
+#[test]
+fn a_new_threshold_keeps_the_time_since_the_condition_was_first_seen() {
+    for mode in ["running", "needed"] {
+        let sim = Simulator::start();
+        condition(&sim, mode);
+        let ws = Workspace::new();
+        run_with(&sim, &ws, &["--mode", mode, "--critical-time", "8h"]).expect("OK", 0);
+        // First seen five hours ago, last seen a minute ago.
+        let t = now();
+        edit_state(&ws, |s| {
+            s["streaks"][mode]["since"] = (t - 5 * 3600).into();
+            s["streaks"][mode]["last"] = (t - 60).into();
+        });
+        // The threshold changes (a new service key): its count starts at
+        // 1, but the backup has been running (needed) for five hours.
+        let r = run_with(
+            &sim,
+            &ws,
+            &["--mode", mode, "-w", "3", "--warning-time", "4h"],
+        );
+        r.expect("WARNING", 1)
+            .expect_text("for 1 check, 5h 0m")
+            .expect_text("--warning-time 4h 0m 0s crossed");
+        assert_eq!(checks(&r, mode), 1);
+        assert!(
+            (18_000.0..18_100.0).contains(&seconds(&r, mode)),
+            "{}",
+            r.stdout
+        );
+        // And the first service goes on from its own count.
+        let r = run_with(&sim, &ws, &["--mode", mode, "--critical-time", "8h"]);
+        r.expect("OK", 0);
+        assert_eq!(checks(&r, mode), 2, "{}", r.stdout);
+        assert!(seconds(&r, mode) >= 18_000.0, "{}", r.stdout);
+    }
+}
+
+#[test]
+fn a_state_key_names_the_count_and_only_that_name_shares_it() {
+    for mode in ["running", "needed"] {
+        let sim = Simulator::start();
+        condition(&sim, mode);
+        let ws = Workspace::new();
+        // The same name with other thresholds: one count (an operator who
+        // tunes -w keeps the count).
+        let a = ["--mode", mode, "--state-key", "backup-window", "-w", "2"];
+        let b = ["--mode", mode, "--state-key", "backup-window", "-w", "9"];
+        let other = ["--mode", mode, "--state-key", "other", "-w", "2"];
+        assert_eq!(checks(&run_with(&sim, &ws, &a), mode), 1);
+        assert_eq!(checks(&run_with(&sim, &ws, &b), mode), 2);
+        run_with(&sim, &ws, &a)
+            .expect("WARNING", 1)
+            .expect_text("-w 2 crossed");
+        assert_eq!(checks(&run_with(&sim, &ws, &other), mode), 1);
+        assert_eq!(
+            checks(&run_with(&sim, &ws, &["--mode", mode, "-w", "2"]), mode),
+            1
+        );
+        let services = &ws.state_json()["streaks"][mode]["services"];
+        assert_eq!(services["backup-window"]["checks"], 3, "{services}");
+        assert_eq!(services["other"]["checks"], 1, "{services}");
+        assert_eq!(services["-w 2 --max-gap 86400"]["checks"], 1, "{services}");
+    }
+}
+
+#[test]
+fn an_invalid_state_key_is_a_usage_error_before_anything_is_sent() {
+    let sim = Simulator::start();
+    let ws = Workspace::new();
+    for key in ["", "a b", "-w", "../x", "ключ", &"k".repeat(65)] {
+        let r = run_with(&sim, &ws, &["--state-key", key]);
+        r.expect("UNKNOWN", 3).expect_text("invalid --state-key");
+    }
+    for mode in [
+        &["--mode", "result"][..],
+        &["--mode", "age", "--critical-time", "1d"],
+    ] {
+        let r = run_with(&sim, &ws, &[mode, &["--state-key", "k"]].concat());
+        r.expect("UNKNOWN", 3)
+            .expect_text("--state-key means nothing for --mode");
+    }
+    assert!(sim.requests().is_empty(), "{:?}", sim.requests());
+}
+
+/// An older state file for the workspace's target, written by hand.
+fn old_file(sim: &Simulator, ws: &Workspace, text: &str) {
+    // A first run creates the file: its name and target are the check's.
+    run_with(sim, ws, &["--mode", "result"]).expect("OK", 0);
+    let path = ws.state_files().remove(0);
+    let target = ws.state_json()["target"].as_str().unwrap().to_string();
+    std::fs::write(&path, text.replace("TARGET", &target)).unwrap();
+}
+
+#[test]
+fn the_count_of_a_version_1_or_2_file_goes_on_in_the_first_service_that_counts() {
+    let t = now();
+    for (mode, text) in [
+        (
+            "running",
+            format!(
+                r#"{{"version":2,"target":"TARGET","updated":{u},"streaks":{{"running":{{"checks":3,"since":{s},"last":{u}}}}},"prefix":"/SKLM"}}"#,
+                u = t - 60,
+                s = t - 3600
+            ),
+        ),
+        (
+            "needed",
+            format!(
+                r#"{{"version":2,"target":"TARGET","updated":{u},"streaks":{{"needed":{{"checks":3,"since":{s},"last":{u}}}}}}}"#,
+                u = t - 60,
+                s = t - 3600
+            ),
+        ),
+        (
+            "running",
+            format!(
+                r#"{{"version":1,"target":"TARGET","updated":{u},"running_checks":3,"running_since":{s},"prefix":"/SKLM"}}"#,
+                u = t - 60,
+                s = t - 3600
+            ),
+        ),
+    ] {
+        let sim = Simulator::start();
+        condition(&sim, mode);
+        let ws = Workspace::new();
+        old_file(&sim, &ws, &text);
+        // The one service that counted before the upgrade goes on.
+        let r = run_with(&sim, &ws, &["--mode", mode, "-w", "3"]);
+        r.expect("WARNING", 1).expect_text("for 4 checks, 1h 0m");
+        // A second service starts its own count from the shared sighting.
+        let r = run_with(&sim, &ws, &["--mode", mode, "--critical-time", "4h"]);
+        r.expect("OK", 0).expect_text("for 1 check, 1h 0m");
+        let r = run_with(&sim, &ws, &["--mode", mode, "-w", "3"]);
+        assert_eq!(checks(&r, mode), 5, "{}", r.stdout);
+        let state = ws.state_json();
+        assert_eq!(state["version"], 3);
+        assert!(state["streaks"][mode].get("unclaimed").is_none(), "{state}");
+        assert_eq!(state["streaks"][mode]["since"], t - 3600, "{state}");
+    }
+}
+
+#[test]
+fn the_counts_kept_per_mode_are_bounded() {
+    let sim = Simulator::start();
+    sim.set_running(true);
+    let ws = Workspace::new();
+    for w in 1..=20 {
+        let r = run_with(&sim, &ws, &["-w", &format!("{w}0")]);
+        assert_eq!(checks(&r, "running"), 1, "{}", r.stdout);
+    }
+    let state = ws.state_json();
+    let services = state["streaks"]["running"]["services"].as_object().unwrap();
+    assert_eq!(services.len(), 16, "{state}");
+    assert!(services.contains_key("-w 200 --max-gap 86400"), "{state}");
+}
