@@ -15,12 +15,12 @@ use std::time::Duration;
 
 use crate::credentials::{AuthSource, FromEnvironment};
 use crate::evaluate::Thresholds;
-use crate::mode::{Mode, age::Age, needed::Needed, result::LastResult, running::Running};
+use crate::mode::{self, Mode, ModeOptions, result, streak};
 use crate::render::Format;
 use crate::report::State;
 use crate::state::Location;
 use crate::target::{Host, HostError, Prefix, Target};
-use crate::threshold::{Range, SyntaxError, check_order, parse_duration};
+use crate::threshold::{Range, SyntaxError, parse_duration};
 use crate::tls::OpensslEnv;
 
 /// One command-line option.
@@ -57,36 +57,50 @@ const fn valued(
     }
 }
 
-pub const DEFAULT_PORT: u16 = 9443;
-pub const DEFAULT_TIMEOUT_SECS: f64 = 10.0;
-pub const DEFAULT_MAX_GAP: &str = "1d";
-pub const MIN_MAX_GAP_SECS: u64 = 60;
+/// Each default is written once, here or in the mode that owns it, and
+/// read through the same parser as a value given on the command line.
+const DEFAULT_PORT: &str = "9443";
+const DEFAULT_PREFIX: &str = "auto";
+const DEFAULT_LANGUAGE: &str = "en";
+const DEFAULT_UNREACHABLE_STATE: &str = "critical";
+const DEFAULT_TIMEOUT: &str = "10";
+const DEFAULT_FORMAT: &str = "nagios";
 
 /// Every option, in `--help` order.
 pub const FLAGS: &[Flag] = &[
     valued(Some('H'), "--hostname", "HOST", None),
-    valued(Some('p'), "--port", "PORT", Some("9443")),
-    valued(None, "--prefix", "PREFIX", Some("auto")),
-    valued(Some('l'), "--language", "LANG", Some("en")),
+    valued(Some('p'), "--port", "PORT", Some(DEFAULT_PORT)),
+    valued(None, "--prefix", "PREFIX", Some(DEFAULT_PREFIX)),
+    valued(Some('l'), "--language", "LANG", Some(DEFAULT_LANGUAGE)),
     valued(Some('u'), "--username", "USER", None),
     valued(None, "--password-file", "FILE", None),
     flag(None, "--no-session-cache"),
     valued(None, "--auth-id-file", "FILE", None),
     valued(None, "--cacert", "FILE", None),
     flag(Some('k'), "--insecure"),
-    valued(None, "--mode", "MODE", Some("running")),
+    valued(None, "--mode", "MODE", Some(mode::DEFAULT.name)),
     valued(Some('w'), "--warning", "RANGE", None),
     valued(Some('c'), "--critical", "RANGE", None),
     valued(None, "--warning-time", "DURATION", None),
     valued(None, "--critical-time", "DURATION", None),
-    valued(None, "--max-gap", "DURATION", Some(DEFAULT_MAX_GAP)),
-    valued(None, "--unknown-result-state", "STATE", Some("ok")),
+    valued(None, "--max-gap", "DURATION", Some(streak::DEFAULT_MAX_GAP)),
+    valued(
+        None,
+        "--unknown-result-state",
+        "STATE",
+        Some(result::DEFAULT_UNDETERMINED),
+    ),
     valued(None, "--backup-dir", "DIR", None),
     valued(None, "--state-file", "PATH", None),
     valued(None, "--state-key", "NAME", None),
-    valued(None, "--unreachable-state", "STATE", Some("critical")),
-    valued(Some('t'), "--timeout", "SECONDS", Some("10")),
-    valued(None, "--format", "FORMAT", Some("nagios")),
+    valued(
+        None,
+        "--unreachable-state",
+        "STATE",
+        Some(DEFAULT_UNREACHABLE_STATE),
+    ),
+    valued(Some('t'), "--timeout", "SECONDS", Some(DEFAULT_TIMEOUT)),
+    valued(None, "--format", "FORMAT", Some(DEFAULT_FORMAT)),
     flag(Some('v'), "--verbose"),
     flag(Some('h'), "--help"),
     flag(Some('V'), "--version"),
@@ -101,7 +115,7 @@ pub enum TrustChoice {
 }
 
 /// Everything a run needs, in the domain's terms.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct Config {
     pub target: Target,
     pub auth: AuthSource,
@@ -111,9 +125,6 @@ pub struct Config {
     pub language: String,
     pub mode: Mode,
     pub state: Location,
-    /// `--state-key`: the name this service's count goes by, instead of
-    /// one derived from its thresholds and max-gap.
-    pub state_key: Option<String>,
     pub unreachable_state: State,
     pub timeout: Duration,
     pub verbosity: u8,
@@ -205,72 +216,38 @@ pub fn parse(raw: Vec<OsString>, env: &Environment) -> Result<Command, UsageErro
     let session_cache = args.count("--no-session-cache") == 0;
     let insecure = args.count("--insecure") > 0;
     let host = args.value("--hostname");
-    let port = args
-        .value("--port")
-        .map_or(Ok(DEFAULT_PORT), |p| parse_port(&p))?;
-    let prefix = match args.value("--prefix").as_deref() {
-        None | Some("auto") => Prefix::Auto,
-        Some(p) => Prefix::Fixed(Prefix::fixed(p).ok_or_else(|| {
+    let port = parse_port(&args.value_or_default("--port"))?;
+    let prefix = match args.value_or_default("--prefix").as_str() {
+        "auto" => Prefix::Auto,
+        p => Prefix::Fixed(Prefix::fixed(p).ok_or_else(|| {
             UsageError(format!(
                 "invalid --prefix '{p}': expected auto, /SKLM or /GKLM"
             ))
         })?),
     };
-    let language = parse_language(args.value("--language").unwrap_or_else(|| "en".into()))?;
+    let language = parse_language(args.value_or_default("--language"))?;
     let auth = parse_auth(
         args.value("--username"),
         args.value("--password-file"),
         args.value("--auth-id-file"),
     )?;
     let cacert = args.value("--cacert");
-    let mode_name = args.value("--mode");
-    let thresholds = Thresholds {
-        warning: args
-            .value("--warning")
-            .map(|v| Range::parse(&v))
-            .transpose()?,
-        critical: args
-            .value("--critical")
-            .map(|v| Range::parse(&v))
-            .transpose()?,
-        warning_time: duration(args.value("--warning-time"))?,
-        critical_time: duration(args.value("--critical-time"))?,
-    };
-    let max_gap = args.value("--max-gap");
-    let unknown_result_state = args.value("--unknown-result-state");
-    let backup_dir = args.value("--backup-dir");
+    let mode_name = args.value_or_default("--mode");
+    let mode_options = mode_options(&mut args)?;
     let state_file = args.value("--state-file");
-    let state_key = args.value("--state-key").map(parse_state_key).transpose()?;
-    let unreachable_state = match args.value("--unreachable-state") {
-        None => State::Critical,
-        Some(s) => parse_state(&s, "--unreachable-state")?,
-    };
-    let timeout = match args.value("--timeout") {
-        None => Duration::from_secs_f64(DEFAULT_TIMEOUT_SECS),
-        Some(t) => parse_timeout(&t)?,
-    };
-    let format = parse_format(args.value("--format").as_deref())?;
+    let unreachable_state = parse_state(
+        &args.value_or_default("--unreachable-state"),
+        "--unreachable-state",
+    )?;
+    let timeout = parse_timeout(&args.value_or_default("--timeout"))?;
+    let format = parse_format(&args.value_or_default("--format"))?;
     let trust = match (cacert, insecure) {
         (Some(_), true) => return usage("--cacert and --insecure contradict each other; give one"),
         (Some(path), false) => TrustChoice::CaFile(PathBuf::from(path)),
         (None, true) => TrustChoice::Insecure,
         (None, false) => TrustChoice::System,
     };
-    let mode = parse_mode(
-        mode_name.as_deref(),
-        ModeOptions {
-            thresholds,
-            max_gap,
-            unknown_result_state,
-            backup_dir,
-        },
-    )?;
-    if state_key.is_some() && mode.service_key().is_none() {
-        return usage(format!(
-            "--state-key means nothing for --mode {}: it keeps no count",
-            mode.name()
-        ));
-    }
+    let mode = mode::choose(&mode_name, &mode_options).map_err(UsageError)?;
     let host = Host::parse(&host.ok_or(UsageError("missing -H/--hostname".into()))?)?;
     let user = match &auth {
         AuthSource::Login { user, .. } => Some(user.clone()),
@@ -289,7 +266,6 @@ pub fn parse(raw: Vec<OsString>, env: &Environment) -> Result<Command, UsageErro
         language,
         mode,
         state: Location::choose(parse_state_file(state_file)?, &env.state_dirs),
-        state_key,
         unreachable_state,
         timeout,
         verbosity,
@@ -317,6 +293,12 @@ impl Given {
     fn value(&mut self, long: &str) -> Option<String> {
         let at = self.options.iter().position(|(l, _)| *l == long)?;
         self.options.remove(at).1
+    }
+
+    /// The value given, else the default `FLAGS` states for it.
+    fn value_or_default(&mut self, long: &str) -> String {
+        self.value(long)
+            .unwrap_or_else(|| default_of(long).to_string())
     }
 
     /// Whether a switch was given, and how often (`-vvv`).
@@ -459,96 +441,55 @@ fn shorts(word: &str) -> Option<Vec<(&'static Flag, Option<String>)>> {
     Some(found)
 }
 
-/// Options that only some modes understand.
-struct ModeOptions {
-    thresholds: Thresholds,
-    max_gap: Option<String>,
-    unknown_result_state: Option<String>,
-    backup_dir: Option<String>,
+/// The options only some modes take, each read by its own syntax; the
+/// mode decides whether it takes them and how they combine.
+fn mode_options(args: &mut Given) -> Result<ModeOptions, UsageError> {
+    let range = |v: Option<String>| v.map(|v| Range::parse(&v)).transpose();
+    Ok(ModeOptions {
+        thresholds: Thresholds {
+            warning: range(args.value("--warning"))?,
+            critical: range(args.value("--critical"))?,
+            warning_time: duration(args.value("--warning-time"))?,
+            critical_time: duration(args.value("--critical-time"))?,
+        },
+        max_gap: args.value("--max-gap").map(parse_max_gap).transpose()?,
+        state_key: args.value("--state-key").map(parse_state_key).transpose()?,
+        unknown_result_state: args
+            .value("--unknown-result-state")
+            .map(|s| parse_state(&s, "--unknown-result-state"))
+            .transpose()?,
+        backup_dir: args
+            .value("--backup-dir")
+            .map(parse_backup_dir)
+            .transpose()?,
+    })
 }
 
-fn parse_mode(name: Option<&str>, o: ModeOptions) -> Result<Mode, UsageError> {
-    let name = name.unwrap_or("running");
-    let refuse = |flag: &str, given: bool| -> Result<(), UsageError> {
-        if given {
-            usage(format!("{flag} means nothing for --mode {name}"))
-        } else {
-            Ok(())
-        }
-    };
-    let max_gap = || -> Result<u64, UsageError> {
-        let gap = parse_duration(o.max_gap.as_deref().unwrap_or(DEFAULT_MAX_GAP))?;
-        // Shorter than any check interval, it would restart the count at
-        // every check, and -c or --critical-time could never fire.
-        if gap < MIN_MAX_GAP_SECS {
-            return usage(format!(
-                "--max-gap {} is shorter than 1m; give at least the check interval (default {DEFAULT_MAX_GAP})",
-                o.max_gap.as_deref().unwrap_or_default()
-            ));
-        }
-        Ok(gap)
-    };
-    let counts = o.thresholds.any_count();
-    let t = &o.thresholds;
-    let in_order = || {
-        check_order(
-            t.warning.as_ref(),
-            t.critical.as_ref(),
-            t.warning_time,
-            t.critical_time,
-        )
-    };
-    let mode = match name {
-        "running" | "needed" => {
-            refuse("--unknown-result-state", o.unknown_result_state.is_some())?;
-            refuse("--backup-dir", o.backup_dir.is_some())?;
-            in_order()?;
-            let (thresholds, max_gap) = (o.thresholds.clone(), max_gap()?);
-            if name == "running" {
-                Mode::Running(Running {
-                    thresholds,
-                    max_gap,
-                })
-            } else {
-                Mode::Needed(Needed {
-                    thresholds,
-                    max_gap,
-                })
-            }
-        }
-        "result" => {
-            refuse("-w/-c", counts)?;
-            refuse("--warning-time/--critical-time", o.thresholds.any_time())?;
-            refuse("--max-gap", o.max_gap.is_some())?;
-            refuse("--backup-dir", o.backup_dir.is_some())?;
-            let undetermined_state = match &o.unknown_result_state {
-                None => State::Ok,
-                Some(s) => parse_state(s, "--unknown-result-state")?,
-            };
-            Mode::Result(LastResult { undetermined_state })
-        }
-        "age" => {
-            refuse("-w/-c (use --warning-time/--critical-time)", counts)?;
-            refuse("--max-gap", o.max_gap.is_some())?;
-            refuse("--unknown-result-state", o.unknown_result_state.is_some())?;
-            if !o.thresholds.any_time() {
-                return usage(
-                    "--mode age needs --warning-time or --critical-time (for example --critical-time 2d)",
-                );
-            }
-            in_order()?;
-            Mode::Age(Age {
-                thresholds: o.thresholds,
-                backup_dir: o.backup_dir.map(parse_backup_dir).transpose()?,
-            })
-        }
-        other => {
-            return usage(format!(
-                "invalid --mode '{other}': expected running, needed, result or age"
-            ));
-        }
-    };
-    Ok(mode)
+/// Shorter than any check interval, a `--max-gap` would restart the count
+/// at every check, and -c or --critical-time could never fire.
+fn parse_max_gap(text: String) -> Result<u64, UsageError> {
+    let gap = parse_duration(&text)?;
+    if gap < streak::MIN_MAX_GAP {
+        return usage(format!(
+            "--max-gap {text} is shorter than 1m; give at least the check interval (default {})",
+            streak::DEFAULT_MAX_GAP
+        ));
+    }
+    Ok(gap)
+}
+
+/// The default `FLAGS` states for `long` (every caller names one that has).
+fn default_of(long: &str) -> &'static str {
+    FLAGS
+        .iter()
+        .find(|f| f.long == long)
+        .and_then(|f| f.default)
+        .unwrap_or_default()
+}
+
+/// `-t`'s default, for output printed before the options could be read.
+pub fn default_timeout() -> f64 {
+    DEFAULT_TIMEOUT.parse().unwrap_or(10.0)
 }
 
 fn parse_auth(
@@ -586,12 +527,12 @@ fn parse_state(text: &str, flag: &str) -> Result<State, UsageError> {
     })
 }
 
-fn parse_format(text: Option<&str>) -> Result<Format, UsageError> {
+fn parse_format(text: &str) -> Result<Format, UsageError> {
     match text {
-        None | Some("nagios") => Ok(Format::Nagios),
-        Some("json") => Ok(Format::Json),
-        Some("prometheus") => Ok(Format::Prometheus),
-        Some(other) => usage(format!(
+        "nagios" => Ok(Format::Nagios),
+        "json" => Ok(Format::Json),
+        "prometheus" => Ok(Format::Prometheus),
+        other => usage(format!(
             "invalid --format '{other}': expected nagios, json or prometheus"
         )),
     }
@@ -678,13 +619,14 @@ fn parse_backup_dir(dir: String) -> Result<String, UsageError> {
 /// The output format the raw arguments ask for, so that even a usage error
 /// is printed in the form the caller reads (Zabbix stores whatever it gets).
 pub fn requested_format(raw: &[OsString]) -> Format {
-    parse_format(raw_value(raw, "--format").as_deref()).unwrap_or_default()
+    let format = raw_value(raw, "--format").unwrap_or_else(|| DEFAULT_FORMAT.into());
+    parse_format(&format).unwrap_or_default()
 }
 
 /// The mode the raw arguments ask for (`running` when none is given), so a
 /// usage error in JSON still carries that mode's fields.
 pub fn requested_mode(raw: &[OsString]) -> String {
-    raw_value(raw, "--mode").unwrap_or_else(|| "running".into())
+    raw_value(raw, "--mode").unwrap_or_else(|| mode::DEFAULT.name.into())
 }
 
 /// The last value given to `long` (`--long value` or `--long=value`) in
@@ -775,7 +717,12 @@ mod tests {
         ] {
             let c = config(args);
             assert_eq!(c.target, spaced.target, "{args:?}");
-            assert_eq!(c.mode, spaced.mode, "{args:?}");
+            // The same question with the same settings prints the same.
+            assert_eq!(
+                format!("{:?}", c.mode),
+                format!("{:?}", spaced.mode),
+                "{args:?}"
+            );
             assert_eq!(
                 (c.verbosity, c.trust.clone(), c.timeout),
                 (3, TrustChoice::Insecure, spaced.timeout),
@@ -1030,11 +977,11 @@ mod tests {
             "--unknown-result-state",
             "critical",
         ]);
-        assert_eq!(
-            c.mode,
-            Mode::Result(LastResult {
-                undetermined_state: State::Critical
-            })
+        assert_eq!(c.mode.name(), "result");
+        assert!(
+            format!("{:?}", c.mode).contains("undetermined_state: Critical"),
+            "{:?}",
+            c.mode
         );
         let c = config(&[
             "-H",
@@ -1056,11 +1003,14 @@ mod tests {
     fn a_state_key_is_a_short_safe_token() {
         for name in ["x", "backup-long_1.0", &"k".repeat(64)] {
             let c = config(&["-H", "h", "--state-key", name]);
-            assert_eq!(c.state_key.as_deref(), Some(name));
+            assert_eq!(c.mode.service_key().as_deref(), Some(name));
         }
         let c = config(&["-H", "h", "--mode", "needed", "--state-key=n1"]);
-        assert_eq!(c.state_key.as_deref(), Some("n1"));
-        assert_eq!(config(&["-H", "h"]).state_key, None);
+        assert_eq!(c.mode.service_key().as_deref(), Some("n1"));
+        assert_eq!(
+            config(&["-H", "h"]).mode.service_key().as_deref(),
+            Some("--max-gap 86400")
+        );
     }
 
     #[test]

@@ -12,7 +12,7 @@ use check_gklm_backup::credentials::{self, AuthSource, Credentials, FromEnvironm
 use check_gklm_backup::evaluate::Observed;
 use check_gklm_backup::gklm::Gklm;
 use check_gklm_backup::mode;
-use check_gklm_backup::mode::{Answer, History};
+use check_gklm_backup::mode::{History, Reading};
 use check_gklm_backup::query::{self, Fetched, Plan};
 use check_gklm_backup::render::{Format, Printer};
 use check_gklm_backup::report::{Report, State};
@@ -38,8 +38,8 @@ fn main() {
         Ok(Command::Help) => finish_text(cli::HELP),
         Ok(Command::Version) => finish_text(&cli::version()),
         Err(e) => {
-            let asked = mode::fields_of(&cli::requested_mode(&args));
-            let (name, fields) = asked.unwrap_or(("none", &[]));
+            let asked = mode::kind_of(&cli::requested_mode(&args));
+            let (name, fields) = asked.map_or(("none", &[][..]), |k| (k.name, k.fields));
             let report = Report::failure(State::Unknown, format!("{e}; see --help"));
             let printer = usage_printer(cli::requested_format(&args), name, now);
             print_and_exit(&report.with_fields(fields), &printer, started)
@@ -110,7 +110,7 @@ fn run(config: &Config, env: FromEnvironment, trust: Trust, deadline: Instant, n
         Ok(answer) => {
             let history = history_for_judging(&before, &kept, &learnt, now);
             note_restart(&history, &trace);
-            config.mode.judge(&answer, history, now)
+            answer.judge(history, now)
         }
         Err(report) => *report,
     };
@@ -176,7 +176,7 @@ fn failure(config: &Config, state: State, e: &dyn std::error::Error) -> Report {
 }
 
 /// GKLM's answer as the mode reads it, or the failure to report.
-fn read_answer(config: &Config, fetched: &Fetched) -> Result<Answer, Box<Report>> {
+fn read_answer<'a>(config: &'a Config, fetched: &Fetched) -> Result<Reading<'a>, Box<Report>> {
     let answer = match &fetched.answer {
         Ok(body) => config
             .mode
@@ -189,12 +189,9 @@ fn read_answer(config: &Config, fetched: &Fetched) -> Result<Answer, Box<Report>
 }
 
 /// What this service saw of the condition its mode counts, if it counts one.
-fn observation(config: &Config, answer: &Answer) -> Option<Observation> {
+fn observation(config: &Config, answer: &Reading<'_>) -> Option<Observation> {
     let seen = answer.seen()?;
-    let service = config
-        .state_key
-        .clone()
-        .or_else(|| config.mode.service_key())?;
+    let service = config.mode.service_key()?;
     Some(Observation {
         mode: config.mode.name(),
         service,
@@ -371,7 +368,7 @@ fn unix_now() -> u64 {
 fn usage_printer(format: Format, mode: &'static str, now: u64) -> Printer {
     Printer {
         format,
-        timeout: cli::DEFAULT_TIMEOUT_SECS,
+        timeout: cli::default_timeout(),
         mode,
         host: String::new(),
         port: 0,

@@ -5,9 +5,9 @@
 use std::ffi::OsString;
 
 use check_gklm_backup::cli::{self, Environment, FLAGS};
+use check_gklm_backup::evaluate::Thresholds;
 use check_gklm_backup::gklm::{GklmMessage, parse_login};
-use check_gklm_backup::mode::Mode;
-use check_gklm_backup::mode::{age::Age, needed::Needed, result::LastResult, running::Running};
+use check_gklm_backup::mode::{self, MODES, Mode, ModeOptions};
 use check_gklm_backup::state::decode;
 use check_gklm_backup::text::clean;
 use check_gklm_backup::threshold::{Range, parse_duration};
@@ -15,13 +15,26 @@ use proptest::prelude::*;
 
 use crate::util::*;
 
-fn every_mode() -> [Mode; 4] {
-    [
-        Mode::Running(Running::default()),
-        Mode::Needed(Needed::default()),
-        Mode::Result(LastResult::default()),
-        Mode::Age(Age::default()),
-    ]
+/// Every mode of the registry, with its defaults, or with a time limit
+/// for a mode that needs one.
+fn every_mode() -> Vec<Mode> {
+    let timed = ModeOptions {
+        thresholds: Thresholds {
+            critical_time: Some(86_400),
+            ..Thresholds::default()
+        },
+        ..ModeOptions::default()
+    };
+    let modes: Vec<Mode> = MODES
+        .iter()
+        .map(|kind| {
+            mode::choose(kind.name, &ModeOptions::default())
+                .or_else(|_| mode::choose(kind.name, &timed))
+                .unwrap_or_else(|e| panic!("{}: {e}", kind.name))
+        })
+        .collect();
+    assert_eq!(modes.len(), MODES.len());
+    modes
 }
 
 /// Each mode reads `body` (when it is JSON) without panicking.
@@ -29,7 +42,7 @@ fn read_in_every_mode(body: &[u8]) {
     if let Ok(value) = serde_json::from_slice(body) {
         for mode in every_mode() {
             if let Ok(answer) = mode.read(&value) {
-                let _ = mode.judge(&answer, Err("none".into()), 1_700_000_000);
+                let _ = answer.judge(Err("none".into()), 1_700_000_000);
             }
         }
     }

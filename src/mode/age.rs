@@ -8,12 +8,40 @@ use serde_json::{Value, json};
 use crate::agreement;
 use crate::evaluate::Thresholds;
 use crate::gklm::{Endpoint, brief};
+use crate::mode::{Answer, History, Kind, ModeOptions, Question};
 use crate::report::{Metric, Report, State};
-use crate::threshold::human_duration;
+use crate::threshold::{check_order, human_duration};
 use crate::timestamp;
 use crate::transport::BodyLimit;
 
-pub const FIELDS: &[&str] = &["backup_age", "backups", "newest_backup"];
+pub const KIND: Kind = Kind {
+    name: "age",
+    fields: &["backup_age", "backups", "newest_backup"],
+    options: &["--warning-time", "--critical-time", "--backup-dir"],
+    build,
+};
+
+/// An age needs a limit: without one, every list would be OK.
+fn build(options: &ModeOptions) -> Result<Box<dyn Question>, String> {
+    let thresholds = options.thresholds.clone();
+    if !thresholds.any_time() {
+        return Err(
+            "--mode age needs --warning-time or --critical-time (for example --critical-time 2d)"
+                .into(),
+        );
+    }
+    check_order(
+        None,
+        None,
+        thresholds.warning_time,
+        thresholds.critical_time,
+    )
+    .map_err(|e| e.to_string())?;
+    Ok(Box::new(Age {
+        thresholds,
+        backup_dir: options.backup_dir.clone(),
+    }))
+}
 
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Age {
@@ -54,6 +82,36 @@ impl Listing {
         let believable = self.times.iter().copied().filter(|&t| t <= limit).max();
         let future = self.times.iter().copied().filter(|&t| t > limit).max();
         (believable, future)
+    }
+}
+
+impl Question for Age {
+    fn kind(&self) -> &'static Kind {
+        &KIND
+    }
+
+    fn endpoint(&self) -> Endpoint {
+        self.endpoint()
+    }
+
+    fn read<'a>(&'a self, body: &Value) -> Result<Box<dyn Answer + 'a>, String> {
+        let listing = read(body)?;
+        Ok(Box::new(Listed {
+            mode: self,
+            listing,
+        }))
+    }
+}
+
+/// A listing, with the settings that judge it.
+struct Listed<'a> {
+    mode: &'a Age,
+    listing: Listing,
+}
+
+impl Answer for Listed<'_> {
+    fn judge(&self, _: History, now: u64) -> Report {
+        self.mode.judge(&self.listing, now)
     }
 }
 

@@ -1,53 +1,213 @@
-//! The questions the check can ask GKLM about backups, one module each: which
-//! endpoint, how its answer is read, how it is judged, and the metrics it
-//! yields. Everything here is pure; main runs whichever mode was chosen
-//! without knowing which one it is.
+//! The questions the check can ask GKLM, one module each. A mode declares
+//! itself in one `Kind`: its name, JSON fields, the options it takes and how
+//! it turns them into its `Question` (endpoint, reading, judgement). `MODES`
+//! is the one list of them; nothing else names a mode, so the help, the
+//! printer, the state file and main run whichever was chosen without
+//! knowing which one it is. Everything here is pure.
 //!
-//! Adding a mode: a module with a settings struct and an answer type, a
-//! variant in `Mode` and `Answer`, and its options in cli. The printer, the
-//! state file and main stay as they are.
+//! Adding a mode: a module with its `KIND`, and one line in `MODES`.
+//! `tests/docs.rs` then names what the docs and integrations still lack.
 
 pub mod age;
 pub mod needed;
 pub mod restore;
 pub mod result;
 pub mod running;
+pub mod streak;
+
+use std::fmt;
 
 use serde_json::Value;
 
-use serde_json::json;
-
-use crate::evaluate::{Observed, Thresholds, judge_streak};
+use crate::evaluate::{Observed, Thresholds};
 use crate::gklm::Endpoint;
 use crate::report::{Report, State};
 
+/// The mode when none is given.
+pub const DEFAULT: &Kind = &running::KIND;
+
+/// Every mode, in `--help` order.
+pub static MODES: &[&Kind] = &[&running::KIND, &needed::KIND, &result::KIND, &age::KIND];
+
+/// What a mode declares about itself, before any option is read.
+pub struct Kind {
+    /// As given to `--mode`.
+    pub name: &'static str,
+    /// The JSON fields it prints, present (null) even on failure.
+    pub fields: &'static [&'static str],
+    /// The options of `ModeOptions` it takes, by long name.
+    pub options: &'static [&'static str],
+    /// Turn the options given into the question, or say why they do not fit.
+    pub build: fn(&ModeOptions) -> Result<Box<dyn Question>, String>,
+}
+
+/// The options that only some modes take, as given, each read by its own
+/// syntax; which apply, and how they combine, is each mode's business.
+#[derive(Clone, Debug, Default)]
+pub struct ModeOptions {
+    pub thresholds: Thresholds,
+    pub max_gap: Option<u64>,
+    pub state_key: Option<String>,
+    pub unknown_result_state: Option<State>,
+    pub backup_dir: Option<String>,
+}
+
+impl ModeOptions {
+    /// The long names of the options given, each with how a refusal names
+    /// it (`-w/-c` for the pair).
+    fn given(&self) -> Vec<(&'static str, &'static str)> {
+        let t = &self.thresholds;
+        [
+            ("--warning", "-w/-c", t.warning.is_some()),
+            ("--critical", "-w/-c", t.critical.is_some()),
+            (
+                "--warning-time",
+                "--warning-time/--critical-time",
+                t.warning_time.is_some(),
+            ),
+            (
+                "--critical-time",
+                "--warning-time/--critical-time",
+                t.critical_time.is_some(),
+            ),
+            ("--max-gap", "--max-gap", self.max_gap.is_some()),
+            ("--state-key", "--state-key", self.state_key.is_some()),
+            (
+                "--unknown-result-state",
+                "--unknown-result-state",
+                self.unknown_result_state.is_some(),
+            ),
+            ("--backup-dir", "--backup-dir", self.backup_dir.is_some()),
+        ]
+        .into_iter()
+        .filter(|(_, _, given)| *given)
+        .map(|(long, named, _)| (long, named))
+        .collect()
+    }
+}
+
+/// The mode named `name` with `options`, or a usage error's text: an
+/// unknown mode, an option the mode does not take, options that do not fit.
+pub fn choose(name: &str, options: &ModeOptions) -> Result<Mode, String> {
+    let kind = kind_of(name).ok_or_else(|| {
+        let names: Vec<&str> = MODES.iter().map(|k| k.name).collect();
+        let (last, rest) = names.split_last().unwrap_or((&"", &[]));
+        format!(
+            "invalid --mode '{name}': expected {} or {last}",
+            rest.join(", ")
+        )
+    })?;
+    if let Some((_, named)) = options
+        .given()
+        .into_iter()
+        .find(|(long, _)| !kind.options.contains(long))
+    {
+        let hint = if named == "-w/-c" && kind.options.contains(&"--warning-time") {
+            " (use --warning-time/--critical-time)"
+        } else {
+            ""
+        };
+        return Err(format!("{named}{hint} means nothing for --mode {name}"));
+    }
+    (kind.build)(options).map(Mode)
+}
+
+/// The mode a user named, for output printed before the options could be
+/// read in full (a usage error still carries its fields).
+pub fn kind_of(name: &str) -> Option<&'static Kind> {
+    MODES.iter().copied().find(|k| k.name == name)
+}
+
 /// One run's question, with its settings.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Mode {
-    Running(running::Running),
-    Needed(needed::Needed),
-    Result(result::LastResult),
-    Age(age::Age),
+pub trait Question: fmt::Debug {
+    fn kind(&self) -> &'static Kind;
+    fn endpoint(&self) -> Endpoint;
+    /// The streak it keeps; None for a mode that keeps none.
+    fn streak(&self) -> Option<&streak::Settings> {
+        None
+    }
+    /// Read GKLM's 200 answer, or say what did not fit.
+    fn read<'a>(&'a self, body: &Value) -> Result<Box<dyn Answer + 'a>, String>;
 }
 
-/// GKLM's answer, read by the mode that asked.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Answer {
-    Running(running::Status),
-    Needed(needed::Need),
-    Result(result::Outcome),
-    Age(age::Listing),
+/// GKLM's answer as the mode that asked read it.
+pub trait Answer {
+    /// Whether it continues the mode's streak (a backup running, a backup
+    /// needed); None for a mode that keeps none.
+    fn seen(&self) -> Option<bool> {
+        None
+    }
+    /// The plugin result; `history` already includes this answer.
+    fn judge(&self, history: History, now: u64) -> Report;
 }
 
-/// A mode's name and JSON fields by the name a user gave, for output
-/// printed before the options could be read in full (a usage error).
-pub fn fields_of(name: &str) -> Option<(&'static str, &'static [&'static str])> {
-    match name {
-        "running" => Some(("running", running::FIELDS)),
-        "needed" => Some(("needed", needed::FIELDS)),
-        "result" => Some(("result", result::FIELDS)),
-        "age" => Some(("age", age::FIELDS)),
-        _ => None,
+/// What earlier runs saw, with this run's observation added, or why that
+/// is not available (unreadable, foreign or unsaveable state file).
+pub type History = Result<Observed, String>;
+
+/// The chosen mode: what the rest of the check knows of it.
+#[derive(Debug)]
+pub struct Mode(Box<dyn Question>);
+
+impl Mode {
+    pub fn name(&self) -> &'static str {
+        self.0.kind().name
+    }
+
+    /// The JSON fields this mode prints, present (null) even on failure.
+    pub fn fields(&self) -> &'static [&'static str] {
+        self.0.kind().fields
+    }
+
+    pub fn endpoint(&self) -> Endpoint {
+        self.0.endpoint()
+    }
+
+    /// Whether a threshold needs the history of earlier runs.
+    pub fn needs_history(&self) -> bool {
+        self.0.streak().is_some_and(|s| s.thresholds.any())
+    }
+
+    /// Longest pause between two observations that continues a streak.
+    pub fn max_gap(&self) -> u64 {
+        self.0.streak().map_or(u64::MAX, |s| s.max_gap)
+    }
+
+    /// The key this service's count goes by: `--state-key`, else one made
+    /// of the options that judge the streak; None for modes that keep none.
+    pub fn service_key(&self) -> Option<String> {
+        self.0.streak().map(streak::Settings::service_key)
+    }
+
+    /// Read GKLM's 200 answer, or say what did not fit.
+    pub fn read<'a>(&'a self, body: &Value) -> Result<Reading<'a>, Unexpected> {
+        match self.0.read(body) {
+            Ok(answer) => Ok(Reading {
+                answer,
+                fields: self.fields(),
+            }),
+            Err(why) => Err(Unexpected {
+                what: self.endpoint().what,
+                why,
+            }),
+        }
+    }
+}
+
+/// A read answer, ready to be judged.
+pub struct Reading<'a> {
+    answer: Box<dyn Answer + 'a>,
+    fields: &'static [&'static str],
+}
+
+impl Reading<'_> {
+    pub fn seen(&self) -> Option<bool> {
+        self.answer.seen()
+    }
+
+    /// The plugin result; `history` already includes this answer.
+    pub fn judge(&self, history: History, now: u64) -> Report {
+        self.answer.judge(history, now).with_fields(self.fields)
     }
 }
 
@@ -58,172 +218,65 @@ pub struct Unexpected {
     why: String,
 }
 
-impl std::fmt::Display for Unexpected {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl fmt::Display for Unexpected {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "unexpected answer to {}: {}", self.what, self.why)
     }
 }
 
 impl std::error::Error for Unexpected {}
 
-/// What earlier runs saw, with this run's observation added, or why that
-/// is not available (unreadable, foreign or unsaveable state file).
-pub type History = Result<Observed, String>;
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-impl Mode {
-    pub fn name(&self) -> &'static str {
-        match self {
-            Mode::Running(_) => "running",
-            Mode::Needed(_) => "needed",
-            Mode::Result(_) => "result",
-            Mode::Age(_) => "age",
-        }
-    }
-
-    pub fn endpoint(&self) -> Endpoint {
-        match self {
-            Mode::Running(_) => running::endpoint(),
-            Mode::Needed(_) => needed::endpoint(),
-            Mode::Result(_) => result::endpoint(),
-            Mode::Age(m) => m.endpoint(),
-        }
-    }
-
-    /// The JSON fields this mode prints, present (null) even on failure.
-    pub fn fields(&self) -> &'static [&'static str] {
-        match self {
-            Mode::Running(_) => running::FIELDS,
-            Mode::Needed(_) => needed::FIELDS,
-            Mode::Result(_) => result::FIELDS,
-            Mode::Age(_) => age::FIELDS,
-        }
-    }
-
-    /// Whether a threshold needs the history of earlier runs.
-    pub fn needs_history(&self) -> bool {
-        match self {
-            Mode::Running(m) => m.thresholds.any(),
-            Mode::Needed(m) => m.thresholds.any(),
-            Mode::Result(_) | Mode::Age(_) => false,
-        }
-    }
-
-    /// Longest pause between two observations that continues a streak.
-    pub fn max_gap(&self) -> u64 {
-        match self {
-            Mode::Running(m) => m.max_gap,
-            Mode::Needed(m) => m.max_gap,
-            Mode::Result(_) | Mode::Age(_) => u64::MAX,
-        }
-    }
-
-    /// The key this service's count goes by (see `Thresholds::service_key`);
-    /// None for modes that keep no streak.
-    pub fn service_key(&self) -> Option<String> {
-        match self {
-            Mode::Running(m) => Some(m.thresholds.service_key(m.max_gap)),
-            Mode::Needed(m) => Some(m.thresholds.service_key(m.max_gap)),
-            Mode::Result(_) | Mode::Age(_) => None,
-        }
-    }
-
-    /// Read GKLM's 200 answer, or say what did not fit.
-    pub fn read(&self, body: &Value) -> Result<Answer, Unexpected> {
-        let read = match self {
-            Mode::Running(_) => running::read(body).map(Answer::Running),
-            Mode::Needed(_) => needed::read(body).map(Answer::Needed),
-            Mode::Result(_) => result::read(body).map(Answer::Result),
-            Mode::Age(_) => age::read(body).map(Answer::Age),
-        };
-        read.map_err(|why| Unexpected {
-            what: self.endpoint().what,
-            why,
-        })
-    }
-
-    /// The plugin result for `answer`; `history` already includes it.
-    pub fn judge(&self, answer: &Answer, history: History, now: u64) -> Report {
-        let report = match (self, answer) {
-            (Mode::Running(m), Answer::Running(a)) => m.judge(a, history, now),
-            (Mode::Needed(m), Answer::Needed(a)) => m.judge(a, history, now),
-            (Mode::Result(m), Answer::Result(a)) => m.judge(a),
-            (Mode::Age(m), Answer::Age(a)) => m.judge(a, now),
-            _ => Report::failure(State::Unknown, "internal error: answer of another mode"),
-        };
-        report.with_fields(self.fields())
-    }
-}
-
-impl Answer {
-    /// Whether this answer continues the mode's streak (a backup running, a
-    /// backup needed); None for modes that keep no streak.
-    pub fn seen(&self) -> Option<bool> {
-        match self {
-            Answer::Running(a) => a.seen(),
-            Answer::Needed(a) => a.seen(),
-            Answer::Result(_) | Answer::Age(_) => None,
-        }
-    }
-}
-
-/// A condition a mode counts in a streak (a backup running, a backup
-/// needed), and the names its two metrics go by: the rule `running` and
-/// `needed` share.
-pub(crate) struct Condition {
-    /// "running", "needed": as in "(running for 2 checks, 10m 0s)".
-    pub verb: &'static str,
-    pub checks: (&'static str, &'static str),
-    pub seconds: (&'static str, &'static str),
-}
-
-impl Condition {
-    /// Complete `report` (GKLM's text, the mode's flag metric) for an answer
-    /// that did or did not see the condition. When it is seen, thresholds
-    /// decide if any are given, else `untouched` is the state.
-    pub fn judge(
-        &self,
-        mut report: Report,
-        seen: bool,
-        history: History,
-        now: u64,
-        thresholds: &Thresholds,
-        untouched: State,
-    ) -> Report {
-        if !seen {
-            // Known without any history: not seen, so both counts are 0.
-            self.add_streak(&mut report, thresholds, 0, 0);
-            return report;
-        }
-        match history {
-            Ok(observed) => {
-                let verdict = judge_streak(&observed, now, thresholds, self.verb);
-                report.state = if thresholds.any() {
-                    verdict.state
-                } else {
-                    untouched
-                };
-                report.reason = Some(format!("({})", verdict.detail));
-                self.add_streak(&mut report, thresholds, verdict.checks, verdict.seconds);
+    #[test]
+    fn every_mode_has_its_own_name_fields_and_endpoint() {
+        let mut names = Vec::new();
+        let mut fields = Vec::new();
+        for kind in MODES {
+            assert!(!names.contains(&kind.name), "{} twice", kind.name);
+            names.push(kind.name);
+            for field in kind.fields {
+                assert!(!fields.contains(field), "{field} in two modes");
+                fields.push(*field);
             }
-            Err(why) if thresholds.any() => return report.without_history(&why),
-            Err(why) => {
-                report.state = untouched;
-                report.reason = Some(format!("(how long is unknown: {why})"));
-            }
+            assert!(kind_of(kind.name).is_some_and(|k| k.name == kind.name));
         }
-        report
+        assert!(kind_of(DEFAULT.name).is_some(), "the default is a mode");
     }
 
-    fn add_streak(&self, report: &mut Report, thresholds: &Thresholds, checks: u64, seconds: u64) {
-        let ((checks_label, checks_help), (seconds_label, seconds_help)) =
-            (self.checks, self.seconds);
-        report
-            .metrics
-            .push(thresholds.count_metric(checks_label, checks_help, checks));
-        report
-            .metrics
-            .push(thresholds.seconds_metric(seconds_label, seconds_help, seconds));
-        report.fields.push((checks_label, json!(checks)));
-        report.fields.push((seconds_label, json!(seconds)));
+    #[test]
+    fn an_option_a_mode_does_not_take_is_refused_naming_it() {
+        let with = |edit: fn(&mut ModeOptions)| {
+            let mut o = ModeOptions::default();
+            edit(&mut o);
+            o
+        };
+        let cases: [(&str, ModeOptions, &str); 4] = [
+            (
+                "result",
+                with(|o| o.thresholds.critical_time = Some(60)),
+                "--warning-time/--critical-time means nothing for --mode result",
+            ),
+            (
+                "age",
+                with(|o| o.thresholds.warning = crate::threshold::Range::parse("1").ok()),
+                "-w/-c (use --warning-time/--critical-time) means nothing for --mode age",
+            ),
+            (
+                "running",
+                with(|o| o.backup_dir = Some("/b".into())),
+                "--backup-dir means nothing for --mode running",
+            ),
+            (
+                "size",
+                ModeOptions::default(),
+                "invalid --mode 'size': expected running, needed, result or age",
+            ),
+        ];
+        for (name, options, message) in cases {
+            assert_eq!(choose(name, &options).unwrap_err(), message);
+        }
     }
 }

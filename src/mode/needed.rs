@@ -8,14 +8,22 @@
 use serde_json::{Value, json};
 
 use crate::agreement::{self, Reading, Vocabulary};
-use crate::evaluate::Thresholds;
 use crate::gklm::{Endpoint, brief, message_ids, object};
-use crate::mode::{Condition, History};
+use crate::mode::streak::{self, Sighting, Watch};
+use crate::mode::{Kind, ModeOptions, Question};
 use crate::report::{Metric, Report, State};
 
-pub const FIELDS: &[&str] = &["needed", "needed_checks", "needed_seconds"];
+pub const KIND: Kind = Kind {
+    name: "needed",
+    fields: &["needed", "needed_checks", "needed_seconds"],
+    options: streak::OPTIONS,
+    build,
+};
 
-const STREAK: Condition = Condition {
+static WATCH: Watch = Watch {
+    kind: &KIND,
+    endpoint,
+    read: sighting,
     verb: "needed",
     checks: (
         "needed_checks",
@@ -25,7 +33,14 @@ const STREAK: Condition = Condition {
         "needed_seconds",
         "Seconds since the first check that saw a backup needed.",
     ),
+    // Keys no backup holds are worth a warning at once; the thresholds can
+    // give a backup window before it.
+    untouched: State::Warning,
 };
+
+fn build(options: &ModeOptions) -> Result<Box<dyn Question>, String> {
+    streak::build(&WATCH, options)
+}
 
 const ALL_BACKED_UP_ID: &str = "CTGKM1304I";
 const BACKUP_NEEDED_ID: &str = "CTGKM1305I";
@@ -35,14 +50,6 @@ const KNOWN: Vocabulary = Vocabulary {
 };
 const EXPECTED: &str = "expected CTGKM1304I (all backed up) or CTGKM1305I (backup needed)";
 
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct Needed {
-    /// On `needed_checks` and `needed_seconds`. Without any, a needed
-    /// backup is WARNING at once.
-    pub thresholds: Thresholds,
-    pub max_gap: u64,
-}
-
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Need {
     pub needed: bool,
@@ -50,13 +57,7 @@ pub struct Need {
     pub message_id: String,
 }
 
-impl Need {
-    pub fn seen(&self) -> Option<bool> {
-        Some(self.needed)
-    }
-}
-
-pub fn endpoint() -> Endpoint {
+fn endpoint() -> Endpoint {
     Endpoint::get("backups/need", "backup needed request")
 }
 
@@ -104,34 +105,47 @@ fn success_code(code: Option<&Value>) -> bool {
     }
 }
 
-impl Needed {
-    pub fn judge(&self, need: &Need, history: History, now: u64) -> Report {
-        let report = Report {
-            summary: need.message.clone(),
-            message_id: Some(need.message_id.clone()),
-            metrics: vec![Metric::flag(
-                "needed",
-                "Whether GKLM holds keys or certificates that no backup has (1) or not (0).",
-                need.needed,
-            )],
-            fields: vec![("needed", json!(need.needed))],
-            ..Report::default()
-        };
-        STREAK.judge(
-            report,
+fn sighting(body: &Value) -> Result<Sighting, String> {
+    let need = read(body)?;
+    Ok(Sighting {
+        seen: need.needed,
+        report: report_of(&need),
+    })
+}
+
+/// GKLM's text and the `needed` flag; the streak adds the rest.
+fn report_of(need: &Need) -> Report {
+    Report {
+        summary: need.message.clone(),
+        message_id: Some(need.message_id.clone()),
+        metrics: vec![Metric::flag(
+            "needed",
+            "Whether GKLM holds keys or certificates that no backup has (1) or not (0).",
             need.needed,
-            history,
-            now,
-            &self.thresholds,
-            State::Warning,
-        )
+        )],
+        fields: vec![("needed", json!(need.needed))],
+        ..Report::default()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::evaluate::{Observed, Streak};
+    use crate::evaluate::{Observed, Streak, Thresholds};
+    use crate::mode::History;
+
+    /// The mode with these thresholds, judging an answer as main would.
+    #[derive(Default)]
+    struct Needed {
+        thresholds: Thresholds,
+    }
+
+    impl Needed {
+        fn judge(&self, need: &Need, history: History, now: u64) -> Report {
+            let report = report_of(need);
+            streak::judge(&WATCH, &self.thresholds, report, need.needed, history, now)
+        }
+    }
 
     fn need(status: &str) -> Result<Need, String> {
         read(&json!({ "code": "0", "status": status }))
@@ -219,7 +233,6 @@ mod tests {
                 critical_time: Some(3 * 86_400),
                 ..Thresholds::default()
             },
-            max_gap: 86_400,
         };
         let n = need(NEEDED).unwrap();
         assert_eq!(m.judge(&n, streak(5, 0), 3600).state, State::Ok);

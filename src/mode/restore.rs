@@ -10,19 +10,27 @@
 use serde_json::{Value, json};
 
 use crate::agreement::{self, Reading, Vocabulary};
-use crate::evaluate::Thresholds;
 use crate::gklm::{Endpoint, brief, find_message_id, object};
-use crate::mode::{Condition, History};
+use crate::mode::streak::{self, Sighting, Watch};
+use crate::mode::{Kind, ModeOptions, Question};
 use crate::report::{Metric, Report, State};
 
-pub const FIELDS: &[&str] = &[
-    "restore",
-    "restore_phase",
-    "restore_checks",
-    "restore_seconds",
-];
+pub const KIND: Kind = Kind {
+    name: "restore",
+    fields: &[
+        "restore",
+        "restore_phase",
+        "restore_checks",
+        "restore_seconds",
+    ],
+    options: streak::OPTIONS,
+    build,
+};
 
-const STREAK: Condition = Condition {
+static WATCH: Watch = Watch {
+    kind: &KIND,
+    endpoint,
+    read: sighting,
     verb: "restoring",
     checks: (
         "restore_checks",
@@ -32,7 +40,14 @@ const STREAK: Condition = Condition {
         "restore_seconds",
         "Seconds since the first check that saw a restore in progress.",
     ),
+    // Key serving is disrupted while GKLM's keystores and database are
+    // replaced: worth a warning at once.
+    untouched: State::Warning,
 };
+
+fn build(options: &ModeOptions) -> Result<Box<dyn Question>, String> {
+    streak::build(&WATCH, options)
+}
 
 /// The phases IBM documents, by their code.
 const PHASES: [&str; 8] = [
@@ -47,14 +62,6 @@ const PHASES: [&str; 8] = [
 ];
 const IDLE: u8 = 0;
 const COMPLETED: u8 = 7;
-
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct Restore {
-    /// On `restore_checks` and `restore_seconds`. Without any, a restore
-    /// in progress is WARNING at once.
-    pub thresholds: Thresholds,
-    pub max_gap: u64,
-}
 
 /// The restore phase GKLM reports.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -72,13 +79,9 @@ impl Phase {
     pub fn in_progress(&self) -> bool {
         !matches!(self.code, IDLE | COMPLETED)
     }
-
-    pub fn seen(&self) -> Option<bool> {
-        Some(self.in_progress())
-    }
 }
 
-pub fn endpoint() -> Endpoint {
+fn endpoint() -> Endpoint {
     Endpoint::get("restore/isrunning", "restore status request")
 }
 
@@ -149,46 +152,66 @@ fn named_phase(text: &str) -> Option<u8> {
     }
 }
 
-impl Restore {
-    pub fn judge(&self, phase: &Phase, history: History, now: u64) -> Report {
-        let report = Report {
-            summary: phase.message.clone(),
-            message_id: phase.message_id.clone(),
-            metrics: vec![
-                Metric::flag(
-                    "restore",
-                    "Whether GKLM reports a restore in progress (1) or not (0).",
-                    phase.in_progress(),
-                ),
-                Metric::code(
-                    "restore_phase",
-                    "GKLM's restore phase: 0 IDLE to 7 COMPLETED.",
-                    i64::from(phase.code),
-                    0,
-                    i64::from(COMPLETED),
-                ),
-            ],
-            fields: vec![
-                ("restore", json!(phase.in_progress())),
-                ("restore_phase", json!(phase.code)),
-            ],
-            ..Report::default()
-        };
-        STREAK.judge(
-            report,
-            phase.in_progress(),
-            history,
-            now,
-            &self.thresholds,
-            State::Warning,
-        )
+fn sighting(body: &Value) -> Result<Sighting, String> {
+    let phase = read(body)?;
+    Ok(Sighting {
+        seen: phase.in_progress(),
+        report: report_of(&phase),
+    })
+}
+
+/// GKLM's text, the `restore` flag and the phase; the streak adds the rest.
+fn report_of(phase: &Phase) -> Report {
+    Report {
+        summary: phase.message.clone(),
+        message_id: phase.message_id.clone(),
+        metrics: vec![
+            Metric::flag(
+                "restore",
+                "Whether GKLM reports a restore in progress (1) or not (0).",
+                phase.in_progress(),
+            ),
+            Metric::code(
+                "restore_phase",
+                "GKLM's restore phase: 0 IDLE to 7 COMPLETED.",
+                i64::from(phase.code),
+                0,
+                i64::from(COMPLETED),
+            ),
+        ],
+        fields: vec![
+            ("restore", json!(phase.in_progress())),
+            ("restore_phase", json!(phase.code)),
+        ],
+        ..Report::default()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::evaluate::{Observed, Streak};
+    use crate::evaluate::{Observed, Streak, Thresholds};
+    use crate::mode::History;
+
+    /// The mode with these thresholds, judging an answer as main would.
+    #[derive(Default)]
+    struct Restore {
+        thresholds: Thresholds,
+    }
+
+    impl Restore {
+        fn judge(&self, phase: &Phase, history: History, now: u64) -> Report {
+            let report = report_of(phase);
+            streak::judge(
+                &WATCH,
+                &self.thresholds,
+                report,
+                phase.in_progress(),
+                history,
+                now,
+            )
+        }
+    }
 
     fn streak(checks: u64, since: u64) -> History {
         Ok(Observed {
@@ -263,7 +286,6 @@ mod tests {
                 critical_time: Some(3600),
                 ..Thresholds::default()
             },
-            max_gap: 86_400,
         };
         assert_eq!(timed.judge(&busy, streak(3, 0), 600).state, State::Ok);
         assert_eq!(

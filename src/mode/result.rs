@@ -7,9 +7,25 @@ use serde_json::{Value, json};
 
 use crate::agreement::{self, Reading, Vocabulary};
 use crate::gklm::{Endpoint, find_message_id, object};
+use crate::mode::{Answer, History, Kind, ModeOptions, Question};
 use crate::report::{Metric, Report, State};
 
-pub const FIELDS: &[&str] = &["result"];
+pub const KIND: Kind = Kind {
+    name: "result",
+    fields: &["result"],
+    options: &["--unknown-result-state"],
+    build,
+};
+
+/// `--unknown-result-state` when not given: a GKLM restart is no alarm.
+pub const DEFAULT_UNDETERMINED: &str = "ok";
+
+fn build(options: &ModeOptions) -> Result<Box<dyn Question>, String> {
+    let default = State::parse(DEFAULT_UNDETERMINED).unwrap_or(State::Ok);
+    Ok(Box::new(LastResult {
+        undetermined_state: options.unknown_result_state.unwrap_or(default),
+    }))
+}
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct LastResult {
@@ -20,7 +36,7 @@ pub struct LastResult {
 impl Default for LastResult {
     fn default() -> LastResult {
         LastResult {
-            undetermined_state: State::Ok,
+            undetermined_state: State::parse(DEFAULT_UNDETERMINED).unwrap_or(State::Ok),
         }
     }
 }
@@ -33,8 +49,34 @@ pub struct Outcome {
     pub message: Option<String>,
 }
 
-pub fn endpoint() -> Endpoint {
-    Endpoint::get("backups/result", "backup result request")
+impl Question for LastResult {
+    fn kind(&self) -> &'static Kind {
+        &KIND
+    }
+
+    fn endpoint(&self) -> Endpoint {
+        Endpoint::get("backups/result", "backup result request")
+    }
+
+    fn read<'a>(&'a self, body: &Value) -> Result<Box<dyn Answer + 'a>, String> {
+        let outcome = read(body)?;
+        Ok(Box::new(Judged {
+            mode: self,
+            outcome,
+        }))
+    }
+}
+
+/// An outcome, with the settings that judge it.
+struct Judged<'a> {
+    mode: &'a LastResult,
+    outcome: Outcome,
+}
+
+impl Answer for Judged<'_> {
+    fn judge(&self, _: History, _: u64) -> Report {
+        self.mode.judge(&self.outcome)
+    }
 }
 
 pub fn read(body: &Value) -> Result<Outcome, String> {

@@ -5,14 +5,22 @@
 use serde_json::{Value, json};
 
 use crate::agreement::{self, Reading, Vocabulary};
-use crate::evaluate::Thresholds;
 use crate::gklm::{Endpoint, find_message_id, object};
-use crate::mode::{Condition, History};
+use crate::mode::streak::{self, Sighting, Watch};
+use crate::mode::{Kind, ModeOptions, Question};
 use crate::report::{Metric, Report, State};
 
-pub const FIELDS: &[&str] = &["running", "running_checks", "running_seconds"];
+pub const KIND: Kind = Kind {
+    name: "running",
+    fields: &["running", "running_checks", "running_seconds"],
+    options: streak::OPTIONS,
+    build,
+};
 
-const STREAK: Condition = Condition {
+static WATCH: Watch = Watch {
+    kind: &KIND,
+    endpoint,
+    read: sighting,
     verb: "running",
     checks: (
         "running_checks",
@@ -22,7 +30,13 @@ const STREAK: Condition = Condition {
         "running_seconds",
         "Seconds since the first check that saw the backup running.",
     ),
+    // A backup may run; only the thresholds make a long one an alert.
+    untouched: State::Ok,
 };
+
+fn build(options: &ModeOptions) -> Result<Box<dyn Question>, String> {
+    streak::build(&WATCH, options)
+}
 
 const RUNNING_ID: &str = "CTGKM3290I";
 const NOT_RUNNING_ID: &str = "CTGKM3291I";
@@ -30,13 +44,6 @@ const KNOWN: Vocabulary = Vocabulary {
     fine: &[RUNNING_ID, NOT_RUNNING_ID],
     failure: &[],
 };
-
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct Running {
-    /// On `running_checks` and `running_seconds`; only while a backup runs.
-    pub thresholds: Thresholds,
-    pub max_gap: u64,
-}
 
 /// What GKLM says about a running backup.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -47,13 +54,7 @@ pub struct Status {
     pub message_id: Option<String>,
 }
 
-impl Status {
-    pub fn seen(&self) -> Option<bool> {
-        Some(self.running)
-    }
-}
-
-pub fn endpoint() -> Endpoint {
+fn endpoint() -> Endpoint {
     Endpoint::get("backups/isrunning", "backup status request")
 }
 
@@ -97,35 +98,55 @@ pub fn read(body: &Value) -> Result<Status, String> {
     })
 }
 
-impl Running {
-    pub fn judge(&self, status: &Status, history: History, now: u64) -> Report {
-        let report = Report {
-            summary: status.message.clone(),
-            message_id: status.message_id.clone(),
-            metrics: vec![Metric::flag(
-                "running",
-                "Whether GKLM reports a backup running (1) or not (0).",
-                status.running,
-            )],
-            fields: vec![("running", json!(status.running))],
-            ..Report::default()
-        };
-        STREAK.judge(
-            report,
+fn sighting(body: &Value) -> Result<Sighting, String> {
+    let status = read(body)?;
+    Ok(Sighting {
+        seen: status.running,
+        report: report_of(&status),
+    })
+}
+
+/// GKLM's text and the `running` flag; the streak adds the rest.
+fn report_of(status: &Status) -> Report {
+    Report {
+        summary: status.message.clone(),
+        message_id: status.message_id.clone(),
+        metrics: vec![Metric::flag(
+            "running",
+            "Whether GKLM reports a backup running (1) or not (0).",
             status.running,
-            history,
-            now,
-            &self.thresholds,
-            State::Ok,
-        )
+        )],
+        fields: vec![("running", json!(status.running))],
+        ..Report::default()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::evaluate::{Observed, Streak};
+    use crate::evaluate::{Observed, Streak, Thresholds};
+    use crate::mode::History;
     use crate::threshold::Range;
+
+    /// The mode with these thresholds, judging a status as main would.
+    #[derive(Default)]
+    struct Running {
+        thresholds: Thresholds,
+    }
+
+    impl Running {
+        fn judge(&self, status: &Status, history: History, now: u64) -> Report {
+            let report = report_of(status);
+            streak::judge(
+                &WATCH,
+                &self.thresholds,
+                report,
+                status.running,
+                history,
+                now,
+            )
+        }
+    }
 
     fn parse(body: &[u8]) -> Result<Status, String> {
         read(&serde_json::from_slice(body).map_err(|e| e.to_string())?)
@@ -158,7 +179,6 @@ mod tests {
                 critical: Some(Range::parse(c).unwrap()),
                 ..Thresholds::default()
             },
-            max_gap: 86_400,
         }
     }
 
