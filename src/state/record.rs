@@ -1,0 +1,699 @@
+//! The record kept between runs, the rule for what the next run remembers
+//! (`Saved::after_run`) and its JSON form. Pure: it never touches the file
+//! system and never reads the clock (time comes in as `now`); where the file
+//! is and how it is kept safe is [`super::file`]'s.
+//!
+//! Rules, each for a reason:
+//! - a run's observation is applied to the record as the file holds it now,
+//!   not as this run first read it, so concurrent runs lose no increment;
+//! - a run that read no answer from GKLM neither extends nor breaks a
+//!   streak, and keeps the prefix it remembered: a network failure proves
+//!   nothing about either;
+//! - any doubt about a file (damaged, of an unknown version, dated in the
+//!   future, a streak whose fields disagree) makes `decode` fail, so a
+//!   misread history is never acted on;
+//! - a remembered prefix or session that could not be one is dropped, not
+//!   trusted, so a hand-edited file cannot steer a request;
+//! - a session the record does not keep is handed back as an orphan, to be
+//!   logged out, so sessions do not pile up in GKLM.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Value, json};
+
+use crate::evaluate::{Count, Observed, Sighting};
+use crate::gklm::plausible_session_id;
+use crate::secret::Secret;
+use crate::target::Prefix;
+
+/// 3 keeps per mode the shared sighting and a count per service; 2 (one
+/// count per mode) and 1 (running only) are still read, their count left
+/// for the first service that counts.
+pub const FORMAT_VERSION: u64 = 3;
+
+/// A file claiming to be written further in the future than this is damaged
+/// (leaves room for a small clock step backwards).
+const FUTURE_SLACK_SECS: u64 = 300;
+
+/// Everything kept between runs for one target.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Saved {
+    /// Each counted condition, by mode name (`running`, `needed`).
+    pub streaks: BTreeMap<String, Sighting>,
+    pub prefix: Option<String>,
+    pub session: Option<Secret>,
+}
+
+/// What one run learnt that the next may use.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Learnt {
+    /// The prefix at which GKLM answered, if it answered.
+    pub prefix: Option<String>,
+    /// The session id still valid after the run, if it is to be cached.
+    pub session: Option<Secret>,
+    /// The session the file held when this run read it.
+    pub started_with: Option<Secret>,
+    /// What this run saw of its mode's condition, when GKLM's answer was
+    /// read and the mode counts one.
+    pub observation: Option<Observation>,
+}
+
+/// One service's observation of the condition its mode counts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Observation {
+    pub mode: &'static str,
+    /// The service's key: `--state-key`, else its thresholds and max-gap.
+    pub service: String,
+    pub seen: bool,
+    pub max_gap: u64,
+}
+
+/// The state after a run, this run's streak in it, and a session of this
+/// run that the file does not keep (to be logged out).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Merged {
+    pub saved: Saved,
+    pub observed: Option<Observed>,
+    pub orphaned: Option<Secret>,
+}
+
+impl Saved {
+    /// What the next run remembers, `self` being the file as it is now
+    /// (other runs may have changed it since this one read it): the prefix
+    /// that answered (else the one remembered, since a network failure
+    /// proves nothing about it); this run's observation applied to its
+    /// mode's sighting, only when this run read an answer, so a failed run
+    /// neither extends nor breaks it; every other streak untouched; and the
+    /// session by `merge_session`.
+    pub fn after_run(&self, learnt: &Learnt, now: u64) -> Merged {
+        let mut streaks = self.streaks.clone();
+        let observed = learnt.observation.as_ref().map(|o| {
+            let (sighting, observed) =
+                Sighting::observe(self.streaks.get(o.mode), &o.service, o.seen, now, o.max_gap);
+            // An ended streak is no entry, as in the file: so an unchanged
+            // history compares equal and costs no write.
+            match sighting {
+                Some(sighting) => streaks.insert(o.mode.to_string(), sighting),
+                None => streaks.remove(o.mode),
+            };
+            observed
+        });
+        let (session, orphaned) = merge_session(
+            self.session.as_ref(),
+            learnt.started_with.as_ref(),
+            learnt.session.as_ref(),
+        );
+        Merged {
+            saved: Saved {
+                streaks,
+                prefix: learnt.prefix.clone().or_else(|| self.prefix.clone()),
+                session,
+            },
+            observed,
+            orphaned,
+        }
+    }
+}
+
+/// The session the file keeps, and this run's session if the file does not
+/// keep it. Unchanged since this run read it: this run's (a rejected or
+/// logged-out one is dropped). Replaced by another run meanwhile: that one
+/// stays, since runs may already be using it, and a session this run
+/// logged in for itself is an orphan, to be logged out so that sessions do
+/// not pile up in GKLM. Dropped meanwhile: this run's, if it has one.
+fn merge_session(
+    in_file: Option<&Secret>,
+    started_with: Option<&Secret>,
+    learnt: Option<&Secret>,
+) -> (Option<Secret>, Option<Secret>) {
+    match in_file {
+        Some(theirs) if in_file != started_with => {
+            let ours = learnt.filter(|s| Some(*s) != started_with && *s != theirs);
+            (Some(theirs.clone()), ours.cloned())
+        }
+        _ => (learnt.cloned(), None),
+    }
+}
+
+/// The file's text for `saved`, recording `target` and the time of writing.
+pub(super) fn encode(saved: &Saved, target: &str, now: u64) -> String {
+    let count = |c: &Count| json!({ "checks": c.checks, "last": c.last });
+    let streaks: serde_json::Map<String, Value> = saved
+        .streaks
+        .iter()
+        .map(|(mode, s)| {
+            let services: serde_json::Map<String, Value> = s
+                .counts
+                .iter()
+                .map(|(key, c)| (key.clone(), count(c)))
+                .collect();
+            let mut value = json!({ "since": s.since, "last": s.last, "services": services });
+            if let Some(c) = &s.unclaimed {
+                value["unclaimed"] = count(c);
+            }
+            (mode.clone(), value)
+        })
+        .collect();
+    let value = json!({
+        "version": FORMAT_VERSION,
+        "target": target,
+        "updated": now,
+        "streaks": streaks,
+        "prefix": saved.prefix,
+        "session": saved.session.as_ref().map(Secret::expose),
+    });
+    let mut text = serde_json::to_string_pretty(&value).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+/// Parse a state file into the target it records and what it keeps; any
+/// doubt about it is an error, so that the caller starts afresh rather than
+/// acting on a misread history.
+pub fn decode(text: &str, now: u64) -> Result<(String, Saved), String> {
+    let value: Value = serde_json::from_str(text).map_err(|e| format!("not valid JSON ({e})"))?;
+    let map = value.as_object().ok_or("not a JSON object")?;
+    let version = format_version(map.get("version"))?;
+    if !matches!(version, Some(1 | 2 | FORMAT_VERSION)) {
+        return Err(match version {
+            Some(v) => format!("unknown format version {v}"),
+            None => "no format version".into(),
+        });
+    }
+    let updated = map
+        .get("updated")
+        .and_then(Value::as_u64)
+        .ok_or("no 'updated' time")?;
+    if updated > now.saturating_add(FUTURE_SLACK_SECS) {
+        return Err(format!(
+            "written in the future (updated {updated}, now {now})"
+        ));
+    }
+    let target = map
+        .get("target")
+        .and_then(Value::as_str)
+        .ok_or("no 'target'")?
+        .to_string();
+    let streaks = match version {
+        // Version 1 kept only `running`; its last write was its last
+        // observation.
+        Some(1) => {
+            let streak =
+                decode_old_streak(map, "running_checks", "running_since", Some(updated), now)?;
+            streak
+                .map(|s| ("running".to_string(), s))
+                .into_iter()
+                .collect()
+        }
+        Some(2) => {
+            let mut streaks = BTreeMap::new();
+            for (mode, fields) in objects(map, "streaks")? {
+                let last = optional_time(fields, "last")
+                    .map_err(|why| format!("streak '{mode}': {why}"))?;
+                let streak = decode_old_streak(fields, "checks", "since", last, now)
+                    .map_err(|why| format!("streak '{mode}': {why}"))?;
+                if let Some(streak) = streak {
+                    streaks.insert(mode.clone(), streak);
+                }
+            }
+            streaks
+        }
+        _ => {
+            let mut streaks = BTreeMap::new();
+            for (mode, fields) in objects(map, "streaks")? {
+                let sighting = decode_sighting(fields, now)
+                    .map_err(|why| format!("streak '{mode}': {why}"))?;
+                streaks.insert(mode.clone(), sighting);
+            }
+            streaks
+        }
+    };
+    let text_field = |name: &str| {
+        map.get(name)
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+    };
+    let prefix = text_field("prefix").and_then(|p| Prefix::fixed(&p));
+    let session = text_field("session")
+        .filter(|s| plausible_session_id(s))
+        .map(Secret::new);
+    Ok((
+        target,
+        Saved {
+            streaks,
+            prefix,
+            session,
+        },
+    ))
+}
+
+/// The format version as written: `2` or, from a hand edit or another JSON
+/// writer, `2.0`. Anything else there is damage, not a missing version.
+fn format_version(value: Option<&Value>) -> Result<Option<u64>, String> {
+    let Some(value) = value else {
+        return Ok(None);
+    };
+    if let Some(v) = value.as_u64() {
+        return Ok(Some(v));
+    }
+    match value.as_f64() {
+        Some(v) if v.fract() == 0.0 && (0.0..=1e9).contains(&v) => Ok(Some(v as u64)),
+        _ => Err(format!("format version {value} is not a whole number")),
+    }
+}
+
+type Fields = serde_json::Map<String, Value>;
+
+/// The members of the object `name`, each an object itself.
+fn objects<'a>(map: &'a Fields, name: &str) -> Result<Vec<(&'a String, &'a Fields)>, String> {
+    let Some(Value::Object(members)) = map.get(name) else {
+        return Err(format!("no '{name}'"));
+    };
+    members
+        .iter()
+        .map(|(key, value)| match value {
+            Value::Object(fields) => Ok((key, fields)),
+            _ => Err(format!("'{key}' in '{name}' is not an object")),
+        })
+        .collect()
+}
+
+fn optional_time(map: &serde_json::Map<String, Value>, name: &str) -> Result<Option<u64>, String> {
+    match map.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => v
+            .as_u64()
+            .map(Some)
+            .ok_or(format!("'{name}' is not a time")),
+    }
+}
+
+fn time(map: &serde_json::Map<String, Value>, name: &str, now: u64) -> Result<u64, String> {
+    let t = optional_time(map, name)?.ok_or(format!("no '{name}'"))?;
+    if t > now.saturating_add(FUTURE_SLACK_SECS) {
+        return Err(format!("'{name}' is in the future"));
+    }
+    Ok(t)
+}
+
+/// A version 3 sighting: `since`, `last`, a count per service and perhaps
+/// the unclaimed count of an older file.
+fn decode_sighting(map: &serde_json::Map<String, Value>, now: u64) -> Result<Sighting, String> {
+    let count = |fields: &serde_json::Map<String, Value>| -> Result<Count, String> {
+        let checks = fields
+            .get("checks")
+            .and_then(Value::as_u64)
+            .filter(|&c| c > 0)
+            .ok_or("no 'checks' above 0")?;
+        Ok(Count {
+            checks,
+            last: time(fields, "last", now)?,
+        })
+    };
+    let mut counts = BTreeMap::new();
+    for (service, fields) in objects(map, "services")? {
+        counts.insert(
+            service.clone(),
+            count(fields).map_err(|why| format!("service '{service}': {why}"))?,
+        );
+    }
+    let unclaimed = match map.get("unclaimed") {
+        None | Some(Value::Null) => None,
+        Some(Value::Object(fields)) => {
+            Some(count(fields).map_err(|why| format!("'unclaimed': {why}"))?)
+        }
+        Some(_) => return Err("'unclaimed' is not an object".into()),
+    };
+    Ok(Sighting {
+        since: time(map, "since", now)?,
+        last: time(map, "last", now)?,
+        counts,
+        unclaimed,
+    })
+}
+
+/// A streak of version 1 or 2, one count per mode: its times become the
+/// shared sighting, its count is left for the first service that counts
+/// (with one service per mode, as most have, it simply goes on). None for
+/// a streak that had ended.
+fn decode_old_streak(
+    map: &serde_json::Map<String, Value>,
+    checks: &str,
+    since: &str,
+    last: Option<u64>,
+    now: u64,
+) -> Result<Option<Sighting>, String> {
+    let count = map
+        .get(checks)
+        .and_then(Value::as_u64)
+        .ok_or(format!("no '{checks}'"))?;
+    let start = optional_time(map, since)?;
+    let future = |t: Option<u64>| t.is_some_and(|t| t > now.saturating_add(FUTURE_SLACK_SECS));
+    if future(start) || future(last) {
+        return Err(format!("'{since}' is in the future"));
+    }
+    if (count > 0) != start.is_some() {
+        return Err(format!("'{checks}' and '{since}' disagree"));
+    }
+    Ok(start.map(|start| {
+        // A file without `last` knows only when the streak began.
+        let last = last.unwrap_or(start).max(start);
+        Sighting {
+            since: start,
+            last,
+            counts: BTreeMap::new(),
+            unclaimed: Some(Count {
+                checks: count,
+                last,
+            }),
+        }
+    }))
+}
+
+#[cfg(test)]
+pub(super) mod tests {
+    use super::*;
+
+    const TARGET: &str = "h:9443 auto monitor";
+
+    const A: &str = "-w 3 --max-gap 86400";
+    const B: &str = "--critical-time 14400 --max-gap 86400";
+
+    /// A sighting with these services' counts.
+    fn sighting(since: u64, last: u64, counts: &[(&str, u64, u64)]) -> Sighting {
+        Sighting {
+            since,
+            last,
+            counts: counts
+                .iter()
+                .map(|&(key, checks, last)| (key.to_string(), Count { checks, last }))
+                .collect(),
+            unclaimed: None,
+        }
+    }
+
+    /// What an older file's streak becomes: its count unclaimed.
+    fn inherited(checks: u64, since: u64, last: u64) -> Sighting {
+        Sighting {
+            unclaimed: Some(Count { checks, last }),
+            ..sighting(since, last, &[])
+        }
+    }
+
+    #[test]
+    fn encode_then_decode_round_trips() {
+        let saved = Saved {
+            streaks: BTreeMap::from([
+                (
+                    "running".to_string(),
+                    sighting(1000, 1600, &[(A, 3, 1600), (B, 2, 1300)]),
+                ),
+                ("needed".to_string(), inherited(1, 1900, 1900)),
+            ]),
+            prefix: Some("/GKLM".into()),
+            session: Some(Secret::new("sess-roundtrip".into())),
+        };
+        let text = encode(&saved, TARGET, 2000);
+        assert_eq!(decode(&text, 2000).unwrap(), (TARGET.to_string(), saved));
+    }
+
+    #[test]
+    fn version_1_files_are_read_as_the_running_streak() {
+        let v1 = r#"{"version":1,"target":"t","updated":1600,"running_checks":3,"running_since":1000,"prefix":"/SKLM"}"#;
+        let (target, saved) = decode(v1, 2000).unwrap();
+        assert_eq!(target, "t");
+        assert_eq!(saved.streaks["running"], inherited(3, 1000, 1600));
+        assert_eq!(saved.prefix.as_deref(), Some("/SKLM"));
+    }
+
+    #[test]
+    fn version_2_streaks_become_the_shared_sighting_with_their_count_unclaimed() {
+        let v2 = r#"{"version":2,"target":"t","updated":1600,"streaks":{
+            "running":{"checks":3,"since":1000,"last":1500},
+            "needed":{"checks":2,"since":900},
+            "gone":{"checks":0,"since":null,"last":null}},"session":"sess-v2"}"#;
+        let (_, saved) = decode(v2, 2000).unwrap();
+        assert_eq!(
+            saved.streaks,
+            BTreeMap::from([
+                ("running".to_string(), inherited(3, 1000, 1500)),
+                ("needed".to_string(), inherited(2, 900, 900)),
+            ])
+        );
+        assert_eq!(saved.session.unwrap().expose(), "sess-v2");
+    }
+
+    #[test]
+    fn doubtful_version_3_files_are_rejected() {
+        let ok = r#"{"version":3,"target":"t","updated":100,"streaks":{"running":{"since":1,"last":2,"services":{"k":{"checks":1,"last":2}}}}}"#;
+        assert!(decode(ok, 100).is_ok());
+        for (streak, why) in [
+            (r#"{"last":2,"services":{}}"#, "no 'since'"),
+            (r#"{"since":1,"last":2}"#, "no 'services'"),
+            (
+                r#"{"since":1,"last":99999,"services":{}}"#,
+                "'last' is in the future",
+            ),
+            (
+                r#"{"since":1,"last":2,"services":{"k":{"checks":0,"last":2}}}"#,
+                "service 'k': no 'checks' above 0",
+            ),
+            (
+                r#"{"since":1,"last":2,"services":{"k":{"checks":1}}}"#,
+                "service 'k': no 'last'",
+            ),
+            (
+                r#"{"since":1,"last":2,"services":{"k":3}}"#,
+                "'k' in 'services' is not an object",
+            ),
+            (
+                r#"{"since":1,"last":2,"services":{},"unclaimed":5}"#,
+                "'unclaimed' is not an object",
+            ),
+            (
+                r#"{"since":"x","last":2,"services":{}}"#,
+                "'since' is not a time",
+            ),
+            (r#"7"#, "'running' in 'streaks' is not an object"),
+        ] {
+            let text = format!(
+                r#"{{"version":3,"target":"t","updated":1,"streaks":{{"running":{streak}}}}}"#
+            );
+            let err = decode(&text, 100).expect_err(&text);
+            assert!(err.contains(why), "{text}: {err}");
+        }
+    }
+
+    #[test]
+    fn doubtful_files_are_rejected() {
+        let ok = r#"{"version":2,"target":"t","updated":100,"streaks":{}}"#;
+        assert!(decode(ok, 100).is_ok());
+        for (text, why) in [
+            ("", "JSON"),
+            ("{\"version\":2", "JSON"),
+            ("[]", "object"),
+            (
+                r#"{"version":4,"target":"t","updated":1,"streaks":{}}"#,
+                "version 4",
+            ),
+            (
+                r#"{"target":"t","updated":1,"streaks":{}}"#,
+                "no format version",
+            ),
+            (r#"{"version":2,"updated":1,"streaks":{}}"#, "target"),
+            (
+                r#"{"version":2,"target":"t","updated":99999999,"streaks":{}}"#,
+                "future",
+            ),
+            (r#"{"version":2,"target":"t","updated":1}"#, "streaks"),
+            (
+                r#"{"version":2,"target":"t","updated":1,"streaks":{"running":{"checks":-1}}}"#,
+                "checks",
+            ),
+            (
+                r#"{"version":2,"target":"t","updated":1,"streaks":{"running":{"checks":2,"since":null}}}"#,
+                "disagree",
+            ),
+            (
+                r#"{"version":2,"target":"t","updated":1,"streaks":{"x":{"checks":1,"since":1,"last":99999}}}"#,
+                "future",
+            ),
+            (
+                r#"{"version":1,"target":"t","updated":1,"running_checks":2,"running_since":null}"#,
+                "disagree",
+            ),
+            (
+                r#"{"version":2,"target":"t","updated":1,"streaks":{"x":{"checks":1,"since":1,"last":"x"}}}"#,
+                "'last' is not a time",
+            ),
+        ] {
+            let err = decode(text, 100).expect_err(text);
+            assert!(err.contains(why), "{text}: {err}");
+        }
+    }
+
+    #[test]
+    fn a_version_written_as_a_float_is_that_version_or_damage() {
+        let v2 = r#"{"version":2.0,"target":"t","updated":1,"streaks":{}}"#;
+        assert_eq!(decode(v2, 100).unwrap().0, "t");
+        for (version, why) in [
+            ("2.5", "2.5 is not a whole number"),
+            ("\"2\"", "\"2\" is not a whole number"),
+            ("-1", "-1 is not a whole number"),
+            ("null", "null is not a whole number"),
+            ("4.0", "unknown format version 4"),
+        ] {
+            let text =
+                format!(r#"{{"version":{version},"target":"t","updated":1,"streaks":{{}}}}"#);
+            let err = decode(&text, 100).expect_err(&text);
+            assert!(err.contains(why), "{text}: {err}");
+        }
+    }
+
+    #[test]
+    fn an_unusable_prefix_or_session_is_dropped_not_trusted() {
+        let text = r#"{"version":2,"target":"t","updated":1,"streaks":{},"prefix":"/../x","session":"a b"}"#;
+        let (_, saved) = decode(text, 100).unwrap();
+        assert_eq!((saved.prefix, saved.session), (None, None));
+    }
+
+    /// A record with two streaks, a prefix and a session.
+    pub(in crate::state) fn before() -> Saved {
+        Saved {
+            streaks: BTreeMap::from([
+                ("running".to_string(), sighting(10, 20, &[(A, 2, 20)])),
+                ("needed".to_string(), sighting(1, 20, &[(B, 5, 20)])),
+            ]),
+            prefix: Some("/SKLM".into()),
+            session: Some(Secret::new("old-session-1".into())),
+        }
+    }
+
+    fn secret(id: &str) -> Option<Secret> {
+        Some(Secret::new(id.into()))
+    }
+
+    fn observation(mode: &'static str, service: &str, seen: bool) -> Option<Observation> {
+        Some(Observation {
+            mode,
+            service: service.into(),
+            seen,
+            max_gap: 86_400,
+        })
+    }
+
+    #[test]
+    fn an_answer_updates_only_its_modes_streak() {
+        let next = before().after_run(
+            &Learnt {
+                prefix: Some("/GKLM".into()),
+                session: secret("new-session-2"),
+                started_with: secret("old-session-1"),
+                observation: observation("running", A, false),
+            },
+            30,
+        );
+        assert!(
+            !next.saved.streaks.contains_key("running"),
+            "an ended streak is no entry"
+        );
+        assert_eq!(next.saved.streaks["needed"], before().streaks["needed"]);
+        assert_eq!(next.saved.prefix.as_deref(), Some("/GKLM"));
+        assert_eq!(next.saved.session.unwrap().expose(), "new-session-2");
+        assert_eq!(next.orphaned, None);
+    }
+
+    #[test]
+    fn an_observation_counts_on_from_what_the_file_holds_now() {
+        // Read at 15 (count 1), asked GKLM; meanwhile runs of A and B
+        // brought the file to what `before` holds.
+        let learnt = Learnt {
+            started_with: secret("old-session-1"),
+            session: secret("old-session-1"),
+            observation: observation("running", A, true),
+            ..Learnt::default()
+        };
+        let next = before().after_run(&learnt, 18);
+        assert_eq!(next.observed.unwrap().streak.checks, 3);
+        assert_eq!(
+            next.saved.streaks["running"],
+            sighting(10, 20, &[(A, 3, 20)]),
+            "since kept, last the later"
+        );
+        let next = next.saved.after_run(
+            &Learnt {
+                observation: observation("running", B, true),
+                ..learnt
+            },
+            25,
+        );
+        assert_eq!(next.observed.unwrap().streak.checks, 1, "B's own count");
+        assert_eq!(
+            next.saved.streaks["running"],
+            sighting(10, 25, &[(A, 3, 20), (B, 1, 25)])
+        );
+    }
+
+    #[test]
+    fn a_failed_run_keeps_prefix_and_streaks_and_drops_the_session() {
+        let learnt = Learnt {
+            started_with: secret("old-session-1"),
+            ..Learnt::default()
+        };
+        let next = before().after_run(&learnt, 30);
+        assert_eq!(next.saved.streaks, before().streaks);
+        assert_eq!(next.saved.prefix.as_deref(), Some("/SKLM"));
+        assert_eq!((next.saved.session, next.orphaned), (None, None));
+    }
+
+    #[test]
+    fn two_runs_that_logged_in_at_once_keep_the_first_session_and_orphan_the_other() {
+        // Both read no session and logged in; the first to merge stored its
+        // own, so the second keeps that one and logs its own out.
+        let file_now = Saved {
+            session: secret("first-1"),
+            ..before()
+        };
+        let learnt = Learnt {
+            session: secret("second-2"),
+            started_with: None,
+            ..Learnt::default()
+        };
+        let next = file_now.after_run(&learnt, 30);
+        assert_eq!(next.saved.session, secret("first-1"));
+        assert_eq!(next.orphaned, secret("second-2"));
+        // The cached session this run reused is never its to log out.
+        let reused = Learnt {
+            session: secret("old-session-1"),
+            started_with: secret("old-session-1"),
+            ..Learnt::default()
+        };
+        let next = file_now.after_run(&reused, 30);
+        assert_eq!(
+            (next.saved.session, next.orphaned),
+            (secret("first-1"), None)
+        );
+        // A session another run dropped meanwhile is replaced by ours.
+        let dropped = Saved {
+            session: None,
+            ..before()
+        };
+        let next = dropped.after_run(&reused, 30);
+        assert_eq!(
+            (next.saved.session, next.orphaned),
+            (secret("old-session-1"), None)
+        );
+        // Unchanged meanwhile: a fresh login replaces the rejected one.
+        let fresh = Learnt {
+            session: secret("fresh-3"),
+            started_with: secret("old-session-1"),
+            ..Learnt::default()
+        };
+        let next = before().after_run(&fresh, 30);
+        assert_eq!(
+            (next.saved.session, next.orphaned),
+            (secret("fresh-3"), None)
+        );
+    }
+}
