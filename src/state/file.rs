@@ -31,9 +31,7 @@ use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsE
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
-
-use super::record::{Saved, decode, encode};
+use super::record::{Refusal, Saved, encode, history};
 
 /// The packaged state directory; creating it is the package's job.
 pub const DEFAULT_DIR: &str = "/var/lib/check_gklm_backup";
@@ -238,23 +236,16 @@ impl StateFile {
                 raw: None,
             });
         };
-        let (saved, note) = match decode(&raw, now) {
-            Ok((recorded, _)) if recorded != target => {
-                return Err(StateError::Foreign {
-                    path: self.path.clone(),
-                    recorded,
-                    ours: target.to_string(),
-                });
-            }
-            Ok((_, saved)) => (saved, None),
-            Err(why) => {
-                self.replaceable(&raw, target)?;
+        let (saved, note) = match history(&raw, now, target, self.named) {
+            Ok(Ok(saved)) => (saved, None),
+            Ok(Err(why)) => {
                 let note = format!(
                     "ignored state file {}: {why}; it will be replaced",
                     self.path.display()
                 );
                 (Saved::default(), Some(note))
             }
+            Err(refusal) => return Err(self.refused(refusal, target)),
         };
         Ok(Loaded {
             saved,
@@ -263,31 +254,20 @@ impl StateFile {
         })
     }
 
-    /// Whether a file that cannot be used may be replaced: not when it still
-    /// names another target (its owner would lose it), and not when the
-    /// user named a file that holds something else entirely (a password
-    /// file given as --state-file by mistake, say). Damaged files of ours,
-    /// empty files and files in our own directory are replaced.
-    fn replaceable(&self, raw: &str, target: &str) -> Result<(), StateError> {
-        let value = serde_json::from_str::<Value>(raw).ok();
-        let object = value.as_ref().and_then(Value::as_object);
-        if let Some(recorded) = object.and_then(|m| m.get("target")).and_then(Value::as_str)
-            && recorded != target
-        {
-            return Err(StateError::Foreign {
-                path: self.path.clone(),
-                recorded: recorded.to_string(),
+    /// The error for a refused file, naming it.
+    fn refused(&self, refusal: Refusal, target: &str) -> StateError {
+        let path = self.path.clone();
+        match refusal {
+            Refusal::Foreign(recorded) => StateError::Foreign {
+                path,
+                recorded,
                 ours: target.to_string(),
-            });
-        }
-        let looks_ours = object.is_some_and(|m| m.contains_key("version"));
-        if self.named && !looks_ours && !raw.trim().is_empty() {
-            return Err(StateError::Unsafe {
-                path: self.path.clone(),
+            },
+            Refusal::NotState => StateError::Unsafe {
+                path,
                 why: "it holds something other than this check's state; give --state-file a path of its own".into(),
-            });
+            },
         }
-        Ok(())
     }
 
     /// Replace the file atomically: temporary file, fsync, rename, fsync dir.

@@ -248,6 +248,51 @@ pub fn decode(text: &str, now: u64) -> Result<(String, Saved), String> {
     ))
 }
 
+/// Why the text of a file must be neither used nor replaced.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum Refusal {
+    /// It records another target, whose owner would lose it.
+    Foreign(String),
+    /// The user named a file that holds something else entirely (a
+    /// password file given as --state-file by mistake, say).
+    NotState,
+}
+
+/// What an existing file's `text` gives this run of `target`: the record,
+/// or why it counts as no history and will be replaced; `named` when the
+/// user named the file. A file of another target is refused whether it is
+/// usable or not; so is a named file that is not a state file at all.
+/// Damaged files of ours, empty files and files in our own directory are
+/// replaced.
+pub(super) fn history(
+    text: &str,
+    now: u64,
+    target: &str,
+    named: bool,
+) -> Result<Result<Saved, String>, Refusal> {
+    match decode(text, now) {
+        Ok((recorded, _)) if recorded != target => Err(Refusal::Foreign(recorded)),
+        Ok((_, saved)) => Ok(Ok(saved)),
+        Err(why) => replaceable(text, target, named).map(|()| Err(why)),
+    }
+}
+
+/// Whether a file `decode` refused may be replaced (see `history`).
+fn replaceable(text: &str, target: &str, named: bool) -> Result<(), Refusal> {
+    let value = serde_json::from_str::<Value>(text).ok();
+    let object = value.as_ref().and_then(Value::as_object);
+    if let Some(recorded) = object.and_then(|m| m.get("target")).and_then(Value::as_str)
+        && recorded != target
+    {
+        return Err(Refusal::Foreign(recorded.to_string()));
+    }
+    let looks_ours = object.is_some_and(|m| m.contains_key("version"));
+    if named && !looks_ours && !text.trim().is_empty() {
+        return Err(Refusal::NotState);
+    }
+    Ok(())
+}
+
 /// The format version as written: `2` or, from a hand edit or another JSON
 /// writer, `2.0`. Anything else there is damage, not a missing version.
 fn format_version(value: Option<&Value>) -> Result<Option<u64>, String> {
@@ -556,6 +601,59 @@ pub(super) mod tests {
         let text = r#"{"version":2,"target":"t","updated":1,"streaks":{},"prefix":"/../x","session":"a b"}"#;
         let (_, saved) = decode(text, 100).unwrap();
         assert_eq!((saved.prefix, saved.session), (None, None));
+    }
+
+    #[test]
+    fn a_file_of_another_target_is_refused_usable_or_damaged() {
+        let other = encode(&before(), "other:9443 auto u", 100);
+        let damaged = r#"{"version":9,"target":"other:9443 auto u"}"#;
+        for text in [other.as_str(), damaged] {
+            for named in [false, true] {
+                assert_eq!(
+                    history(text, 100, TARGET, named),
+                    Err(Refusal::Foreign("other:9443 auto u".into())),
+                    "{text}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_file_of_ours_is_the_history_and_a_damaged_one_is_replaced() {
+        let ours = encode(&before(), TARGET, 100);
+        assert_eq!(history(&ours, 100, TARGET, true), Ok(Ok(before())));
+        let damaged = format!(r#"{{"version":9,"target":"{TARGET}"}}"#);
+        for (text, named, why) in [
+            (damaged.as_str(), true, "unknown format version 9"),
+            ("", true, "not valid JSON"),
+            (" \n", true, "not valid JSON"),
+            (r#"{"version":2,"#, false, "not valid JSON"),
+        ] {
+            let ignored = history(text, 100, TARGET, named).unwrap().unwrap_err();
+            assert!(ignored.contains(why), "{text}: {ignored}");
+        }
+    }
+
+    #[test]
+    fn a_named_file_of_something_else_is_kept_but_one_in_our_directory_replaced() {
+        // A truncated file cannot be told from something else: named, it is
+        // kept and the user asked.
+        for text in [
+            "hunter2\n",
+            r#"{"password":"x"}"#,
+            "[1,2]",
+            r#"{"version":2,"#,
+        ] {
+            assert_eq!(
+                history(text, 100, TARGET, true),
+                Err(Refusal::NotState),
+                "{text}"
+            );
+            assert!(
+                history(text, 100, TARGET, false).unwrap().is_err(),
+                "{text}"
+            );
+        }
     }
 
     /// A record with two streaks, a prefix and a session.
