@@ -1,0 +1,17 @@
+//! The per-target state: what earlier runs saw, the GKLM path prefix that
+//! worked and the cached session id, kept as plain JSON. [`record`] owns
+//! what is kept and the rule for what the next run remembers, pure;
+//! [`file`](mod@file) owns the file around it: where it is, the lock, the
+//! atomic write and the checks that refuse a file that is not ours. The
+//! module must never let one target's file serve another, never act on a
+//! history it doubts, and never let history that cannot be kept freeze
+//! silently.
+
+pub mod file;
+pub mod record;
+
+pub use file::{
+    DEFAULT_DIR, Loaded, Location, Locked, StateError, StateFile, default_dir, euid, file_name,
+    private_fallback_dir,
+};
+pub use record::{FORMAT_VERSION, Learnt, Merged, Observation, Saved, decode};
