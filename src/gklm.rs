@@ -350,6 +350,30 @@ pub fn brief(value: &Value) -> String {
     }
 }
 
+/// A GKLM server as the check talks to it: the three requests it makes.
+/// `Gklm` speaks HTTPS; the check's own tests hand it a canned one.
+pub trait Server {
+    fn login(&self, prefix: &str, user: &str, password: &Secret) -> Result<Secret, GklmError>;
+    /// GET the endpoint; a 200 answer must be JSON, of any shape.
+    fn ask(&self, prefix: &str, endpoint: &Endpoint, id: &Secret) -> Result<Value, GklmError>;
+    /// Best effort: the result of the check never depends on the logout.
+    fn logout(&self, prefix: &str, id: &Secret) -> Result<(), GklmError>;
+}
+
+impl Server for Gklm<'_> {
+    fn login(&self, prefix: &str, user: &str, password: &Secret) -> Result<Secret, GklmError> {
+        Gklm::login(self, prefix, user, password)
+    }
+
+    fn ask(&self, prefix: &str, endpoint: &Endpoint, id: &Secret) -> Result<Value, GklmError> {
+        Gklm::ask(self, prefix, endpoint, id)
+    }
+
+    fn logout(&self, prefix: &str, id: &Secret) -> Result<(), GklmError> {
+        Gklm::logout(self, prefix, id)
+    }
+}
+
 /// A GKLM server at one base URL, spoken to through one `Transport`.
 pub struct Gklm<'a> {
     transport: &'a Transport,

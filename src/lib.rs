@@ -1,16 +1,21 @@
 //! check_gklm_backup: a monitoring plugin that asks IBM GKLM (SKLM) about
-//! backups (is one running, is one needed, did the last one fail, how old is
-//! the newest) and turns the answer and its history into an alert.
+//! backups and restores (is a backup running, is one needed, did the last
+//! one fail, how old is the newest, is a restore running) and turns the
+//! answer and its history into an alert.
 //!
 //! The parts, in the order a run uses them:
 //! - [`cli`]: the command line and environment, turned once into a `Config`
-//!   of the types below; only main uses it;
+//!   of the types below; only main and the check's own tests use it;
+//! - [`check`]: the five steps of a run and the rules between them;
 //! - [`target`]: the GKLM host, port, prefix and user, validated;
 //!   [`credentials`]: password or session id;
-//! - [`state`]: the per-target state file and what the next run remembers;
+//! - [`state`]: the per-target state file: the record and what the next run
+//!   remembers (`state::record`, pure), and the file around it;
 //! - [`query`] over [`gklm`] over [`transport`] and [`tls`]: GKLM's answer;
-//! - [`mode`]: one module per question: endpoint, reading, judgement,
-//!   metrics; [`evaluate`] holds the streak and threshold rules they share,
+//! - [`mode`]: one module per question, named in `mode::MODES`: endpoint,
+//!   reading, judgement, metrics; `mode::streak` for those that count a
+//!   streak; [`agreement`] refuses an answer whose fields disagree;
+//!   [`evaluate`] holds the streak and threshold rules they share,
 //!   [`threshold`] the range and duration syntax, [`timestamp`] dates (pure);
 //! - [`report`]: the result (state, summary, metrics);
 //!   [`render`]: the plugin line, JSON or Prometheus; [`secret`] scrubs it,
@@ -18,6 +23,7 @@
 //! - [`watchdog`]: ends the run on time whatever blocks; [`trace`]: `-v`.
 
 pub mod agreement;
+pub mod check;
 pub mod cli;
 pub mod credentials;
 pub mod evaluate;

@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 use crate::credentials::Credentials;
-use crate::gklm::{Endpoint, Gklm, GklmError, GklmMessage, Step};
+use crate::gklm::{Endpoint, GklmError, GklmMessage, Server, Step};
 use crate::secret::Secret;
 use crate::target::Prefix;
 use crate::trace::Trace;
@@ -109,7 +109,7 @@ pub struct Plan<'a> {
     pub cached_session: Option<Secret>,
 }
 
-pub fn fetch(gklm: &Gklm<'_>, plan: Plan<'_>, trace: &Trace) -> Fetched {
+pub fn fetch(gklm: &dyn Server, plan: Plan<'_>, trace: &Trace) -> Fetched {
     let candidates = candidate_prefixes(plan.prefix, plan.remembered_prefix, trace);
     let auto = matches!(plan.prefix, Prefix::Auto);
     let mut session = plan.cached_session.clone();
@@ -169,7 +169,7 @@ fn candidate_prefixes(prefix: &Prefix, remembered: Option<&str>, trace: &Trace) 
 /// One try at one prefix. Returns the status and the session id that is
 /// still valid afterwards (None once GKLM has rejected or we logged out).
 fn attempt(
-    gklm: &Gklm<'_>,
+    gklm: &dyn Server,
     prefix: &str,
     plan: &Plan<'_>,
     cached: Option<Secret>,

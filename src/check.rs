@@ -1,0 +1,498 @@
+//! The check itself: the five steps of a run (credentials, history, GKLM's
+//! answer, what the next run remembers, the judgement on both) and the
+//! rules between them: which state errors stop a run, when the session is
+//! cached or logged out, how a streak goes on, when the file is written.
+//! It talks to GKLM through `gklm::Server` and keeps its history in
+//! `state`; the process around it (arguments, watchdog, printing, exit)
+//! is main's, so every rule here is tested without the binary.
+
+use std::time::{Duration, Instant};
+
+use crate::cli::Config;
+use crate::credentials::{self, AuthSource, Credentials, FromEnvironment};
+use crate::evaluate::Observed;
+use crate::gklm::Server;
+use crate::mode::{History, Reading};
+use crate::query::{self, Fetched, Plan};
+use crate::report::{Report, State};
+use crate::state::{Learnt, Loaded, Merged, Observation, StateError, StateFile};
+use crate::threshold::human_duration;
+use crate::trace::Trace;
+use crate::watchdog;
+
+/// One run of the check: what it was asked, whom it asks, where its
+/// notes go, and its clock.
+pub struct Check<'a> {
+    pub config: &'a Config,
+    pub server: &'a dyn Server,
+    pub trace: &'a Trace,
+    /// When `-t` runs out.
+    pub deadline: Instant,
+    /// The one reading of the clock: every rule of this run uses it.
+    pub now: u64,
+}
+
+impl Check<'_> {
+    /// The five steps of a run. The state file's lock is held only while
+    /// merging and writing, never while GKLM is asked.
+    pub fn run(&self, env: FromEnvironment) -> Report {
+        let (config, trace, now) = (self.config, self.trace, self.now);
+        let fail = |e: &dyn std::error::Error| failure(config, State::Unknown, e);
+        watchdog::set_step("reading the password or session id", "");
+        let credentials = match credentials::load(&config.auth, env, trace) {
+            Ok(c) => c,
+            Err(e) => return fail(&e),
+        };
+        let key = config.target.key();
+        let file = StateFile::locate(&config.state, &key);
+        let before = match read_history(config, &file, &key, now, trace) {
+            Ok(before) => before,
+            Err(e) => return fail(&e),
+        };
+        let fetched = ask(config, self.server, &credentials, &before, trace);
+        let answer = read_answer(config, &fetched);
+        let learnt = Learnt {
+            prefix: fetched.prefix.clone(),
+            session: fetched.session.clone(),
+            started_with: before.as_ref().ok().and_then(|b| b.saved.session.clone()),
+            observation: answer.as_ref().ok().and_then(|a| observation(config, a)),
+        };
+        // Never overwrite what could not be used.
+        let merge_by = merge_deadline(config, self.deadline);
+        let kept = before
+            .as_ref()
+            .ok()
+            .map(|b| remember(&file, b, &learnt, &key, merge_by, now, trace));
+        end_unkept_session(self.server, &fetched, &learnt, &kept, trace);
+        let report = match answer {
+            Ok(answer) => {
+                let history = history_for_judging(&before, &kept, &learnt, now);
+                note_restart(&history, trace);
+                answer.judge(history, now)
+            }
+            Err(report) => *report,
+        };
+        match kept {
+            Some(Err(e)) => history_lost(config, report, &e, trace),
+            _ => report,
+        }
+    }
+}
+
+/// When the merge stops waiting for the lock: a lock another run holds too
+/// long must still leave time to log out and to print.
+fn merge_deadline(config: &Config, deadline: Instant) -> Instant {
+    let margin = (config.timeout / 4).min(Duration::from_secs(1));
+    deadline.checked_sub(margin).unwrap_or(deadline)
+}
+
+/// Log out a session this run made that the state file does not keep:
+/// another run's stored meanwhile, or the file could not be written.
+fn end_unkept_session(
+    gklm: &dyn Server,
+    fetched: &Fetched,
+    learnt: &Learnt,
+    kept: &Option<Result<Merged, StateError>>,
+    trace: &Trace,
+) {
+    let unkept = match kept {
+        Some(Ok(merged)) => merged.orphaned.clone(),
+        // The file keeps the session it had: end only this run's own.
+        _ => learnt
+            .session
+            .clone()
+            .filter(|s| learnt.started_with.as_ref() != Some(s)),
+    };
+    if let (Some(id), Some(prefix)) = (&unkept, &fetched.prefix) {
+        trace.note(1, "session: not kept in the state file, logging it out");
+        if let Err(e) = gklm.logout(prefix, id) {
+            trace.note(1, format!("logout failed (ignored): {e}"));
+        }
+    }
+}
+
+/// The -v line for a streak that restarted (the first line says so too).
+fn note_restart(history: &History, trace: &Trace) {
+    if let Ok(Observed {
+        restarted_after: Some(restart),
+        ..
+    }) = history
+    {
+        trace.note(
+            1,
+            format!(
+                "history: the last observation was {} ago, more than --max-gap {}; counting starts again",
+                human_duration(restart.gap),
+                human_duration(restart.max_gap)
+            ),
+        );
+    }
+}
+
+/// A run that could not judge GKLM's answer, with the mode's fields.
+pub fn failure(config: &Config, state: State, e: &dyn std::error::Error) -> Report {
+    Report::failure(state, e.to_string()).with_fields(config.mode.fields())
+}
+
+/// GKLM's answer as the mode reads it, or the failure to report.
+fn read_answer<'a>(config: &'a Config, fetched: &Fetched) -> Result<Reading<'a>, Box<Report>> {
+    let answer = match &fetched.answer {
+        Ok(body) => config
+            .mode
+            .read(body)
+            .map_err(|e| failure(config, State::Unknown, &e)),
+        Err(e) if e.is_unreachable() => Err(failure(config, config.unreachable_state, e)),
+        Err(e) => Err(failure(config, State::Unknown, e)),
+    };
+    answer.map_err(Box::new)
+}
+
+/// What this service saw of the condition its mode counts, if it counts one.
+fn observation(config: &Config, answer: &Reading<'_>) -> Option<Observation> {
+    let seen = answer.seen()?;
+    let service = config.mode.service_key()?;
+    Some(Observation {
+        mode: config.mode.name(),
+        service,
+        seen,
+        max_gap: config.mode.max_gap(),
+    })
+}
+
+/// The streak the mode judges: as merged into the state file; if it could
+/// not be kept, as it would have been from what was read (history_lost then
+/// says why); without a usable file, why not.
+fn history_for_judging(
+    before: &Result<Loaded, StateError>,
+    kept: &Option<Result<Merged, StateError>>,
+    learnt: &Learnt,
+    now: u64,
+) -> History {
+    let merged = match (kept, before) {
+        (Some(Ok(merged)), _) => merged.clone(),
+        (_, Ok(before)) => before.saved.after_run(learnt, now),
+        (_, Err(e)) => return Err(e.to_string()),
+    };
+    merged.observed.ok_or_else(String::new)
+}
+
+/// History that could not be kept: fatal when a threshold needs it (the
+/// count must never freeze silently), else a note at -v.
+fn history_lost(config: &Config, report: Report, e: &StateError, trace: &Trace) -> Report {
+    if config.mode.needs_history() && report.error.is_none() {
+        report.without_history(&e.to_string())
+    } else {
+        trace.note(1, format!("state: {e}"));
+        report
+    }
+}
+
+/// Read the history, without the lock. Err(why) stops the run (UNKNOWN);
+/// Ok(Err(why)) runs without history, and never overwrites what could not
+/// be used.
+fn read_history(
+    config: &Config,
+    file: &StateFile,
+    key: &str,
+    now: u64,
+    trace: &Trace,
+) -> Result<Result<Loaded, StateError>, StateError> {
+    watchdog::set_step("reading the state file", "");
+    trace.note(2, format!("state file: {}", file.path().display()));
+    match file.read(now, key) {
+        Ok(loaded) => {
+            if let Some(note) = &loaded.note {
+                trace.note(1, format!("state: {note}"));
+            }
+            Ok(Ok(loaded))
+        }
+        // A file that looks planted: stop here rather than run next to an
+        // attack.
+        Err(e @ StateError::Unsafe { .. }) => Err(e),
+        // Another target's file: its session must not be sent to this host
+        // nor its streak continued. Fatal when this run needs the file.
+        Err(e @ StateError::Foreign { .. }) if config.mode.needs_history() || caches(config) => {
+            Err(e)
+        }
+        Err(e) => {
+            trace.note(1, format!("state: {e}"));
+            Ok(Err(e))
+        }
+    }
+}
+
+fn caches(config: &Config) -> bool {
+    config.session_cache && matches!(config.auth, AuthSource::Login { .. })
+}
+
+fn ask(
+    config: &Config,
+    gklm: &dyn Server,
+    credentials: &Credentials,
+    before: &Result<Loaded, StateError>,
+    trace: &Trace,
+) -> Fetched {
+    let saved = before.as_ref().ok().map(|b| &b.saved);
+    let cache_session = caches(config) && saved.is_some();
+    let endpoint = config.mode.endpoint();
+    let plan = Plan {
+        endpoint: &endpoint,
+        prefix: &config.target.prefix,
+        remembered_prefix: saved.and_then(|s| s.prefix.as_deref()),
+        credentials,
+        cache_session,
+        cached_session: saved
+            .and_then(|s| s.session.clone())
+            .filter(|_| cache_session),
+    };
+    query::fetch(gklm, plan, trace)
+}
+
+/// Merge what this run learnt into the state file as it is now, under the
+/// lock, writing only when something changed (an unchanged run costs no
+/// fsync, and a run that learnt nothing new takes no lock). Err says why it
+/// could not be kept.
+fn remember(
+    file: &StateFile,
+    before: &Loaded,
+    learnt: &Learnt,
+    key: &str,
+    deadline: Instant,
+    now: u64,
+    trace: &Trace,
+) -> Result<Merged, StateError> {
+    if learns_nothing(before, learnt) {
+        trace.note(
+            2,
+            format!(
+                "state file contents: {}",
+                before.raw.clone().unwrap_or_default()
+            ),
+        );
+        return Ok(before.saved.after_run(learnt, now));
+    }
+    watchdog::set_step("waiting for the state file lock", "");
+    let locked = file.lock(deadline)?;
+    let current = locked.load(now, key)?;
+    if let Some(note) = &current.note {
+        trace.note(1, format!("state: {note}"));
+    }
+    let merged = current.saved.after_run(learnt, now);
+    let unchanged =
+        current.raw.is_some() && current.note.is_none() && current.saved == merged.saved;
+    let text = if unchanged {
+        current.raw.unwrap_or_default()
+    } else {
+        watchdog::set_step("writing the state file", "");
+        locked.save(&merged.saved, key, now)?
+    };
+    trace.note(2, format!("state file contents: {text}"));
+    Ok(merged)
+}
+
+/// A run with no streak to count whose prefix and session are what the
+/// file held: it has nothing to add, whatever other runs wrote meanwhile.
+fn learns_nothing(before: &Loaded, learnt: &Learnt) -> bool {
+    let saved = &before.saved;
+    learnt.observation.is_none()
+        && before.raw.is_some()
+        && before.note.is_none()
+        && learnt.session == saved.session
+        && learnt
+            .prefix
+            .as_ref()
+            .is_none_or(|p| saved.prefix.as_ref() == Some(p))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::RefCell;
+    use std::os::unix::fs::MetadataExt;
+    use std::path::Path;
+
+    use serde_json::{Value, json};
+
+    use super::*;
+    use crate::cli::{self, Command, Environment};
+    use crate::gklm::{Endpoint, GklmError, Step};
+    use crate::secret::Secret;
+    use crate::transport::TransportError;
+
+    /// A GKLM that answers every question alike and logs what it was asked.
+    struct Canned {
+        answer: Result<Value, GklmError>,
+        log: RefCell<Vec<String>>,
+    }
+
+    impl Canned {
+        fn answering(answer: Value) -> Canned {
+            Canned {
+                answer: Ok(answer),
+                log: RefCell::new(Vec::new()),
+            }
+        }
+
+        fn refusing() -> Canned {
+            let error = GklmError::Transport {
+                step: Step::Ask("backup status request"),
+                url: "https://gklm.example:9443/SKLM/rest/v1/ckms/backups/isrunning".into(),
+                error: TransportError::Refused("connection refused".into()),
+            };
+            Canned {
+                answer: Err(error),
+                log: RefCell::new(Vec::new()),
+            }
+        }
+
+        fn asked(&self, what: &str) -> usize {
+            self.log
+                .borrow()
+                .iter()
+                .filter(|l| l.starts_with(what))
+                .count()
+        }
+    }
+
+    impl Server for Canned {
+        fn login(&self, prefix: &str, user: &str, _: &Secret) -> Result<Secret, GklmError> {
+            let mut log = self.log.borrow_mut();
+            log.push(format!("login {prefix} {user}"));
+            Ok(Secret::new(format!("canned-session-{}", log.len())))
+        }
+
+        fn ask(&self, prefix: &str, endpoint: &Endpoint, id: &Secret) -> Result<Value, GklmError> {
+            let line = format!("ask {prefix}/{} {}", endpoint.path, id.expose());
+            self.log.borrow_mut().push(line);
+            self.answer.clone()
+        }
+
+        fn logout(&self, _: &str, id: &Secret) -> Result<(), GklmError> {
+            self.log
+                .borrow_mut()
+                .push(format!("logout {}", id.expose()));
+            Ok(())
+        }
+    }
+
+    const RUNNING: &str = r#"{"code":"0","status":"CTGKM3290I Backup process is running."}"#;
+
+    fn config(host: &str, state: &Path, extra: &[&str]) -> Config {
+        let mut args = vec!["-H", host, "-u", "monitor", "--state-file"];
+        args.push(state.to_str().unwrap());
+        args.extend_from_slice(extra);
+        match cli::parse(
+            args.iter().map(Into::into).collect(),
+            &Environment::default(),
+        ) {
+            Ok(Command::Run(config)) => *config,
+            _ => panic!("not a run: {args:?}"),
+        }
+    }
+
+    fn run(config: &Config, server: &Canned, now: u64) -> Report {
+        let trace = Trace::new(2);
+        let check = Check {
+            config,
+            server,
+            trace: &trace,
+            deadline: Instant::now() + Duration::from_secs(10),
+            now,
+        };
+        check.run(FromEnvironment {
+            password: Some("canned-password".into()),
+            session_id: None,
+        })
+    }
+
+    #[test]
+    fn a_running_backup_is_counted_across_runs_with_one_cached_session() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = config("gklm.example", &dir.path().join("s.json"), &["-w", "1"]);
+        let gklm = Canned::answering(serde_json::from_str(RUNNING).unwrap());
+        let first = run(&config, &gklm, 1_000);
+        assert_eq!(
+            (first.state, first.reason.as_deref()),
+            (State::Ok, Some("(running for 1 check, 0s)"))
+        );
+        let second = run(&config, &gklm, 1_060);
+        assert_eq!(second.state, State::Warning);
+        assert_eq!(
+            second.reason.as_deref(),
+            Some("(running for 2 checks, 1m 0s, -w 1 crossed)")
+        );
+        assert_eq!(
+            (gklm.asked("login"), gklm.asked("ask"), gklm.asked("logout")),
+            (1, 2, 0)
+        );
+    }
+
+    #[test]
+    fn history_that_cannot_be_kept_is_unknown_only_for_a_threshold_and_its_session_ends() {
+        let dir = tempfile::tempdir().unwrap();
+        let blocker = dir.path().join("a-file");
+        std::fs::write(&blocker, "x").unwrap();
+        let state = blocker.join("s.json");
+        let gklm = Canned::answering(serde_json::from_str(RUNNING).unwrap());
+        let r = run(&config("gklm.example", &state, &["-w", "3"]), &gklm, 1_000);
+        assert_eq!(r.state, State::Unknown, "{}", r.text());
+        assert!(
+            r.text().contains("the thresholds cannot be applied"),
+            "{}",
+            r.text()
+        );
+        let r = run(&config("gklm.example", &state, &[]), &gklm, 1_000);
+        assert_eq!(r.state, State::Ok, "{}", r.text());
+        // Each run's own session could not be kept: each was ended.
+        assert_eq!((gklm.asked("login"), gklm.asked("logout")), (2, 2));
+    }
+
+    #[test]
+    fn an_unreachable_gklm_takes_the_unreachable_state_and_keeps_the_streak() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().join("s.json");
+        let counting = config("gklm.example", &state, &["-c", "5"]);
+        let running = Canned::answering(serde_json::from_str(RUNNING).unwrap());
+        run(&counting, &running, 1_000);
+        let kept = std::fs::read_to_string(&state).unwrap();
+        let r = run(&counting, &Canned::refusing(), 1_060);
+        assert_eq!(r.state, State::Critical, "{}", r.text());
+        assert_eq!(std::fs::read_to_string(&state).unwrap(), kept, "left alone");
+        let r = run(&counting, &running, 1_120);
+        assert_eq!(r.reason.as_deref(), Some("(running for 2 checks, 2m 0s)"));
+    }
+
+    #[test]
+    fn another_targets_file_stops_a_run_that_caches_before_anything_is_sent() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().join("s.json");
+        let gklm = Canned::answering(serde_json::from_str(RUNNING).unwrap());
+        run(&config("gklm-a.example", &state, &[]), &gklm, 1_000);
+        let other = Canned::answering(serde_json::from_str(RUNNING).unwrap());
+        let r = run(&config("gklm-b.example", &state, &[]), &other, 1_060);
+        assert_eq!(r.state, State::Unknown, "{}", r.text());
+        assert!(
+            r.text().contains("belongs to target 'gklm-a.example:9443"),
+            "{}",
+            r.text()
+        );
+        assert!(
+            other.log.borrow().is_empty(),
+            "sent: {:?}",
+            other.log.borrow()
+        );
+    }
+
+    #[test]
+    fn a_run_that_learns_nothing_new_leaves_the_file_untouched() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().join("s.json");
+        let config = config("gklm.example", &state, &["--mode", "result"]);
+        let gklm = Canned::answering(
+            json!({"code": "0", "status": "CTGKM1301I Backup operation succeeded."}),
+        );
+        assert_eq!(run(&config, &gklm, 1_000).state, State::Ok);
+        let inode = std::fs::metadata(&state).unwrap().ino();
+        assert_eq!(run(&config, &gklm, 1_060).state, State::Ok);
+        assert_eq!(std::fs::metadata(&state).unwrap().ino(), inode, "rewritten");
+    }
+}
