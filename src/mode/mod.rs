@@ -27,7 +27,13 @@ use crate::report::{Report, State};
 pub const DEFAULT: &Kind = &running::KIND;
 
 /// Every mode, in `--help` order.
-pub static MODES: &[&Kind] = &[&running::KIND, &needed::KIND, &result::KIND, &age::KIND];
+pub static MODES: &[&Kind] = &[
+    &running::KIND,
+    &needed::KIND,
+    &result::KIND,
+    &age::KIND,
+    &restore::KIND,
+];
 
 /// What a mode declares about itself, before any option is read.
 pub struct Kind {
@@ -272,7 +278,7 @@ mod tests {
             (
                 "size",
                 ModeOptions::default(),
-                "invalid --mode 'size': expected running, needed, result or age",
+                "invalid --mode 'size': expected running, needed, result, age or restore",
             ),
         ];
         for (name, options, message) in cases {
