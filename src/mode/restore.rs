@@ -96,24 +96,43 @@ pub fn read(body: &Value) -> Result<Phase, String> {
         })?,
     };
     agreement::check(map, Reading::Fine, &Vocabulary::default())?;
-    let message = match map.get("status") {
-        Some(Value::String(s)) if !s.trim().is_empty() => s.trim().to_string(),
-        _ => format!("Restore phase {code} {}.", PHASES[usize::from(code)]),
-    };
-    if let Some(named) = named_phase(&message)
+    let status = map
+        .get("status")
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|s| !s.is_empty());
+    let named = status.and_then(|s| phase_code(&Value::String(s.to_string())));
+    if let (Some(named), Some(status)) = (named, status)
         && named != code
     {
         return Err(format!(
-            "GKLM contradicts itself: 'code' is {} (phase {}) but 'status' says {message}",
+            "GKLM contradicts itself: 'code' is {} (phase {}) but 'status' says {status}",
             brief(&map["code"]),
             PHASES[usize::from(code)]
         ));
     }
+    // A status that only names the phase says less than the check can.
+    let message = match status {
+        Some(s) if !names_only_a_phase(s) => s.to_string(),
+        _ => format!("Restore phase {code} {}.", PHASES[usize::from(code)]),
+    };
     Ok(Phase {
         code,
         message_id: find_message_id(&message).map(str::to_string),
         message,
     })
+}
+
+/// `4`, `IDLE` or `4 RESTORE_KEYSTORES`: no more than a phase.
+fn names_only_a_phase(status: &str) -> bool {
+    let mut words = status.split_whitespace();
+    let first = words.next().unwrap_or_default();
+    let rest: Vec<&str> = words.collect();
+    match rest.as_slice() {
+        [] => first.parse::<u64>().is_ok() || PHASES.contains(&first),
+        [name] => first.parse::<u64>().is_ok() && PHASES.contains(name),
+        _ => false,
+    }
 }
 
 /// `4`, `"4"`, `"RESTORE_KEYSTORES"` or `"4 RESTORE_KEYSTORES"`.
@@ -271,7 +290,13 @@ mod tests {
     fn idle_and_completed_are_ok_a_phase_between_warns_and_thresholds_decide() {
         let m = Restore::default();
         let idle = read(&json!({"code": "0", "status": "IDLE"})).unwrap();
-        assert_eq!(m.judge(&idle, streak(0, 0), 0).state, State::Ok);
+        let r = m.judge(&idle, streak(0, 0), 0);
+        assert_eq!(
+            (r.state, r.text()),
+            (State::Ok, "Restore phase 0 IDLE.".into())
+        );
+        let worded = read(&json!({"code": 0, "status": "CTGKM1250I No restore is running."}));
+        assert_eq!(worded.unwrap().message, "CTGKM1250I No restore is running.");
         let done = read(&json!({"code": 7})).unwrap();
         assert_eq!(m.judge(&done, streak(0, 0), 0).state, State::Ok);
         let busy = read(&json!({"code": 5})).unwrap();
