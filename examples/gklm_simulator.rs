@@ -3,7 +3,8 @@
 //!   cargo run --example gklm_simulator -- --demo
 //!       builds the check, starts the simulator and runs the check against it
 //!       in every mode: a backup's life (not running, running too long,
-//!       finished), a backup needed, each result code, backups of each age.
+//!       finished), a backup needed, each result code, backups of each age,
+//!       a restore going through its phases.
 //!       Exits non-zero if any state differs from the expected one.
 //!
 //!   cargo run --example gklm_simulator -- [--port 9443] [--running]
@@ -19,6 +20,8 @@
 //!       /_sim/result    body the raw JSON `code` of backups/result: 0, "1", -1
 //!       /_sim/backups   body the whole JSON answer of the backup list, e.g.
 //!                       [{"timestamp":1795700000000,"backupFilePath":"..."}]
+//!       /_sim/restore   body the restore phase, 0 (IDLE) to 7 (COMPLETED)
+//!                       (restore/isrunning)
 //!       /_sim/forget    drop all sessions, as GKLM does after 15 idle minutes
 //!       /_sim/stats     count requests, logins and logouts
 
@@ -132,7 +135,10 @@ fn steps() -> Vec<Step> {
         "--critical-time",
         "3d",
     ];
+    const RESTORE: &[&str] = &["--mode", "restore"];
+    const RESTORE_TIME: &[&str] = &["--mode", "restore", "--critical-time", "2h"];
     let running = |on: bool| move |sim: &Simulator| sim.set_running(on);
+    let restore = |phase: u8| move |sim: &Simulator| sim.set_restore_phase(phase);
     let needed = |on: bool| move |sim: &Simulator| sim.set_needed(on);
     let result = |code: &'static str| move |sim: &Simulator| sim.set_result_code(code);
     let newest = |hours: u64| {
@@ -177,6 +183,10 @@ fn steps() -> Vec<Step> {
             AGE,
             "CRITICAL",
         ),
+        step("no restore (IDLE)", restore(0), RESTORE, "OK"),
+        step("restoring keystores (4)", restore(4), RESTORE, "WARNING"),
+        step("restoring keystores (4)", restore(4), RESTORE_TIME, "OK"),
+        step("restore COMPLETED (7)", restore(7), RESTORE, "OK"),
     ]
 }
 

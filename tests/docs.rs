@@ -4,6 +4,7 @@
 //! out an option, its short form or its default, or names one that is gone.
 
 use check_gklm_backup::cli::{FLAGS, Flag};
+use check_gklm_backup::mode::MODES;
 
 use crate::util::engine::repo;
 
@@ -127,6 +128,51 @@ fn help_man_page_readme_and_icinga_name_every_option_with_its_default() {
                 problems.push(format!(
                     "--help names {word}, which the binary does not take"
                 ));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// Every mode of `mode::MODES` where a user looks for it: `--help`, the
+/// man page, the README (its table of modes and a section of its own), the
+/// Icinga 2 CheckCommand and the Zabbix template (a master item). A new
+/// mode fails here until each of them names it.
+#[test]
+fn help_man_page_readme_icinga_and_zabbix_name_every_mode() {
+    let help = read("src/help.txt");
+    let man = read("packaging/man/check_gklm_backup.1");
+    let readme = read("README.md");
+    let icinga = read("packaging/icinga2/gklm_backup.conf");
+    let zabbix = read("packaging/zabbix/template_gklm_backup.yaml");
+    let mode_option = block(&icinga, |l| l.contains("= {"), "\"--mode\" = {").unwrap_or("");
+    let mut problems = Vec::new();
+    for kind in MODES {
+        let name = kind.name;
+        let places = [
+            (
+                "--help",
+                help.contains(&format!("{name}: ")) || help.contains(&format!("{name} (default)")),
+            ),
+            (
+                "--help performance data",
+                help.contains(&format!("  {name}:")),
+            ),
+            ("man page", man.contains(&format!("\\fB{name}\\fR"))),
+            (
+                "README table of modes",
+                readme.contains(&format!("| `{name}`")),
+            ),
+            ("README section", readme.contains(&format!("### {name}: "))),
+            ("Icinga 2 CheckCommand --mode", mode_option.contains(name)),
+            (
+                "Zabbix template master item",
+                zabbix.contains(&format!("key: 'gklm.backup[{name},")),
+            ),
+        ];
+        for (place, named) in places {
+            if !named {
+                problems.push(format!("{place} does not name --mode {name}"));
             }
         }
     }

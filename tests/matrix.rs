@@ -23,6 +23,9 @@ struct Mode {
     path: &'static str,
     /// Whether it keeps a streak (and so takes `-w`).
     streak: bool,
+    /// An answer that sees the condition its streak counts (for streak
+    /// modes; unused otherwise).
+    seen: &'static str,
     /// The options it cannot run without.
     needs: &'static [&'static str],
     /// A well-formed answer that reads as OK.
@@ -34,12 +37,13 @@ struct Mode {
     contradictions: &'static [(&'static str, [&'static str; 2])],
 }
 
-const MODES: [Mode; 4] = [
+const MODES: [Mode; 5] = [
     Mode {
         name: "running",
         what: "backup status request",
         path: "/backups/isrunning",
         streak: true,
+        seen: r#"{"code":"0","status":"CTGKM3290I Backup process is running."}"#,
         needs: &[],
         fine: || r#"{"code":"1","status":"CTGKM3291I Backup process is not running."}"#.to_string(),
         limit: "larger than 64 KiB; this is not a GKLM answer",
@@ -74,6 +78,7 @@ const MODES: [Mode; 4] = [
         what: "backup needed request",
         path: "/backups/need",
         streak: true,
+        seen: r#"{"code":"1","status":"CTGKM1305I Make a backup."}"#,
         needs: &[],
         fine: || {
             r#"{"code":"0","status":"CTGKM1304I All keys and certificates have been backed up."}"#
@@ -108,6 +113,7 @@ const MODES: [Mode; 4] = [
         what: "backup result request",
         path: "/backups/result",
         streak: false,
+        seen: r#""#,
         needs: &[],
         fine: || r#"{"code":"0","status":"CTGKM1301I Backup operation succeeded."}"#.to_string(),
         limit: "larger than 64 KiB; this is not a GKLM answer",
@@ -139,6 +145,7 @@ const MODES: [Mode; 4] = [
         what: "backup list request",
         path: "/backups",
         streak: false,
+        seen: r#""#,
         needs: &["--critical-time", "2d"],
         fine: || answers::backup_list(&[answers::hours_ago(1)]),
         limit: "larger than 8 MiB; the backup list is too long to read; narrow it with --backup-dir, or prune old backups in GKLM",
@@ -164,7 +171,48 @@ const MODES: [Mode; 4] = [
             ),
         ],
     },
+    Mode {
+        name: "restore",
+        what: "restore status request",
+        path: "/restore/isrunning",
+        streak: true,
+        seen: r#"{"code":"4","status":"RESTORE_KEYSTORES"}"#,
+        needs: &[],
+        fine: || r#"{"code":"0","status":"IDLE"}"#.to_string(),
+        limit: "larger than 64 KiB; this is not a GKLM answer",
+        contradictions: &[
+            (
+                r#"{"code":"4","status":"IDLE"}"#,
+                ["'code' is \"4\"", "'status' says IDLE"],
+            ),
+            (
+                r#"{"code":"0","status":"CTGKM0001E Restore failed."}"#,
+                ["'code' is \"0\"", "CTGKM0001E Restore failed."],
+            ),
+            (
+                r#"{"code":"CTGKM0001E","status":"CTGKM0001E Restore status unavailable."}"#,
+                [
+                    "'code' is \"CTGKM0001E\"",
+                    "CTGKM0001E Restore status unavailable.",
+                ],
+            ),
+            (
+                r#"{"code":"9","status":"CTGKM1250I Restore phase nine."}"#,
+                ["'code' is \"9\"", "CTGKM1250I Restore phase nine."],
+            ),
+        ],
+    },
 ];
+
+#[test]
+fn the_matrix_has_a_row_for_every_mode_of_the_registry() {
+    let rows: Vec<&str> = MODES.iter().map(|m| m.name).collect();
+    let registry: Vec<&str> = check_gklm_backup::mode::MODES
+        .iter()
+        .map(|k| k.name)
+        .collect();
+    assert_eq!(rows, registry, "add a row to MODES for each new mode");
+}
 
 /// `--mode MODE -t 2`, logged in with a fresh workspace, plus `extra`.
 fn bounded(sim: &Simulator, mode: &Mode, extra: &[&str]) -> Run {
@@ -557,11 +605,7 @@ fn state_that_cannot_be_saved_is_unknown_only_where_a_threshold_needs_it() {
         assert_eq!(r.state(), "OK", "--mode {}: {}", mode.name, r.stdout);
         if mode.streak {
             // The mode's condition seen, with a threshold that needs history.
-            let seen = match mode.name {
-                "running" => r#"{"code":"0","status":"CTGKM3290I Backup process is running."}"#,
-                _ => r#"{"code":"1","status":"CTGKM1305I Make a backup."}"#,
-            };
-            sim.set_status_behavior(Behavior::json(200, seen));
+            sim.set_status_behavior(Behavior::json(200, mode.seen));
             let r = base(&["-w", "3"]);
             plugin_line(&r, mode);
             expect(&r, mode, "UNKNOWN", 3, &["not-a-dir"]);
