@@ -32,9 +32,10 @@ arch=$(dpkg --print-architecture)
 pkg=check-gklm-backup
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-# dpkg-shlibdeps expects the binary under debian/PACKAGE.
+# dpkg-shlibdeps wants the binary in a package tree (with DEBIAN/) under
+# debian/, beside debian/control.
 stage="$work/debian/$pkg"
-install -d -m 0755 "$work/debian" "$stage"
+install -d -m 0755 "$work/debian" "$stage" "$stage/DEBIAN"
 p="$root/packaging"
 doc="$stage/usr/share/doc/$pkg"
 
@@ -58,15 +59,14 @@ done
 # one in the scratch directory is enough for it to name the packages that
 # provide the libraries the binary links.
 printf 'Source: %s\n\nPackage: %s\nArchitecture: any\n' "$pkg" "$pkg" > "$work/debian/control"
-depends=$(cd "$work" && dpkg-shlibdeps -O "-e$stage/usr/lib/nagios/plugins/check_gklm_backup" |
+depends=$(cd "$work" && dpkg-shlibdeps -O "-edebian/$pkg/usr/lib/nagios/plugins/check_gklm_backup" |
   sed -n 's/^shlibs:Depends=//p')
 [ -n "$depends" ] || { echo "dpkg-shlibdeps found no dependencies" >&2; exit 1; }
 
 # Installed-Size as dpkg-gencontrol counts it: KiB per file, rounded up, and
 # one per directory, so it does not depend on the file system's blocks.
-size=$(find "$stage" -mindepth 1 -printf '%y %s\n' |
+size=$(find "$stage" -mindepth 1 -path "$stage/DEBIAN" -prune -o -printf '%y %s\n' |
   awk '$1 == "f" { n += int(($2 + 1023) / 1024) } $1 != "f" { n += 1 } END { print n }')
-install -d -m 0755 "$stage/DEBIAN"
 (cd "$stage" && find . -path ./DEBIAN -prune -o -type f -printf '%P\0' | LC_ALL=C sort -z |
   xargs -0 md5sum) > "$stage/DEBIAN/md5sums"
 chmod 0644 "$stage/DEBIAN/md5sums"

@@ -109,7 +109,7 @@ make_tarball() {
   git -C "$root" archive --format=tar HEAD | tar -x -C "$src"
   {
     echo "# Written by packaging/rpm/build.sh: build offline from vendor-crates/."
-    (cd "$src" && cargo vendor --locked --quiet vendor-crates)
+    (cd "$src" && cargo vendor --locked vendor-crates)
     echo
     echo "[env]"
     echo "CHECK_GKLM_BACKUP_COMMIT = \"$commit\""
