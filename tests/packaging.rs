@@ -11,6 +11,8 @@ use std::process::Command;
 use crate::util::engine::*;
 use crate::util::*;
 
+mod release;
+
 const DEB_FILES: &[&str] = &[
     "/usr/lib/nagios/plugins/check_gklm_backup",
     "/usr/share/man/man1/check_gklm_backup.1.gz",
@@ -422,7 +424,8 @@ fn the_rpm_builds_holds_every_file_installs_into_a_scratch_root_and_runs() {
     let r = run(Command::new(&installed).arg("-V"));
     assert_eq!(r.code, 3, "{r:?}");
     assert!(
-        r.stdout.starts_with(&format!("check_gklm_backup {version}")),
+        r.stdout
+            .starts_with(&format!("check_gklm_backup {version}")),
         "{r:?}"
     );
     let queried = rpm_output(
