@@ -28,13 +28,27 @@ struct Built {
     rpm: PathBuf,
 }
 
+/// Each clone's build on its own, so that one failing does not hide what
+/// the other shows.
 struct Release {
     /// `git rev-parse --short=12 HEAD`, which -V names.
     commit: String,
     /// Built with the default target directory.
-    a: Built,
+    a: Result<Built, String>,
     /// Built in a longer path, with CARGO_TARGET_DIR set.
-    b: Built,
+    b: Result<Built, String>,
+}
+
+impl Release {
+    fn a(&self) -> &Built {
+        self.a.as_ref().unwrap_or_else(|e| panic!("clone a: {e}"))
+    }
+
+    fn b(&self) -> &Built {
+        self.b
+            .as_ref()
+            .unwrap_or_else(|e| panic!("clone b, with CARGO_TARGET_DIR: {e}"))
+    }
 }
 
 static HEAVY: Mutex<()> = Mutex::new(());
@@ -106,8 +120,8 @@ fn build_release() -> Result<Release, String> {
         clone(&head, dir)?;
     }
     let started = std::time::Instant::now();
-    let built_a = build_clone(&a, None, &out.join("a"))?;
-    let built_b = build_clone(&b, Some(&b.join("elsewhere")), &out.join("b"))?;
+    let built_a = build_clone(&a, None, &out.join("a"));
+    let built_b = build_clone(&b, Some(&b.join("elsewhere")), &out.join("b"));
     say(&format!(
         "built two clones of {head} in {:?}",
         started.elapsed()
@@ -269,9 +283,9 @@ fn two_clones_of_one_commit_build_the_same_binary_deb_and_rpm() {
     };
     let mut differ = Vec::new();
     for (what, a, b) in [
-        ("binary", &release.a.binary, &release.b.binary),
-        (".deb", &release.a.deb, &release.b.deb),
-        (".rpm", &release.a.rpm, &release.b.rpm),
+        ("binary", &release.a().binary, &release.b().binary),
+        (".deb", &release.a().deb, &release.b().deb),
+        (".rpm", &release.a().rpm, &release.b().rpm),
     ] {
         if std::fs::read(a).unwrap() != std::fs::read(b).unwrap() {
             differ.push(format!(
@@ -304,19 +318,22 @@ fn the_packages_hold_the_binary_built_in_cargo_target_dir() {
         return;
     };
     // Clone b set CARGO_TARGET_DIR; its binary is the one cargo wrote there.
-    let built = std::fs::read(&release.b.binary).unwrap();
-    let in_deb = file_in_deb(&release.b.deb, "/usr/lib/nagios/plugins/check_gklm_backup");
+    let built = std::fs::read(&release.b().binary).unwrap();
+    let in_deb = file_in_deb(
+        &release.b().deb,
+        "/usr/lib/nagios/plugins/check_gklm_backup",
+    );
     assert!(
         in_deb == built,
         "the .deb holds another binary than CARGO_TARGET_DIR's"
     );
-    let digest = output(Command::new("sha256sum").arg(&release.b.binary));
+    let digest = output(Command::new("sha256sum").arg(&release.b().binary));
     let digest = digest.split(' ').next().unwrap();
     let dump = output(
         Command::new("rpm")
             .arg("-qp")
             .arg("--dump")
-            .arg(&release.b.rpm),
+            .arg(&release.b().rpm),
     );
     let in_rpm = dump
         .lines()
@@ -327,7 +344,7 @@ fn the_packages_hold_the_binary_built_in_cargo_target_dir() {
         Some(digest),
         "the .rpm holds another binary than CARGO_TARGET_DIR's: {in_rpm}"
     );
-    let version = run(Command::new(&release.b.binary).arg("-V"));
+    let version = run(Command::new(&release.b().binary).arg("-V"));
     assert_eq!(
         version.stdout.trim(),
         format!(
@@ -350,7 +367,7 @@ fn lintian_finds_no_error_or_warning_in_the_deb() {
     };
     let out = Command::new(lintian)
         .args(["--tag-display-limit", "0"])
-        .arg(&release.a.deb)
+        .arg(&release.a().deb)
         .output()
         .unwrap();
     let report = String::from_utf8_lossy(&out.stdout);
@@ -377,7 +394,7 @@ fn rpmlint_finds_no_error_in_the_rpm_but_the_missing_signature() {
     let out = Command::new(rpmlint)
         .arg("-c")
         .arg(repo().join("packaging/rpm/rpmlint.toml"))
-        .arg(&release.a.rpm)
+        .arg(&release.a().rpm)
         .output()
         .unwrap();
     let report = String::from_utf8_lossy(&out.stdout);
@@ -400,7 +417,7 @@ fn the_dependencies_are_the_libraries_the_binary_links() {
     let Some(release) = release(test) else {
         return;
     };
-    let depends = deb_field(&release.a.deb, "Depends");
+    let depends = deb_field(&release.a().deb, "Depends");
     let packages: Vec<&str> = depends
         .split(", ")
         .map(|d| d.split([' ', ':']).next().unwrap())
@@ -411,7 +428,7 @@ fn the_dependencies_are_the_libraries_the_binary_links() {
     );
     // Every library the binary needs comes from a package the .deb depends
     // on: a hard-coded list forgets one (libgcc_s, for the unwinder).
-    let dynamic = output(Command::new("readelf").arg("-d").arg(&release.a.binary));
+    let dynamic = output(Command::new("readelf").arg("-d").arg(&release.a().binary));
     let needed: Vec<&str> = dynamic
         .lines()
         .filter(|l| l.contains("(NEEDED)"))
@@ -429,7 +446,7 @@ fn the_dependencies_are_the_libraries_the_binary_links() {
         );
     }
 
-    let requires = output(Command::new("rpm").arg("-qpR").arg(&release.a.rpm));
+    let requires = output(Command::new("rpm").arg("-qpR").arg(&release.a().rpm));
     for soname in &needed {
         assert!(
             requires.contains(&format!("{soname}()")),
@@ -463,7 +480,7 @@ fn one_changelog_feeds_both_packages_and_agrees_with_cargo_toml() {
 
     // The .deb: the changelog itself, and its maintainer.
     let gz = file_in_deb(
-        &release.a.deb,
+        &release.a().deb,
         "/usr/share/doc/check-gklm-backup/changelog.gz",
     );
     let mut gunzip = Command::new("gzip")
@@ -475,15 +492,15 @@ fn one_changelog_feeds_both_packages_and_agrees_with_cargo_toml() {
     gunzip.stdin.take().unwrap().write_all(&gz).unwrap();
     let packaged = gunzip.wait_with_output().unwrap();
     assert_eq!(String::from_utf8_lossy(&packaged.stdout), changelog);
-    assert_eq!(deb_field(&release.a.deb, "Maintainer"), maintainer);
-    assert_eq!(deb_field(&release.a.deb, "Version"), version);
+    assert_eq!(deb_field(&release.a().deb, "Maintainer"), maintainer);
+    assert_eq!(deb_field(&release.a().deb, "Version"), version);
 
     // The .rpm: one entry per Debian entry, the top one with the same date,
     // maintainer and version; the packager is that maintainer.
     let rpm_log = output(
         Command::new("rpm")
             .args(["-qp", "--changelog"])
-            .arg(&release.a.rpm),
+            .arg(&release.a().rpm),
     );
     // "Fri, 27 Nov 2026 12:00:00 +0000" is "Fri Nov 27 2026" in RPM.
     let parts: Vec<&str> = date.split([',', ' ']).filter(|p| !p.is_empty()).collect();
@@ -499,7 +516,7 @@ fn one_changelog_feeds_both_packages_and_agrees_with_cargo_toml() {
         "{rpm_log}"
     );
     assert_eq!(
-        rpm_query(&release.a.rpm, "%{VERSION} %{PACKAGER}"),
+        rpm_query(&release.a().rpm, "%{VERSION} %{PACKAGER}"),
         format!("{version} {maintainer}")
     );
 }
