@@ -33,6 +33,8 @@ struct Built {
 struct Release {
     /// `git rev-parse --short=12 HEAD`, which -V names.
     commit: String,
+    /// The directory the clones were in (removed since).
+    clones: PathBuf,
     /// Built with the default target directory.
     a: Result<Built, String>,
     /// Built in a longer path, with CARGO_TARGET_DIR set.
@@ -128,6 +130,7 @@ fn build_release() -> Result<Release, String> {
     ));
     Ok(Release {
         commit: head[..12].to_string(),
+        clones: clones.path().to_path_buf(),
         a: built_a,
         b: built_b,
     })
@@ -302,6 +305,28 @@ fn two_clones_of_one_commit_build_the_same_binary_deb_and_rpm() {
         release.commit,
         differ.join("\n")
     );
+}
+
+/// The clones share a cargo home, so their binaries would agree even if it
+/// were written into them; a builder with another home would not.
+#[test]
+fn the_binary_names_no_directory_of_the_machine_that_built_it() {
+    let Some(release) = release("the_binary_names_no_directory_of_the_machine_that_built_it")
+    else {
+        return;
+    };
+    let cargo_home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
+        .unwrap();
+    let binary = std::fs::read(&release.a().binary).unwrap();
+    for dir in [&cargo_home, &release.clones] {
+        let needle = dir.to_string_lossy();
+        assert!(
+            !binary.windows(needle.len()).any(|w| w == needle.as_bytes()),
+            "the release binary names {needle}"
+        );
+    }
 }
 
 /// What diffoscope says about two files, cut short; or why it cannot say.
