@@ -80,9 +80,10 @@ build_release_binary() {
     "--remap-path-prefix=$target=/target"
   )
   local config=()
-  if [ -n "${CARGO_ENCODED_RUSTFLAGS:-}" ]; then
+  # Set, even empty, CARGO_ENCODED_RUSTFLAGS is what cargo uses.
+  if [ -n "${CARGO_ENCODED_RUSTFLAGS+set}" ]; then
     flags=$CARGO_ENCODED_RUSTFLAGS
-    for f in "${remap[@]}"; do flags+="$sep$f"; done
+    for f in "${remap[@]}"; do flags+="${flags:+$sep}$f"; done
     export CARGO_ENCODED_RUSTFLAGS=$flags
   elif [ -n "${RUSTFLAGS:-}" ]; then
     flags=""
