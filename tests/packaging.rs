@@ -47,7 +47,9 @@ fn build_deb(out: &Path) -> std::path::PathBuf {
 
 #[test]
 fn the_deb_builds_installs_puts_every_file_in_place_and_runs() {
-    if require("dpkg-deb", "the_deb_builds_installs", "dpkg").is_none() {
+    if require("dpkg-deb", "the_deb_builds_installs", "dpkg").is_none()
+        || require("dpkg-shlibdeps", "the_deb_builds_installs", "dpkg-dev").is_none()
+    {
         return;
     }
     let ws = Workspace::new();
