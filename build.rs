@@ -1,5 +1,5 @@
 //! Tells `check_gklm_backup -V` which commit it was built from: from git in
-//! a checkout, from CHECK_GKLM_BACKUP_COMMIT in a source tarball (whose
+//! a checkout, else from CHECK_GKLM_BACKUP_COMMIT (a source tarball's
 //! .cargo/config.toml sets it), else nothing. No clock is read, so a rebuild
 //! of one commit gives the same binary.
 
@@ -9,10 +9,14 @@ use std::process::Command;
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-env-changed=CHECK_GKLM_BACKUP_COMMIT");
-    let commit = std::env::var("CHECK_GKLM_BACKUP_COMMIT")
-        .ok()
-        .filter(|c| !c.is_empty())
-        .or_else(commit_from_git);
+    // git first: a stray CHECK_GKLM_BACKUP_COMMIT in the environment (cargo
+    // test passes this script's own output on to the tests it runs) must not
+    // name another commit than the one checked out.
+    let commit = commit_from_git().or_else(|| {
+        std::env::var("CHECK_GKLM_BACKUP_COMMIT")
+            .ok()
+            .filter(|c| !c.is_empty())
+    });
     if let Some(commit) = commit {
         println!("cargo:rustc-env=CHECK_GKLM_BACKUP_COMMIT={commit}");
     }

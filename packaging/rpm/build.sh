@@ -97,7 +97,8 @@ made() {
 # not in it), the registry crates in vendor-crates/ (vendor/ is this
 # project's own patched attohttpc, a path dependency cargo vendor leaves
 # alone), and .cargo/config.toml, which makes cargo use only vendor-crates/
-# and tells build.rs the commit, since the tarball has no .git.
+# and tells build.rs the commit, since the tarball has no .git (forced: the
+# tarball knows its commit better than a variable left in the environment).
 make_tarball() {
   if [ "$(git -C "$root" rev-parse --show-toplevel 2>/dev/null)" != "$root" ]; then
     echo "--srpm and --from-source need a git checkout (git archive HEAD)" >&2
@@ -112,7 +113,7 @@ make_tarball() {
     (cd "$src" && cargo vendor --locked vendor-crates)
     echo
     echo "[env]"
-    echo "CHECK_GKLM_BACKUP_COMMIT = \"$commit\""
+    echo "CHECK_GKLM_BACKUP_COMMIT = { value = \"$commit\", force = true }"
   } > "$src/.cargo/config.toml"
   clamp_mtimes "$src"
   tar -C "$top/tarball" --sort=name --owner=0 --group=0 --numeric-owner \
