@@ -646,8 +646,14 @@ fn raw_value(raw: &[OsString], long: &str) -> Option<String> {
     found
 }
 
+/// `-V`: the version from Cargo.toml and, when build.rs learnt it, the commit
+/// the binary was built from, so a package can be traced to its source.
 pub fn version() -> String {
-    format!("check_gklm_backup {}", env!("CARGO_PKG_VERSION"))
+    let version = env!("CARGO_PKG_VERSION");
+    match option_env!("CHECK_GKLM_BACKUP_COMMIT") {
+        Some(commit) => format!("check_gklm_backup {version} (commit {commit})"),
+        None => format!("check_gklm_backup {version}"),
+    }
 }
 
 pub const HELP: &str = include_str!("help.txt");
