@@ -136,8 +136,8 @@ fn help_man_page_readme_and_icinga_name_every_option_with_its_default() {
 
 /// Every mode of `mode::MODES` where a user looks for it: `--help`, the
 /// man page, the README (its table of modes and a section of its own), the
-/// Icinga 2 CheckCommand and the Zabbix template (a master item). A new
-/// mode fails here until each of them names it.
+/// Icinga 2 CheckCommand, the Zabbix template (a master item) and the
+/// packages' descriptions. A new mode fails here until each names it.
 #[test]
 fn help_man_page_readme_icinga_and_zabbix_name_every_mode() {
     let help = read("src/help.txt");
@@ -145,6 +145,9 @@ fn help_man_page_readme_icinga_and_zabbix_name_every_mode() {
     let readme = read("README.md");
     let icinga = read("packaging/icinga2/gklm_backup.conf");
     let zabbix = read("packaging/zabbix/template_gklm_backup.yaml");
+    let cargo = read("Cargo.toml");
+    let deb = read("packaging/deb/build.sh");
+    let rpm = read("packaging/rpm/check_gklm_backup.spec");
     let mode_option = block(&icinga, |l| l.contains("= {"), "\"--mode\" = {").unwrap_or("");
     let mut problems = Vec::new();
     for kind in MODES {

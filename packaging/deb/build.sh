@@ -80,12 +80,13 @@ Depends: $depends
 Suggests: nagios4-core | icinga2 | naemon | zabbix-agent
 Section: net
 Priority: optional
-Description: monitoring plugin for IBM GKLM (SKLM) backups
+Description: monitoring plugin for IBM GKLM (SKLM) backups and restores
  check_gklm_backup asks the REST API of IBM Security Guardium Key Lifecycle
  Manager (GKLM, formerly SKLM) about its backups, one question per mode:
  is a backup running, and for too long (running); are keys or certificates
  not yet backed up (needed); did the last backup fail (result); how old is
- the newest backup (age). It prints one plugin line with performance data
+ the newest backup (age); is a restore running, and stuck in one phase
+ (restore). It prints one plugin line with performance data
  (or JSON for Zabbix, or Prometheus text) and exits OK, WARNING, CRITICAL or
  UNKNOWN. Ready-made Icinga 2, Nagios, Zabbix and cron definitions are
  included.
