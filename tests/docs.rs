@@ -172,6 +172,15 @@ fn help_man_page_readme_icinga_and_zabbix_name_every_mode() {
                 "Zabbix template master item",
                 zabbix.contains(&format!("key: 'gklm.backup[{name},")),
             ),
+            (
+                "Cargo.toml description",
+                cargo.contains(&format!("({name})")),
+            ),
+            ("the .deb's Description", deb.contains(&format!("({name})"))),
+            (
+                "the .rpm's %description",
+                rpm.contains(&format!("({name})")),
+            ),
         ];
         for (place, named) in places {
             if !named {
