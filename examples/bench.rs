@@ -2,6 +2,8 @@
 //!
 //!   cargo run --release --example bench            (50 interleaved rounds)
 //!   cargo run --release --example bench -- --quick (5 rounds, for CI)
+//!   ... -- --baseline PATH   also runs the (d) modes with the binary at PATH
+//!                           (an earlier release), each shown against it
 //!
 //! Builds the release binary, starts the GKLM simulator over HTTPS on
 //! localhost, and runs the same status request through each variant in turn,
@@ -26,6 +28,13 @@ const NEEDED: &str = "(d) check_gklm_backup -u --mode needed";
 const RESULT: &str = "(d) check_gklm_backup -u --mode result";
 const AGE: &str = "(d) check_gklm_backup -u --mode age";
 const AGE_LONG: &str = "(f) --mode age, 10,000 backups (2.5 MB)";
+/// The (d) modes, and their twins run by the `--baseline` binary.
+const MODES: [(&str, &str, &str); 4] = [
+    ("running", RUNNING, "(g) baseline -u, cached session"),
+    ("needed", NEEDED, "(g) baseline -u --mode needed"),
+    ("result", RESULT, "(g) baseline -u --mode result"),
+    ("age", AGE, "(g) baseline -u --mode age"),
+];
 
 struct Variant {
     name: &'static str,
@@ -42,7 +51,13 @@ struct Samples {
 }
 
 fn main() {
-    let quick = std::env::args().any(|a| a == "--quick");
+    let args: Vec<String> = std::env::args().collect();
+    let quick = args.iter().any(|a| a == "--quick");
+    let baseline = args
+        .iter()
+        .position(|a| a == "--baseline")
+        .and_then(|i| args.get(i + 1))
+        .map(PathBuf::from);
     let rounds = if quick { 5 } else { 50 };
     let check = build_release_check();
     let sim = Simulator::start_with(Config::default(), Cert::Good);
@@ -57,6 +72,9 @@ fn main() {
     let work = tempfile::tempdir().expect("temp dir");
     let mut variants = variants(&check, &sim, work.path());
     variants.push(long_list_variant(&check, &long, work.path()));
+    if let Some(baseline) = &baseline {
+        variants.extend(baseline_variants(baseline, &sim, work.path()));
+    }
     let mut samples: BTreeMap<&str, Samples> = BTreeMap::new();
     for v in variants.iter_mut() {
         // Warm up: page cache, the remembered prefix, the cached session.
@@ -79,6 +97,50 @@ fn main() {
         }
     }
     print_table(&variants, &samples, rounds, &check);
+    if baseline.is_some() {
+        print_against_baseline(&samples);
+    }
+}
+
+/// The (d) modes run by another binary, on a target of their own (their
+/// own state file and cached session), so each mode has a twin to be
+/// measured against in the same run.
+fn baseline_variants(baseline: &Path, sim: &Simulator, work: &Path) -> Vec<Variant> {
+    MODES
+        .iter()
+        .map(|(mode, _, name)| {
+            let mut command = Command::new(baseline);
+            command
+                .env_clear()
+                .env("MP_STATE_PATH", work.join("g"))
+                .args(["-H", "localhost", "-p", &sim.port().to_string()])
+                .arg("--cacert")
+                .arg(sim.ca_pem())
+                .args(["-u", USER, "--password-file"])
+                .arg(work.join("password"))
+                .args(["--mode", mode]);
+            if *mode == "age" {
+                command.args(["--critical-time", "2d"]);
+            }
+            Variant { name, command }
+        })
+        .collect()
+}
+
+fn print_against_baseline(samples: &BTreeMap<&str, Samples>) {
+    println!("each (d) mode against the --baseline binary, same run (1.00 = same cost):");
+    println!("{:<44} {:>7} {:>8}", "variant", "cpu", "wall");
+    for (_, ours, theirs) in MODES {
+        let (Some(o), Some(t)) = (samples.get(ours), samples.get(theirs)) else {
+            continue;
+        };
+        println!(
+            "{:<44} {:>7.3} {:>8.3}",
+            ours,
+            median(&o.cpu_ms) / median(&t.cpu_ms),
+            median(&o.wall_ms) / median(&t.wall_ms)
+        );
+    }
 }
 
 fn variants(check: &Path, sim: &Simulator, work: &Path) -> Vec<Variant> {
