@@ -131,8 +131,9 @@ fn report_of(need: &Need) -> Report {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::evaluate::{Observed, Streak, Thresholds};
+    use crate::evaluate::Thresholds;
     use crate::mode::History;
+    use crate::mode::streak::seen_for as streak;
 
     /// The mode with these thresholds, judging an answer as main would.
     #[derive(Default)]
@@ -149,17 +150,6 @@ mod tests {
 
     fn need(status: &str) -> Result<Need, String> {
         read(&json!({ "code": "0", "status": status }))
-    }
-
-    fn streak(checks: u64, since: u64) -> History {
-        Ok(Observed {
-            streak: Streak {
-                checks,
-                since: Some(since),
-                last: Some(since),
-            },
-            restarted_after: None,
-        })
     }
 
     const NEEDED: &str =

@@ -209,8 +209,9 @@ fn report_of(phase: &Phase) -> Report {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::evaluate::{Observed, Streak, Thresholds};
+    use crate::evaluate::Thresholds;
     use crate::mode::History;
+    use crate::mode::streak::seen_for as streak;
 
     /// The mode with these thresholds, judging an answer as main would.
     #[derive(Default)]
@@ -230,17 +231,6 @@ mod tests {
                 now,
             )
         }
-    }
-
-    fn streak(checks: u64, since: u64) -> History {
-        Ok(Observed {
-            streak: Streak {
-                checks,
-                since: Some(since),
-                last: Some(since),
-            },
-            restarted_after: None,
-        })
     }
 
     #[test]

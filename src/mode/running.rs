@@ -124,8 +124,9 @@ fn report_of(status: &Status) -> Report {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::evaluate::{Observed, Streak, Thresholds};
+    use crate::evaluate::Thresholds;
     use crate::mode::History;
+    use crate::mode::streak::seen_for as streak;
     use crate::threshold::Range;
 
     /// The mode with these thresholds, judging a status as main would.
@@ -159,17 +160,6 @@ mod tests {
             r#"{"code":"1","status":"CTGKM3291I Backup process is not running."}"#
         };
         parse(body.as_bytes()).unwrap()
-    }
-
-    fn streak(checks: u64, since: u64) -> History {
-        Ok(Observed {
-            streak: Streak {
-                checks,
-                since: Some(since),
-                last: Some(since),
-            },
-            restarted_after: None,
-        })
     }
 
     fn with(w: &str, c: &str) -> Running {

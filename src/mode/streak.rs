@@ -219,3 +219,18 @@ fn add_streak(
     report.fields.push((checks_label, json!(checks)));
     report.fields.push((seconds_label, json!(seconds)));
 }
+
+/// A history in which the condition has been seen `checks` times since
+/// `since`, for the streak modes' tests.
+#[cfg(test)]
+pub(crate) fn seen_for(checks: u64, since: u64) -> History {
+    use crate::evaluate::{Observed, Streak};
+    Ok(Observed {
+        streak: Streak {
+            checks,
+            since: Some(since),
+            last: Some(since),
+        },
+        restarted_after: None,
+    })
+}
