@@ -231,7 +231,8 @@ mod tests {
         Range::parse(text).unwrap()
     }
 
-    // The table in shared/plugin-conventions.md, row by row.
+    // The range table of the Monitoring Plugins Development Guidelines (as the
+    // README's Options section restates it), row by row.
     #[test]
     fn plain_number_alerts_below_zero_or_above_it() {
         let range = r("10");
