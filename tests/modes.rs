@@ -891,7 +891,7 @@ fn an_option_that_means_nothing_for_the_mode_is_a_usage_error_and_nothing_is_sen
         (
             "size",
             vec![],
-            "invalid --mode 'size': expected running, needed, result or age",
+            "invalid --mode 'size': expected running, needed, result, age or restore",
         ),
     ];
     for (mode, args, needle) in cases {
