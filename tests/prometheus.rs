@@ -106,7 +106,9 @@ fn promtool_accepts_every_state_failure_and_mode() {
     let r = prometheus_run(&sim, &ws, &["--mode", "restore"]);
     assert_eq!(
         sample(&r.stdout, "gklm_backup_restore").as_deref(),
-        Some("1")
+        Some("1"),
+        "{}",
+        r.stdout
     );
     assert_eq!(
         sample(&r.stdout, "gklm_backup_restore_phase").as_deref(),
