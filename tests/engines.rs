@@ -627,6 +627,72 @@ include "{example}"
     );
 }
 
+/// Every mode the binary has (`mode::MODES`) is in the shipped examples and
+/// the CheckCommand's description, and the Zabbix template has its master
+/// item, options macro and one dependent item per JSON field; the engine
+/// tests above and tests/zabbix_server.rs then run them.
+#[test]
+fn the_shipped_integrations_name_every_mode() {
+    let read = |path: &str| std::fs::read_to_string(repo().join(path)).unwrap();
+    let nagios = read("packaging/nagios/example-service.cfg");
+    let icinga = read("packaging/icinga2/example-services.conf");
+    let command = read("packaging/icinga2/gklm_backup.conf");
+    let described = command
+        .split("\"--mode\" = {")
+        .nth(1)
+        .and_then(|rest| rest.split_once('}'))
+        .expect("the CheckCommand has --mode")
+        .0;
+    let template = read("packaging/zabbix/template_gklm_backup.yaml");
+    let mut missing = Vec::new();
+    for kind in check_gklm_backup::mode::MODES {
+        let name = kind.name;
+        let default = name == check_gklm_backup::mode::DEFAULT.name;
+        let upper = name.to_uppercase();
+        let mut wants: Vec<(String, bool)> = vec![
+            (
+                "Nagios example".into(),
+                nagios.contains(&format!("check_gklm_backup_mode!monitor!{name}!"))
+                    || (default && nagios.contains("check_gklm_backup!monitor!")),
+            ),
+            (
+                "Icinga 2 example".into(),
+                icinga.contains(&format!("vars.gklm_mode = \"{name}\""))
+                    // The default mode: a service that sets no gklm_mode.
+                    || (default
+                        && icinga.matches("apply Service").count()
+                            > icinga.matches("vars.gklm_mode =").count()),
+            ),
+            ("gklm_mode description".into(), described.contains(name)),
+            (
+                "Zabbix master item".into(),
+                template.contains(&format!(
+                    "key: 'gklm.backup[{name},{{HOST.CONN}},{{$GKLM.HOST}},{{$GKLM.PORT}},\
+                     {{$GKLM.USER}},{{$GKLM.PASSWORD.FILE}},{{$GKLM.OPTIONS}},\
+                     {{$GKLM.{upper}.OPTIONS}}]'"
+                )),
+            ),
+            (
+                "Zabbix options macro".into(),
+                template.contains(&format!("- macro: '{{$GKLM.{upper}.OPTIONS}}'")),
+            ),
+        ];
+        for item in ["state", "message"].iter().chain(kind.fields) {
+            wants.push((
+                format!("Zabbix dependent item {item}"),
+                template.contains(&format!("key: 'gklm.backup.{item}[{name}]'")),
+            ));
+        }
+        missing.extend(
+            wants
+                .into_iter()
+                .filter(|(_, found)| !found)
+                .map(|(what, _)| format!("{name}: {what}")),
+        );
+    }
+    assert!(missing.is_empty(), "missing: {missing:?}");
+}
+
 // ---------------------------------------------------------------- Zabbix
 // tests/zabbix_server.rs runs the template and the UserParameter in a real
 // Zabbix server. What is left for `zabbix_agentd -t`: the {$GKLM.HOST}

@@ -452,6 +452,22 @@ fn step(
     runs
 }
 
+/// The table above is written by hand so that each step can say what each
+/// mode must do; it must still name every mode the binary has, with its
+/// JSON fields, or a new mode would escape the real server.
+#[test]
+fn the_mode_table_names_every_mode_and_field_the_binary_has() {
+    let table: Vec<(&str, Vec<&str>)> = MODES
+        .iter()
+        .map(|m| (m.name, m.fields.iter().map(|f| f.name).collect()))
+        .collect();
+    let binary: Vec<(&str, Vec<&str>)> = check_gklm_backup::mode::MODES
+        .iter()
+        .map(|k| (k.name, k.fields.to_vec()))
+        .collect();
+    assert_eq!(table, binary);
+}
+
 /// The simulator, while GKLM is there.
 fn gklm(sim: &Option<Simulator>) -> &Simulator {
     sim.as_ref().expect("GKLM is up")
