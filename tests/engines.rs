@@ -187,9 +187,10 @@ fn nagios_runs_the_shipped_command_and_records_state_output_and_perfdata() {
     let sim = Simulator::start();
     sim.set_running(true);
     sim.set_needed(true);
+    sim.set_restore_phase(4);
     let s = setup(&sim);
     let dir = s.ws.path();
-    // Both services check one target: one state file, a streak each.
+    // All services check one target: one state file, a streak each.
     let service = format!(
         r#"define service {{
     host_name gklm01
@@ -206,6 +207,17 @@ define service {{
     host_name gklm01
     service_description GKLM backup needed
     check_command check_gklm_backup_mode!{USER}!needed!-p {port} --cacert {ca} --state-file {state}
+    max_check_attempts 1
+    check_interval 1
+    retry_interval 1
+    check_period 24x7
+    contacts nobody
+    notification_period 24x7
+}}
+define service {{
+    host_name gklm01
+    service_description GKLM restore
+    check_command check_gklm_backup_mode!{USER}!restore!-p {port} --cacert {ca} --state-file {state}
     max_check_attempts 1
     check_interval 1
     retry_interval 1
@@ -277,6 +289,40 @@ define service {{
         "nagios recorded the needed service: {} | {}",
         needed["plugin_output"], needed["performance_data"]
     ));
+    // --mode restore, no thresholds: WARNING at once while GKLM reports a
+    // phase between IDLE and COMPLETED (4, RESTORE_KEYSTORES).
+    let restore = wait_for(Duration::from_secs(90), || {
+        let fields = nagios_status(&dir.join("status.dat"), "GKLM restore")?;
+        let perf = fields.get("performance_data")?;
+        perf.contains("restore_checks=").then_some(fields)
+    })
+    .expect("Nagios recorded no restore check");
+    assert_eq!(restore["current_state"], "1", "{restore:?}");
+    assert!(
+        restore["plugin_output"].starts_with("WARNING - RESTORE_KEYSTORES (restoring for "),
+        "{restore:?}"
+    );
+    let perf = &restore["performance_data"];
+    assert!(
+        perf.starts_with("restore=1;;;0;1 restore_phase=4;;;0;7 restore_checks="),
+        "{restore:?}"
+    );
+    let labels: Vec<String> = perf_items(perf).into_iter().map(|(l, _)| l).collect();
+    assert_eq!(
+        labels,
+        [
+            "restore",
+            "restore_phase",
+            "restore_checks",
+            "restore_seconds",
+            "time"
+        ],
+        "{restore:?}"
+    );
+    say(&format!(
+        "nagios recorded the restore service: {} | {}",
+        restore["plugin_output"], perf
+    ));
 }
 
 // ---------------------------------------------------------------- Icinga 2
@@ -313,6 +359,7 @@ fn icinga2_validates_and_runs_the_shipped_checkcommand_and_parses_perfdata() {
     sim.set_running(true);
     sim.set_needed(true);
     sim.set_result_code("\"-1\"");
+    sim.set_restore_phase(4);
     let s = setup(&sim);
     let dir = s.ws.path();
     let perf_dir = dir.join("perfdata");
@@ -373,6 +420,12 @@ object Service "gklm-backup-result" {{
   import "gklm-mode"
   vars.gklm_mode = "result"
   vars.gklm_unknown_result_state = "critical"
+}}
+object Service "gklm-backup-restore" {{
+  import "gklm-mode"
+  vars.gklm_mode = "restore"
+  vars.gklm_warning = 0
+  vars.gklm_critical_time = "1h"
 }}
 "#,
         plugins = d(&s.plugins),
@@ -446,7 +499,11 @@ object Service "gklm-backup-result" {{
         fields["SERVICESTATE"], fields["SERVICEPERFDATA"]
     ));
     // --mode through gklm_mode, with each mode's own custom variables:
-    // needed is WARNING at once, result -1 takes gklm_unknown_result_state.
+    // needed is WARNING at once, result -1 takes gklm_unknown_result_state,
+    // restore (phase 4) as the shipped example sets it up: the numeric
+    // gklm_warning 0 reaches the check and warns at once, and
+    // gklm_critical_time is its critical limit in seconds.
+    let restore_perf = "restore=1;;;0;1 restore_phase=4;;;0;7 restore_checks=";
     for (service, state, perf) in [
         (
             "gklm-backup-needed",
@@ -454,6 +511,7 @@ object Service "gklm-backup-result" {{
             "needed=1;;;0;1 needed_checks=",
         ),
         ("gklm-backup-result", "CRITICAL", "result=-1;;;-1;2 time="),
+        ("gklm-backup-restore", "WARNING", restore_perf),
     ] {
         let line = wait_for(Duration::from_secs(90), || {
             icinga_perfdata_lines(&perf_dir)
@@ -473,6 +531,21 @@ object Service "gklm-backup-result" {{
             "icinga2 recorded {service}: {} | {}",
             fields["SERVICESTATE"], fields["SERVICEPERFDATA"]
         ));
+        if service == "gklm-backup-restore" {
+            // The thresholds as Icinga parsed them: warn 0 on the checks,
+            // critical 3600 on the seconds.
+            let items = perf_items(fields["SERVICEPERFDATA"]);
+            let limits = |label: &str| {
+                let (_, values) = items.iter().find(|(l, _)| l == label).unwrap();
+                (values[1].clone(), values[2].clone())
+            };
+            assert_eq!(limits("restore_checks"), ("0".into(), "".into()), "{line}");
+            assert_eq!(
+                limits("restore_seconds"),
+                ("".into(), "3600".into()),
+                "{line}"
+            );
+        }
     }
 }
 
@@ -549,9 +622,75 @@ include "{example}"
         "icinga2 daemon -C failed:\n{text}"
     );
     assert!(
-        text.contains("Instantiated 4 Services."),
+        text.contains("Instantiated 5 Services."),
         "the apply rule made no service:\n{text}"
     );
+}
+
+/// Every mode the binary has (`mode::MODES`) is in the shipped examples and
+/// the CheckCommand's description, and the Zabbix template has its master
+/// item, options macro and one dependent item per JSON field; the engine
+/// tests above and tests/zabbix_server.rs then run them.
+#[test]
+fn the_shipped_integrations_name_every_mode() {
+    let read = |path: &str| std::fs::read_to_string(repo().join(path)).unwrap();
+    let nagios = read("packaging/nagios/example-service.cfg");
+    let icinga = read("packaging/icinga2/example-services.conf");
+    let command = read("packaging/icinga2/gklm_backup.conf");
+    let described = command
+        .split("\"--mode\" = {")
+        .nth(1)
+        .and_then(|rest| rest.split_once('}'))
+        .expect("the CheckCommand has --mode")
+        .0;
+    let template = read("packaging/zabbix/template_gklm_backup.yaml");
+    let mut missing = Vec::new();
+    for kind in check_gklm_backup::mode::MODES {
+        let name = kind.name;
+        let default = name == check_gklm_backup::mode::DEFAULT.name;
+        let upper = name.to_uppercase();
+        let mut wants: Vec<(String, bool)> = vec![
+            (
+                "Nagios example".into(),
+                nagios.contains(&format!("check_gklm_backup_mode!monitor!{name}!"))
+                    || (default && nagios.contains("check_gklm_backup!monitor!")),
+            ),
+            (
+                "Icinga 2 example".into(),
+                icinga.contains(&format!("vars.gklm_mode = \"{name}\""))
+                    // The default mode: a service that sets no gklm_mode.
+                    || (default
+                        && icinga.matches("apply Service").count()
+                            > icinga.matches("vars.gklm_mode =").count()),
+            ),
+            ("gklm_mode description".into(), described.contains(name)),
+            (
+                "Zabbix master item".into(),
+                template.contains(&format!(
+                    "key: 'gklm.backup[{name},{{HOST.CONN}},{{$GKLM.HOST}},{{$GKLM.PORT}},\
+                     {{$GKLM.USER}},{{$GKLM.PASSWORD.FILE}},{{$GKLM.OPTIONS}},\
+                     {{$GKLM.{upper}.OPTIONS}}]'"
+                )),
+            ),
+            (
+                "Zabbix options macro".into(),
+                template.contains(&format!("- macro: '{{$GKLM.{upper}.OPTIONS}}'")),
+            ),
+        ];
+        for item in ["state", "message"].iter().chain(kind.fields) {
+            wants.push((
+                format!("Zabbix dependent item {item}"),
+                template.contains(&format!("key: 'gklm.backup.{item}[{name}]'")),
+            ));
+        }
+        missing.extend(
+            wants
+                .into_iter()
+                .filter(|(_, found)| !found)
+                .map(|(what, _)| format!("{name}: {what}")),
+        );
+    }
+    assert!(missing.is_empty(), "missing: {missing:?}");
 }
 
 // ---------------------------------------------------------------- Zabbix

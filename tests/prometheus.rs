@@ -9,6 +9,8 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use check_gklm_backup::mode::MODES;
+
 use crate::util::engine::*;
 use crate::util::*;
 
@@ -85,13 +87,37 @@ fn promtool_accepts_every_state_failure_and_mode() {
     check(prometheus_run(&sim, &ws, &["-w", "0"]), "WARNING", 1);
     // Its own first check: -c 0 (each service counts its own checks).
     check(prometheus_run(&sim, &ws, &["-c", "0"]), "CRITICAL", 2);
-    for mode in [
-        &["--mode", "needed"][..],
-        &["--mode", "result"],
-        &["--mode", "age", "--critical-time", "2d"],
-    ] {
-        check(prometheus_run(&sim, &ws, mode), "OK", 0);
+    // Every mode the binary has, OK, each sample of its fields present.
+    for kind in MODES {
+        let mut args = vec!["--mode", kind.name];
+        if kind.name == "age" {
+            args.extend(["--critical-time", "2d"]);
+        }
+        let r = prometheus_run(&sim, &ws, &args);
+        assert!(
+            r.stdout.contains(&format!("mode=\"{}\"", kind.name)),
+            "{}",
+            r.stdout
+        );
+        check(r, "OK", 0);
     }
+    // A restore in progress: WARNING at once, the phase as a sample.
+    sim.set_restore_phase(4);
+    let r = prometheus_run(&sim, &ws, &["--mode", "restore"]);
+    assert_eq!(
+        sample(&r.stdout, "gklm_backup_restore").as_deref(),
+        Some("1"),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(
+        sample(&r.stdout, "gklm_backup_restore_phase").as_deref(),
+        Some("4"),
+        "{}",
+        r.stdout
+    );
+    check(r, "WARNING", 1);
+    sim.set_restore_phase(0);
     sim.set_status_behavior(Behavior::json(200, "not json"));
     check(prometheus_run(&sim, &ws, &[]), "UNKNOWN", 3);
     sim.set_status_behavior(Behavior::Normal);
@@ -137,7 +163,7 @@ fn node_exporter_serves_what_the_cron_line_writes() {
     std::fs::create_dir_all(&textfiles).unwrap();
     // As the README's cron line: write a temporary file, then rename it,
     // so the collector never reads half a file. One file per mode.
-    for mode in ["running", "needed"] {
+    for mode in ["running", "needed", "restore"] {
         let r = prometheus_run(&sim, &ws, &["--mode", mode]);
         let tmp = textfiles.join(format!("gklm_backup_{mode}.prom.tmp"));
         std::fs::write(&tmp, &r.stdout).unwrap();
@@ -176,6 +202,7 @@ fn node_exporter_serves_what_the_cron_line_writes() {
         assert!(metrics.contains(&line), "missing {line} in:\n{metrics}");
     }
     assert!(metrics.contains("gklm_backup_needed{"), "{metrics}");
+    assert!(metrics.contains("gklm_backup_restore_phase{"), "{metrics}");
     assert!(
         metrics.contains("node_textfile_scrape_error 0"),
         "the collector refused a file:\n{metrics}"

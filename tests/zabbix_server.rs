@@ -2,15 +2,15 @@
 //! server: PostgreSQL, `zabbix_server`, the frontend API and
 //! `zabbix_agentd`, all private to this test on 127.0.0.1 (tests/util/
 //! zabbix.rs). The template is imported through the API, a host is linked
-//! to it, and GKLM's answers in all four modes (running, needed, result,
-//! age) are driven through the simulator while the server collects every
+//! to it, and GKLM's answers in all five modes (running, needed, result,
+//! age, restore) are driven through the simulator while the server collects every
 //! mode's master item with "check now" in the same steps: every dependent
 //! item must get its value, each mode's WARNING, CRITICAL and UNKNOWN
 //! triggers must go into and out of problem, no item may turn "not
 //! supported" (UNKNOWN runs, null fields and an unreachable GKLM included),
 //! and each mode's nodata trigger must fire when the agent goes away.
-//! needed, result and age run with the template's default options macros:
-//! the template works for them out of the box.
+//! needed, result, age and restore run with the template's default options
+//! macros: the template works for them out of the box.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::os::unix::fs::PermissionsExt;
@@ -48,7 +48,7 @@ struct Mode {
     fields: &'static [Field],
 }
 
-const MODES: [Mode; 4] = [
+const MODES: [Mode; 5] = [
     Mode {
         name: "running",
         endpoint: "/backups/isrunning",
@@ -79,6 +79,16 @@ const MODES: [Mode; 4] = [
             field("backup_age", 3),
             field("backups", 3),
             field("newest_backup", 1),
+        ],
+    },
+    Mode {
+        name: "restore",
+        endpoint: "/restore/isrunning",
+        fields: &[
+            field("restore", 3),
+            field("restore_phase", 3),
+            field("restore_checks", 3),
+            field("restore_seconds", 3),
         ],
     },
 ];
@@ -420,7 +430,7 @@ fn step(
     name: &str,
     sim: &Option<Simulator>,
     problems: &[&str],
-    states: [&str; 4],
+    states: [&str; 5],
 ) -> Runs {
     let before: Vec<u64> = MODES.iter().map(|m| host.master_count(m)).collect();
     let counts = host.counts();
@@ -440,6 +450,22 @@ fn step(
         );
     }
     runs
+}
+
+/// The table above is written by hand so that each step can say what each
+/// mode must do; it must still name every mode the binary has, with its
+/// JSON fields, or a new mode would escape the real server.
+#[test]
+fn the_mode_table_names_every_mode_and_field_the_binary_has() {
+    let table: Vec<(&str, Vec<&str>)> = MODES
+        .iter()
+        .map(|m| (m.name, m.fields.iter().map(|f| f.name).collect()))
+        .collect();
+    let binary: Vec<(&str, Vec<&str>)> = check_gklm_backup::mode::MODES
+        .iter()
+        .map(|k| (k.name, k.fields.to_vec()))
+        .collect();
+    assert_eq!(table, binary);
 }
 
 /// The simulator, while GKLM is there.
@@ -630,8 +656,14 @@ fn zabbix_server_collects_through_the_shipped_template() {
         }
     };
 
-    // States in MODES order: running, needed, result, age.
-    let runs = step(&mut host, "all quiet", &sim, &[], ["OK", "OK", "OK", "OK"]);
+    // States in MODES order: running, needed, result, age, restore.
+    let runs = step(
+        &mut host,
+        "all quiet",
+        &sim,
+        &[],
+        ["OK", "OK", "OK", "OK", "OK"],
+    );
     assert_eq!(
         (
             &runs["running"]["running"],
@@ -644,19 +676,35 @@ fn zabbix_server_collects_through_the_shipped_template() {
     assert_eq!(runs["age"]["backups"], 1);
     let age = runs["age"]["backup_age"].as_u64().unwrap();
     assert!((3600..3900).contains(&age), "{}", runs["age"]);
+    assert_eq!(
+        (
+            &runs["restore"]["restore"],
+            &runs["restore"]["restore_phase"],
+            &runs["restore"]["restore_checks"]
+        ),
+        (&json!(false), &json!(0), &json!(0))
+    );
 
-    // A backup runs, GKLM needs one, the last one failed, and the newest
-    // listed is three days old (the template's --critical-time 2d).
+    // A backup runs, GKLM needs one, the last one failed, the newest
+    // listed is three days old (the template's --critical-time 2d), and a
+    // restore is replacing the keystores (WARNING at once by default).
     gklm(&sim).set_running(true);
+    gklm(&sim).set_restore_phase(4);
     gklm(&sim).set_needed(true);
     gklm(&sim).set_result_code("\"1\"");
     gklm(&sim).set_backup_list(&backup_list(&[hours_ago(80), hours_ago(72)]));
     let runs = step(
         &mut host,
-        "running 1st check, backup needed, last one failed, newest 3 days old",
+        "running 1st check, backup needed, last one failed, newest 3 days old, \
+         restoring keystores",
         &sim,
-        &["needed WARNING", "result CRITICAL", "age CRITICAL"],
-        ["OK", "WARNING", "CRITICAL", "CRITICAL"],
+        &[
+            "needed WARNING",
+            "result CRITICAL",
+            "age CRITICAL",
+            "restore WARNING",
+        ],
+        ["OK", "WARNING", "CRITICAL", "CRITICAL", "WARNING"],
     );
     assert_eq!(runs["running"]["running_checks"], 1);
     assert_eq!(
@@ -666,32 +714,51 @@ fn zabbix_server_collects_through_the_shipped_template() {
     assert_eq!(runs["result"]["result"], 1);
     assert_eq!(runs["age"]["backups"], 2);
     assert!(runs["age"]["backup_age"].as_u64().unwrap() >= 72 * 3600);
+    assert_eq!(
+        (
+            &runs["restore"]["restore"],
+            &runs["restore"]["restore_phase"],
+            &runs["restore"]["restore_checks"]
+        ),
+        (&json!(true), &json!(4), &json!(1))
+    );
 
     gklm(&sim).set_result_code("\"0\"");
     gklm(&sim).set_backup_list(&backup_list(&[hours_ago(80), hours_ago(72), hours_ago(1)]));
+    gklm(&sim).set_restore_phase(5);
     let runs = step(
         &mut host,
-        "running 2nd check (-w 1), still needed, last one succeeded, a new backup",
+        "running 2nd check (-w 1), still needed, last one succeeded, a new backup, \
+         restoring databases",
         &sim,
-        &["running WARNING", "needed WARNING"],
-        ["WARNING", "WARNING", "OK", "OK"],
+        &["running WARNING", "needed WARNING", "restore WARNING"],
+        ["WARNING", "WARNING", "OK", "OK", "WARNING"],
     );
     assert_eq!(runs["running"]["running_checks"], 2);
     assert_eq!(runs["needed"]["needed_checks"], 2);
     assert_eq!(runs["result"]["result"], 0);
     assert_eq!(runs["age"]["backups"], 3);
+    assert_eq!(
+        (
+            &runs["restore"]["restore_phase"],
+            &runs["restore"]["restore_checks"]
+        ),
+        (&json!(5), &json!(2))
+    );
 
     // GKLM lists no backup at all: CRITICAL, backup_age and newest_backup
     // null (their items keep the last value), backups 0.
     gklm(&sim).set_needed(false);
     gklm(&sim).set_result_code("\"2\"");
     gklm(&sim).set_backup_list("[]");
+    gklm(&sim).set_restore_phase(7);
     let runs = step(
         &mut host,
-        "running 3rd check (-c 2), all backed up, result code 2, no backup listed",
+        "running 3rd check (-c 2), all backed up, result code 2, no backup listed, \
+         restore completed",
         &sim,
         &["running CRITICAL", "result WARNING", "age CRITICAL"],
-        ["CRITICAL", "OK", "WARNING", "CRITICAL"],
+        ["CRITICAL", "OK", "WARNING", "CRITICAL", "OK"],
     );
     assert_eq!(runs["running"]["running_checks"], 3);
     assert_eq!(
@@ -702,6 +769,14 @@ fn zabbix_server_collects_through_the_shipped_template() {
     assert_eq!(runs["age"]["backups"], 0);
     assert!(runs["age"]["backup_age"].is_null(), "{}", runs["age"]);
     assert!(runs["age"]["newest_backup"].is_null(), "{}", runs["age"]);
+    assert_eq!(
+        (
+            &runs["restore"]["restore"],
+            &runs["restore"]["restore_phase"],
+            &runs["restore"]["restore_checks"]
+        ),
+        (&json!(false), &json!(7), &json!(0))
+    );
 
     gklm(&sim).set_status_behavior(Behavior::json(
         500,
@@ -715,7 +790,7 @@ fn zabbix_server_collects_through_the_shipped_template() {
             .iter()
             .map(String::as_str)
             .collect::<Vec<_>>(),
-        ["UNKNOWN"; 4],
+        ["UNKNOWN"; 5],
     );
     for mode in &MODES {
         nulls(&runs[mode.name], mode);
@@ -731,7 +806,7 @@ fn zabbix_server_collects_through_the_shipped_template() {
             .iter()
             .map(String::as_str)
             .collect::<Vec<_>>(),
-        ["CRITICAL"; 4],
+        ["CRITICAL"; 5],
     );
     for mode in &MODES {
         nulls(&runs[mode.name], mode);
@@ -740,11 +815,15 @@ fn zabbix_server_collects_through_the_shipped_template() {
     // GKLM is back on the same port (a new CA, written where the check
     // reads it; the old session is gone), nothing running or needed, the
     // newest backup an hour old. The host's own {$GKLM.AGE.OPTIONS}
-    // reaches the age check: an hour is past its --warning-time 30m.
+    // reaches the age check: an hour is past its --warning-time 30m. A
+    // restore is cleaning up, and the host's {$GKLM.RESTORE.OPTIONS}
+    // reaches the restore check: with thresholds given they decide, and
+    // one check is below -w 3.
     host.set_macro(
         "{$GKLM.AGE.OPTIONS}",
         "--warning-time 30m --critical-time 2d",
     );
+    host.set_macro("{$GKLM.RESTORE.OPTIONS}", "-w 3 -c 5");
     sim = Some(Simulator::serve(
         Config::default(),
         Cert::Good,
@@ -755,14 +834,16 @@ fn zabbix_server_collects_through_the_shipped_template() {
     // A restarted GKLM has run no backup yet: result code -1, OK by
     // default, and a negative number the result item must take.
     gklm(&sim).set_result_code("-1");
+    gklm(&sim).set_restore_phase(6);
     // The server reads its configuration every second.
     std::thread::sleep(Duration::from_secs(3));
     let runs = step(
         &mut host,
-        "GKLM back, all quiet, result -1, {$GKLM.AGE.OPTIONS} on the host",
+        "GKLM back, all quiet, result -1, restore cleaning up, \
+         {$GKLM.AGE.OPTIONS} and {$GKLM.RESTORE.OPTIONS} on the host",
         &sim,
         &["age WARNING"],
-        ["OK", "OK", "OK", "WARNING"],
+        ["OK", "OK", "OK", "WARNING", "OK"],
     );
     assert_eq!(runs["running"]["running_checks"], 0);
     assert_eq!(runs["needed"]["needed_checks"], 0);
@@ -774,6 +855,22 @@ fn zabbix_server_collects_through_the_shipped_template() {
             .contains("--warning-time"),
         "{}",
         runs["age"]
+    );
+    assert_eq!(
+        (
+            &runs["restore"]["restore"],
+            &runs["restore"]["restore_phase"],
+            &runs["restore"]["restore_checks"]
+        ),
+        (&json!(true), &json!(6), &json!(1))
+    );
+    assert!(
+        runs["restore"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("CLEANUP (restoring for 1 check"),
+        "{}",
+        runs["restore"]
     );
 
     // The check is missing: the agent stores the shell's complaint, which
@@ -826,12 +923,14 @@ fn zabbix_server_collects_through_the_shipped_template() {
     ));
 
     agent.resume(&tools);
-    // A backup made just now: the age check is OK again.
+    // A backup made just now: the age check is OK again. The restore is
+    // still cleaning up: its second check, still below -w 3.
     gklm(&sim).set_backup_list(&backup_list(&[hours_ago(0)]));
     let runs = host.collect(sim.as_ref());
     for mode in &MODES {
         assert_eq!(runs[mode.name]["state"], "OK", "{}", runs[mode.name]);
     }
+    assert_eq!(runs["restore"]["restore_checks"], 2, "{}", runs["restore"]);
     let cleared = wait_for(Duration::from_secs(240), || {
         host.problems().is_empty().then_some(())
     });
