@@ -299,7 +299,8 @@ define service {{
     .expect("Nagios recorded no restore check");
     assert_eq!(restore["current_state"], "1", "{restore:?}");
     assert!(
-        restore["plugin_output"].starts_with("WARNING - RESTORE_KEYSTORES (restoring for "),
+        restore["plugin_output"]
+            .starts_with("WARNING - Restore phase 4 RESTORE_KEYSTORES. (restoring for "),
         "{restore:?}"
     );
     let perf = &restore["performance_data"];

@@ -5,8 +5,11 @@
 //! printer, the state file and main run whichever was chosen without
 //! knowing which one it is. Everything here is pure.
 //!
-//! Adding a mode: a module with its `KIND`, and one line in `MODES`.
-//! `tests/docs.rs` then names what the docs and integrations still lack.
+//! Adding a mode: a module with its `KIND`, and one line in `MODES`. The
+//! tests then name what the rest still lacks: `tests/matrix.rs` a row of
+//! the fault matrix, `tests/docs.rs` the help, man page, README and package
+//! descriptions, `tests/engines.rs` and `tests/zabbix_server.rs` the
+//! Nagios, Icinga 2 and Zabbix integrations.
 
 pub mod age;
 pub mod needed;
