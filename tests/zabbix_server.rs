@@ -868,7 +868,7 @@ fn zabbix_server_collects_through_the_shipped_template() {
         runs["restore"]["message"]
             .as_str()
             .unwrap()
-            .starts_with("CLEANUP (restoring for 1 check"),
+            .starts_with("Restore phase 6 CLEANUP. (restoring for 1 check"),
         "{}",
         runs["restore"]
     );
