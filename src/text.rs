@@ -7,7 +7,7 @@
 /// forged performance data), no line breaks or other control characters, no
 /// terminal escape sequences, no invisible format characters (bidirectional
 /// overrides would reorder what a pager shows); runs of white space become
-/// one space. Only complete escape sequences are removed (see [`escape`]):
+/// one space. Only complete escape sequences are removed (see `escape`):
 /// text after a stray `ESC [` is never eaten.
 pub fn clean(text: &str) -> String {
     let mut out = String::with_capacity(text.len());

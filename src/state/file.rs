@@ -464,6 +464,27 @@ fn prepare_dir(dir: &Path) -> Result<(), StateError> {
 /// opened descriptor and the path together, so a symlink swapped in between
 /// is noticed rather than followed into.
 fn open_own_file(path: &Path, options: &mut OpenOptions) -> Result<File, StateError> {
+    match open_checked(path, options)? {
+        Opened::File(file) => Ok(file),
+        Opened::Replaced => Err(replaced(path)),
+    }
+}
+
+/// What `open_checked` found at the path.
+enum Opened {
+    File(File),
+    /// Another file took the path between the open and the check.
+    Replaced,
+}
+
+fn replaced(path: &Path) -> StateError {
+    StateError::Unsafe {
+        path: path.to_path_buf(),
+        why: "it was replaced while being opened".into(),
+    }
+}
+
+fn open_checked(path: &Path, options: &mut OpenOptions) -> Result<Opened, StateError> {
     if let Ok(meta) = fs::symlink_metadata(path) {
         check_own(path, &meta)?;
     }
@@ -475,12 +496,9 @@ fn open_own_file(path: &Path, options: &mut OpenOptions) -> Result<File, StateEr
     let on_path = fs::symlink_metadata(path).map_err(|e| io_error(path, "inspect", e))?;
     check_own(path, &on_path)?;
     if (opened.dev(), opened.ino()) != (on_path.dev(), on_path.ino()) {
-        return Err(StateError::Unsafe {
-            path: path.to_path_buf(),
-            why: "it was replaced while being opened".into(),
-        });
+        return Ok(Opened::Replaced);
     }
-    Ok(file)
+    Ok(Opened::File(file))
 }
 
 fn check_own(path: &Path, meta: &fs::Metadata) -> Result<(), StateError> {
@@ -506,13 +524,30 @@ fn check_own(path: &Path, meta: &fs::Metadata) -> Result<(), StateError> {
     Ok(())
 }
 
+/// How often a read opens the file again when another run's rename lands
+/// between its open and its check; a file replaced more often than this
+/// during one read is not another check at work.
+const READ_ATTEMPTS: usize = 50;
+
+/// The state file opened for reading. The read takes no lock, so another
+/// run may rename its new file into place at any moment: that is how every
+/// write lands, and the read simply opens the file again.
+fn open_to_read(path: &Path) -> Result<File, StateError> {
+    for _ in 0..READ_ATTEMPTS {
+        if let Opened::File(file) = open_checked(path, OpenOptions::new().read(true))? {
+            return Ok(file);
+        }
+    }
+    Err(replaced(path))
+}
+
 fn read_own_file(path: &Path) -> Result<Option<String>, StateError> {
     match fs::symlink_metadata(path) {
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(io_error(path, "inspect", e)),
         Ok(_) => {}
     }
-    let file = open_own_file(path, OpenOptions::new().read(true))?;
+    let file = open_to_read(path)?;
     // One read for a file of normal size, not a doubling series of small ones.
     let mut bytes = Vec::with_capacity(4096);
     file.take(MAX_SIZE + 1)
@@ -525,6 +560,30 @@ fn read_own_file(path: &Path) -> Result<Option<String>, StateError> {
 mod tests {
     use super::*;
     use crate::state::record::tests::before;
+
+    #[test]
+    fn a_read_is_never_refused_for_another_runs_rename() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.json");
+        fs::write(&path, "{}").unwrap();
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let writer = {
+            let (path, stop) = (path.clone(), stop.clone());
+            std::thread::spawn(move || {
+                let tmp = path.with_extension("tmp");
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    fs::write(&tmp, "{}").unwrap();
+                    fs::rename(&tmp, &path).unwrap();
+                }
+            })
+        };
+        let refused = (0..20_000)
+            .filter(|_| read_own_file(&path).is_err())
+            .count();
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        writer.join().unwrap();
+        assert_eq!(refused, 0, "reads refused while another run renamed");
+    }
 
     #[test]
     fn a_file_of_another_target_is_refused() {
