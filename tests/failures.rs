@@ -12,6 +12,7 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::util::engine;
 use crate::util::*;
 
 const TIMEOUT: &str = "2";
@@ -95,7 +96,7 @@ fn unreachable_state_can_be_overridden() {
 }
 
 #[test]
-fn connection_refused_and_unknown_host() {
+fn connection_refused() {
     let ws = Workspace::new();
     let r = run(command(&ws)
         .args(["-H", "127.0.0.1", "-p", "1", "-t", TIMEOUT])
@@ -103,9 +104,30 @@ fn connection_refused_and_unknown_host() {
     r.expect("CRITICAL", 2)
         .expect_text("connection refused")
         .within_timeout_of_2s();
-    let r = run(command(&ws)
+}
+
+/// In a network namespace of its own, so the name lookup reaches no
+/// resolver: this machine's would be a private address, never a target.
+#[test]
+fn an_unknown_host_name_is_named_as_such() {
+    if !engine::require_root(
+        "an_unknown_host_name_is_named_as_such",
+        "make a network namespace for the lookup",
+    ) {
+        return;
+    }
+    let ws = Workspace::new();
+    let own = command(&ws);
+    let mut cmd = Command::new("unshare");
+    cmd.arg("--net")
+        .arg(own.get_program())
         .args(["-H", "no-such-host.invalid", "-t", TIMEOUT])
-        .env("GKLM_AUTH_ID", "some-session-id"));
+        .env_clear()
+        .envs(own.get_envs().filter_map(|(k, v)| Some((k, v?))))
+        .env("GKLM_AUTH_ID", "some-session-id")
+        .current_dir(ws.path())
+        .stdin(Stdio::null());
+    let r = run(&mut cmd);
     r.expect("CRITICAL", 2)
         .expect_text("cannot resolve host name")
         .within_timeout_of_2s();
