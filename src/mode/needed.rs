@@ -5,13 +5,13 @@
 //! Why it matters: with `backup.keycert.before.serving=true` GKLM does not
 //! serve keys that are not backed up.
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::agreement::{self, Reading, Vocabulary};
 use crate::gklm::{Endpoint, brief, message_ids, object};
 use crate::mode::streak::{self, Sighting, Watch};
 use crate::mode::{Kind, ModeOptions, Question};
-use crate::report::{Metric, Report, State};
+use crate::report::{Report, State};
 
 pub const KIND: Kind = Kind {
     name: "needed",
@@ -25,6 +25,10 @@ static WATCH: Watch = Watch {
     endpoint,
     read: sighting,
     verb: "needed",
+    flag: (
+        "needed",
+        "Whether GKLM holds keys or certificates that no backup has (1) or not (0).",
+    ),
     checks: (
         "needed_checks",
         "Consecutive checks that saw a backup needed.",
@@ -115,17 +119,7 @@ fn sighting(body: &Value) -> Result<Sighting, String> {
 
 /// GKLM's text and the `needed` flag; the streak adds the rest.
 fn report_of(need: &Need) -> Report {
-    Report {
-        summary: need.message.clone(),
-        message_id: Some(need.message_id.clone()),
-        metrics: vec![Metric::flag(
-            "needed",
-            "Whether GKLM holds keys or certificates that no backup has (1) or not (0).",
-            need.needed,
-        )],
-        fields: vec![("needed", json!(need.needed))],
-        ..Report::default()
-    }
+    WATCH.report(need.needed, &need.message, Some(need.message_id.clone()))
 }
 
 #[cfg(test)]
@@ -134,6 +128,8 @@ mod tests {
     use crate::evaluate::Thresholds;
     use crate::mode::History;
     use crate::mode::streak::seen_for as streak;
+    use crate::report::Metric;
+    use serde_json::json;
 
     /// The mode with these thresholds, judging an answer as main would.
     #[derive(Default)]

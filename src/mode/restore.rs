@@ -32,6 +32,10 @@ static WATCH: Watch = Watch {
     endpoint,
     read: sighting,
     verb: "restoring",
+    flag: (
+        "restore",
+        "Whether GKLM reports a restore in progress (1) or not (0).",
+    ),
     checks: (
         "restore_checks",
         "Consecutive checks that saw a restore in progress.",
@@ -181,29 +185,20 @@ fn sighting(body: &Value) -> Result<Sighting, String> {
 
 /// GKLM's text, the `restore` flag and the phase; the streak adds the rest.
 fn report_of(phase: &Phase) -> Report {
-    Report {
-        summary: phase.message.clone(),
-        message_id: phase.message_id.clone(),
-        metrics: vec![
-            Metric::flag(
-                "restore",
-                "Whether GKLM reports a restore in progress (1) or not (0).",
-                phase.in_progress(),
-            ),
-            Metric::code(
-                "restore_phase",
-                "GKLM's restore phase: 0 IDLE to 7 COMPLETED.",
-                i64::from(phase.code),
-                0,
-                i64::from(COMPLETED),
-            ),
-        ],
-        fields: vec![
-            ("restore", json!(phase.in_progress())),
-            ("restore_phase", json!(phase.code)),
-        ],
-        ..Report::default()
-    }
+    let mut report = WATCH.report(
+        phase.in_progress(),
+        &phase.message,
+        phase.message_id.clone(),
+    );
+    report.metrics.push(Metric::code(
+        "restore_phase",
+        "GKLM's restore phase: 0 IDLE to 7 COMPLETED.",
+        i64::from(phase.code),
+        0,
+        i64::from(COMPLETED),
+    ));
+    report.fields.push(("restore_phase", json!(phase.code)));
+    report
 }
 
 #[cfg(test)]

@@ -2,13 +2,13 @@
 //! `GET .../ckms/backups/isrunning`, decided on `code` ("0" running, "1" not),
 //! checked against the message id in `status`.
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::agreement::{self, Reading, Vocabulary};
 use crate::gklm::{Endpoint, find_message_id, object};
 use crate::mode::streak::{self, Sighting, Watch};
 use crate::mode::{Kind, ModeOptions, Question};
-use crate::report::{Metric, Report, State};
+use crate::report::{Report, State};
 
 pub const KIND: Kind = Kind {
     name: "running",
@@ -22,6 +22,10 @@ static WATCH: Watch = Watch {
     endpoint,
     read: sighting,
     verb: "running",
+    flag: (
+        "running",
+        "Whether GKLM reports a backup running (1) or not (0).",
+    ),
     checks: (
         "running_checks",
         "Consecutive checks that saw the backup running.",
@@ -108,17 +112,7 @@ fn sighting(body: &Value) -> Result<Sighting, String> {
 
 /// GKLM's text and the `running` flag; the streak adds the rest.
 fn report_of(status: &Status) -> Report {
-    Report {
-        summary: status.message.clone(),
-        message_id: status.message_id.clone(),
-        metrics: vec![Metric::flag(
-            "running",
-            "Whether GKLM reports a backup running (1) or not (0).",
-            status.running,
-        )],
-        fields: vec![("running", json!(status.running))],
-        ..Report::default()
-    }
+    WATCH.report(status.running, &status.message, status.message_id.clone())
 }
 
 #[cfg(test)]

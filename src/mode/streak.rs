@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use crate::evaluate::{Thresholds, judge_streak};
 use crate::gklm::Endpoint;
 use crate::mode::{Answer, History, Kind, ModeOptions, Question};
-use crate::report::{Report, State};
+use crate::report::{Metric, Report, State};
 use crate::threshold::{check_order, parse_duration};
 
 /// The options every streak mode takes.
@@ -40,6 +40,9 @@ pub struct Watch {
     pub read: fn(&Value) -> Result<Sighting, String>,
     /// "running", as in "(running for 2 checks, 10m 0s)".
     pub verb: &'static str,
+    /// The label and help of the 0/1 metric that says whether the condition
+    /// holds now (`running`); also the name of its JSON field.
+    pub flag: (&'static str, &'static str),
     /// The label and help of the two streak metrics.
     pub checks: (&'static str, &'static str),
     pub seconds: (&'static str, &'static str),
@@ -104,6 +107,21 @@ pub struct StreakMode {
 impl std::fmt::Debug for Watch {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.kind.name)
+    }
+}
+
+impl Watch {
+    /// The report of one answer before the streak is judged: GKLM's text
+    /// and id, and the flag as metric and field.
+    pub fn report(&self, seen: bool, message: &str, message_id: Option<String>) -> Report {
+        let (label, help) = self.flag;
+        Report {
+            summary: message.to_string(),
+            message_id,
+            metrics: vec![Metric::flag(label, help, seen)],
+            fields: vec![(label, json!(seen))],
+            ..Report::default()
+        }
     }
 }
 
