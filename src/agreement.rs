@@ -67,14 +67,10 @@ pub fn check(
     known: &Vocabulary,
 ) -> Result<(), Disagreement> {
     let code = code_quote(map);
-    for (field, text) in texts(map) {
+    let texts = texts(map);
+    two_answers(&texts, known)?;
+    for (field, text) in texts {
         let ids = message_ids(text);
-        let named: Vec<&str> = dedup(ids.iter().copied().filter(|id| known.knows(id)));
-        if let [first, second, ..] = named.as_slice() {
-            return Err(Disagreement(format!(
-                "GKLM contradicts itself: '{field}' names both {first} and {second}: {text}"
-            )));
-        }
         let clash = match reading {
             Reading::Fine => ids.iter().find(|id| severity(id) == Some('E')),
             // An information id, or one the mode knows as fine, beside a
@@ -94,6 +90,33 @@ pub fn check(
         }
     }
     Ok(())
+}
+
+/// Two different ids the mode knows, in one text or across `status` and
+/// `message`: GKLM gave two answers, and neither can be believed.
+fn two_answers(texts: &[(&'static str, &str)], known: &Vocabulary) -> Result<(), Disagreement> {
+    let named: Vec<(&str, &str, &str)> = texts
+        .iter()
+        .flat_map(|&(field, text)| {
+            message_ids(text)
+                .into_iter()
+                .filter(|id| known.knows(id))
+                .map(move |id| (field, id, text))
+        })
+        .collect();
+    let Some(&(field, first, text)) = named.first() else {
+        return Ok(());
+    };
+    let Some(&(other_field, second, other_text)) = named.iter().find(|(_, id, _)| *id != first)
+    else {
+        return Ok(());
+    };
+    let why = if other_field == field {
+        format!("'{field}' names both {first} and {second}: {text}")
+    } else {
+        format!("'{field}' says {text} but '{other_field}' says {other_text}")
+    };
+    Err(Disagreement(format!("GKLM contradicts itself: {why}")))
 }
 
 /// A `code` the mode does not know: GKLM's error when the code or a text
@@ -196,16 +219,6 @@ fn texts(map: &Map<String, Value>) -> Vec<(&'static str, &str)> {
         .collect()
 }
 
-fn dedup<'a>(ids: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
-    let mut out: Vec<&str> = Vec::new();
-    for id in ids {
-        if !out.contains(&id) {
-            out.push(id);
-        }
-    }
-    out
-}
-
 /// The severity letter of an id (`CTGKM3291I` -> 'I').
 pub fn severity(id: &str) -> Option<char> {
     id.chars().last()
@@ -272,6 +285,22 @@ mod tests {
             check(&m, Reading::Fine, &RUNNING).is_ok(),
             "unknown ids are the mode's"
         );
+    }
+
+    #[test]
+    fn two_known_ids_across_status_and_message_are_a_contradiction() {
+        let m = map(json!({
+            "code": "1",
+            "status": "CTGKM3291I Backup process is not running.",
+            "message": "CTGKM3290I Backup process is running."
+        }));
+        let err = check(&m, Reading::Fine, &RUNNING).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "GKLM contradicts itself: 'status' says CTGKM3291I Backup process is not running. but 'message' says CTGKM3290I Backup process is running."
+        );
+        let same = map(json!({"code": "1", "status": "CTGKM3291I x", "message": "CTGKM3291I y"}));
+        assert!(check(&same, Reading::Fine, &RUNNING).is_ok());
     }
 
     #[test]

@@ -106,6 +106,13 @@ const MODES: [Mode; 5] = [
                 r#"{"code":"0","status":"CTGKM1305I Make a backup. CTGKM1304I All backed up."}"#,
                 ["CTGKM1305I", "CTGKM1304I"],
             ),
+            (
+                r#"{"code":"0","status":"CTGKM1304I All backed up.","message":"CTGKM1305I Make a backup."}"#,
+                [
+                    "'status' says CTGKM1304I All backed up.",
+                    "'message' says CTGKM1305I Make a backup.",
+                ],
+            ),
         ],
     },
     Mode {
