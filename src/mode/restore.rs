@@ -105,6 +105,15 @@ pub fn read(body: &Value) -> Result<Phase, String> {
         .and_then(Value::as_str)
         .map(str::trim)
         .filter(|s| !s.is_empty());
+    if let Some(status) = status
+        && let [first, second, ..] = phases_named(status).as_slice()
+    {
+        return Err(format!(
+            "GKLM contradicts itself: 'status' names two phases, {} and {}: {status}",
+            PHASES[usize::from(*first)],
+            PHASES[usize::from(*second)]
+        ));
+    }
     let named = status.and_then(|s| phase_code(&Value::String(s.to_string())));
     if let (Some(named), Some(status)) = (named, status)
         && named != code
@@ -158,21 +167,23 @@ fn phase_code(value: &Value) -> Option<u8> {
     u8::try_from(code).ok().filter(|&c| c <= COMPLETED)
 }
 
-/// The phase a text names by its documented name, as a whole word.
+/// The phase a text names by its documented name, as a whole word; none
+/// when it names none, or several.
 fn named_phase(text: &str) -> Option<u8> {
-    let words = |t: &str| {
-        t.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-            .map(str::to_string)
-            .collect::<Vec<_>>()
-    };
-    let words = words(text);
-    let named: Vec<u8> = (0..=COMPLETED)
-        .filter(|&p| words.iter().any(|w| w == PHASES[usize::from(p)]))
-        .collect();
-    match named.as_slice() {
+    match phases_named(text).as_slice() {
         [one] => Some(*one),
         _ => None,
     }
+}
+
+/// Every phase a text names by its documented name, as a whole word.
+fn phases_named(text: &str) -> Vec<u8> {
+    let words: Vec<&str> = text
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .collect();
+    (0..=COMPLETED)
+        .filter(|&p| words.contains(&PHASES[usize::from(p)]))
+        .collect()
 }
 
 fn sighting(body: &Value) -> Result<Sighting, String> {
@@ -265,6 +276,11 @@ mod tests {
         let err = read(&json!({"code": "4", "status": "IDLE"})).unwrap_err();
         assert!(
             err.contains("'code' is \"4\" (phase RESTORE_KEYSTORES) but 'status' says IDLE"),
+            "{err}"
+        );
+        let err = read(&json!({"code": 0, "status": "RESTORE_KEYSTORES, then IDLE"})).unwrap_err();
+        assert!(
+            err.contains("names two phases, IDLE and RESTORE_KEYSTORES"),
             "{err}"
         );
         let err = read(&json!({"code": "0", "status": "CTGKM0001E Restore failed."})).unwrap_err();
