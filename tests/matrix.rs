@@ -193,6 +193,10 @@ const MODES: [Mode; 5] = [
                 ["'code' is \"4\"", "'status' says IDLE"],
             ),
             (
+                r#"{"code":"0","status":"RESTORE_KEYSTORES, then IDLE"}"#,
+                ["names two phases", "RESTORE_KEYSTORES, then IDLE"],
+            ),
+            (
                 r#"{"code":"0","status":"CTGKM0001E Restore failed."}"#,
                 ["'code' is \"0\"", "CTGKM0001E Restore failed."],
             ),
