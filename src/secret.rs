@@ -125,6 +125,8 @@ impl fmt::Display for Secret {
 /// [`WITHHELD`] if it holds a secret too short to mask, else every secret
 /// masked. Call it before anything shortens or reshapes the text.
 pub fn scrub_server_text(text: &str) -> String {
+    // What the printer would drop later cannot split a secret now.
+    let text = &crate::text::strip_hidden(text);
     let known = KNOWN.lock().unwrap_or_else(|p| p.into_inner());
     let short = known
         .iter()
@@ -142,7 +144,7 @@ pub fn scrub_server_text(text: &str) -> String {
 /// described in the module comment, with `****`.
 pub fn redact(text: &str) -> String {
     let known = KNOWN.lock().unwrap_or_else(|p| p.into_inner());
-    mask_all(text, &known)
+    mask_all(&crate::text::strip_hidden(text), &known)
 }
 
 fn mask_all(text: &str, known: &[Known]) -> String {

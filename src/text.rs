@@ -35,6 +35,29 @@ pub fn clean(text: &str) -> String {
     out.trim().to_string()
 }
 
+/// What `clean` drops without a trace: invisible format characters and
+/// terminal escape sequences (a lone ESC stays: `clean` makes it a blank).
+/// Secrets are looked for in text without them, so a zero-width space or
+/// an escape sequence inside an echoed password cannot hide it from the
+/// scrubber and be dropped afterwards, joining it again.
+pub fn strip_hidden(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut at = 0;
+    while let Some(c) = text[at..].chars().next() {
+        if c == '\u{1b}'
+            && let Escape::Whole(len) | Escape::Introducer(len) = escape(&text[at..])
+        {
+            at += len;
+            continue;
+        }
+        at += c.len_utf8();
+        if !is_invisible_format(c) {
+            out.push(c);
+        }
+    }
+    out
+}
+
 fn push_blank(out: &mut String) {
     if !out.ends_with(' ') {
         out.push(' ');

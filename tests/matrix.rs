@@ -546,36 +546,42 @@ fn secrets_echoed_by_gklm_never_show_in_any_mode() {
     for mode in &MODES {
         let session = sim.issue_session();
         for secret in [PASSWORD, session.as_str()] {
-            let echo = format!("CTGKM0001E user monitor/{secret} failed");
-            for behavior in [
-                Behavior::json(
-                    500,
-                    &format!(r#"{{"code":"CTGKM0001E","message":"{echo}"}}"#),
-                ),
-                Behavior::json(
-                    200,
-                    &format!(r#"{{"code":"CTGKM0001E","status":"{echo}"}}"#),
-                ),
-            ] {
-                sim.set_status_behavior(behavior);
-                let ws = Workspace::new();
-                let mut cmd = if secret == PASSWORD {
-                    login_command(&sim, &ws)
-                } else {
-                    let mut cmd = target_command(&sim, &ws);
-                    cmd.env("GKLM_AUTH_ID", &session);
-                    cmd
-                };
-                let r = run(cmd
-                    .args(["-t", TIMEOUT, "--mode", mode.name, "-vvv"])
-                    .args(mode.needs));
-                expect(&r, mode, "UNKNOWN", 3, &["CTGKM0001E user monitor/"]);
-                assert!(
-                    !r.stdout.contains(secret) && !r.stderr.contains(secret),
-                    "--mode {}: {secret} leaked: {}",
-                    mode.name,
-                    r.stdout
-                );
+            // Whole, and split by what the printer drops later (a zero-width
+            // space, a soft hyphen, a BOM, a bidi override, an escape
+            // sequence), which must not join it again unmasked.
+            for split in ["", "\\u200b", "\\u00ad", "\\ufeff", "\\u202e", "\\u001b[0m"] {
+                let (head, tail) = secret.split_at(4);
+                let echo = format!("CTGKM0001E user monitor/{head}{split}{tail} failed");
+                for behavior in [
+                    Behavior::json(
+                        500,
+                        &format!(r#"{{"code":"CTGKM0001E","message":"{echo}"}}"#),
+                    ),
+                    Behavior::json(
+                        200,
+                        &format!(r#"{{"code":"CTGKM0001E","status":"{echo}"}}"#),
+                    ),
+                ] {
+                    sim.set_status_behavior(behavior);
+                    let ws = Workspace::new();
+                    let mut cmd = if secret == PASSWORD {
+                        login_command(&sim, &ws)
+                    } else {
+                        let mut cmd = target_command(&sim, &ws);
+                        cmd.env("GKLM_AUTH_ID", &session);
+                        cmd
+                    };
+                    let r = run(cmd
+                        .args(["-t", TIMEOUT, "--mode", mode.name, "-vvv"])
+                        .args(mode.needs));
+                    expect(&r, mode, "UNKNOWN", 3, &["CTGKM0001E user monitor/"]);
+                    assert!(
+                        !r.stdout.contains(secret) && !r.stderr.contains(secret),
+                        "--mode {}: {secret} leaked (split by {split:?}): {}",
+                        mode.name,
+                        r.stdout
+                    );
+                }
             }
         }
     }
