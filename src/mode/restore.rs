@@ -89,8 +89,8 @@ fn endpoint() -> Endpoint {
     Endpoint::get("restore/isrunning", "restore status request")
 }
 
-/// Read a 200 answer: `code` names the phase; a `status` that names one
-/// too must name the same.
+/// Read a 200 answer: `code` names the phase; a `status` or `message` that
+/// names one too must name the same.
 pub fn read(body: &Value) -> Result<Phase, String> {
     let map = object(body)?;
     let code = match map.get("code") {
@@ -100,33 +100,19 @@ pub fn read(body: &Value) -> Result<Phase, String> {
         })?,
     };
     agreement::check(map, Reading::Fine, &Vocabulary::default())?;
+    for field in ["status", "message"] {
+        if let Some(value) = map.get(field) {
+            same_phase(code, &map["code"], field, value)?;
+        }
+    }
     let status = map
         .get("status")
         .and_then(Value::as_str)
         .map(str::trim)
         .filter(|s| !s.is_empty());
-    if let Some(status) = status
-        && let [first, second, ..] = phases_named(status).as_slice()
-    {
-        return Err(format!(
-            "GKLM contradicts itself: 'status' names two phases, {} and {}: {status}",
-            PHASES[usize::from(*first)],
-            PHASES[usize::from(*second)]
-        ));
-    }
-    let named = status.and_then(|s| phase_code(&Value::String(s.to_string())));
-    if let (Some(named), Some(status)) = (named, status)
-        && named != code
-    {
-        return Err(format!(
-            "GKLM contradicts itself: 'code' is {} (phase {}) but 'status' says {status}",
-            brief(&map["code"]),
-            PHASES[usize::from(code)]
-        ));
-    }
     // A status that only names the phase says less than the check can.
     let message = match status {
-        Some(s) if !names_only_a_phase(s) => s.to_string(),
+        Some(s) if phase_code(&Value::String(s.to_string())).is_none() => s.to_string(),
         _ => format!("Restore phase {code} {}.", PHASES[usize::from(code)]),
     };
     Ok(Phase {
@@ -136,19 +122,39 @@ pub fn read(body: &Value) -> Result<Phase, String> {
     })
 }
 
-/// `4`, `IDLE` or `4 RESTORE_KEYSTORES`: no more than a phase.
-fn names_only_a_phase(status: &str) -> bool {
-    let mut words = status.split_whitespace();
-    let first = words.next().unwrap_or_default();
-    let rest: Vec<&str> = words.collect();
-    match rest.as_slice() {
-        [] => first.parse::<u64>().is_ok() || PHASES.contains(&first),
-        [name] => first.parse::<u64>().is_ok() && PHASES.contains(name),
-        _ => false,
+/// A `status` or `message` beside the code: a phase it names, by number or
+/// by name, in any case, must be the code's; two phases are no answer.
+fn same_phase(code: u8, raw: &Value, field: &str, value: &Value) -> Result<(), String> {
+    let (named, text) = match value {
+        Value::String(s) => (
+            phase_code(value).map_or_else(|| phases_named(s), |p| vec![p]),
+            s.trim().to_string(),
+        ),
+        Value::Number(_) => (phase_code(value).into_iter().collect(), value.to_string()),
+        _ => return Ok(()),
+    };
+    let contradicts = |why: String| {
+        Err(format!(
+            "GKLM contradicts itself: 'code' is {} (phase {}) but '{field}' {why}",
+            brief(raw),
+            PHASES[usize::from(code)]
+        ))
+    };
+    match named.as_slice() {
+        [] => Ok(()),
+        [one] if *one == code => Ok(()),
+        [_] => contradicts(format!("says {text}")),
+        [first, second, ..] => contradicts(format!(
+            "names two phases, {} and {}: {text}",
+            PHASES[usize::from(*first)],
+            PHASES[usize::from(*second)]
+        )),
     }
 }
 
-/// `4`, `"4"`, `"RESTORE_KEYSTORES"` or `"4 RESTORE_KEYSTORES"`.
+/// `4`, `4.0`, `"4"`, `"RESTORE_KEYSTORES"` or `"4 RESTORE_KEYSTORES"`
+/// (number and name agreeing), in any case: a phase and nothing else. Free
+/// text is no phase, even when it names one.
 fn phase_code(value: &Value) -> Option<u8> {
     let code = match value {
         Value::Number(n) => n.as_u64().or_else(|| {
@@ -157,32 +163,40 @@ fn phase_code(value: &Value) -> Option<u8> {
                 .map(|f| f as u64)
         }),
         Value::String(s) => {
-            let s = s.trim();
-            s.parse::<u64>()
-                .ok()
-                .or_else(|| named_phase(s).map(u64::from))
+            let words: Vec<&str> = s.split_whitespace().collect();
+            match words.as_slice() {
+                [word] => word.parse::<u64>().ok().or_else(|| phase_by_name(word)),
+                [number, name] => number
+                    .parse::<u64>()
+                    .ok()
+                    .filter(|&n| phase_by_name(name) == Some(n)),
+                _ => None,
+            }
         }
         _ => None,
     }?;
     u8::try_from(code).ok().filter(|&c| c <= COMPLETED)
 }
 
-/// The phase a text names by its documented name, as a whole word; none
-/// when it names none, or several.
-fn named_phase(text: &str) -> Option<u8> {
-    match phases_named(text).as_slice() {
-        [one] => Some(*one),
-        _ => None,
-    }
+fn phase_by_name(word: &str) -> Option<u64> {
+    PHASES
+        .iter()
+        .position(|name| name.eq_ignore_ascii_case(word))
+        .map(|p| p as u64)
 }
 
-/// Every phase a text names by its documented name, as a whole word.
+/// Every phase a text names by its documented name, as a whole word, in
+/// any case.
 fn phases_named(text: &str) -> Vec<u8> {
     let words: Vec<&str> = text
         .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
         .collect();
     (0..=COMPLETED)
-        .filter(|&p| words.contains(&PHASES[usize::from(p)]))
+        .filter(|&p| {
+            words
+                .iter()
+                .any(|w| w.eq_ignore_ascii_case(PHASES[usize::from(p)]))
+        })
         .collect()
 }
 
@@ -269,6 +283,49 @@ mod tests {
             assert!(err.contains(quoted), "{body}: {err}");
         }
         assert_eq!(read(&json!({})).unwrap_err(), "no 'code' field");
+    }
+
+    #[test]
+    fn free_text_in_code_is_no_phase_and_every_text_beside_it_must_agree() {
+        for (body, quoted) in [
+            (
+                json!({"code": "CTGKM1234E Restore failed, back to IDLE"}),
+                "GKLM reports an error",
+            ),
+            (
+                json!({"code": "COMPLETED with errors CTGKM0001E"}),
+                "GKLM reports an error",
+            ),
+            (json!({"code": "5 COMPLETED"}), "'code' is \"5 COMPLETED\""),
+            (
+                json!({"code": "4 RESTORE_DATABASES"}),
+                "'code' is \"4 RESTORE_DATABASES\"",
+            ),
+            (
+                json!({"code": "0", "status": "IDLE", "message": "RESTORE_DATABASES"}),
+                "'message' says RESTORE_DATABASES",
+            ),
+            (
+                json!({"code": "0", "message": "RESTORE_DATABASES"}),
+                "'message' says RESTORE_DATABASES",
+            ),
+            (json!({"code": 0, "status": 5}), "'status' says 5"),
+            (
+                json!({"code": "7", "status": "restore_databases"}),
+                "'status' says restore_databases",
+            ),
+        ] {
+            let err = read(&body).unwrap_err();
+            assert!(err.contains(quoted), "{body}: {err}");
+        }
+        assert_eq!(
+            read(&json!({"code": "4 restore_keystores"})).unwrap().code,
+            4
+        );
+        assert_eq!(
+            read(&json!({"code": "idle", "status": 0.0})).unwrap().code,
+            0
+        );
     }
 
     #[test]
