@@ -257,20 +257,19 @@ pub fn find_message_id(text: &str) -> Option<&str> {
     message_ids(text).into_iter().next()
 }
 
-/// Every message id in `text`, in order (a status may quote a cause).
+/// Every message id in `text`, in order (a status may quote a cause): a
+/// word of ASCII letters and digits, however it is glued to punctuation
+/// (`CTGKM1302E-Backup`, `'CTGKM1302E'`, `id=CTGKM3290I`).
 pub fn message_ids(text: &str) -> Vec<&str> {
-    text.split(|c: char| {
-        c.is_whitespace() || matches!(c, '"' | ':' | ',' | '(' | ')' | '[' | ']' | '>' | '<' | ';')
-    })
-    .map(|w| w.trim_end_matches(['.', ';']))
-    .filter(|w| {
-        let b = w.as_bytes();
-        b.len() == 10
-            && b[..5].iter().all(u8::is_ascii_uppercase)
-            && b[5..9].iter().all(u8::is_ascii_digit)
-            && matches!(b[9], b'I' | b'W' | b'E')
-    })
-    .collect()
+    text.split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| {
+            let b = w.as_bytes();
+            b.len() == 10
+                && b[..5].iter().all(u8::is_ascii_uppercase)
+                && b[5..9].iter().all(u8::is_ascii_digit)
+                && matches!(b[9], b'I' | b'W' | b'E')
+        })
+        .collect()
 }
 
 /// Parse the body of a 200 answer to `ckms/login`: the session id, under a
@@ -601,7 +600,7 @@ mod tests {
     }
 
     #[test]
-    fn message_ids() {
+    fn message_ids_are_words_however_they_are_glued() {
         assert_eq!(
             find_message_id("CTGKM3291I Backup process is not running."),
             Some("CTGKM3291I")
@@ -609,5 +608,16 @@ mod tests {
         assert_eq!(find_message_id("error: CTGKM6004E."), Some("CTGKM6004E"));
         assert_eq!(find_message_id("CTGKM12345 nope"), None);
         assert_eq!(find_message_id("ctgkm3291i"), None);
+        for glued in [
+            "CTGKM1302E-Backup operation failed.",
+            "failed: 'CTGKM1302E'",
+            "{CTGKM1302E}",
+            "CTGKM1302E!",
+            "(id=CTGKM1302E)",
+            "error=CTGKM1302E;",
+        ] {
+            assert_eq!(message_ids(glued), ["CTGKM1302E"], "{glued}");
+        }
+        assert!(message_ids("XCTGKM1302E CTGKM1302EX").is_empty());
     }
 }

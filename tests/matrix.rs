@@ -71,6 +71,10 @@ const MODES: [Mode; 5] = [
                 r#"{"code":"1","status":"CTGKM3291I Not running. CTGKM3290I Running."}"#,
                 ["CTGKM3291I", "CTGKM3290I"],
             ),
+            (
+                r#"{"code":"1","status":"CTGKM3290I-Backup process is running."}"#,
+                ["'code' is \"1\"", "CTGKM3290I-Backup process is running."],
+            ),
         ],
     },
     Mode {
@@ -128,6 +132,10 @@ const MODES: [Mode; 5] = [
             (
                 r#"{"code":"0","status":"CTGKM1313E Backup operation failed."}"#,
                 ["'code' is \"0\"", "CTGKM1313E Backup operation failed."],
+            ),
+            (
+                r#"{"code":"0","status":"Backup operation failed: 'CTGKM1313E'!"}"#,
+                ["'code' is \"0\"", "Backup operation failed: 'CTGKM1313E'!"],
             ),
             (
                 r#"{"code":-1,"status":"CTGKM1313E Backup operation failed."}"#,
