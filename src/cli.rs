@@ -444,13 +444,19 @@ fn shorts(word: &str) -> Option<Vec<(&'static Flag, Option<String>)>> {
 /// The options only some modes take, each read by its own syntax; the
 /// mode decides whether it takes them and how they combine.
 fn mode_options(args: &mut Given) -> Result<ModeOptions, UsageError> {
-    let range = |v: Option<String>| v.map(|v| Range::parse(&v)).transpose();
+    let mut range = |long: &str| {
+        let value = args.value(long);
+        value
+            .map(|v| Range::parse(&v).map_err(|e| named(long, e)))
+            .transpose()
+    };
+    let (warning, critical) = (range("--warning")?, range("--critical")?);
     Ok(ModeOptions {
         thresholds: Thresholds {
-            warning: range(args.value("--warning"))?,
-            critical: range(args.value("--critical"))?,
-            warning_time: duration(args.value("--warning-time"))?,
-            critical_time: duration(args.value("--critical-time"))?,
+            warning,
+            critical,
+            warning_time: duration(args, "--warning-time")?,
+            critical_time: duration(args, "--critical-time")?,
         },
         max_gap: args.value("--max-gap").map(parse_max_gap).transpose()?,
         state_key: args.value("--state-key").map(parse_state_key).transpose()?,
@@ -468,7 +474,7 @@ fn mode_options(args: &mut Given) -> Result<ModeOptions, UsageError> {
 /// Shorter than any check interval, a `--max-gap` would restart the count
 /// at every check, and -c or --critical-time could never fire.
 fn parse_max_gap(text: String) -> Result<u64, UsageError> {
-    let gap = parse_duration(&text)?;
+    let gap = parse_duration(&text).map_err(|e| named("--max-gap", e))?;
     if gap < streak::MIN_MAX_GAP {
         return usage(format!(
             "--max-gap {text} is shorter than 1m; give at least the check interval (default {})",
@@ -515,8 +521,17 @@ fn parse_auth(
     }
 }
 
-fn duration(value: Option<String>) -> Result<Option<u64>, UsageError> {
-    Ok(value.map(|v| parse_duration(&v)).transpose()?)
+fn duration(args: &mut Given, long: &str) -> Result<Option<u64>, UsageError> {
+    let value = args.value(long);
+    value
+        .map(|v| parse_duration(&v).map_err(|e| named(long, e)))
+        .transpose()
+}
+
+/// A value's syntax error, with the option it was given to: `-w -c 5`
+/// must not read as a complaint about `-c`.
+fn named(long: &str, e: SyntaxError) -> UsageError {
+    UsageError(format!("{}: {e}", names(long)))
 }
 
 fn parse_state(text: &str, flag: &str) -> Result<State, UsageError> {
@@ -809,6 +824,36 @@ mod tests {
                 .unwrap()
                 .to_string();
             assert_eq!(err, needle);
+        }
+    }
+
+    #[test]
+    fn a_bad_threshold_or_duration_names_its_option() {
+        for (args, message) in [
+            (
+                &["-H", "h", "-w", ""][..],
+                "-w/--warning: invalid range '': empty",
+            ),
+            (
+                &["-H", "h", "-w", "--critical"],
+                "-w/--warning: invalid range '--critical'",
+            ),
+            (&["-H", "h", "-c", "x"], "-c/--critical: invalid range 'x'"),
+            (
+                &["-H", "h", "--warning-time", "-1"],
+                "--warning-time: invalid duration '-1'",
+            ),
+            (
+                &["-H", "h", "--critical-time", "2M"],
+                "--critical-time: invalid duration '2M'",
+            ),
+            (
+                &["-H", "h", "--max-gap", "99999999999999d"],
+                "--max-gap: invalid duration",
+            ),
+        ] {
+            let err = parse_strs(args).err().unwrap().to_string();
+            assert!(err.starts_with(message), "{args:?}: {err}");
         }
     }
 
