@@ -158,7 +158,7 @@ pub fn unknown_code(map: &Map<String, Value>, expected: &str) -> Disagreement {
 
 /// An error that GKLM reports inside a 200 answer that should carry data
 /// (a list): a `code` other than 0 or 200, a text with an error id, or a
-/// non-empty `errors` member. Its text quotes GKLM.
+/// non-empty `errors` or `error` member. Its text quotes GKLM.
 pub fn reported_error(map: &Map<String, Value>) -> Option<Disagreement> {
     let code_ok = match map.get("code") {
         None | Some(Value::Null) => true,
@@ -170,12 +170,17 @@ pub fn reported_error(map: &Map<String, Value>) -> Option<Disagreement> {
     let error_text = texts
         .iter()
         .find(|(_, t)| message_ids(t).iter().any(|id| severity(id) == Some('E')));
-    let errors = map.get("errors").filter(|e| match e {
-        Value::Null => false,
-        Value::Array(a) => !a.is_empty(),
-        Value::Object(o) => !o.is_empty(),
-        Value::String(s) => !s.trim().is_empty(),
-        _ => true,
+    let errors = ["errors", "error"].into_iter().find_map(|key| {
+        let value = map.get(key).filter(|e| match e {
+            Value::Null => false,
+            Value::Array(a) => !a.is_empty(),
+            Value::Object(o) => !o.is_empty(),
+            Value::String(s) => !s.trim().is_empty(),
+            // `false` says there is none; anything else is one.
+            Value::Bool(b) => *b,
+            _ => true,
+        })?;
+        Some((key, value))
     });
     if code_ok && error_text.is_none() && errors.is_none() {
         return None;
@@ -186,8 +191,8 @@ pub fn reported_error(map: &Map<String, Value>) -> Option<Disagreement> {
             .iter()
             .map(|(field, text)| format!("'{field}' says {text}")),
     );
-    if let Some(errors) = errors {
-        quote.push(format!("'errors' holds {}", brief(errors)));
+    if let Some((key, errors)) = errors {
+        quote.push(format!("'{key}' holds {}", brief(errors)));
     }
     Some(Disagreement(format!(
         "GKLM reports an error: {}",
@@ -329,6 +334,8 @@ mod tests {
             json!({"status": "CTGKM0001E Failed", "backups": []}),
             json!({"code": "0", "errors": ["disk"], "backups": []}),
             json!({"errors": {"x": 1}}),
+            json!({"error": "CTGKM0001E failed", "backups": []}),
+            json!({"error": true, "backups": []}),
         ] {
             let err = reported_error(&map(body.clone()));
             assert!(err.is_some(), "{body}");
@@ -342,6 +349,7 @@ mod tests {
             json!({"code": "0", "backups": []}),
             json!({"code": 200, "backupList": [], "errors": []}),
             json!({"backups": [], "message": "CTGKM0100I Listed."}),
+            json!({"backups": [], "error": null, "errors": false}),
         ] {
             assert_eq!(reported_error(&map(body.clone())), None, "{body}");
         }
