@@ -265,23 +265,14 @@ define service {{
     ));
     // --mode needed through the shipped check_gklm_backup_mode: WARNING at
     // once while GKLM says a backup is needed.
-    let needed = wait_for(Duration::from_secs(90), || {
-        let fields = nagios_status(&dir.join("status.dat"), "GKLM backup needed")?;
-        let perf = fields.get("performance_data")?;
-        perf.contains("needed_checks=").then_some(fields)
-    })
-    .expect("Nagios recorded no needed check");
+    let needed = nagios_recorded(dir, "GKLM backup needed", "needed_checks");
     assert_eq!(needed["current_state"], "1", "{needed:?}");
     assert!(
         needed["plugin_output"].starts_with("WARNING - CTGKM1305I "),
         "{needed:?}"
     );
-    let labels: Vec<String> = perf_items(&needed["performance_data"])
-        .into_iter()
-        .map(|(l, _)| l)
-        .collect();
     assert_eq!(
-        labels,
+        labels_of(&needed["performance_data"]),
         ["needed", "needed_checks", "needed_seconds", "time"],
         "{needed:?}"
     );
@@ -291,12 +282,7 @@ define service {{
     ));
     // --mode restore, no thresholds: WARNING at once while GKLM reports a
     // phase between IDLE and COMPLETED (4, RESTORE_KEYSTORES).
-    let restore = wait_for(Duration::from_secs(90), || {
-        let fields = nagios_status(&dir.join("status.dat"), "GKLM restore")?;
-        let perf = fields.get("performance_data")?;
-        perf.contains("restore_checks=").then_some(fields)
-    })
-    .expect("Nagios recorded no restore check");
+    let restore = nagios_recorded(dir, "GKLM restore", "restore_checks");
     assert_eq!(restore["current_state"], "1", "{restore:?}");
     assert!(
         restore["plugin_output"]
@@ -308,9 +294,8 @@ define service {{
         perf.starts_with("restore=1;;;0;1 restore_phase=4;;;0;7 restore_checks="),
         "{restore:?}"
     );
-    let labels: Vec<String> = perf_items(perf).into_iter().map(|(l, _)| l).collect();
     assert_eq!(
-        labels,
+        labels_of(perf),
         [
             "restore",
             "restore_phase",
@@ -324,6 +309,22 @@ define service {{
         "nagios recorded the restore service: {} | {}",
         restore["plugin_output"], perf
     ));
+}
+
+/// A service's last record in Nagios's status.dat, once its perfdata holds
+/// `label` (the check ran through the engine).
+fn nagios_recorded(dir: &Path, service: &str, label: &str) -> HashMap<String, String> {
+    wait_for(Duration::from_secs(90), || {
+        let fields = nagios_status(&dir.join("status.dat"), service)?;
+        let perf = fields.get("performance_data")?;
+        perf.contains(&format!("{label}=")).then_some(fields)
+    })
+    .unwrap_or_else(|| panic!("Nagios recorded no {service} check"))
+}
+
+/// The perfdata labels, in order.
+fn labels_of(perfdata: &str) -> Vec<String> {
+    perf_items(perfdata).into_iter().map(|(l, _)| l).collect()
 }
 
 // ---------------------------------------------------------------- Icinga 2
