@@ -14,7 +14,7 @@
 //! - [`query`] over [`gklm`] over [`transport`] and [`tls`]: GKLM's answer;
 //! - [`mode`]: one module per question, named in `mode::MODES`: endpoint,
 //!   reading, judgement, metrics; `mode::streak` for those that count a
-//!   streak; [`agreement`] refuses an answer whose fields disagree;
+//!   streak; `mode::reader` decides what GKLM's answer says, for all;
 //!   [`evaluate`] holds the streak and threshold rules they share,
 //!   [`threshold`] the range and duration syntax, [`timestamp`] dates (pure);
 //! - [`report`]: the result (state, summary, metrics);
@@ -22,7 +22,6 @@
 //!   [`text`] makes foreign text fit one line;
 //! - [`watchdog`]: ends the run on time whatever blocks; [`trace`]: `-v`.
 
-pub mod agreement;
 pub mod check;
 pub mod cli;
 pub mod credentials;

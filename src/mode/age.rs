@@ -5,9 +5,9 @@
 
 use serde_json::{Value, json};
 
-use crate::agreement;
 use crate::evaluate::Thresholds;
 use crate::gklm::{Endpoint, brief};
+use crate::mode::reader::{self, Code, Vocabulary};
 use crate::mode::{Answer, History, Kind, ModeOptions, Question};
 use crate::report::{Metric, Report, State};
 use crate::threshold::{check_order, human_duration};
@@ -18,6 +18,7 @@ pub const KIND: Kind = Kind {
     name: "age",
     fields: &["backup_age", "backups", "newest_backup"],
     options: &["--warning-time", "--critical-time", "--backup-dir"],
+    vocabulary: &VOCABULARY,
     build,
 };
 
@@ -205,16 +206,33 @@ impl Age {
 /// other key is ever taken for the backups, whatever list it holds.
 const LIST_KEYS: [&str; 2] = ["backups", "backuplist"];
 
-/// Read the list: a bare array of entries, or an object holding one
-/// under a list key. An object that reports an error is GKLM's error,
-/// never "no backup found".
+/// The list answer's own members: no id answers it, a `code` may only
+/// say it worked, and the list itself is the mode's to read.
+static VOCABULARY: Vocabulary = Vocabulary {
+    question: "the backup list",
+    ids: &[],
+    code: Code::Succeeded(&[0, 200]),
+    failures: &[],
+    words: None,
+    default: Some(0),
+    data: &LIST_KEYS,
+    expected: "\"0\" or \"200\"",
+    means: |_| "a list".into(),
+};
+
+/// The fields of one backup entry: an object carrying one is an entry
+/// (IBM's pages say "JSON object" for the list), a list of one.
+const ENTRY_FIELDS: [&str; 2] = ["backupFilePath", "timestamp"];
+
+/// Read the list: a bare array of entries, an object holding one under a
+/// list key, or one entry. An object that reports an error is GKLM's
+/// error, never "no backup found".
 pub fn read(body: &Value) -> Result<Listing, String> {
     let entries = match body {
-        Value::Array(entries) => entries,
+        Value::Array(entries) => entries.as_slice(),
+        Value::Object(map) if is_entry(map) => std::slice::from_ref(body),
         Value::Object(map) => {
-            if let Some(error) = agreement::reported_error(map) {
-                return Err(error.into());
-            }
+            reader::decide_object(map, &VOCABULARY)?;
             the_list(map)?
         }
         other => return Err(format!("expected a list of backups, got {}", brief(other))),
@@ -233,6 +251,14 @@ pub fn read(body: &Value) -> Result<Listing, String> {
         }
     }
     Ok(listing)
+}
+
+/// An object carrying an entry's fields and no list is one entry.
+fn is_entry(map: &serde_json::Map<String, Value>) -> bool {
+    ENTRY_FIELDS.iter().any(|f| map.contains_key(*f))
+        && !map
+            .keys()
+            .any(|k| LIST_KEYS.iter().any(|l| k.eq_ignore_ascii_case(l)))
 }
 
 /// The backup list an object holds under one of `LIST_KEYS`. Two

@@ -13,6 +13,7 @@
 
 pub mod age;
 pub mod needed;
+pub mod reader;
 pub mod restore;
 pub mod result;
 pub mod running;
@@ -46,6 +47,8 @@ pub struct Kind {
     pub fields: &'static [&'static str],
     /// The options of `ModeOptions` it takes, by long name.
     pub options: &'static [&'static str],
+    /// What its answers can say, for `reader`.
+    pub vocabulary: &'static reader::Vocabulary,
     /// Turn the options given into the question, or say why they do not fit.
     pub build: fn(&ModeOptions) -> Result<Box<dyn Question>, String>,
 }

@@ -7,8 +7,8 @@
 
 use serde_json::Value;
 
-use crate::agreement::{self, Reading, Vocabulary};
-use crate::gklm::{Endpoint, brief, message_ids, object};
+use crate::gklm::Endpoint;
+use crate::mode::reader::{self, Code, Vocabulary};
 use crate::mode::streak::{self, Sighting, Watch};
 use crate::mode::{Kind, ModeOptions, Question};
 use crate::report::{Report, State};
@@ -17,6 +17,7 @@ pub const KIND: Kind = Kind {
     name: "needed",
     fields: &["needed", "needed_checks", "needed_seconds"],
     options: streak::OPTIONS,
+    vocabulary: &VOCABULARY,
     build,
 };
 
@@ -48,11 +49,33 @@ fn build(options: &ModeOptions) -> Result<Box<dyn Question>, String> {
 
 const ALL_BACKED_UP_ID: &str = "CTGKM1304I";
 const BACKUP_NEEDED_ID: &str = "CTGKM1305I";
-const KNOWN: Vocabulary = Vocabulary {
-    fine: &[ALL_BACKED_UP_ID, BACKUP_NEEDED_ID],
-    failure: &[],
+const ALL_BACKED_UP: i64 = 0;
+const BACKUP_NEEDED: i64 = 1;
+
+/// The id decides (IBM's samples word the text differently, and it is
+/// localised). IBM documents no `code` for this answer; GKLM's answers use
+/// "0"/"1" as in `isrunning`, and HTTP's 200 is no error either.
+static VOCABULARY: Vocabulary = Vocabulary {
+    question: "whether a backup is needed",
+    ids: &[
+        (ALL_BACKED_UP_ID, ALL_BACKED_UP),
+        (BACKUP_NEEDED_ID, BACKUP_NEEDED),
+    ],
+    code: Code::Succeeded(&[0, 1, 200]),
+    failures: &[],
+    words: None,
+    default: None,
+    data: &[],
+    expected: "expected CTGKM1304I (all backed up) or CTGKM1305I (backup needed)",
+    means: |answer| {
+        if answer == BACKUP_NEEDED {
+            "backup needed"
+        } else {
+            "all backed up"
+        }
+        .into()
+    },
 };
-const EXPECTED: &str = "expected CTGKM1304I (all backed up) or CTGKM1305I (backup needed)";
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Need {
@@ -66,24 +89,8 @@ fn endpoint() -> Endpoint {
 }
 
 pub fn read(body: &Value) -> Result<Need, String> {
-    let map = object(body)?;
-    // `status` decides; `code` must still be one that reports no error.
-    if !success_code(map.get("code")) {
-        return Err(agreement::unknown_code(map, "\"0\", \"1\" or \"200\"").into());
-    }
-    let message = match map.get("status") {
-        Some(Value::String(s)) if !s.trim().is_empty() => s.trim().to_string(),
-        Some(other) => return Err(format!("'status' is {}, {EXPECTED}", brief(other))),
-        None => return Err("no 'status' field".into()),
-    };
-    agreement::check(map, Reading::Fine, &KNOWN)?;
-    // Exactly one id, a known one: any other id could change the meaning.
-    let ids = message_ids(&message);
-    let needed = match ids.first() {
-        Some(&id) if ids.iter().all(|&other| other == id) && id == ALL_BACKED_UP_ID => false,
-        Some(&id) if ids.iter().all(|&other| other == id) && id == BACKUP_NEEDED_ID => true,
-        _ => return Err(format!("'status' is \"{message}\", {EXPECTED}")),
-    };
+    let decided = reader::decide(body, &VOCABULARY)?;
+    let needed = decided.answer == BACKUP_NEEDED;
     let message_id = if needed {
         BACKUP_NEEDED_ID
     } else {
@@ -91,22 +98,9 @@ pub fn read(body: &Value) -> Result<Need, String> {
     };
     Ok(Need {
         needed,
-        message,
+        message: decided.text.unwrap_or_else(|| message_id.to_string()),
         message_id: message_id.to_string(),
     })
-}
-
-/// IBM documents no `code` for this answer; GKLM's answers use "0"/"1"
-/// as in `isrunning`, and HTTP's 200 is no error either. Absent is fine.
-fn success_code(code: Option<&Value>) -> bool {
-    match code {
-        None | Some(Value::Null) => true,
-        Some(Value::String(s)) => matches!(s.trim(), "0" | "1" | "200"),
-        Some(Value::Number(n)) => {
-            matches!(n.as_f64(), Some(c) if c == 0.0 || c == 1.0 || c == 200.0)
-        }
-        Some(_) => false,
-    }
 }
 
 fn sighting(body: &Value) -> Result<Sighting, String> {

@@ -9,8 +9,8 @@
 
 use serde_json::{Value, json};
 
-use crate::agreement::{self, Reading, Vocabulary};
-use crate::gklm::{Endpoint, brief, find_message_id, object};
+use crate::gklm::{Endpoint, find_message_id};
+use crate::mode::reader::{self, Code, Vocabulary, Words};
 use crate::mode::streak::{self, Sighting, Watch};
 use crate::mode::{Kind, ModeOptions, Question};
 use crate::report::{Metric, Report, State};
@@ -24,6 +24,7 @@ pub const KIND: Kind = Kind {
         "restore_seconds",
     ],
     options: streak::OPTIONS,
+    vocabulary: &VOCABULARY,
     build,
 };
 
@@ -89,93 +90,63 @@ fn endpoint() -> Endpoint {
     Endpoint::get("restore/isrunning", "restore status request")
 }
 
-/// Read a 200 answer: `code` names the phase; a `status` or `message` that
-/// names one too must name the same.
+/// `code` names the phase; a `status` or `message` that names one, by
+/// number or by name, must name the same.
+static VOCABULARY: Vocabulary = Vocabulary {
+    question: "whether a restore is running",
+    ids: &[],
+    code: Code::Decides(&[0, 1, 2, 3, 4, 5, 6, 7]),
+    failures: &[],
+    words: Some(Words {
+        whole: phase_of_text,
+        within: phases_named,
+        name,
+        plural: "phases",
+    }),
+    default: None,
+    data: &[],
+    expected: "a restore phase from 0 (IDLE) to 7 (COMPLETED)",
+    means: |answer| format!("phase {}", name(answer)),
+};
+
+fn name(phase: i64) -> &'static str {
+    usize::try_from(phase)
+        .ok()
+        .and_then(|p| PHASES.get(p))
+        .copied()
+        .unwrap_or("?")
+}
+
+/// Read a 200 answer, as the reader decides it.
 pub fn read(body: &Value) -> Result<Phase, String> {
-    let map = object(body)?;
-    let code = match map.get("code") {
-        None => return Err("no 'code' field".into()),
-        Some(value) => phase_code(value).ok_or_else(|| {
-            agreement::unknown_code(map, "a restore phase from 0 (IDLE) to 7 (COMPLETED)")
-        })?,
-    };
-    agreement::check(map, Reading::Fine, &Vocabulary::default())?;
-    for field in ["status", "message"] {
-        if let Some(value) = map.get(field) {
-            same_phase(code, &map["code"], field, value)?;
-        }
-    }
-    let status = map
-        .get("status")
-        .and_then(Value::as_str)
-        .map(str::trim)
-        .filter(|s| !s.is_empty());
+    let decided = reader::decide(body, &VOCABULARY)?;
+    let code = u8::try_from(decided.answer).unwrap_or(IDLE);
     // A status that only names the phase says less than the check can.
-    let message = match status {
-        Some(s) if phase_code(&Value::String(s.to_string())).is_none() => s.to_string(),
-        _ => format!("Restore phase {code} {}.", PHASES[usize::from(code)]),
+    let message = match decided.text {
+        Some(s) if phase_of_text(&s).is_none() => s,
+        _ => format!("Restore phase {code} {}.", name(decided.answer)),
     };
     Ok(Phase {
         code,
-        message_id: find_message_id(&message).map(str::to_string),
+        message_id: decided.message_id.or_else(|| find_message_id(&message).map(str::to_string)),
         message,
     })
 }
 
-/// A `status` or `message` beside the code: a phase it names, by number or
-/// by name, in any case, must be the code's; two phases are no answer.
-fn same_phase(code: u8, raw: &Value, field: &str, value: &Value) -> Result<(), String> {
-    let (named, text) = match value {
-        Value::String(s) => (
-            phase_code(value).map_or_else(|| phases_named(s), |p| vec![p]),
-            s.trim().to_string(),
-        ),
-        Value::Number(_) => (phase_code(value).into_iter().collect(), value.to_string()),
-        _ => return Ok(()),
-    };
-    let contradicts = |why: String| {
-        Err(format!(
-            "GKLM contradicts itself: 'code' is {} (phase {}) but '{field}' {why}",
-            brief(raw),
-            PHASES[usize::from(code)]
-        ))
-    };
-    match named.as_slice() {
-        [] => Ok(()),
-        [one] if *one == code => Ok(()),
-        [_] => contradicts(format!("says {text}")),
-        [first, second, ..] => contradicts(format!(
-            "names two phases, {} and {}: {text}",
-            PHASES[usize::from(*first)],
-            PHASES[usize::from(*second)]
-        )),
-    }
-}
-
-/// `4`, `4.0`, `"4"`, `"RESTORE_KEYSTORES"` or `"4 RESTORE_KEYSTORES"`
-/// (number and name agreeing), in any case: a phase and nothing else. Free
-/// text is no phase, even when it names one.
-fn phase_code(value: &Value) -> Option<u8> {
-    let code = match value {
-        Value::Number(n) => n.as_u64().or_else(|| {
-            n.as_f64()
-                .filter(|f| f.fract() == 0.0 && *f >= 0.0)
-                .map(|f| f as u64)
-        }),
-        Value::String(s) => {
-            let words: Vec<&str> = s.split_whitespace().collect();
-            match words.as_slice() {
-                [word] => word.parse::<u64>().ok().or_else(|| phase_by_name(word)),
-                [number, name] => number
-                    .parse::<u64>()
-                    .ok()
-                    .filter(|&n| phase_by_name(name) == Some(n)),
-                _ => None,
-            }
-        }
+/// `"4"`, `"RESTORE_KEYSTORES"` or `"4 RESTORE_KEYSTORES"` (number and
+/// name agreeing), in any case: a phase and nothing else. Free text is no
+/// phase, even when it names one.
+fn phase_of_text(text: &str) -> Option<i64> {
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let code = match words.as_slice() {
+        [word] => word.parse::<u64>().ok().or_else(|| phase_by_name(word)),
+        [number, name] => number
+            .parse::<u64>()
+            .ok()
+            .filter(|&n| phase_by_name(name) == Some(n)),
         _ => None,
     }?;
-    u8::try_from(code).ok().filter(|&c| c <= COMPLETED)
+    (code <= u64::from(COMPLETED)).then(|| code as i64)
 }
 
 fn phase_by_name(word: &str) -> Option<u64> {
@@ -187,7 +158,7 @@ fn phase_by_name(word: &str) -> Option<u64> {
 
 /// Every phase a text names by its documented name, as a whole word, in
 /// any case.
-fn phases_named(text: &str) -> Vec<u8> {
+fn phases_named(text: &str) -> Vec<i64> {
     let words: Vec<&str> = text
         .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
         .collect();
@@ -197,6 +168,7 @@ fn phases_named(text: &str) -> Vec<u8> {
                 .iter()
                 .any(|w| w.eq_ignore_ascii_case(PHASES[usize::from(p)]))
         })
+        .map(i64::from)
         .collect()
 }
 

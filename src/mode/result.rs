@@ -5,8 +5,8 @@
 
 use serde_json::{Value, json};
 
-use crate::agreement::{self, Reading, Vocabulary};
-use crate::gklm::{Endpoint, find_message_id, object};
+use crate::gklm::{Endpoint, find_message_id};
+use crate::mode::reader::{self, Code, Vocabulary};
 use crate::mode::{Answer, History, Kind, ModeOptions, Question};
 use crate::report::{Metric, Report, State};
 
@@ -14,6 +14,7 @@ pub const KIND: Kind = Kind {
     name: "result",
     fields: &["result"],
     options: &["--unknown-result-state"],
+    vocabulary: &VOCABULARY,
     build,
 };
 
@@ -79,32 +80,34 @@ impl Answer for Judged<'_> {
     }
 }
 
+/// IBM documents no ids for this answer: `code` decides, and only the
+/// severity of the ids beside it counts.
+static VOCABULARY: Vocabulary = Vocabulary {
+    question: "the last backup's result",
+    ids: &[],
+    code: Code::Decides(&[-1, 0, 1, 2]),
+    failures: &[1],
+    words: None,
+    default: None,
+    data: &[],
+    expected: "-1, 0, 1 or 2",
+    means: |answer| {
+        match answer {
+            0 => "succeeded",
+            1 => "a failure",
+            -1 => "no result since GKLM started",
+            _ => "undocumented",
+        }
+        .into()
+    },
+};
+
 pub fn read(body: &Value) -> Result<Outcome, String> {
-    let map = object(body)?;
-    let code = match map.get("code") {
-        Some(Value::String(s)) => s.trim().parse::<i64>().ok(),
-        // 1.0 is the number 1, as `running` reads 0.0 as 0.
-        Some(Value::Number(n)) => n
-            .as_i64()
-            .or_else(|| n.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64)),
-        None => return Err("no 'code' field".into()),
-        Some(_) => None,
-    };
-    let code = code
-        .filter(|c| (-1..=2).contains(c))
-        .ok_or_else(|| agreement::unknown_code(map, "-1, 0, 1 or 2"))?;
-    // IBM documents no ids for this answer: only their severity counts.
-    let reading = if code == 1 {
-        Reading::Failure
-    } else {
-        Reading::Fine
-    };
-    agreement::check(map, reading, &Vocabulary::default())?;
-    let message = match map.get("status") {
-        Some(Value::String(s)) if !s.trim().is_empty() => Some(s.trim().to_string()),
-        _ => None,
-    };
-    Ok(Outcome { code, message })
+    let decided = reader::decide(body, &VOCABULARY)?;
+    Ok(Outcome {
+        code: decided.answer,
+        message: decided.text,
+    })
 }
 
 impl LastResult {

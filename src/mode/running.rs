@@ -4,8 +4,8 @@
 
 use serde_json::Value;
 
-use crate::agreement::{self, Reading, Vocabulary};
-use crate::gklm::{Endpoint, find_message_id, object};
+use crate::gklm::Endpoint;
+use crate::mode::reader::{self, Code, Vocabulary};
 use crate::mode::streak::{self, Sighting, Watch};
 use crate::mode::{Kind, ModeOptions, Question};
 use crate::report::{Report, State};
@@ -14,6 +14,7 @@ pub const KIND: Kind = Kind {
     name: "running",
     fields: &["running", "running_checks", "running_seconds"],
     options: streak::OPTIONS,
+    vocabulary: &VOCABULARY,
     build,
 };
 
@@ -44,10 +45,21 @@ fn build(options: &ModeOptions) -> Result<Box<dyn Question>, String> {
 
 const RUNNING_ID: &str = "CTGKM3290I";
 const NOT_RUNNING_ID: &str = "CTGKM3291I";
-const KNOWN: Vocabulary = Vocabulary {
-    fine: &[RUNNING_ID, NOT_RUNNING_ID],
-    failure: &[],
+
+/// `code` "0" running, "1" not, as documented; the ids say the same.
+static VOCABULARY: Vocabulary = Vocabulary {
+    question: "whether a backup is running",
+    ids: &[(RUNNING_ID, RUNNING), (NOT_RUNNING_ID, NOT_RUNNING)],
+    code: Code::Decides(&[RUNNING, NOT_RUNNING]),
+    failures: &[],
+    words: None,
+    default: None,
+    data: &[],
+    expected: "\"0\" (running) or \"1\" (not running)",
+    means: |answer| if answer == RUNNING { "running" } else { "not running" }.into(),
 };
+const RUNNING: i64 = 0;
+const NOT_RUNNING: i64 = 1;
 
 /// What GKLM says about a running backup.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -62,43 +74,18 @@ fn endpoint() -> Endpoint {
     Endpoint::get("backups/isrunning", "backup status request")
 }
 
-/// Read a 200 answer. `code` decides; a message id that says the opposite
-/// means GKLM contradicts itself, which is no answer to rely on.
+/// Read a 200 answer, as the reader decides it.
 pub fn read(body: &Value) -> Result<Status, String> {
-    let map = object(body)?;
-    let running = match map.get("code") {
-        Some(Value::String(s)) if s.trim() == "0" => true,
-        Some(Value::String(s)) if s.trim() == "1" => false,
-        Some(Value::Number(n)) if n.as_f64() == Some(0.0) => true,
-        Some(Value::Number(n)) if n.as_f64() == Some(1.0) => false,
-        None => return Err("no 'code' field".into()),
-        Some(_) => {
-            let expected = "\"0\" (running) or \"1\" (not running)";
-            return Err(agreement::unknown_code(map, expected).into());
-        }
-    };
-    agreement::check(map, Reading::Fine, &KNOWN)?;
-    let message = match map.get("status") {
-        Some(Value::String(s)) if !s.trim().is_empty() => s.trim().to_string(),
-        _ if running => "Backup process is running (GKLM sent no status text).".to_string(),
-        _ => "Backup process is not running (GKLM sent no status text).".to_string(),
-    };
-    let message_id = find_message_id(&message).map(str::to_string);
-    let contradicting = if running { NOT_RUNNING_ID } else { RUNNING_ID };
-    if message_id.as_deref() == Some(contradicting) {
-        let (code, means) = if running {
-            ("0", "running")
-        } else {
-            ("1", "not running")
-        };
-        return Err(format!(
-            "GKLM contradicts itself: 'code' is \"{code}\" ({means}) but 'status' says {message}"
-        ));
-    }
+    let decided = reader::decide(body, &VOCABULARY)?;
+    let running = decided.answer == RUNNING;
+    let message = decided.text.unwrap_or_else(|| {
+        let verb = if running { "running" } else { "not running" };
+        format!("Backup process is {verb} (GKLM sent no status text).")
+    });
     Ok(Status {
         running,
         message,
-        message_id,
+        message_id: decided.message_id,
     })
 }
 
