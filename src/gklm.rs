@@ -314,7 +314,7 @@ fn parse_json(body: &[u8]) -> Result<Value, String> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err("empty body".into());
     }
-    serde_json::from_slice::<Value>(body).map_err(|e| format!("body is not JSON ({e})"))
+    crate::json::parse(body)
 }
 
 /// Every text in GKLM's answer with secrets scrubbed, before any mode can

@@ -11,7 +11,8 @@
 //!   [`credentials`]: password or session id;
 //! - [`state`]: the per-target state file: the record and what the next run
 //!   remembers (`state::record`, pure), and the file around it;
-//! - [`query`] over [`gklm`] over [`transport`] and [`tls`]: GKLM's answer;
+//! - [`query`] over [`gklm`] over [`transport`] and [`tls`]: GKLM's answer,
+//!   parsed by [`json`], which refuses a member named twice;
 //! - [`mode`]: one module per question, named in `mode::MODES`: endpoint,
 //!   reading, judgement, metrics; `mode::streak` for those that count a
 //!   streak; `mode::reader` decides what GKLM's answer says, for all;
@@ -27,6 +28,7 @@ pub mod cli;
 pub mod credentials;
 pub mod evaluate;
 pub mod gklm;
+pub mod json;
 pub mod mode;
 pub mod query;
 pub mod render;

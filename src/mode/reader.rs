@@ -154,24 +154,51 @@ pub fn decide_object(map: &Map<String, Value>, vocabulary: &Vocabulary) -> Resul
         },
     };
     let failure = vocabulary.failures.contains(&answer);
-    severities_agree(&texts, code, failure, vocabulary, &quote)?;
-    if !failure {
-        if let Some((key, value)) = error_member(map) {
-            return Err(format!(
-                "GKLM reports an error: {}'{key}' holds {}",
-                quote.beside(&texts),
-                brief(value)
-            ));
-        }
+    let verdict = if failure { "a failure" } else { "no failure" };
+    let basis = match (named.first(), map.contains_key("code")) {
+        (Some(n), true) => format!(
+            "'code' is {} and '{}' says {} ({verdict})",
+            quote.code(),
+            n.field,
+            n.text
+        ),
+        (Some(n), false) => format!("'{}' says {} ({verdict})", n.field, n.text),
+        (None, _) => format!("'code' is {} ({verdict})", quote.code()),
+    };
+    let deciding = named
+        .first()
+        .map(|n| (n.field, n.text.as_str(), n.label.as_str()));
+    severities_agree(
+        &texts,
+        code,
+        failure,
+        vocabulary,
+        &quote,
+        (&basis, deciding),
+    )?;
+    if let (false, Some((key, value))) = (failure, error_member(map)) {
+        return Err(format!(
+            "GKLM reports an error: {}'{key}' holds {}",
+            quote.beside(&texts),
+            brief(value)
+        ));
     }
     let text = ["status", "message"]
         .iter()
-        .find_map(|f| map.get(*f)?.as_str().map(str::trim).filter(|s| !s.is_empty()))
+        .find_map(|f| {
+            map.get(*f)?
+                .as_str()
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+        })
         .map(str::to_string);
     let message_id = known_ids(&texts, code, vocabulary)
         .next()
         .map(|(_, id, _)| id.to_string())
-        .or_else(|| text.as_deref().and_then(|t| message_ids(t).first().map(|s| s.to_string())));
+        .or_else(|| {
+            text.as_deref()
+                .and_then(|t| message_ids(t).first().map(|s| s.to_string()))
+        });
     Ok(Decided {
         answer,
         text,
@@ -187,17 +214,19 @@ fn read_code<'a>(code: Option<&'a Value>, vocabulary: &Vocabulary) -> CodeRead<'
             if let Ok(n) = s.parse::<i64>() {
                 return CodeRead::Value(n);
             }
-            if let [id] = message_ids(s).as_slice() {
-                if *id == s {
-                    return CodeRead::Id(id);
-                }
+            if let [id] = message_ids(s).as_slice()
+                && *id == s
+            {
+                return CodeRead::Id(id);
             }
             match vocabulary.words.and_then(|w| (w.whole)(s)) {
                 Some(n) => CodeRead::Value(n),
                 None => CodeRead::Unknown,
             }
         }
-        Some(Value::Number(n)) => exact_integer(&n.to_string()).map_or(CodeRead::Unknown, CodeRead::Value),
+        Some(Value::Number(n)) => {
+            exact_integer(&n.to_string()).map_or(CodeRead::Unknown, CodeRead::Value)
+        }
         Some(_) => CodeRead::Unknown,
     }
 }
@@ -227,7 +256,7 @@ pub fn exact_integer(text: &str) -> Option<i64> {
     let significant = digits.trim_end_matches('0');
     let zeros = i64::try_from(digits.len() - significant.len()).ok()?;
     let shift = shift.checked_add(zeros)?;
-    if shift < 0 || shift > 18 {
+    if !(0..=18).contains(&shift) {
         return None;
     }
     let mut value: i64 = significant.parse().ok()?;
@@ -242,13 +271,20 @@ pub fn exact_integer(text: &str) -> Option<i64> {
 fn texts<'a>(map: &'a Map<String, Value>, vocabulary: &Vocabulary) -> Vec<Text<'a>> {
     let mut found = Vec::new();
     for (field, value) in map {
-        if field == "code" || vocabulary.data.contains(&field.to_ascii_lowercase().as_str()) {
+        if field == "code"
+            || vocabulary
+                .data
+                .contains(&field.to_ascii_lowercase().as_str())
+        {
             continue;
         }
         let mut pending = vec![value];
         while let Some(value) = pending.pop() {
             match value {
-                Value::String(text) => found.push(Text { field, text: text.trim() }),
+                Value::String(text) => found.push(Text {
+                    field,
+                    text: text.trim(),
+                }),
                 Value::Array(items) => pending.extend(items.iter().rev()),
                 Value::Object(members) => pending.extend(members.values().rev()),
                 _ => {}
@@ -359,7 +395,10 @@ fn answers_named<'a>(
             }
         }
         for (field, value) in map.iter().filter(|(f, _)| is_message_field(f)) {
-            if let Some(answer) = value.as_number().and_then(|n| exact_integer(&n.to_string())) {
+            if let Some(answer) = value
+                .as_number()
+                .and_then(|n| exact_integer(&n.to_string()))
+            {
                 add(Named {
                     field,
                     text: value.to_string(),
@@ -409,9 +448,14 @@ fn severities_agree(
     failure: bool,
     vocabulary: &Vocabulary,
     quote: &Quote,
+    (basis, deciding): (&str, Option<(&str, &str, &str)>),
 ) -> Result<(), String> {
     for (field, id, text) in all_ids(texts, code) {
-        let known = vocabulary.ids.iter().find(|(k, _)| *k == id).map(|(_, a)| *a);
+        let known = vocabulary
+            .ids
+            .iter()
+            .find(|(k, _)| *k == id)
+            .map(|(_, a)| *a);
         let clash = match (severity(id), failure) {
             (Some('E'), false) => true,
             (Some('W'), false) => known.is_none(),
@@ -421,29 +465,36 @@ fn severities_agree(
         if !clash {
             continue;
         }
-        // A data answer only says it worked: any bad id is GKLM's error.
-        if field == "code" || vocabulary.default.is_some() {
-            if vocabulary.default.is_some() {
-                let quoted = quote.beside(texts);
-                return Err(format!(
-                    "GKLM reports an error: {}",
-                    quoted.trim_end_matches("; ")
-                ));
-            }
+        if field == "code" {
             return Err(format!(
                 "GKLM reports an error: 'code' is {}{}",
                 quote.code(),
                 quote.beside_fields(texts)
             ));
         }
-        let (means, says) = match severity(id) {
-            Some('E') => ("no failure", format!("error {id}")),
-            Some('W') => ("no failure", format!("warning {id}, which the check does not know")),
-            _ => ("a failure", format!("{id}, which is no error")),
+        // A data answer only says it worked: any bad id is GKLM's error.
+        if vocabulary.default.is_some() {
+            return Err(format!(
+                "GKLM reports an error: 'code' is {}; '{field}' says {text}",
+                quote.code()
+            ));
+        }
+        let says = match severity(id) {
+            Some('E') => format!("error {id}"),
+            Some('W') => format!("warning {id}, which the check does not know"),
+            _ => format!("{id}, which is no error"),
         };
+        if let Some((_, _, label)) = deciding.filter(|(f, t, _)| *f == field && *t == text) {
+            let code = match quote.map.contains_key("code") {
+                true => format!("'code' is {} and ", quote.code()),
+                false => String::new(),
+            };
+            return Err(format!(
+                "GKLM contradicts itself: {code}'{field}' names both {label} and {says}: {text}"
+            ));
+        }
         return Err(format!(
-            "GKLM contradicts itself: 'code' is {} ({means}) but '{field}' says {says}: {text}",
-            quote.code()
+            "GKLM contradicts itself: {basis} but '{field}' says {says}: {text}"
         ));
     }
     Ok(())
@@ -490,7 +541,10 @@ impl Quote<'_> {
     /// `'status' says ...; ` for the message fields present, or nothing.
     fn beside(&self, texts: &[Text]) -> String {
         let mut out = format!("'code' is {}; ", self.code());
-        for t in texts.iter().filter(|t| is_message_field(t.field) && !t.text.is_empty()) {
+        for t in texts
+            .iter()
+            .filter(|t| is_message_field(t.field) && !t.text.is_empty())
+        {
             out.push_str(&format!("'{}' says {}; ", t.field, t.text));
         }
         out
@@ -509,7 +563,11 @@ impl Quote<'_> {
     /// beside it, a contradiction when an I id is, else a plain refusal.
     fn unknown_code(&self, texts: &[Text], vocabulary: &Vocabulary) -> String {
         let expected = vocabulary.expected;
-        let code_id = self.map.get("code").and_then(Value::as_str).map(message_ids);
+        let code_id = self
+            .map
+            .get("code")
+            .and_then(Value::as_str)
+            .map(message_ids);
         let ids: Vec<&str> = code_id
             .into_iter()
             .flatten()
@@ -543,6 +601,198 @@ impl Quote<'_> {
                 format!("'status' is {}, {}", brief(other), vocabulary.expected)
             }
             (Code::Decides(_), Some(_), _) => self.unknown_code(texts, vocabulary),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// An answer each mode reads as its harmless answer; a mode without
+    /// one here fails every test below.
+    fn fine(mode: &str) -> Value {
+        match mode {
+            "running" => {
+                json!({"code": "1", "status": "CTGKM3291I Backup process is not running."})
+            }
+            "needed" => {
+                json!({"status": "CTGKM1304I All keys and certificates have been backed up."})
+            }
+            "result" => json!({"code": "0", "status": "CTGKM1301I Backup operation succeeded."}),
+            "age" => json!({"code": "0", "backups": []}),
+            "restore" => json!({"code": "0", "status": "0 IDLE"}),
+            other => panic!("no fine answer for --mode {other}"),
+        }
+    }
+
+    fn with(mode: &str, key: &str, value: Value) -> Value {
+        let mut body = fine(mode);
+        body.as_object_mut().unwrap().insert(key.into(), value);
+        body
+    }
+
+    fn each_mode(test: impl Fn(&'static str, &'static Vocabulary)) {
+        for kind in MODES {
+            test(kind.name, kind.vocabulary);
+        }
+    }
+
+    #[test]
+    fn every_mode_reads_its_fine_answer_bare_or_in_a_one_element_array() {
+        each_mode(|mode, v| {
+            let bare = decide(&fine(mode), v).unwrap();
+            assert_eq!(decide(&json!([fine(mode)]), v).unwrap(), bare, "{mode}");
+            let err = decide(&json!([fine(mode), fine(mode)]), v).unwrap_err();
+            assert!(err.contains("an array of 2"), "{mode}: {err}");
+        });
+    }
+
+    #[test]
+    fn an_error_member_that_is_not_empty_is_gklms_error_in_every_mode() {
+        each_mode(|mode, v| {
+            for error in [
+                json!("CTGKM0001E failed"),
+                json!("disk full"),
+                json!(true),
+                json!(["x"]),
+                json!({"reason": "x"}),
+                json!(1),
+            ] {
+                for key in ["error", "errors", "Error"] {
+                    let body = with(mode, key, error.clone());
+                    let err = decide(&body, v).unwrap_err();
+                    assert!(err.starts_with("GKLM"), "{mode} {body}: {err}");
+                }
+            }
+            for none in [json!(null), json!(false), json!([]), json!({}), json!(" ")] {
+                let body = with(mode, "errors", none);
+                assert!(decide(&body, v).is_ok(), "{mode} {body}");
+            }
+        });
+    }
+
+    #[test]
+    fn an_error_id_anywhere_in_the_answer_is_heard_in_every_mode() {
+        let id = "CTGKM1313E Backup operation failed.";
+        each_mode(|mode, v| {
+            for (key, value) in [
+                ("message", json!(id)),
+                ("messageId", json!("CTGKM1313E")),
+                ("detail", json!({"why": [id]})),
+                ("notes", json!([[id]])),
+            ] {
+                let body = with(mode, key, value);
+                let err = decide(&body, v).unwrap_err();
+                assert!(err.contains("CTGKM1313E"), "{mode} {body}: {err}");
+            }
+        });
+        let result = MODES.iter().find(|k| k.name == "result").unwrap();
+        let err = decide(&json!({"code": "0", "status": [id]}), result.vocabulary).unwrap_err();
+        assert!(err.contains("CTGKM1313E"), "{err}");
+    }
+
+    #[test]
+    fn a_warning_the_mode_does_not_know_is_no_fine_answer_in_every_mode() {
+        each_mode(|mode, v| {
+            let body = with(mode, "message", json!("CTGKM1314W Backup took long."));
+            let err = decide(&body, v).unwrap_err();
+            assert!(
+                err.contains("CTGKM1314W Backup took long."),
+                "{mode}: {err}"
+            );
+        });
+    }
+
+    #[test]
+    fn another_questions_id_is_refused_naming_both_questions_in_every_mode() {
+        each_mode(|mode, v| {
+            for other in MODES.iter().filter(|k| k.name != mode) {
+                for (id, _) in other.vocabulary.ids {
+                    let body = with(mode, "message", json!(format!("{id} text")));
+                    let err = decide(&body, v).unwrap_err();
+                    assert!(
+                        err.starts_with("GKLM answered another question")
+                            && err.contains(other.vocabulary.question)
+                            && err.contains(v.question),
+                        "{mode} {body}: {err}"
+                    );
+                }
+            }
+        });
+    }
+
+    #[test]
+    fn ids_of_one_question_are_no_other_questions() {
+        let mut seen: Vec<&str> = Vec::new();
+        each_mode(|_, v| {
+            for (id, _) in v.ids {
+                assert!(!seen.contains(id), "{id} in two vocabularies");
+            }
+        });
+        for kind in MODES {
+            seen.extend(kind.vocabulary.ids.iter().map(|(id, _)| *id));
+        }
+        let mut unique = seen.clone();
+        unique.sort_unstable();
+        unique.dedup();
+        assert_eq!(unique.len(), seen.len());
+    }
+
+    #[test]
+    fn a_code_that_is_not_exactly_an_integer_is_no_code_in_every_mode() {
+        each_mode(|mode, v| {
+            for number in ["1e-400", "0.5", "1e400", "-0.000001"] {
+                let code: Value = serde_json::from_str(number).unwrap();
+                let quoted = format!("'code' is {code}");
+                let err = decide(&with(mode, "code", code), v).unwrap_err();
+                assert!(err.contains(&quoted), "{mode}: {err}");
+            }
+        });
+    }
+
+    #[test]
+    fn a_known_id_decides_with_or_without_code_in_any_published_form() {
+        let running = MODES[0].vocabulary;
+        let not_running = 1;
+        for body in [
+            json!({"code": "CTGKM3291I", "status": "CTGKM3291I Backup process is not running."}),
+            json!({"status": "CTGKM3291I Backup process is not running."}),
+            json!({"code": 1, "messageId": "CTGKM3291I", "status": "Not running."}),
+            json!({"code": "CTGKM3291I"}),
+            json!({"message": "CTGKM3291I Backup process is not running."}),
+            json!([{"code": "1", "status": "CTGKM3291I Backup process is not running."}]),
+        ] {
+            let decided = decide(&body, running).unwrap();
+            assert_eq!(decided.answer, not_running, "{body}");
+            assert_eq!(decided.message_id.as_deref(), Some("CTGKM3291I"), "{body}");
+        }
+        let err = decide(
+            &json!({"code": "CTGKM3290I", "status": "CTGKM3291I x"}),
+            running,
+        )
+        .unwrap_err();
+        assert!(err.contains("names both") || err.contains("but"), "{err}");
+    }
+
+    #[test]
+    fn exact_integers_are_read_from_the_numbers_text() {
+        for (text, value) in [
+            ("1", Some(1)),
+            ("-1", Some(-1)),
+            ("1.0", Some(1)),
+            ("10e-1", Some(1)),
+            ("2E2", Some(200)),
+            ("0e-400", Some(0)),
+            ("-0", Some(0)),
+            ("1e-400", None),
+            ("0.5", None),
+            ("1e19", None),
+            ("123456789012345678901234", None),
+            ("1e-9223372036854775808", None),
+        ] {
+            assert_eq!(exact_integer(text), value, "{text}");
         }
     }
 }

@@ -128,7 +128,9 @@ pub fn read(body: &Value) -> Result<Phase, String> {
     };
     Ok(Phase {
         code,
-        message_id: decided.message_id.or_else(|| find_message_id(&message).map(str::to_string)),
+        message_id: decided
+            .message_id
+            .or_else(|| find_message_id(&message).map(str::to_string)),
         message,
     })
 }
@@ -146,7 +148,9 @@ fn phase_of_text(text: &str) -> Option<i64> {
             .filter(|&n| phase_by_name(name) == Some(n)),
         _ => None,
     }?;
-    (code <= u64::from(COMPLETED)).then(|| code as i64)
+    i64::try_from(code)
+        .ok()
+        .filter(|&c| c <= i64::from(COMPLETED))
 }
 
 fn phase_by_name(word: &str) -> Option<u64> {

@@ -56,7 +56,14 @@ static VOCABULARY: Vocabulary = Vocabulary {
     default: None,
     data: &[],
     expected: "\"0\" (running) or \"1\" (not running)",
-    means: |answer| if answer == RUNNING { "running" } else { "not running" }.into(),
+    means: |answer| {
+        if answer == RUNNING {
+            "running"
+        } else {
+            "not running"
+        }
+        .into()
+    },
 };
 const RUNNING: i64 = 0;
 const NOT_RUNNING: i64 = 1;
