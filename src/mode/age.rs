@@ -6,7 +6,7 @@
 use serde_json::{Value, json};
 
 use crate::evaluate::Thresholds;
-use crate::gklm::{Endpoint, brief};
+use crate::gklm::{Endpoint, brief, message_ids};
 use crate::mode::reader::{self, Code, Vocabulary};
 use crate::mode::{Answer, History, Kind, ModeOptions, Question};
 use crate::report::{Metric, Report, State};
@@ -60,6 +60,117 @@ pub struct Listing {
     pub times: Vec<u64>,
     /// The raw time of the first entry whose time could not be read.
     pub unreadable: Option<String>,
+    /// The newest entry whose status says it is no finished backup.
+    pub unfinished: Option<Doubtful>,
+    /// The newest entry whose status the check cannot classify.
+    pub unclassified: Option<Doubtful>,
+}
+
+/// An entry that is not counted as a backup, with its time and status.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Doubtful {
+    pub time: u64,
+    pub status: String,
+}
+
+/// What an entry's `status` says of the backup.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Finished {
+    Yes,
+    /// A failure or a backup not yet done: never the newest backup.
+    No(String),
+    /// A status the check cannot classify, quoted.
+    Unsure(String),
+}
+
+/// Words of a status that report a failure or an unfinished backup.
+const UNFINISHED_WORDS: &[&str] = &[
+    "fail",
+    "failed",
+    "failure",
+    "error",
+    "errors",
+    "running",
+    "progress",
+    "inprogress",
+    "in_progress",
+    "incomplete",
+    "pending",
+    "started",
+    "starting",
+    "aborted",
+    "cancelled",
+    "canceled",
+    "partial",
+    "corrupt",
+    "corrupted",
+    "invalid",
+    "missing",
+    "notfound",
+    "not_found",
+    "unfinished",
+];
+
+/// Words of a status that say the backup is there and done (IBM: `status`
+/// says "whether the specified backup file was found").
+const FINISHED_WORDS: &[&str] = &[
+    "found",
+    "complete",
+    "completed",
+    "success",
+    "successful",
+    "succeeded",
+    "ok",
+    "done",
+    "finished",
+    "available",
+    "exists",
+    "valid",
+    "true",
+    "backup",
+    "file",
+    "is",
+    "was",
+    "the",
+];
+
+/// Classify an entry's `status`: absent, an I id or a finished word is a
+/// backup; an E or W id, or a word of failure or progress, is not.
+fn finished(entry: &Value) -> Finished {
+    let quoted = |v: &Value| truncated(v);
+    match entry.get("status") {
+        None | Some(Value::Null) | Some(Value::Bool(true)) => Finished::Yes,
+        Some(Value::String(s)) if s.trim().is_empty() => Finished::Yes,
+        Some(v @ Value::Bool(false)) => Finished::No(quoted(v)),
+        Some(v @ Value::String(s)) => {
+            let ids = message_ids(s);
+            if ids
+                .iter()
+                .any(|id| matches!(reader::severity(id), Some('E' | 'W')))
+            {
+                return Finished::No(quoted(v));
+            }
+            let lower = s.to_ascii_lowercase();
+            let words: Vec<&str> = lower
+                .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .filter(|w| !w.is_empty())
+                .collect();
+            let negated = words.windows(2).any(|w| w[0] == "not" && w[1] == "found");
+            if negated || words.iter().any(|w| UNFINISHED_WORDS.contains(w)) {
+                return Finished::No(quoted(v));
+            }
+            let id_words: Vec<String> = ids.iter().map(|id| id.to_ascii_lowercase()).collect();
+            let all_known = words
+                .iter()
+                .all(|w| FINISHED_WORDS.contains(w) || id_words.iter().any(|id| id == w));
+            if !ids.is_empty() || (all_known && !words.is_empty()) {
+                Finished::Yes
+            } else {
+                Finished::Unsure(quoted(v))
+            }
+        }
+        Some(other) => Finished::Unsure(quoted(other)),
+    }
 }
 
 /// GKLM does not prune its backup list: a year of hourly backups is about
@@ -136,6 +247,13 @@ impl Age {
         let (newest, future) = listing.newest(now);
         let future = future.map(|t| format!("{}, in the future", timestamp::to_rfc3339(t)));
         let unreadable = future.or_else(|| listing.unreadable.clone());
+        let limit = now.saturating_add(FUTURE_SLACK_SECS);
+        // Entries newer than the newest backup that are not counted as one.
+        let newer = |d: &Option<Doubtful>| {
+            d.clone()
+                .filter(|d| d.time <= limit && newest.is_none_or(|n| d.time > n))
+        };
+        let (skipped, unsure) = (newer(&listing.unfinished), newer(&listing.unclassified));
         let Some(newest) = newest else {
             if let Some(raw) = &unreadable {
                 let listed = match listing.backups {
@@ -146,9 +264,21 @@ impl Age {
                 report.summary =
                     format!("{listed}, but no creation time could be read (for example {raw})");
                 report.error = Some(report.summary.clone());
+            } else if let Some(d) = unsure {
+                report.state = State::Unknown;
+                report.summary = format!(
+                    "no backup found{} but an entry of {} whose status {} the check cannot classify",
+                    self.where_(),
+                    timestamp::to_rfc3339(d.time),
+                    d.status
+                );
+                report.error = Some(report.summary.clone());
             } else {
                 report.state = State::Critical;
                 report.summary = format!("no backup found{}", self.where_());
+                if let Some(d) = skipped {
+                    report.summary.push_str(&skipped_text(&d));
+                }
             }
             return report;
         };
@@ -166,11 +296,30 @@ impl Age {
             summary.push_str(", ");
             summary.push_str(&reason);
         }
+        if let Some(d) = &skipped {
+            summary.push_str(&skipped_text(d));
+        }
         report.state = state;
         report.summary = summary;
+        // An entry the check cannot classify matters where, taken as the
+        // newest backup, it would change the verdict.
+        if let Some(d) = unsure {
+            let (would, _) = self.thresholds.judge(0, now.saturating_sub(d.time));
+            let quoted = format!(
+                "; an entry of {} has status {}, which the check cannot classify",
+                timestamp::to_rfc3339(d.time),
+                d.status
+            );
+            report.summary.push_str(&quoted);
+            if would != state {
+                report.state = State::Unknown;
+                report.summary.push_str(", and it would change the verdict");
+                report.error = Some(report.summary.clone());
+            }
+        }
         // An unreadable entry could be newer than the newest readable one:
         // that can only make the age smaller, so it matters when not OK.
-        if let (Some(raw), false) = (&unreadable, state == State::Ok) {
+        if let (Some(raw), false) = (&unreadable, report.state == State::Ok) {
             report.state = State::Unknown;
             report.summary = format!(
                 "{} but one backup's time cannot be read ({raw}), and it may be newer",
@@ -197,6 +346,15 @@ impl Age {
             .map(|d| format!(" in {d}"))
             .unwrap_or_default()
     }
+}
+
+/// `; the newest entry (...) is no finished backup: status "Failed"`.
+fn skipped_text(d: &Doubtful) -> String {
+    format!(
+        "; a newer entry ({}) is no finished backup: status {}",
+        timestamp::to_rfc3339(d.time),
+        d.status
+    )
 }
 
 /// The keys that can name the list inside an object: IBM documents the
@@ -241,11 +399,24 @@ pub fn read(body: &Value) -> Result<Listing, String> {
         backups: entries.len(),
         times: Vec::new(),
         unreadable: None,
+        unfinished: None,
+        unclassified: None,
     };
     for entry in entries {
-        match entry_time(entry) {
-            Ok(t) => listing.times.push(t),
-            Err(raw) => {
+        let newer =
+            |slot: &Option<Doubtful>, time: u64| slot.as_ref().is_none_or(|d| d.time < time);
+        match (finished(entry), entry_time(entry)) {
+            (Finished::Yes, Ok(t)) => listing.times.push(t),
+            // An unfinished entry's time only matters to say it is skipped.
+            (Finished::No(_), Err(_)) => {}
+            (Finished::No(status), Ok(time)) if newer(&listing.unfinished, time) => {
+                listing.unfinished = Some(Doubtful { time, status });
+            }
+            (Finished::Unsure(status), Ok(time)) if newer(&listing.unclassified, time) => {
+                listing.unclassified = Some(Doubtful { time, status });
+            }
+            (Finished::No(_) | Finished::Unsure(_), Ok(_)) => {}
+            (_, Err(raw)) => {
                 listing.unreadable.get_or_insert(raw);
             }
         }
@@ -466,6 +637,8 @@ mod tests {
             backups: 3,
             times: vec![T - 86_400, T],
             unreadable: None,
+            unfinished: None,
+            unclassified: None,
         };
         let m = age(Some(DAY), Some(3 * DAY));
         assert_eq!(m.judge(&listing, T + DAY).state, State::Ok);
@@ -502,6 +675,110 @@ mod tests {
         let ahead = read(&json!([{"timestamp": T + 600}])).unwrap();
         let r = age(None, Some(2 * DAY)).judge(&ahead, T);
         assert_eq!((r.state, r.fields[1].1.clone()), (State::Ok, json!(0)));
+    }
+
+    #[test]
+    fn an_entry_that_failed_or_is_unfinished_is_never_the_newest_backup() {
+        let m = age(Some(DAY), Some(3 * DAY));
+        let now = T + 5 * DAY;
+        for status in [
+            json!("Failed"),
+            json!("FAILED"),
+            json!("In progress"),
+            json!("in_progress"),
+            json!("Backup running"),
+            json!("CTGKM1313E Backup operation failed."),
+            json!("CTGKM1314W Backup incomplete."),
+            json!("error"),
+            json!("not found"),
+            json!(false),
+        ] {
+            let body = json!([
+                {"timestamp": T, "status": "found"},
+                {"timestamp": now - 60, "status": status},
+            ]);
+            let r = m.judge(&read(&body).unwrap(), now);
+            assert_eq!(r.state, State::Critical, "{status}: {}", r.summary);
+            assert!(
+                r.summary.starts_with("newest backup is 5d 0h 0m old")
+                    && r.summary.contains("is no finished backup: status")
+                    && r.summary.contains(&truncated(&status)),
+                "{status}: {}",
+                r.summary
+            );
+            let only = json!([{"timestamp": now - 60, "status": status}]);
+            let r = m.judge(&read(&only).unwrap(), now);
+            assert_eq!(r.state, State::Critical, "{status}");
+            assert!(
+                r.summary.starts_with("no backup found; a newer entry"),
+                "{}",
+                r.summary
+            );
+        }
+        for status in [
+            json!("found"),
+            json!("Backup file found"),
+            json!("COMPLETED"),
+            json!("CTGKM1312I Backup operation succeeded."),
+            json!(true),
+            json!(null),
+            json!(""),
+        ] {
+            let body = json!([{"timestamp": now - 60, "status": status}]);
+            assert_eq!(
+                m.judge(&read(&body).unwrap(), now).state,
+                State::Ok,
+                "{status}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_status_the_check_cannot_classify_is_unknown_only_where_it_changes_the_verdict() {
+        let m = age(Some(DAY), Some(3 * DAY));
+        let now = T + 5 * DAY;
+        let body = json!([
+            {"timestamp": T, "status": "found"},
+            {"timestamp": now - 60, "status": "archiviert"},
+        ]);
+        let r = m.judge(&read(&body).unwrap(), now);
+        assert_eq!(r.state, State::Unknown, "{}", r.summary);
+        assert!(
+            r.summary.contains(
+                "\"archiviert\", which the check cannot classify, and it would change the verdict"
+            ),
+            "{}",
+            r.summary
+        );
+        let recent = json!([
+            {"timestamp": now - 120, "status": "found"},
+            {"timestamp": now - 60, "status": 7},
+        ]);
+        let r = m.judge(&read(&recent).unwrap(), now);
+        assert_eq!(r.state, State::Ok, "{}", r.summary);
+        assert!(
+            r.summary
+                .contains("has status 7, which the check cannot classify"),
+            "{}",
+            r.summary
+        );
+    }
+
+    #[test]
+    fn one_entry_as_an_object_is_a_list_of_one() {
+        let path = "/opt/IBM/sklm/data/sklm_v4.2.1.0_20160123144220-0800_backup.jar";
+        for body in [
+            json!({"status": "found", "backupFilePath": path, "timestamp": T}),
+            json!({"backupFilePath": path}),
+            json!({"timestamp": T, "description": "nightly"}),
+        ] {
+            let listing = read(&body).unwrap();
+            assert_eq!(
+                (listing.backups, listing.times.as_slice()),
+                (1, &[T][..]),
+                "{body}"
+            );
+        }
     }
 
     #[test]
