@@ -22,6 +22,7 @@ use crate::state::Location;
 use crate::target::{Host, HostError, Prefix, Target};
 use crate::threshold::{Range, SyntaxError, parse_duration};
 use crate::tls::OpensslEnv;
+use crate::zone::Zone;
 
 /// One command-line option.
 #[derive(Debug)]
@@ -91,6 +92,7 @@ pub const FLAGS: &[Flag] = &[
         Some(result::DEFAULT_UNDETERMINED),
     ),
     valued(None, "--backup-dir", "DIR", None),
+    valued(None, "--time-zone", "ZONE", None),
     valued(None, "--state-file", "PATH", None),
     valued(None, "--state-key", "NAME", None),
     valued(
@@ -186,6 +188,12 @@ impl std::error::Error for UsageError {}
 impl From<SyntaxError> for UsageError {
     fn from(e: SyntaxError) -> UsageError {
         UsageError(e.to_string())
+    }
+}
+
+impl From<String> for UsageError {
+    fn from(why: String) -> UsageError {
+        UsageError(why)
     }
 }
 
@@ -467,6 +475,10 @@ fn mode_options(args: &mut Given) -> Result<ModeOptions, UsageError> {
         backup_dir: args
             .value("--backup-dir")
             .map(parse_backup_dir)
+            .transpose()?,
+        time_zone: args
+            .value("--time-zone")
+            .map(|z| Zone::parse(&z).map_err(UsageError::from))
             .transpose()?,
     })
 }

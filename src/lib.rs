@@ -17,7 +17,8 @@
 //!   reading, judgement, metrics; `mode::streak` for those that count a
 //!   streak; `mode::reader` decides what GKLM's answer says, for all;
 //!   [`evaluate`] holds the streak and threshold rules they share,
-//!   [`threshold`] the range and duration syntax, [`timestamp`] dates (pure);
+//!   [`threshold`] the range and duration syntax, [`timestamp`] dates (pure),
+//!   [`zone`] the zone `--time-zone` names;
 //! - [`report`]: the result (state, summary, metrics);
 //!   [`render`]: the plugin line, JSON or Prometheus; [`secret`] scrubs it,
 //!   [`text`] makes foreign text fit one line;
@@ -43,3 +44,4 @@ pub mod tls;
 pub mod trace;
 pub mod transport;
 pub mod watchdog;
+pub mod zone;

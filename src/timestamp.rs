@@ -3,21 +3,124 @@
 
 use serde_json::Value;
 
+use crate::zone::{Zone, fixed_offset};
+
+/// Why a time was not read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Unread {
+    /// No form the check knows.
+    Form,
+    /// A local time without a zone, and no `--time-zone`.
+    NoZone,
+    /// A zone abbreviation that names several zones (`CST`, `IST`).
+    Abbreviation(String),
+    /// A local time that `--time-zone` skips, or that its data do not reach.
+    NotInZone(String),
+}
+
+impl Unread {
+    /// Why, for a message; empty when the form alone says it.
+    pub fn why(&self) -> String {
+        match self {
+            Unread::Form => String::new(),
+            Unread::NoZone => " (a time without a zone: give --time-zone)".into(),
+            Unread::Abbreviation(z) => {
+                format!(" (the zone '{z}' is an abbreviation several zones share)")
+            }
+            Unread::NotInZone(z) => format!(" (no such local time in --time-zone {z})"),
+        }
+    }
+}
+
 /// Seconds since the Unix epoch from a JSON value: a number or numeric
-/// string of epoch seconds or milliseconds, or an RFC 3339 / ISO 8601 text
-/// with `Z` or an offset. A time without a zone is ambiguous: None.
-pub fn from_json(value: &Value) -> Option<u64> {
-    match value {
-        Value::Number(n) => n.as_f64().and_then(from_epoch),
+/// string of epoch seconds or milliseconds, an RFC 3339 / ISO 8601 text,
+/// or Java's `Date.toString()` (`Tue Dec 01 10:00:00 UTC 2026`). A time
+/// without a zone is read in `zone`; without one, it is not read.
+pub fn read(value: &Value, zone: Option<&Zone>) -> Result<u64, Unread> {
+    let local = match value {
+        Value::Number(n) => return n.as_f64().and_then(from_epoch).ok_or(Unread::Form),
         Value::String(s) => {
             let s = s.trim();
             match s.parse::<f64>() {
-                Ok(n) if s.bytes().all(|b| b.is_ascii_digit() || b == b'.') => from_epoch(n),
-                _ => from_iso8601(s),
+                Ok(n) if s.bytes().all(|b| b.is_ascii_digit() || b == b'.') => {
+                    return from_epoch(n).ok_or(Unread::Form);
+                }
+                _ => iso8601_parts(s)
+                    .or_else(|| java_parts(s))
+                    .ok_or(Unread::Form)?,
             }
         }
-        _ => None,
+        _ => return Err(Unread::Form),
+    };
+    let utc = match (local.zone, zone) {
+        (Some(Written::Offset(offset)), _) => local.seconds - offset,
+        (Some(Written::Abbreviation(z)), _) => return Err(Unread::Abbreviation(z)),
+        (None, Some(zone)) => zone
+            .to_utc(local.seconds)
+            .ok_or_else(|| Unread::NotInZone(zone.name.clone()))?,
+        (None, None) => return Err(Unread::NoZone),
+    };
+    u64::try_from(utc).map_err(|_| Unread::Form)
+}
+
+/// [`read`] without `--time-zone`, for a time that must carry its zone.
+pub fn from_json(value: &Value) -> Option<u64> {
+    read(value, None).ok()
+}
+
+/// A time as written: local seconds (as if UTC) and the zone, if any.
+struct Local {
+    seconds: i64,
+    zone: Option<Written>,
+}
+
+enum Written {
+    Offset(i64),
+    Abbreviation(String),
+}
+
+/// `Tue Dec 01 10:00:00 UTC 2026`, `... GMT+01:00 2026`, or without the
+/// zone; the weekday must be the date's.
+fn java_parts(text: &str) -> Option<Local> {
+    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let (weekday, month, day, time, zone, year) = match words.as_slice() {
+        [w, m, d, t, z, y] => (*w, *m, *d, *t, Some(*z), *y),
+        [w, m, d, t, y] => (*w, *m, *d, *t, None, *y),
+        _ => return None,
+    };
+    let month = MONTHS.iter().position(|m| *m == month)? as i64 + 1;
+    let number = |t: &str, digits: usize| -> Option<i64> {
+        (t.len() == digits && t.bytes().all(|b| b.is_ascii_digit())).then(|| t.parse().ok())?
+    };
+    let (day, year) = (number(day, 2)?, number(year, 4)?);
+    let mut hms = time.split(':');
+    let (h, m, sec) = (
+        number(hms.next()?, 2)?,
+        number(hms.next()?, 2)?,
+        number(hms.next()?, 2)?,
+    );
+    if hms.next().is_some() {
+        return None;
     }
+    let seconds = civil_to_unix(year, month, day, h, m, sec)?;
+    if DAYS[seconds.div_euclid(86_400).rem_euclid(7) as usize] != weekday {
+        return None;
+    }
+    let zone = match zone {
+        None => None,
+        Some(z) => Some(match fixed_offset(z) {
+            Some(offset) => Written::Offset(offset),
+            None if z.bytes().all(|b| b.is_ascii_uppercase()) && (2..=5).contains(&z.len()) => {
+                Written::Abbreviation(z.to_string())
+            }
+            None => return None,
+        }),
+    };
+    Some(Local { seconds, zone })
 }
 
 /// Epoch seconds or, from 10^11 on (year 5138 in seconds), milliseconds.
@@ -31,8 +134,19 @@ fn from_epoch(n: f64) -> Option<u64> {
 
 /// `2016-01-23T14:42:20Z`, `2016-01-23 14:42:20.123+01:00`, `...-0800`.
 pub fn from_iso8601(text: &str) -> Option<u64> {
+    match iso8601_parts(text)? {
+        Local {
+            seconds,
+            zone: Some(Written::Offset(offset)),
+        } => u64::try_from(seconds - offset).ok(),
+        _ => None,
+    }
+}
+
+/// An ISO 8601 time, with its zone or without.
+fn iso8601_parts(text: &str) -> Option<Local> {
     let b = text.as_bytes();
-    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') {
+    if b.len() < 19 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') {
         return None;
     }
     if b[13] != b':' || b[16] != b':' {
@@ -54,9 +168,12 @@ pub fn from_iso8601(text: &str) -> Option<u64> {
         }
         rest = &fraction[digits..];
     }
-    let offset = zone_offset(rest)?;
-    let local = civil_to_unix(year, month, day, hour, minute, second)?;
-    u64::try_from(local - offset).ok()
+    let zone = match rest {
+        "" => None,
+        _ => Some(Written::Offset(zone_offset(rest)?)),
+    };
+    let seconds = civil_to_unix(year, month, day, hour, minute, second)?;
+    Some(Local { seconds, zone })
 }
 
 /// `Z`, `+01:00`, `+0100` or `+01` as seconds east of UTC.
@@ -215,6 +332,52 @@ mod tests {
         ] {
             assert_eq!(from_iso8601(text), None, "{text}");
         }
+    }
+
+    #[test]
+    fn java_date_to_string_with_an_unambiguous_zone() {
+        for text in [
+            "Sat Jan 23 22:42:20 UTC 2016",
+            "Sat Jan 23 22:42:20 GMT 2016",
+            "Sat Jan 23 23:42:20 GMT+01:00 2016",
+            "Sat Jan 23 14:42:20 -0800 2016",
+        ] {
+            assert_eq!(read(&json!(text), None), Ok(T), "{text}");
+        }
+        for zone in ["PST", "CST", "IST", "CEST"] {
+            let text = format!("Sat Jan 23 14:42:20 {zone} 2016");
+            assert_eq!(
+                read(&json!(text), None),
+                Err(Unread::Abbreviation(zone.into()))
+            );
+            assert!(Unread::Abbreviation(zone.into()).why().contains(zone));
+        }
+        for text in [
+            "Sun Jan 23 22:42:20 UTC 2016",
+            "Sat Jan 32 22:42:20 UTC 2016",
+            "Sat Jan 23 22:42 UTC 2016",
+            "Sat Jnu 23 22:42:20 UTC 2016",
+            "Sat Jan 23 22:42:20 utc+x 2016",
+        ] {
+            assert_eq!(read(&json!(text), None), Err(Unread::Form), "{text}");
+        }
+    }
+
+    #[test]
+    fn a_time_without_a_zone_is_read_only_in_the_time_zone_given() {
+        let berlin = Zone::parse("+01:00").unwrap();
+        for text in [
+            "2016-01-23 23:42:20",
+            "2016-01-23T23:42:20",
+            "2016-01-23T23:42:20.250",
+            "Sat Jan 23 23:42:20 2016",
+        ] {
+            assert_eq!(read(&json!(text), None), Err(Unread::NoZone), "{text}");
+            assert!(Unread::NoZone.why().contains("--time-zone"));
+            assert_eq!(read(&json!(text), Some(&berlin)), Ok(T), "{text}");
+        }
+        // A time that carries its zone ignores --time-zone.
+        assert_eq!(read(&json!("2016-01-23T22:42:20Z"), Some(&berlin)), Ok(T));
     }
 
     #[test]

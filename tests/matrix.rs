@@ -35,6 +35,9 @@ struct Mode {
     /// Answers whose fields disagree, each with a text the message must
     /// quote from each side.
     contradictions: &'static [(&'static str, [&'static str; 2])],
+    /// The shapes of IBM's published material and public clients (see
+    /// ../shared/gklm-api.md), each with the state and a text it must give.
+    published: fn() -> Vec<(String, &'static str, &'static str)>,
 }
 
 const MODES: [Mode; 5] = [
@@ -76,6 +79,55 @@ const MODES: [Mode; 5] = [
                 ["'code' is \"1\"", "CTGKM3290I-Backup process is running."],
             ),
         ],
+        published: || {
+            shapes(&[
+                (
+                    r#"{"code":"CTGKM3291I","status":"CTGKM3291I Backup process is not running."}"#,
+                    "OK",
+                    "CTGKM3291I Backup process is not running.",
+                ),
+                (
+                    r#"{"status":"CTGKM3291I Backup process is not running."}"#,
+                    "OK",
+                    "CTGKM3291I Backup process is not running.",
+                ),
+                (
+                    r#"[{"code":"1","status":"CTGKM3291I Backup process is not running."}]"#,
+                    "OK",
+                    "CTGKM3291I Backup process is not running.",
+                ),
+                (
+                    r#"{"code":"0","status":"CTGKM3290I Backup process is running.","messageId":"CTGKM3290I"}"#,
+                    "OK",
+                    "CTGKM3290I Backup process is running. (running for 1 check",
+                ),
+                (
+                    r#"{"status":"CTGKM3290I Backup process is running."}"#,
+                    "OK",
+                    "(running for 1 check",
+                ),
+                (
+                    r#"{"code":"CTGKM6004E","message":"CTGKM6004E User is not authenticated."}"#,
+                    "UNKNOWN",
+                    "CTGKM6004E",
+                ),
+                (
+                    r#"{"code":"1","code":"0","status":"CTGKM3291I Backup process is not running."}"#,
+                    "UNKNOWN",
+                    "the member 'code' appears twice",
+                ),
+                (
+                    r#"{"code":1e-400,"status":"CTGKM3290I Backup process is running."}"#,
+                    "UNKNOWN",
+                    "'code' is 1e-400",
+                ),
+                (
+                    r#"{"code":"1","status":"CTGKM3291I Backup process is not running.","message":"CTGKM1305I Make a backup."}"#,
+                    "UNKNOWN",
+                    "GKLM answered another question",
+                ),
+            ])
+        },
     },
     Mode {
         name: "needed",
@@ -118,6 +170,45 @@ const MODES: [Mode; 5] = [
                 ],
             ),
         ],
+        published: || {
+            shapes(&[
+                (
+                    r#"{"code":"CTGKM1304I","status":"CTGKM1304I All keys and certificates have been backed up."}"#,
+                    "OK",
+                    "CTGKM1304I All keys",
+                ),
+                (
+                    r#"{"status":"CTGKM1305I Cryptographic objects were added or modified since the last backup, or no previous backups exist. Create a backup."}"#,
+                    "WARNING",
+                    "CTGKM1305I Cryptographic objects",
+                ),
+                (
+                    r#"[{"code":"0","status":"CTGKM1304I All keys and certificates have been backed up."}]"#,
+                    "OK",
+                    "CTGKM1304I",
+                ),
+                (
+                    r#"{"messageId":"CTGKM1304I","message":"CTGKM1304I All keys and certificates have been backed up."}"#,
+                    "OK",
+                    "CTGKM1304I",
+                ),
+                (
+                    r#"{"code":"CTGKM0002E","message":"CTGKM0002E Command failed."}"#,
+                    "UNKNOWN",
+                    "CTGKM0002E",
+                ),
+                (
+                    r#"{"status":"CTGKM1304I All keys and certificates have been backed up.","error":"CTGKM0001E failed"}"#,
+                    "UNKNOWN",
+                    "CTGKM0001E failed",
+                ),
+                (
+                    r#"{"status":"CTGKM1304I All keys and certificates have been backed up.","message":"CTGKM1314W Check the backup."}"#,
+                    "UNKNOWN",
+                    "CTGKM1314W",
+                ),
+            ])
+        },
     },
     Mode {
         name: "result",
@@ -154,6 +245,51 @@ const MODES: [Mode; 5] = [
                 ["'code' is \"CTGKM0001E\"", "CTGKM1301I Backup operation"],
             ),
         ],
+        published: || {
+            shapes(&[
+                (
+                    r#"[{"code":"0","status":"CTGKM1312I Backup operation succeeded."}]"#,
+                    "OK",
+                    "CTGKM1312I Backup operation succeeded.",
+                ),
+                (
+                    r#"{"code":"CTGKM0001E","message":"CTGKM0001E Backup result unavailable."}"#,
+                    "UNKNOWN",
+                    "CTGKM0001E",
+                ),
+                (
+                    r#"{"code":"0","status":"CTGKM1312I Backup operation succeeded.","error":"CTGKM1313E Backup operation failed."}"#,
+                    "UNKNOWN",
+                    "'error' says error CTGKM1313E",
+                ),
+                (
+                    r#"{"code":"0","status":["CTGKM1313E Backup operation failed."]}"#,
+                    "UNKNOWN",
+                    "CTGKM1313E",
+                ),
+                (
+                    r#"{"code":"0","status":"CTGKM1305I There are keys and certificates which have not been backed up."}"#,
+                    "UNKNOWN",
+                    "GKLM answered another question",
+                ),
+                (
+                    r#"{"code":"0","status":"CTGKM1314W Backup operation completed with warnings."}"#,
+                    "UNKNOWN",
+                    "CTGKM1314W",
+                ),
+                (
+                    r#"{"code":"1","code":"0"}"#,
+                    "UNKNOWN",
+                    "the member 'code' appears twice",
+                ),
+                (r#"{"code":1e-400}"#, "UNKNOWN", "'code' is 1e-400"),
+                (
+                    r#"{"code":"1","status":"CTGKM1313E Backup operation failed.","error":"CTGKM1313E Backup operation failed."}"#,
+                    "CRITICAL",
+                    "CTGKM1313E",
+                ),
+            ])
+        },
     },
     Mode {
         name: "age",
@@ -185,6 +321,77 @@ const MODES: [Mode; 5] = [
                 ["GKLM reports an error", "'errors' holds"],
             ),
         ],
+        published: || {
+            let t = answers::hours_ago(2);
+            let newer = answers::now() - 60;
+            vec![
+                (
+                    format!(
+                        r#"{{"status":"found","backupFilePath":"/opt/IBM/sklm/data/sklm_v4.2.1.0_{}_backup.jar","timestamp":"{}"}}"#,
+                        answers::file_stamp(t),
+                        java_date(t)
+                    ),
+                    "OK",
+                    "newest backup is 2h 0m ",
+                ),
+                (
+                    format!(
+                        r#"[{{"backupFilePath":"/opt/IBM/sklm/data/backup","timestamp":"{}"}}]"#,
+                        java_date(t)
+                    ),
+                    "OK",
+                    "newest backup is 2h 0m ",
+                ),
+                (
+                    format!(
+                        r#"[{{"backupFilePath":"/opt/IBM/sklm/data/backup","timestamp":"{}"}}]"#,
+                        zoneless(t)
+                    ),
+                    "UNKNOWN",
+                    "--time-zone",
+                ),
+                (
+                    format!(
+                        r#"[{{"backupFilePath":"/opt/IBM/sklm/data/backup","timestamp":"{}"}}]"#,
+                        java_date(t).replace("UTC", "CST")
+                    ),
+                    "UNKNOWN",
+                    "'CST'",
+                ),
+                (
+                    format!(
+                        r#"[{{"status":"found","timestamp":{}}},{{"status":"Failed","timestamp":{}}}]"#,
+                        hours_ago_ms(120),
+                        newer * 1000
+                    ),
+                    "CRITICAL",
+                    "is no finished backup: status \"Failed\"",
+                ),
+                (
+                    format!(
+                        r#"[{{"status":"found","timestamp":{}}},{{"status":"In progress","timestamp":{}}}]"#,
+                        hours_ago_ms(120),
+                        newer * 1000
+                    ),
+                    "CRITICAL",
+                    "is no finished backup: status \"In progress\"",
+                ),
+                (
+                    format!(
+                        r#"[{{"status":"found","timestamp":{}}},{{"status":"CTGKM1313E Backup failed.","timestamp":{}}}]"#,
+                        hours_ago_ms(120),
+                        newer * 1000
+                    ),
+                    "CRITICAL",
+                    "is no finished backup",
+                ),
+                (
+                    format!(r#"[{{"timestamp":{0},"timestamp":{0}}}]"#, newer * 1000),
+                    "UNKNOWN",
+                    "the member 'timestamp' appears twice",
+                ),
+            ]
+        },
     },
     Mode {
         name: "restore",
@@ -220,8 +427,71 @@ const MODES: [Mode; 5] = [
                 ["'code' is \"9\"", "CTGKM1250I Restore phase nine."],
             ),
         ],
+        published: || {
+            shapes(&[
+                (r#"{"status":"0 IDLE"}"#, "OK", "Restore phase 0 IDLE."),
+                (
+                    r#"[{"code":"4","status":"4 RESTORE_KEYSTORES"}]"#,
+                    "WARNING",
+                    "RESTORE_KEYSTORES",
+                ),
+                (
+                    r#"{"code":"0","status":"IDLE","error":"CTGKM0001E Restore failed."}"#,
+                    "UNKNOWN",
+                    "CTGKM0001E Restore failed.",
+                ),
+                (
+                    r#"{"code":"0","status":"IDLE","message":"CTGKM3290I Backup process is running."}"#,
+                    "UNKNOWN",
+                    "GKLM answered another question",
+                ),
+                (
+                    r#"{"code":0,"code":4}"#,
+                    "UNKNOWN",
+                    "the member 'code' appears twice",
+                ),
+                (r#"{"code":4e-400}"#, "UNKNOWN", "'code' is 4e-400"),
+            ])
+        },
     },
 ];
+
+/// Fixed bodies, as the matrix's published shapes.
+fn shapes(
+    rows: &[(&str, &'static str, &'static str)],
+) -> Vec<(String, &'static str, &'static str)> {
+    rows.iter()
+        .map(|(body, state, text)| (body.to_string(), *state, *text))
+        .collect()
+}
+
+fn hours_ago_ms(hours: u64) -> u64 {
+    answers::hours_ago(hours) * 1000
+}
+
+/// `t` as Java's `Date.toString()` writes it in UTC:
+/// `Tue Dec 01 10:00:00 UTC 2026`.
+fn java_date(t: u64) -> String {
+    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let iso = check_gklm_backup::timestamp::to_rfc3339(t);
+    let month: usize = iso[5..7].parse().unwrap();
+    format!(
+        "{} {} {} {} UTC {}",
+        DAYS[(t / 86_400 % 7) as usize],
+        MONTHS[month - 1],
+        &iso[8..10],
+        &iso[11..19],
+        &iso[..4]
+    )
+}
+
+/// `t` in UTC without a zone: `2026-12-01 10:00:00`.
+fn zoneless(t: u64) -> String {
+    check_gklm_backup::timestamp::to_rfc3339(t)[..19].replace('T', " ")
+}
 
 #[test]
 fn the_matrix_has_a_row_for_every_mode_of_the_registry() {
@@ -526,6 +796,95 @@ fn labels(r: &Run) -> Vec<String> {
         .split(' ')
         .filter_map(|item| item.split_once('=').map(|(l, _)| l.to_string()))
         .collect()
+}
+
+// ---------------------------------------------------------------- published shapes
+
+#[test]
+fn the_shapes_ibm_publishes_are_read_as_they_mean_in_every_mode() {
+    for mode in &MODES {
+        let shapes = (mode.published)();
+        assert!(!shapes.is_empty(), "{} has no published shape", mode.name);
+        for (body, state, text) in shapes {
+            let r = bounded(&answering(Behavior::json(200, &body)), mode, &[]);
+            let code = ["OK", "WARNING", "CRITICAL", "UNKNOWN"]
+                .iter()
+                .position(|s| *s == state)
+                .unwrap() as i32;
+            expect(&r, mode, state, code, &[text]);
+        }
+    }
+}
+
+/// The mode's fine answer as an object with `key` set to `value`.
+fn fine_with(mode: &Mode, key: &str, value: serde_json::Value) -> String {
+    let mut body: serde_json::Value = serde_json::from_str(&(mode.fine)()).unwrap();
+    match &mut body {
+        serde_json::Value::Object(map) => {
+            map.insert(key.into(), value);
+        }
+        serde_json::Value::Array(entries) => {
+            // age's list: wrapped, so that the member is the answer's own.
+            let list = std::mem::take(entries);
+            body = serde_json::json!({ "backups": list, key: value });
+        }
+        _ => unreachable!(),
+    }
+    body.to_string()
+}
+
+#[test]
+fn what_gklm_reports_beside_the_answer_is_heard_in_every_mode() {
+    let sim = Simulator::start();
+    for mode in &MODES {
+        let mut cases = vec![
+            (
+                fine_with(mode, "error", "CTGKM0001E failed".into()),
+                "UNKNOWN",
+                "CTGKM0001E failed",
+            ),
+            (
+                fine_with(mode, "errors", serde_json::json!(["disk"])),
+                "UNKNOWN",
+                "'errors' holds",
+            ),
+            (
+                fine_with(mode, "error", true.into()),
+                "UNKNOWN",
+                "'error' holds true",
+            ),
+            (
+                fine_with(
+                    mode,
+                    "details",
+                    serde_json::json!({"cause": ["CTGKM0815E Key store unreadable."]}),
+                ),
+                "UNKNOWN",
+                "CTGKM0815E",
+            ),
+            (
+                fine_with(mode, "message", "CTGKM1314W Look at the backup.".into()),
+                "UNKNOWN",
+                "CTGKM1314W",
+            ),
+            (fine_with(mode, "errors", serde_json::json!([])), "OK", ""),
+            (fine_with(mode, "error", serde_json::Value::Null), "OK", ""),
+        ];
+        let others = check_gklm_backup::mode::MODES
+            .iter()
+            .filter(|k| k.name != mode.name)
+            .flat_map(|k| k.vocabulary.ids.iter().map(|(id, _)| *id));
+        for id in others {
+            let body = fine_with(mode, "message", format!("{id} text").into());
+            cases.push((body, "UNKNOWN", "GKLM answered another question"));
+        }
+        for (body, state, text) in cases {
+            sim.set_status_behavior(Behavior::json(200, &body));
+            let r = bounded(&sim, mode, &[]);
+            let code = if state == "OK" { 0 } else { 3 };
+            expect(&r, mode, state, code, &[text]);
+        }
+    }
 }
 
 // ---------------------------------------------------------------- contradictions

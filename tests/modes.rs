@@ -1077,3 +1077,80 @@ fn a_slow_gklm_times_out_in_every_mode_naming_the_request() {
         );
     }
 }
+
+#[test]
+fn a_time_without_a_zone_is_read_in_the_time_zone_given_and_unknown_without() {
+    use gklm_simulator::answers;
+    let sim = Simulator::start();
+    let ws = Workspace::new();
+    let t = answers::hours_ago(3);
+    let wall = check_gklm_backup::timestamp::to_rfc3339(t + 3600)[..19].replace('T', " ");
+    sim.set_status_behavior(Behavior::json(
+        200,
+        &format!(r#"[{{"backupFilePath":"/opt/IBM/sklm/data/backup","timestamp":"{wall}"}}]"#),
+    ));
+    let age = |zone: &[&str]| {
+        check(
+            &sim,
+            &ws,
+            "age",
+            &[&["--critical-time", "2d"], zone].concat(),
+        )
+    };
+    age(&[])
+        .expect("UNKNOWN", 3)
+        .expect_text("(a time without a zone: give --time-zone)");
+    age(&["--time-zone", "+01:00"])
+        .expect("OK", 0)
+        .expect_text("newest backup is 3h 0m ");
+    age(&["--time-zone", "UTC"])
+        .expect("OK", 0)
+        .expect_text("newest backup is 2h 0m ");
+    if std::path::Path::new("/usr/share/zoneinfo/Europe/Berlin").is_file() {
+        // Berlin's wall clock is UTC+1 in winter and UTC+2 in summer.
+        for (wall, offset) in [
+            ("2026-01-15 12:00:00", "+01:00"),
+            ("2026-07-15 12:00:00", "+02:00"),
+        ] {
+            sim.set_status_behavior(Behavior::json(
+                200,
+                &format!(r#"[{{"timestamp":"{wall}"}}]"#),
+            ));
+            let age_in = |zone: &str| {
+                let r = check(
+                    &sim,
+                    &ws,
+                    "age",
+                    &["--critical-time", "3650d", "--time-zone", zone],
+                );
+                r.expect("OK", 0);
+                let item = r
+                    .perfdata()
+                    .split(' ')
+                    .find(|i| i.starts_with("backup_age="))
+                    .unwrap()
+                    .to_string();
+                item["backup_age=".len()..]
+                    .split('s')
+                    .next()
+                    .unwrap()
+                    .parse::<i64>()
+                    .unwrap()
+            };
+            let (named, fixed) = (age_in("Europe/Berlin"), age_in(offset));
+            assert!((named - fixed).abs() <= 2, "{wall}: {named} vs {fixed}");
+        }
+    } else {
+        engine::missing(
+            "time zone names",
+            "no Europe/Berlin in /usr/share/zoneinfo (apt-get install tzdata)",
+        );
+    }
+    age(&["--time-zone", "Mars/Olympus"])
+        .expect("UNKNOWN", 3)
+        .expect_text("invalid --time-zone 'Mars/Olympus'")
+        .expect_text("no such zone");
+    check(&sim, &ws, "running", &["--time-zone", "UTC"])
+        .expect("UNKNOWN", 3)
+        .expect_text("--time-zone means nothing for --mode running");
+}

@@ -13,11 +13,17 @@ use crate::report::{Metric, Report, State};
 use crate::threshold::{check_order, human_duration};
 use crate::timestamp;
 use crate::transport::BodyLimit;
+use crate::zone::Zone;
 
 pub const KIND: Kind = Kind {
     name: "age",
     fields: &["backup_age", "backups", "newest_backup"],
-    options: &["--warning-time", "--critical-time", "--backup-dir"],
+    options: &[
+        "--warning-time",
+        "--critical-time",
+        "--backup-dir",
+        "--time-zone",
+    ],
     vocabulary: &VOCABULARY,
     build,
 };
@@ -41,6 +47,7 @@ fn build(options: &ModeOptions) -> Result<Box<dyn Question>, String> {
     Ok(Box::new(Age {
         thresholds,
         backup_dir: options.backup_dir.clone(),
+        time_zone: options.time_zone.clone(),
     }))
 }
 
@@ -50,6 +57,8 @@ pub struct Age {
     pub thresholds: Thresholds,
     /// `--backup-dir`: GKLM's `backupDirectory` parameter.
     pub backup_dir: Option<String>,
+    /// `--time-zone`: where a time written without a zone is read.
+    pub time_zone: Option<Zone>,
 }
 
 /// The backups GKLM listed, as far as their times could be read.
@@ -207,7 +216,7 @@ impl Question for Age {
     }
 
     fn read<'a>(&'a self, body: &Value) -> Result<Box<dyn Answer + 'a>, String> {
-        let listing = read(body)?;
+        let listing = read_in(body, self.time_zone.as_ref())?;
         Ok(Box::new(Listed {
             mode: self,
             listing,
@@ -386,6 +395,11 @@ const ENTRY_FIELDS: [&str; 2] = ["backupFilePath", "timestamp"];
 /// list key, or one entry. An object that reports an error is GKLM's
 /// error, never "no backup found".
 pub fn read(body: &Value) -> Result<Listing, String> {
+    read_in(body, None)
+}
+
+/// [`read`], with times written without a zone read in `zone`.
+pub fn read_in(body: &Value, zone: Option<&Zone>) -> Result<Listing, String> {
     let entries = match body {
         Value::Array(entries) => entries.as_slice(),
         Value::Object(map) if is_entry(map) => std::slice::from_ref(body),
@@ -405,7 +419,7 @@ pub fn read(body: &Value) -> Result<Listing, String> {
     for entry in entries {
         let newer =
             |slot: &Option<Doubtful>, time: u64| slot.as_ref().is_none_or(|d| d.time < time);
-        match (finished(entry), entry_time(entry)) {
+        match (finished(entry), entry_time(entry, zone)) {
             (Finished::Yes, Ok(t)) => listing.times.push(t),
             // An unfinished entry's time only matters to say it is skipped.
             (Finished::No(_), Err(_)) => {}
@@ -492,18 +506,24 @@ fn truncate_key(key: &str) -> String {
 
 /// An entry's creation time from `timestamp`, else from the stamp in
 /// `backupFilePath`; otherwise the raw values, for quoting.
-fn entry_time(entry: &Value) -> Result<u64, String> {
+fn entry_time(entry: &Value, zone: Option<&Zone>) -> Result<u64, String> {
     let field = |name: &str| entry.get(name).filter(|v| !v.is_null());
-    if let Some(t) = field("timestamp").and_then(timestamp::from_json) {
+    let stamped = field("timestamp").map(|t| timestamp::read(t, zone));
+    if let Some(Ok(t)) = stamped {
         return Ok(t);
     }
+    // A path that names a directory carries no time; a file's name may.
     let path = field("backupFilePath").and_then(Value::as_str);
     if let Some(t) = path.and_then(timestamp::from_file_name) {
         return Ok(t);
     }
+    let why = match stamped {
+        Some(Err(why)) => why.why(),
+        _ => String::new(),
+    };
     let quote = |v: Option<&Value>| v.map_or_else(|| "none".to_string(), truncated);
     Err(format!(
-        "timestamp {}, backupFilePath {}",
+        "timestamp {}{why}, backupFilePath {}",
         quote(field("timestamp")),
         quote(field("backupFilePath"))
     ))
@@ -538,6 +558,7 @@ mod tests {
                 ..Thresholds::default()
             },
             backup_dir: None,
+            time_zone: None,
         }
     }
 

@@ -62,6 +62,7 @@ pub struct ModeOptions {
     pub state_key: Option<String>,
     pub unknown_result_state: Option<State>,
     pub backup_dir: Option<String>,
+    pub time_zone: Option<crate::zone::Zone>,
 }
 
 impl ModeOptions {
@@ -90,6 +91,7 @@ impl ModeOptions {
                 self.unknown_result_state.is_some(),
             ),
             ("--backup-dir", "--backup-dir", self.backup_dir.is_some()),
+            ("--time-zone", "--time-zone", self.time_zone.is_some()),
         ]
         .into_iter()
         .filter(|(_, _, given)| *given)

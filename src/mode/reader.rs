@@ -590,6 +590,24 @@ impl Quote<'_> {
 
     /// Nothing decides: say what is missing and quote what was there.
     fn nothing_decides(&self, texts: &[Text], vocabulary: &Vocabulary) -> String {
+        // GKLM's error, in place of an answer, is what to say.
+        let code_id = self
+            .map
+            .get("code")
+            .and_then(Value::as_str)
+            .map(message_ids);
+        let error = code_id
+            .into_iter()
+            .flatten()
+            .chain(texts.iter().flat_map(|t| message_ids(t.text)))
+            .any(|id| severity(id) == Some('E'));
+        if error {
+            return format!(
+                "GKLM reports an error: 'code' is {}{}",
+                self.code(),
+                self.beside_fields(texts)
+            );
+        }
         let status = self.map.get("status");
         match (vocabulary.code, self.map.get("code"), status) {
             (Code::Decides(_), None, _) => format!("no 'code' field{}", self.beside_fields(texts)),
