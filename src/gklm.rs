@@ -45,6 +45,9 @@ pub struct Endpoint {
     pub what: &'static str,
     /// How much of the answer may be read: a list grows, a status does not.
     pub limit: BodyLimit,
+    /// What an operator can do when this GKLM lacks the request (404/405
+    /// though the login worked): the mode's own advice.
+    pub when_missing: &'static str,
 }
 
 impl Endpoint {
@@ -54,7 +57,14 @@ impl Endpoint {
             query: Vec::new(),
             what,
             limit: BodyLimit::ANSWER,
+            when_missing: "GKLM before 4.2 lacks backups/need, backups/result and the backup list: use --mode running",
         }
+    }
+
+    /// The advice for a GKLM that lacks this request.
+    pub fn when_missing(mut self, advice: &'static str) -> Endpoint {
+        self.when_missing = advice;
+        self
     }
 
     fn path_and_query(&self) -> String {

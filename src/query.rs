@@ -36,6 +36,8 @@ pub enum QueryError {
         prefix: String,
         path: &'static str,
         status: u16,
+        /// The mode's advice for a GKLM that lacks the request.
+        advice: &'static str,
     },
     /// GKLM refused a session it had issued moments before in this run:
     /// not an expired session, but a request this user may not make.
@@ -70,10 +72,10 @@ impl std::fmt::Display for QueryError {
                 prefix,
                 path,
                 status,
+                advice,
             } => write!(
                 f,
-                "this GKLM does not offer the {what} (GET {prefix}/rest/v1/ckms/{path}: HTTP {status}, though the login there worked); {}",
-                not_offered_hint(path)
+                "this GKLM does not offer the {what} (GET {prefix}/rest/v1/ckms/{path}: HTTP {status}, though the login there worked); {advice}"
             ),
             QueryError::NotPermitted {
                 what,
@@ -86,15 +88,6 @@ impl std::fmt::Display for QueryError {
                 detail.suffix()
             ),
         }
-    }
-}
-
-/// What an operator can do about a request this GKLM lacks.
-fn not_offered_hint(path: &str) -> &'static str {
-    if path == "backups/isrunning" {
-        "is something other than GKLM (a proxy, another application) answering below this prefix?"
-    } else {
-        "GKLM before 4.2 lacks backups/need, backups/result and the backup list: use --mode running"
     }
 }
 
@@ -247,6 +240,7 @@ fn ask_fresh(
             prefix: prefix.to_string(),
             path: plan.endpoint.path,
             status,
+            advice: plan.endpoint.when_missing,
         },
         // 401 is GKLM's word for a session it does not accept; a 400
         // (malformed id) stays what it is.

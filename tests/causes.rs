@@ -6,12 +6,23 @@
 use crate::util::*;
 
 /// Each mode, the options it needs, and how its request is named.
-const MODES: [(&str, &[&str], &str); 4] = [
+const MODES: [(&str, &[&str], &str); 5] = [
     ("running", &[], "backup status request"),
     ("needed", &[], "backup needed request"),
     ("result", &[], "backup result request"),
     ("age", &["--warning-time", "2d"], "backup list request"),
+    ("restore", &[], "restore status request"),
 ];
+
+#[test]
+fn the_list_has_every_mode_of_the_registry() {
+    let names: Vec<&str> = MODES.iter().map(|(name, _, _)| *name).collect();
+    let registry: Vec<&str> = check_gklm_backup::mode::MODES
+        .iter()
+        .map(|k| k.name)
+        .collect();
+    assert_eq!(names, registry);
+}
 
 /// WebSphere Liberty's own page for a path no application serves.
 fn websphere_404() -> Behavior {
@@ -32,15 +43,17 @@ fn check(sim: &Simulator, ws: &Workspace, mode: &str, args: &[&str], extra: &[&s
 fn says_not_offered(r: &Run, what: &str, mode: &str) {
     r.expect("UNKNOWN", 3)
         .expect_text(&format!(
-            "this GKLM does not offer the {what} (GET /SKLM/rest/v1/ckms/backups"
+            "this GKLM does not offer the {what} (GET /SKLM/rest/v1/ckms/"
         ))
         .expect_text(": HTTP 40")
         .expect_text(", though the login there worked)");
-    if mode != "running" {
-        r.expect_text(
+    match mode {
+        "running" => r.expect_text("is something other than GKLM"),
+        "restore" => r.expect_text("may lack the Restore is Running service; --mode running works"),
+        _ => r.expect_text(
             "GKLM before 4.2 lacks backups/need, backups/result and the backup list: use --mode running",
-        );
-    }
+        ),
+    };
     for wrong in ["--prefix", "no GKLM REST API", "nothing serves this path"] {
         assert!(!r.stdout.contains(wrong), "{wrong}: {}", r.stdout);
     }

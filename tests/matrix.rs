@@ -356,7 +356,7 @@ const MODES: [Mode; 5] = [
                         java_date(t).replace("UTC", "CST")
                     ),
                     "UNKNOWN",
-                    "'CST'",
+                    " CST 20",
                 ),
                 (
                     format!(

@@ -87,7 +87,9 @@ impl Phase {
 }
 
 fn endpoint() -> Endpoint {
-    Endpoint::get("restore/isrunning", "restore status request")
+    Endpoint::get("restore/isrunning", "restore status request").when_missing(
+        "this GKLM version may lack the Restore is Running service; --mode running works on every version",
+    )
 }
 
 /// `code` names the phase; a `status` or `message` that names one, by

@@ -78,7 +78,10 @@ pub struct Status {
 }
 
 fn endpoint() -> Endpoint {
-    Endpoint::get("backups/isrunning", "backup status request")
+    // Every GKLM with a REST API has this one: a 404 means someone else.
+    Endpoint::get("backups/isrunning", "backup status request").when_missing(
+        "is something other than GKLM (a proxy, another application) answering below this prefix?",
+    )
 }
 
 /// Read a 200 answer, as the reader decides it.
