@@ -22,6 +22,10 @@ pub struct Observed {
     pub streak: Streak,
     /// Set when a pause longer than `--max-gap` ended the earlier streak.
     pub restarted_after: Option<Restart>,
+    /// How far the clock went back since the last write, when the streak
+    /// went on across it: said on the first line, since the time between
+    /// the two checks is not known.
+    pub clock_back: Option<u64>,
 }
 
 /// A streak that started again because nobody had seen the condition for
@@ -76,6 +80,17 @@ pub struct Count {
 }
 
 impl Sighting {
+    /// Every time `by` seconds earlier: a file written before the clock
+    /// went back, in this clock's terms.
+    pub fn moved_back(mut self, by: u64) -> Sighting {
+        self.since = self.since.saturating_sub(by);
+        self.last = self.last.saturating_sub(by);
+        for count in self.counts.values_mut().chain(self.unclaimed.iter_mut()) {
+            count.last = count.last.saturating_sub(by);
+        }
+        self
+    }
+
     /// The sighting once `service` observed at `now` whether the condition
     /// holds (None: it ended), and that service's streak. `current` is what
     /// the state file holds now, which other runs may have advanced since
@@ -100,6 +115,7 @@ impl Sighting {
             let ended = Observed {
                 streak: Streak::default(),
                 restarted_after: None,
+                clock_back: None,
             };
             return (kept, ended);
         }
@@ -146,6 +162,7 @@ impl Sighting {
                 last: Some(now),
             },
             restarted_after: restart_gap.map(|gap| Restart { gap, max_gap }),
+            clock_back: None,
         };
         (Some(sighting), observed)
     }
@@ -311,7 +328,13 @@ pub fn judge_streak(
     );
     // Commas, not semicolons: Nagios rewrites `;` in plugin output.
     let restart = observed.restarted_after.map(|r| r.to_string());
-    for reason in crossed.into_iter().chain(restart) {
+    let clock = observed.clock_back.map(|back| {
+        format!(
+            "the clock went back {} since the last check",
+            human_duration(back)
+        )
+    });
+    for reason in crossed.into_iter().chain(restart).chain(clock) {
         detail.push_str(", ");
         detail.push_str(&reason);
     }
@@ -341,6 +364,7 @@ mod tests {
         Observed {
             streak,
             restarted_after: None,
+            clock_back: None,
         }
     }
 

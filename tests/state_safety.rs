@@ -115,12 +115,77 @@ fn non_json_state_file() {
     replaced_and_mentioned(b"\x00\xffgarbage", "not valid JSON");
 }
 
+/// The check under libfaketime with its clock moved by `offset`
+/// (`-6m`, `+1h`): a real clock step, as NTP, a VM resume or a snapshot
+/// restore make one. None, said, when libfaketime is not installed.
+fn at_clock(sim: &Simulator, ws: &Workspace, offset: &str, args: &[&str]) -> Option<Run> {
+    let lib = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1";
+    if !std::path::Path::new(lib).is_file() {
+        engine::missing(
+            "clock steps",
+            "libfaketime is not installed (apt-get install faketime)",
+        );
+        return None;
+    }
+    let mut cmd = login_command(sim, ws);
+    cmd.env("LD_PRELOAD", lib)
+        .env("FAKETIME", offset)
+        .env("FAKETIME_DONT_FAKE_MONOTONIC", "1")
+        .args(args);
+    Some(run(&mut cmd))
+}
+
 #[test]
-fn future_dated_state_file() {
-    replaced_and_mentioned(
-        br#"{"version":1,"updated":4102444800,"running_checks":9,"running_since":4102444000}"#,
-        "in the future",
+fn a_clock_that_went_back_keeps_every_streak_and_the_session() {
+    let sim = Simulator::start();
+    sim.set_running(true);
+    let ws = Workspace::new();
+    for _ in 0..7 {
+        run_with(&sim, &ws, &["-c", "5"]);
+    }
+    let logins = sim.count("POST", "/login");
+    let Some(r) = at_clock(&sim, &ws, "-6m", &["-c", "5"]) else {
+        return;
+    };
+    r.expect("CRITICAL", 2)
+        .expect_text("running for 8 checks")
+        .expect_text("the clock went back 6m 0s since the last check");
+    assert_eq!(
+        sim.count("POST", "/login"),
+        logins,
+        "the cached session was kept"
     );
+    assert_eq!(checks_in(&ws.state_json(), "running"), Some(8));
+    // A run that learns nothing writes nothing, whatever the clock did.
+    let path = ws.state_files().remove(0);
+    let before = std::fs::read(&path).unwrap();
+    sim.set_status_behavior(Behavior::json(500, ""));
+    let r = at_clock(&sim, &ws, "-1h", &["-c", "5"]).unwrap();
+    assert_eq!(r.code, 3, "{}", r.stdout);
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        before,
+        "the file is untouched"
+    );
+    sim.set_status_behavior(Behavior::Normal);
+    sim.set_running(true);
+    let r = at_clock(&sim, &ws, "-1h", &["-c", "5"]).unwrap();
+    r.expect("CRITICAL", 2).expect_text("running for 9 checks");
+}
+
+#[test]
+fn a_clock_that_jumped_past_max_gap_restarts_the_count_and_says_so() {
+    let sim = Simulator::start();
+    sim.set_running(true);
+    let ws = Workspace::new();
+    for _ in 0..3 {
+        run_with(&sim, &ws, &["--max-gap", "10m"]);
+    }
+    let Some(r) = at_clock(&sim, &ws, "+1h", &["--max-gap", "10m"]) else {
+        return;
+    };
+    r.expect("OK", 0)
+        .expect_text("running for 1 check, 0s, counting restarted: last check 1h 0m");
 }
 
 #[test]

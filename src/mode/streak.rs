@@ -250,5 +250,6 @@ pub(crate) fn seen_for(checks: u64, since: u64) -> History {
             last: Some(since),
         },
         restarted_after: None,
+        clock_back: None,
     })
 }

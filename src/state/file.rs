@@ -16,7 +16,7 @@
 //!   killed run leaves the old or the new file, never a partial one;
 //! - never follows a symlink and never uses a file owned by another user,
 //!   so a file planted in a shared directory cannot be turned against us;
-//! - a file `decode` refuses (damaged, foreign-version, future-dated) counts
+//! - a file `decode` refuses (damaged, foreign-version) counts
 //!   as no history and is replaced, so one bad file cannot fail every later
 //!   run;
 //! - a file that records another target is never used and never overwritten,
@@ -226,7 +226,7 @@ impl StateFile {
     }
 
     /// Read the saved state. A file that is unusable (damaged, of an unknown
-    /// version, future-dated) is treated as empty and will be replaced:
+    /// version) is treated as empty and will be replaced:
     /// `note` says so. A file of another target is an error.
     pub fn load(&self, now: u64, target: &str) -> Result<Loaded, StateError> {
         let Some(raw) = read_own_file(&self.path)? else {

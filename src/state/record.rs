@@ -9,9 +9,11 @@
 //! - a run that read no answer from GKLM neither extends nor breaks a
 //!   streak, and keeps the prefix it remembered: a network failure proves
 //!   nothing about either;
-//! - any doubt about a file (damaged, of an unknown version, dated in the
-//!   future, a streak whose fields disagree) makes `decode` fail, so a
-//!   misread history is never acted on;
+//! - any doubt about a file (damaged, of an unknown version, a streak whose
+//!   fields disagree or that no run could have written) makes `decode`
+//!   fail, so a misread history is never acted on;
+//! - a file written "in the future" is a clock that went back: its times
+//!   move back as far, so no streak or session is lost to a clock step;
 //! - a remembered prefix or session that could not be one is dropped, not
 //!   trusted, so a hand-edited file cannot steer a request;
 //! - a session the record does not keep is handed back as an orphan, to be
@@ -31,9 +33,17 @@ use crate::target::Prefix;
 /// for the first service that counts.
 pub const FORMAT_VERSION: u64 = 3;
 
-/// A file claiming to be written further in the future than this is damaged
-/// (leaves room for a small clock step backwards).
+/// A time this far after the file's `updated` is still the skew of two
+/// runs' clocks; beyond it, damage.
 const FUTURE_SLACK_SECS: u64 = 300;
+
+/// No streak of this check is older than ten years: an older `since` (0,
+/// say) is damage, not a streak 56 years long that fires --critical-time.
+const LONGEST_STREAK_SECS: u64 = 10 * 365 * 86_400;
+
+/// At most this many checks per second of a streak, per service (a run
+/// costs milliseconds, even twenty at once): a count beyond it is damage.
+const CHECKS_PER_SECOND: u64 = 1000;
 
 /// Everything kept between runs for one target.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -42,6 +52,9 @@ pub struct Saved {
     pub streaks: BTreeMap<String, Sighting>,
     pub prefix: Option<String>,
     pub session: Option<Secret>,
+    /// How far the clock went back since the file was written, when more
+    /// than a skew: its times were moved back as far (never written).
+    pub clock_back: Option<u64>,
 }
 
 /// What one run learnt that the next may use.
@@ -96,7 +109,12 @@ impl Saved {
                 Some(sighting) => streaks.insert(o.mode.to_string(), sighting),
                 None => streaks.remove(o.mode),
             };
-            observed
+            // A streak that went on across the clock's step says so.
+            let went_on = observed.streak.checks > 1 && observed.restarted_after.is_none();
+            Observed {
+                clock_back: self.clock_back.filter(|_| went_on),
+                ..observed
+            }
         });
         let (session, orphaned) = merge_session(
             self.session.as_ref(),
@@ -108,6 +126,7 @@ impl Saved {
                 streaks,
                 prefix: learnt.prefix.clone().or_else(|| self.prefix.clone()),
                 session,
+                clock_back: self.clock_back,
             },
             observed,
             orphaned,
@@ -184,11 +203,12 @@ pub fn decode(text: &str, now: u64) -> Result<(String, Saved), String> {
         .get("updated")
         .and_then(Value::as_u64)
         .ok_or("no 'updated' time")?;
-    if updated > now.saturating_add(FUTURE_SLACK_SECS) {
-        return Err(format!(
-            "written in the future (updated {updated}, now {now})"
-        ));
-    }
+    // Written "in the future": the clock went back (NTP, a VM resumed, a
+    // snapshot restored). Time is a fact, not a reason to forget: every
+    // time moves back as far, so counts, durations and the session stay.
+    let shift = updated.saturating_sub(now);
+    let clock_back = (shift > FUTURE_SLACK_SECS).then_some(shift);
+    let now = updated.max(now);
     let target = map
         .get("target")
         .and_then(Value::as_str)
@@ -238,12 +258,17 @@ pub fn decode(text: &str, now: u64) -> Result<(String, Saved), String> {
     let session = text_field("session")
         .filter(|s| plausible_session_id(s))
         .map(Secret::new);
+    let streaks = streaks
+        .into_iter()
+        .map(|(mode, s)| (mode, s.moved_back(shift)))
+        .collect();
     Ok((
         target,
         Saved {
             streaks,
             prefix,
             session,
+            clock_back,
         },
     ))
 }
@@ -370,12 +395,53 @@ fn decode_sighting(map: &serde_json::Map<String, Value>, now: u64) -> Result<Sig
         }
         Some(_) => return Err("'unclaimed' is not an object".into()),
     };
-    Ok(Sighting {
+    let sighting = Sighting {
         since: time(map, "since", now)?,
         last: time(map, "last", now)?,
         counts,
         unclaimed,
-    })
+    };
+    plausible(&sighting, now)?;
+    Ok(sighting)
+}
+
+/// A sighting whose fields could all have been written by runs of this
+/// check up to `now`: `since` at most ten years back and not after `last`;
+/// no count's `last` before `since`; no more checks than the streak's
+/// length allows.
+fn plausible(s: &Sighting, now: u64) -> Result<(), String> {
+    if s.since < now.saturating_sub(LONGEST_STREAK_SECS) {
+        return Err(format!(
+            "'since' {} is more than ten years ago: no streak is that long",
+            s.since
+        ));
+    }
+    if s.since > s.last {
+        return Err(format!("'since' {} is after 'last' {}", s.since, s.last));
+    }
+    let counts = s
+        .counts
+        .iter()
+        .map(|(k, c)| (format!("service '{k}'"), c))
+        .chain(s.unclaimed.iter().map(|c| ("'unclaimed'".to_string(), c)));
+    for (name, c) in counts {
+        if c.last < s.since {
+            return Err(format!(
+                "{name}: 'last' {} is before the streak's 'since' {}",
+                c.last, s.since
+            ));
+        }
+        let reachable = (c.last - s.since)
+            .saturating_add(1)
+            .saturating_mul(CHECKS_PER_SECOND);
+        if c.checks > reachable {
+            return Err(format!(
+                "{name}: 'checks' {} is more than runs between 'since' and 'last' could count",
+                c.checks
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// A streak of version 1 or 2, one count per mode: its times become the
@@ -401,19 +467,22 @@ fn decode_old_streak(
     if (count > 0) != start.is_some() {
         return Err(format!("'{checks}' and '{since}' disagree"));
     }
-    Ok(start.map(|start| {
-        // A file without `last` knows only when the streak began.
-        let last = last.unwrap_or(start).max(start);
-        Sighting {
-            since: start,
+    let Some(start) = start else {
+        return Ok(None);
+    };
+    // A file without `last` knows only when the streak began.
+    let last = last.unwrap_or(start).max(start);
+    let sighting = Sighting {
+        since: start,
+        last,
+        counts: BTreeMap::new(),
+        unclaimed: Some(Count {
+            checks: count,
             last,
-            counts: BTreeMap::new(),
-            unclaimed: Some(Count {
-                checks: count,
-                last,
-            }),
-        }
-    }))
+        }),
+    };
+    plausible(&sighting, now)?;
+    Ok(Some(sighting))
 }
 
 #[cfg(test)]
@@ -458,6 +527,7 @@ pub(super) mod tests {
             ]),
             prefix: Some("/GKLM".into()),
             session: Some(Secret::new("sess-roundtrip".into())),
+            clock_back: None,
         };
         let text = encode(&saved, TARGET, 2000);
         assert_eq!(decode(&text, 2000).unwrap(), (TARGET.to_string(), saved));
@@ -530,6 +600,103 @@ pub(super) mod tests {
         }
     }
 
+    /// A version 3 file of one streak, service A, written at `updated`.
+    fn v3(updated: u64, since: u64, last: u64, checks: &str, count_last: u64) -> String {
+        format!(
+            r#"{{"version":3,"target":"{TARGET}","updated":{updated},"streaks":{{"running":{{"since":{since},"last":{last},"services":{{"{A}":{{"checks":{checks},"last":{count_last}}}}}}}}},"session":"sess-1"}}"#
+        )
+    }
+
+    fn seen_by_a() -> Learnt {
+        Learnt {
+            observation: Some(Observation {
+                mode: "running",
+                service: A.into(),
+                seen: true,
+                max_gap: 86_400,
+            }),
+            ..Learnt::default()
+        }
+    }
+
+    #[test]
+    fn a_clock_that_went_back_keeps_every_streak_count_duration_and_session() {
+        let day = 86_400;
+        let (updated, since) = (100 * day, 99 * day);
+        let text = v3(updated, since, updated, "7", updated);
+        for back in [301, 360, 2 * day, 30 * day] {
+            let now = updated - back;
+            let (_, saved) = decode(&text, now).unwrap();
+            assert_eq!(saved.clock_back, Some(back), "{back}");
+            assert_eq!(saved.session, Some(Secret::new("sess-1".into())));
+            let s = &saved.streaks["running"];
+            assert_eq!((s.since, s.last), (since - back, now), "{back}");
+            assert_eq!(
+                s.counts[A],
+                Count {
+                    checks: 7,
+                    last: now
+                }
+            );
+            // A run that read an answer goes on counting, and says why the
+            // time between the checks is not known.
+            let merged = saved.after_run(&seen_by_a(), now);
+            let observed = merged.observed.unwrap();
+            assert_eq!(observed.streak.checks, 8);
+            assert_eq!(observed.streak.seconds(now), day);
+            assert_eq!(observed.clock_back, Some(back));
+            // A run that learnt nothing changes nothing: no write.
+            let idle = saved.after_run(&Learnt::default(), now);
+            assert_eq!(idle.saved, saved, "{back}");
+        }
+        // A skew of a few minutes is no step of the clock.
+        let (_, saved) = decode(&text, updated - 300).unwrap();
+        assert_eq!(saved.clock_back, None);
+        let merged = saved.after_run(&seen_by_a(), updated - 300);
+        assert_eq!(merged.observed.unwrap().clock_back, None);
+    }
+
+    #[test]
+    fn damaged_values_are_damage_like_a_damaged_file() {
+        let day = 86_400;
+        let now = 20_000 * day;
+        for (text, why) in [
+            (
+                v3(now, now - day, now, "18446744073709551615", now),
+                "'checks' 18446744073709551615 is more than",
+            ),
+            (
+                v3(now, now - 10, now, "20000", now),
+                "'checks' 20000 is more than",
+            ),
+            (
+                v3(now, 0, now, "3", now),
+                "'since' 0 is more than ten years ago",
+            ),
+            (
+                v3(now, now, now - day, "1", now - day),
+                "'since' 1728000000 is after 'last' 1727913600",
+            ),
+            (
+                v3(now, now - day, now, "1", now - 2 * day),
+                "is before the streak's 'since'",
+            ),
+            (v3(now, now - day, now + 3600, "1", now), "in the future"),
+        ] {
+            let err = decode(&text, now).unwrap_err();
+            assert!(err.contains(why), "{text}: {err}");
+            // The same handling as any damaged file: no history, replaced.
+            assert!(matches!(history(&text, now, TARGET, false), Ok(Err(_))));
+        }
+        let old = format!(
+            r#"{{"version":2,"target":"t","updated":{now},"streaks":{{"running":{{"checks":99999999,"since":{},"last":{now}}}}}}}"#,
+            now - 60
+        );
+        assert!(decode(&old, now).unwrap_err().contains("'checks' 99999999"));
+        // A thousand checks a second is the most any streak can count.
+        assert!(decode(&v3(now, now - 9, now, "10000", now), now).is_ok());
+    }
+
     #[test]
     fn doubtful_files_are_rejected() {
         let ok = r#"{"version":2,"target":"t","updated":100,"streaks":{}}"#;
@@ -547,10 +714,6 @@ pub(super) mod tests {
                 "no format version",
             ),
             (r#"{"version":2,"updated":1,"streaks":{}}"#, "target"),
-            (
-                r#"{"version":2,"target":"t","updated":99999999,"streaks":{}}"#,
-                "future",
-            ),
             (r#"{"version":2,"target":"t","updated":1}"#, "streaks"),
             (
                 r#"{"version":2,"target":"t","updated":1,"streaks":{"running":{"checks":-1}}}"#,
@@ -665,6 +828,7 @@ pub(super) mod tests {
             ]),
             prefix: Some("/SKLM".into()),
             session: Some(Secret::new("old-session-1".into())),
+            clock_back: None,
         }
     }
 
