@@ -51,10 +51,17 @@ impl Check<'_> {
         };
         let fetched = ask(config, self.server, &credentials, &before, trace);
         let answer = read_answer(config, &fetched);
+        let started_with = before.as_ref().ok().and_then(|b| b.saved.session.clone());
         let learnt = Learnt {
             prefix: fetched.prefix.clone(),
-            session: fetched.session.clone(),
-            started_with: before.as_ref().ok().and_then(|b| b.saved.session.clone()),
+            // A run that keeps no session leaves the file's as it found it:
+            // other services of the target use it, and only whoever drops
+            // a session may end it.
+            session: match caches(config) {
+                true => fetched.session.clone(),
+                false => started_with.clone(),
+            },
+            started_with,
             observation: answer.as_ref().ok().and_then(|a| observation(config, a)),
         };
         // Never overwrite what could not be used.
@@ -480,6 +487,26 @@ mod tests {
             "sent: {:?}",
             other.log.borrow()
         );
+    }
+
+    #[test]
+    fn a_run_that_keeps_no_session_leaves_the_cached_one_as_it_found_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().join("s.json");
+        let gklm = Canned::answering(serde_json::from_str(RUNNING).unwrap());
+        let caching = config("gklm.example", &state, &[]);
+        run(&caching, &gklm, 1_000);
+        let cached = std::fs::read_to_string(&state).unwrap();
+        assert!(cached.contains("canned-session-1"), "{cached}");
+        let uncached = config("gklm.example", &state, &["--no-session-cache"]);
+        assert_eq!(run(&uncached, &gklm, 1_060).state, State::Ok);
+        let kept = std::fs::read_to_string(&state).unwrap();
+        assert!(kept.contains("canned-session-1"), "{kept}");
+        // It ended its own session only; the next caching run needs no login.
+        assert_eq!(gklm.asked("logout canned-session-1"), 0);
+        assert_eq!(gklm.asked("logout"), 1);
+        run(&caching, &gklm, 1_120);
+        assert_eq!(gklm.asked("login"), 2, "{:?}", gklm.log.borrow());
     }
 
     #[test]

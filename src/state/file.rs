@@ -31,7 +31,7 @@ use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsE
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use super::record::{Refusal, Saved, encode, history};
+use super::record::{Refusal, Saved, encode, history, salvaged_session};
 
 /// The packaged state directory; creating it is the package's job.
 pub const DEFAULT_DIR: &str = "/var/lib/check_gklm_backup";
@@ -243,7 +243,11 @@ impl StateFile {
                     "ignored state file {}: {why}; it will be replaced",
                     self.path.display()
                 );
-                (Saved::default(), Some(note))
+                let saved = Saved {
+                    session: salvaged_session(&raw, target),
+                    ..Saved::default()
+                };
+                (saved, Some(note))
             }
             Err(refusal) => return Err(self.refused(refusal, target)),
         };

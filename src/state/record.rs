@@ -302,6 +302,22 @@ pub(super) fn history(
     }
 }
 
+/// The session a damaged file of `target` still holds: its history is
+/// lost, but a session dropped without a logout would stay live in GKLM,
+/// so it is kept (only where the file names this target, so that no file
+/// can send a session to another host).
+pub(super) fn salvaged_session(text: &str, target: &str) -> Option<Secret> {
+    let value = serde_json::from_str::<Value>(text).ok()?;
+    let map = value.as_object()?;
+    if map.get("target").and_then(Value::as_str) != Some(target) {
+        return None;
+    }
+    map.get("session")
+        .and_then(Value::as_str)
+        .filter(|s| plausible_session_id(s))
+        .map(|s| Secret::new(s.to_string()))
+}
+
 /// Whether a file `decode` refused may be replaced (see `history`).
 fn replaceable(text: &str, target: &str, named: bool) -> Result<(), Refusal> {
     let value = serde_json::from_str::<Value>(text).ok();
@@ -695,6 +711,24 @@ pub(super) mod tests {
         assert!(decode(&old, now).unwrap_err().contains("'checks' 99999999"));
         // A thousand checks a second is the most any streak can count.
         assert!(decode(&v3(now, now - 9, now, "10000", now), now).is_ok());
+    }
+
+    #[test]
+    fn a_damaged_file_of_this_target_still_hands_back_its_session() {
+        let damaged = |target: &str, session: &str| {
+            format!(r#"{{"version":3,"target":"{target}","updated":"x","session":"{session}"}}"#)
+        };
+        assert!(decode(&damaged(TARGET, "sess-1"), 100).is_err());
+        assert_eq!(
+            salvaged_session(&damaged(TARGET, "sess-1"), TARGET),
+            Some(Secret::new("sess-1".into()))
+        );
+        assert_eq!(
+            salvaged_session(&damaged("other:9443", "sess-1"), TARGET),
+            None
+        );
+        assert_eq!(salvaged_session(&damaged(TARGET, "a b"), TARGET), None);
+        assert_eq!(salvaged_session("{\"version\":", TARGET), None);
     }
 
     #[test]
