@@ -159,13 +159,23 @@ fn mask_all(text: &str, known: &[Known]) -> String {
 struct Matcher {
     units: Vec<Unit>,
     kind: Kind,
+    /// Characters matched before each unit (blanks do not count).
+    done: Vec<usize>,
 }
 
 impl Matcher {
     fn of(known: &Known) -> Matcher {
+        let units = pattern(&known.value, known.kind);
+        let done = std::iter::once(0)
+            .chain(units.iter().scan(0, |n, u| {
+                *n += usize::from(matches!(u, Unit::Char(_)));
+                Some(*n)
+            }))
+            .collect();
         Matcher {
-            units: pattern(&known.value, known.kind),
+            units,
             kind: known.kind,
+            done,
         }
     }
 
@@ -237,47 +247,72 @@ fn match_at(text: &str, at: usize, m: &Matcher) -> bool {
 /// Where the longest match of the secret starting at byte `at` ends, if
 /// there is one: the whole secret, or for a session id at least its first
 /// `PREFIX_MASKED` characters.
+///
+/// A search over states (position in the text, units matched) with an
+/// explicit stack and a visited set, never recursion: each state is
+/// explored once, so a run of hyphens or blanks of any length costs time
+/// linear in it and no stack (30,000 hyphens once overflowed the stack).
 fn match_end(text: &str, at: usize, m: &Matcher) -> Option<usize> {
-    longest(text, at, &m.units, 0, m)
-}
-
-/// The longest match of the rest `pat` at `at`, `done` characters matched.
-fn longest(text: &str, at: usize, pat: &[Unit], done: usize, m: &Matcher) -> Option<usize> {
-    let Some((unit, rest)) = pat.split_first() else {
-        return Some(at);
+    let pat = &m.units;
+    // Most positions fail on the first character: no allocation for them.
+    let Some(&Unit::Char(first)) = pat.first() else {
+        return None;
     };
-    let shortened = (m.kind == Kind::SessionId && done >= PREFIX_MASKED).then_some(at);
-    let further = match *unit {
-        Unit::Char(c) => forms_at(text, at)
-            .into_iter()
-            .flatten()
-            .filter(|&(found, _)| m.accepts(c, found))
-            .filter_map(|(_, len)| longest(text, at + len, rest, done + 1, m))
-            .max(),
-        Unit::Blank => {
-            // Greedy is right: the next unit, if any, is not a blank.
-            let mut end = at;
-            while let Some(len) = forms_at(text, end)
-                .into_iter()
-                .flatten()
-                .filter(|&(found, _)| is_blank(found))
-                .map(|(_, len)| len)
-                .max()
-            {
-                end += len;
+    if !forms_at(text, at)
+        .into_iter()
+        .flatten()
+        .any(|(found, _)| m.accepts(first, found))
+    {
+        return None;
+    }
+    let session = m.kind == Kind::SessionId;
+    let done = &m.done;
+    let mut best = None;
+    let mut seen = std::collections::HashSet::new();
+    let mut pending = vec![(at, 0usize)];
+    while let Some((pos, i)) = pending.pop() {
+        if !seen.insert((pos, i)) {
+            continue;
+        }
+        let mut end = |e: usize| best = best.max(Some(e));
+        if i == pat.len() {
+            end(pos);
+            continue;
+        }
+        if session && done[i] >= PREFIX_MASKED {
+            end(pos);
+        }
+        match pat[i] {
+            Unit::Char(c) => {
+                for (found, len) in forms_at(text, pos).into_iter().flatten() {
+                    if m.accepts(c, found) {
+                        pending.push((pos + len, i + 1));
+                    }
+                }
             }
-            if end == at {
-                None
-            } else {
-                longest(text, end, rest, done, m)
+            Unit::Blank => {
+                // Greedy is right: the next unit, if any, is not a blank.
+                let mut stop = pos;
+                while let Some(len) = forms_at(text, stop)
+                    .into_iter()
+                    .flatten()
+                    .filter(|&(found, _)| is_blank(found))
+                    .map(|(_, len)| len)
+                    .max()
+                {
+                    stop += len;
+                }
+                if stop > pos {
+                    pending.push((stop, i + 1));
+                }
             }
         }
-    };
-    // A session id's hyphens may be anywhere in an echo, inside the id.
-    let hyphen = (m.kind == Kind::SessionId && done > 0 && text[at..].starts_with('-'))
-        .then(|| longest(text, at + 1, pat, done, m))
-        .flatten();
-    [further, hyphen, shortened].into_iter().flatten().max()
+        // A session id's hyphens may be anywhere in an echo, inside the id.
+        if session && done[i] > 0 && text[pos..].starts_with('-') {
+            pending.push((pos + 1, i));
+        }
+    }
+    best
 }
 
 /// The characters the text at byte `at` can stand for, with their length
@@ -432,5 +467,59 @@ mod tests {
             masked(id, "x 0F8B3C2E-1234-4ABC-9DEF-00112233AABB y"),
             "x 0F8B3C2E-1234-4ABC-9DEF-00112233AABB y"
         );
+    }
+
+    /// `f` on a thread with a small stack: a matcher that recursed per
+    /// character would overflow it (and abort the test binary).
+    fn on_a_small_stack<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+        std::thread::Builder::new()
+            .stack_size(256 << 10)
+            .spawn(f)
+            .unwrap()
+            .join()
+            .unwrap()
+    }
+
+    const ID: &str = "7f3c2a91-5b6d-4e8f-a0b1-c2d3e4f5a6b7";
+
+    #[test]
+    fn a_megabyte_of_hyphens_after_the_ids_first_character_costs_no_stack() {
+        let out = on_a_small_stack(|| {
+            let text = format!("x 7{} 7f3c2a91 y", "-".repeat(1 << 20));
+            masked_as(Kind::SessionId, ID, &text)
+        });
+        assert!(out.starts_with("x 7---"), "{}", &out[..20]);
+        assert!(out.ends_with(" **** y"), "{}", &out[out.len() - 20..]);
+        // Hyphens inside the id, however many, are still the id.
+        let text = format!("<7f3c{}2a91>", "-".repeat(100_000));
+        let out = on_a_small_stack(move || masked_as(Kind::SessionId, ID, &text));
+        assert_eq!(out, "<****>");
+    }
+
+    #[test]
+    fn a_megabyte_of_repeated_id_prefixes_is_masked_in_linear_time() {
+        let out = on_a_small_stack(|| {
+            let text = "7f3c2a9".repeat((1 << 20) / 7);
+            masked_as(Kind::SessionId, ID, &text)
+        });
+        assert!(!out.contains("****"), "seven characters are no id");
+        // Eight and more are: each prefix masked, the text kept linear.
+        let (small, large) = on_a_small_stack(|| {
+            let time = |n: usize| {
+                let text = "7f3c2a91-".repeat(n);
+                let started = std::time::Instant::now();
+                let out = masked_as(Kind::SessionId, ID, &text);
+                assert_eq!(out, "****".repeat(n), "{n}");
+                started.elapsed().as_secs_f64()
+            };
+            (time(10_000), time(100_000))
+        });
+        // Ten times the text: about ten times the time, far from a hundred.
+        assert!(large < small * 40.0 + 0.05, "{small}s then {large}s");
+        let out = on_a_small_stack(|| {
+            let text = format!("pw {}", "correct horse ".repeat(1 << 16));
+            masked("correct horse battery", &text)
+        });
+        assert!(out.starts_with("pw correct horse"), "no false match");
     }
 }

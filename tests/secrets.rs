@@ -344,3 +344,49 @@ fn a_session_id_echoed_altered_never_shows_whatever_gave_the_id() {
         }
     }
 }
+
+/// The real binary, on a 1 MiB stack (`ulimit -s 1024`), with `args`.
+fn on_a_small_stack(sim: &Simulator, ws: &Workspace, session: &str, args: &[&str]) -> Run {
+    let port = sim.port().to_string();
+    let ca = sim.ca_pem();
+    let mut cmd = std::process::Command::new("sh");
+    cmd.env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("MP_STATE_PATH", ws.state_dir())
+        .env("GKLM_AUTH_ID", session)
+        .current_dir(ws.path())
+        .stdin(std::process::Stdio::null())
+        .args(["-c", r#"ulimit -s 1024 && exec "$0" "$@""#, BIN])
+        .args(["-H", "localhost", "-p", &port, "--cacert"])
+        .arg(ca)
+        .args(args);
+    run(&mut cmd)
+}
+
+#[test]
+fn an_answer_made_to_defeat_the_secret_matcher_still_gets_its_plugin_line() {
+    let sim = Simulator::start();
+    let ws = Workspace::new();
+    let session = sim.issue_session();
+    let first = &session[..1];
+    let (head, tail) = session.split_at(4);
+    for text in [
+        // Hyphens after the id's first character, up to GKLM's 64 KiB bound.
+        format!("CTGKM0001E {first}{}", "-".repeat(60_000)),
+        // The id's prefix, over and over.
+        format!("CTGKM0001E {}", head.repeat(15_000)),
+        // The id with 30,000 hyphens inside: still the id.
+        format!("CTGKM0001E {head}{}{tail}", "-".repeat(30_000)),
+    ] {
+        let body = format!(r#"{{"code":"CTGKM0001E","message":"{text}"}}"#);
+        sim.set_status_behavior(Behavior::json(500, &body));
+        let r = on_a_small_stack(&sim, &ws, &session, &["-t", "10", "-vvv"]);
+        assert_eq!(r.code, 3, "{}{}", r.stdout, r.stderr);
+        assert!(r.stdout.starts_with("UNKNOWN - "), "{}", r.stdout);
+        assert!(r.stdout.contains("HTTP 500"), "{}", r.stdout);
+        assert!(
+            !r.stdout.contains(&session) && !r.stderr.contains(&session),
+            "the session id leaked"
+        );
+    }
+}
