@@ -453,3 +453,110 @@ fn the_rpm_builds_holds_every_file_installs_into_a_scratch_root_and_runs() {
         (0o700, 0)
     );
 }
+
+/// The owner and mode of `path`, not following a symlink.
+fn owner_and_mode(path: &Path) -> (u32, u32, u32) {
+    let m = std::fs::symlink_metadata(path).unwrap();
+    (m.uid(), m.gid(), m.mode() & 0o7777)
+}
+
+/// A scratch root with the host's users, so that `nagios` resolves in it.
+fn scratch_root() -> tempfile::TempDir {
+    let root = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(root.path().join("etc")).unwrap();
+    std::fs::create_dir_all(root.path().join("var/lib")).unwrap();
+    for db in ["passwd", "group"] {
+        std::fs::copy(Path::new("/etc").join(db), root.path().join("etc").join(db)).unwrap();
+    }
+    root
+}
+
+/// Each way the packages touch the state directory at install, upgrade or
+/// boot, run over `root`: the .deb's postinst, and systemd-tmpfiles with
+/// the .deb's and the .rpm's tmpfiles.d line.
+fn set_up_state_dir(root: &Path) -> Vec<String> {
+    let spec = std::fs::read_to_string("packaging/rpm/check_gklm_backup.spec").unwrap();
+    let rpm_line = spec
+        .lines()
+        .find(|l| l.starts_with("d %{statedir} "))
+        .expect("the spec's tmpfiles.d line")
+        .replace("%{statedir}", "/var/lib/check_gklm_backup");
+    let rpm_conf = root.join("rpm-tmpfiles.conf");
+    std::fs::write(&rpm_conf, format!("{rpm_line}\n")).unwrap();
+    let mut ran = Vec::new();
+    let postinst = Command::new("sh")
+        .args(["packaging/deb/postinst", "configure", "0.1.0"])
+        .env("DPKG_ROOT", root)
+        .output()
+        .unwrap();
+    assert!(postinst.status.success(), "{postinst:?}");
+    ran.push("postinst".to_string());
+    let Some(tmpfiles) = require("systemd-tmpfiles", "packaging: state directory", "systemd")
+    else {
+        return ran;
+    };
+    // systemd-tmpfiles takes a configuration by absolute path only.
+    let deb_conf = root.join("deb-tmpfiles.conf");
+    std::fs::copy("packaging/deb/tmpfiles.conf", &deb_conf).unwrap();
+    for conf in [deb_conf, rpm_conf] {
+        let name = conf.file_name().unwrap().to_string_lossy().to_string();
+        let out = Command::new(&tmpfiles)
+            .arg("--create")
+            .arg(format!("--root={}", root.display()))
+            .arg(&conf)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{name}: {out:?}");
+        ran.push(name);
+    }
+    ran
+}
+
+#[test]
+fn an_upgrade_keeps_the_state_directory_the_admin_chose() {
+    if !require_root(
+        "an_upgrade_keeps_the_state_directory_the_admin_chose",
+        "chown",
+    ) {
+        return;
+    }
+    // Given to another user (icinga, say) with another mode.
+    let root = scratch_root();
+    let dir = root.path().join("var/lib/check_gklm_backup");
+    std::fs::create_dir(&dir).unwrap();
+    std::os::unix::fs::chown(&dir, Some(4242), Some(4243)).unwrap();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o750)).unwrap();
+    for step in set_up_state_dir(root.path()) {
+        assert_eq!(owner_and_mode(&dir), (4242, 4243, 0o750), "after {step}");
+    }
+    // A symlink there is never followed, and stays.
+    let root = scratch_root();
+    let elsewhere = root.path().join("elsewhere");
+    std::fs::create_dir(&elsewhere).unwrap();
+    std::os::unix::fs::chown(&elsewhere, Some(4242), Some(4243)).unwrap();
+    std::fs::set_permissions(&elsewhere, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let link = root.path().join("var/lib/check_gklm_backup");
+    std::os::unix::fs::symlink(&elsewhere, &link).unwrap();
+    set_up_state_dir(root.path());
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert_eq!(owner_and_mode(&elsewhere), (4242, 4243, 0o755));
+    // Missing: created, private to the monitoring user where there is one.
+    let root = scratch_root();
+    let dir = root.path().join("var/lib/check_gklm_backup");
+    let nagios = Command::new("id").args(["-u", "nagios"]).output().unwrap();
+    let uid = match nagios.status.success() {
+        true => String::from_utf8_lossy(&nagios.stdout)
+            .trim()
+            .parse()
+            .unwrap(),
+        false => 0,
+    };
+    set_up_state_dir(root.path());
+    let (owner, _, mode) = owner_and_mode(&dir);
+    assert_eq!((owner, mode), (uid, 0o700));
+}
