@@ -10,9 +10,11 @@
 //! - every printed line is scrubbed again ([`redact`]) as the last line of
 //!   defence, before it is cleaned and cut;
 //! - a secret is recognised in the forms the text may have taken on the
-//!   way: literally, JSON-escaped (`\"`, `\\`, `\/`, `\u0041`), and with its
+//!   way, character by character and mixed: literally, JSON-escaped (`\"`,
+//!   `\\`, `\/`, `\u0041`), percent-encoded (`%41`, `%c3%a9`, `+`) and as an
+//!   HTML character reference (`&amp;`, `&#38;`, `&#x26;`), and with its
 //!   white space reflowed (any run of blanks, or of `\n`-style escapes, for
-//!   any run of white space in the secret);
+//!   any run of white space in the secret); base64 and the like are not;
 //! - a session id is also recognised upper- or lower-cased, with its
 //!   hyphens removed (or others added), and by its first `PREFIX_MASKED` or
 //!   more characters: servers and proxies log ids normalised or shortened,
@@ -308,8 +310,12 @@ fn match_end(text: &str, at: usize, m: &Matcher) -> Option<usize> {
             }
         }
         // A session id's hyphens may be anywhere in an echo, inside the id.
-        if session && done[i] > 0 && text[pos..].starts_with('-') {
-            pending.push((pos + 1, i));
+        if session && done[i] > 0 {
+            for (found, len) in forms_at(text, pos).into_iter().flatten() {
+                if found == '-' {
+                    pending.push((pos + len, i));
+                }
+            }
         }
     }
     best
@@ -318,13 +324,77 @@ fn match_end(text: &str, at: usize, m: &Matcher) -> Option<usize> {
 /// The characters the text at byte `at` can stand for, with their length
 /// in the text: the character itself, and what a JSON escape starting
 /// there decodes to.
-fn forms_at(text: &str, at: usize) -> [Option<(char, usize)>; 2] {
+fn forms_at(text: &str, at: usize) -> [Option<(char, usize)>; 4] {
     let rest = &text[at..];
     let Some(literal) = rest.chars().next() else {
-        return [None, None];
+        return [None; 4];
     };
-    let literal = Some((literal, literal.len_utf8()));
-    [literal, json_escape(rest)]
+    let encoded = |f: fn(&str) -> Option<(char, usize)>| match literal {
+        '\\' | '%' | '+' | '&' => f(rest),
+        _ => None,
+    };
+    [
+        Some((literal, literal.len_utf8())),
+        encoded(json_escape),
+        encoded(percent_escape),
+        encoded(html_entity),
+    ]
+}
+
+/// `%41`, `%c3%a9` (any hex case, UTF-8 bytes), or `+` for a space, as a
+/// URL's query or a form encodes text.
+fn percent_escape(text: &str) -> Option<(char, usize)> {
+    if text.starts_with('+') {
+        return Some((' ', 1));
+    }
+    let byte = |i: usize| -> Option<u8> {
+        let hex = text.get(i * 3..i * 3 + 3)?.strip_prefix('%')?;
+        if !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return None;
+        }
+        u8::from_str_radix(hex, 16).ok()
+    };
+    let first = byte(0)?;
+    let len = match first {
+        0x00..=0x7f => 1,
+        0xc2..=0xdf => 2,
+        0xe0..=0xef => 3,
+        0xf0..=0xf4 => 4,
+        _ => return None,
+    };
+    let bytes: Option<Vec<u8>> = (0..len).map(byte).collect();
+    let decoded = String::from_utf8(bytes?).ok()?;
+    let c = decoded.chars().next()?;
+    Some((c, len * 3))
+}
+
+/// An HTML character reference: `&amp;`, `&lt;`, `&gt;`, `&quot;`,
+/// `&apos;`, `&nbsp;`, decimal `&#38;` or hex `&#x26;` (any case).
+fn html_entity(text: &str) -> Option<(char, usize)> {
+    let body = text.strip_prefix('&')?;
+    let end = body.bytes().take(10).position(|b| b == b';')?;
+    let name = &body[..end];
+    let c = match name {
+        "amp" => '&',
+        "lt" => '<',
+        "gt" => '>',
+        "quot" => '"',
+        "apos" => '\'',
+        "nbsp" => ' ',
+        _ => {
+            let number = name.strip_prefix('#')?;
+            let (digits, radix) = match number.strip_prefix(['x', 'X']) {
+                Some(hex) => (hex, 16),
+                None => (number, 10),
+            };
+            if digits.is_empty() || !digits.chars().all(|c| c.is_digit(radix)) {
+                return None;
+            }
+            let code = u32::from_str_radix(digits, radix).ok()?;
+            char::from_u32(code)?
+        }
+    };
+    Some((c, end + 2))
 }
 
 fn json_escape(text: &str) -> Option<(char, usize)> {
@@ -467,6 +537,45 @@ mod tests {
             masked(id, "x 0F8B3C2E-1234-4ABC-9DEF-00112233AABB y"),
             "x 0F8B3C2E-1234-4ABC-9DEF-00112233AABB y"
         );
+    }
+
+    #[test]
+    fn percent_encoded_and_html_escaped_forms_are_recognised() {
+        let password = "Tr0ub4dor&3 horse";
+        for text in [
+            "x Tr0ub4dor&amp;3 horse y",
+            "x Tr0ub4dor&#38;3 horse y",
+            "x Tr0ub4dor&#x26;3&nbsp;horse y",
+            "x Tr0ub4dor%263%20horse y",
+            "x Tr0ub4dor%263+horse y",
+            "x %54%72%30%75%62%34%64%6F%72%26%33%20%68%6F%72%73%65 y",
+            "x %54%72%30%75%62%34%64%6f%72%26%33%20%68%6f%72%73%65 y",
+            r"x Tr0ub4dor\u00263 horse y",
+            "x Tr0ub4dor\\u00263 horse y",
+        ] {
+            assert_eq!(masked(password, text), "x **** y", "{text}");
+        }
+        assert_eq!(
+            masked("caf\u{e9} au lait", "x caf%C3%A9%20au%20lait y"),
+            "x **** y"
+        );
+        // Not an encoding: left alone.
+        for text in [
+            "x Tr0ub4dor%2g3 horse y",
+            "x Tr0ub4dor&#x;3 horse y",
+            "x Tr0ub4dor&#+38;3 horse y",
+        ] {
+            assert_eq!(masked(password, text), text, "{text}");
+        }
+        let id = "7f3c2a91-5b6d-4e8f-a0b1-c2d3e4f5a6b7";
+        for text in [
+            "x 7f3c2a91%2D5b6d%2d4e8f-a0b1-c2d3e4f5a6b7 y",
+            "x 7f3c2a91&#45;5b6d&#x2D;4e8f-a0b1-c2d3e4f5a6b7 y",
+            r"x \u0037f3c2a91-5b6d-4e8f-a0b1-c2d3e4f5a6b7 y",
+            "x %37%66%33%63%32%61%39%31 y",
+        ] {
+            assert_eq!(masked_as(Kind::SessionId, id, text), "x **** y", "{text}");
+        }
     }
 
     /// `f` on a thread with a small stack: a matcher that recursed per

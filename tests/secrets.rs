@@ -390,3 +390,79 @@ fn an_answer_made_to_defeat_the_secret_matcher_still_gets_its_plugin_line() {
         );
     }
 }
+
+/// `text` percent-encoded, every byte (`upper` hex digits or lower).
+fn percent_all(text: &str, upper: bool) -> String {
+    text.bytes()
+        .map(|b| match upper {
+            true => format!("%{b:02X}"),
+            false => format!("%{b:02x}"),
+        })
+        .collect()
+}
+
+#[test]
+fn a_password_echoed_url_encoded_or_html_escaped_never_shows() {
+    let sim = Simulator::start();
+    let password = "Tr0ub4dor&3 horse";
+    let encodings = [
+        "Tr0ub4dor&amp;3 horse".to_string(),
+        "Tr0ub4dor&#38;3&#32;horse".to_string(),
+        "Tr0ub4dor&#x26;3 horse".to_string(),
+        "Tr0ub4dor%263%20horse".to_string(),
+        "Tr0ub4dor%263+horse".to_string(),
+        percent_all(password, true),
+        percent_all(password, false),
+    ];
+    for echo in &encodings {
+        for reply in echoes(&format!("bad password {echo} for {USER}")) {
+            for mode in MODES {
+                let r = login_echoing(&sim, password, reply.clone(), mode);
+                assert_eq!(r.code, 3, "{}", r.stdout);
+                let seen = visible(&r);
+                assert!(seen.contains("CTGKM6003E"), "server text shown: {seen}");
+                for shown in [echo.as_str(), password, "Tr0ub4dor", "%54%72%30"] {
+                    assert!(!seen.contains(shown), "{shown:?} shows ({mode:?}):\n{seen}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn a_session_id_echoed_url_encoded_html_escaped_or_json_escaped_never_shows() {
+    let sim = Simulator::start();
+    sim.configure(|c| {
+        c.login_behavior = Behavior::json(200, &format!(r#"{{"UserAuthId":"{SESSION_ID}"}}"#))
+    });
+    let json_escaped: String = SESSION_ID
+        .chars()
+        .map(|c| format!("\\u{:04x}", c as u32))
+        .collect();
+    for echo in [
+        percent_all(SESSION_ID, true),
+        percent_all(SESSION_ID, false),
+        SESSION_ID.replace('-', "&#45;"),
+        SESSION_ID.replace('-', "&#x2d;"),
+        json_escaped,
+    ] {
+        // Raw in the body, so that the JSON escape is the server's own.
+        let body =
+            format!(r#"{{"code":"CTGKM0001E","message":"CTGKM0001E session {echo} failed"}}"#);
+        sim.set_status_behavior(Behavior::json(500, &body));
+        for mode in MODES {
+            let ws = Workspace::new();
+            let r = run(login_command(&sim, &ws)
+                .args(["-t", "5", "--prefix", "/SKLM"])
+                .args(mode));
+            assert_eq!(r.code, 3, "{}", r.stdout);
+            let seen = visible(&r);
+            assert!(seen.contains("CTGKM0001E session"), "{seen}");
+            assert!(
+                !seen.contains(&echo[..12]),
+                "{echo} shows ({mode:?}):\n{seen}"
+            );
+            assert_no_session_id(&seen, &echo);
+        }
+    }
+}
