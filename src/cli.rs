@@ -239,6 +239,13 @@ pub fn parse(raw: Vec<OsString>, env: &Environment) -> Result<Command, UsageErro
         args.value("--password-file"),
         args.value("--auth-id-file"),
     )?;
+    // Only a login's session is cached: with a given id the option would
+    // promise something it cannot change.
+    if !session_cache && !matches!(auth, AuthSource::Login { .. }) {
+        return usage(
+            "--no-session-cache needs -u/--username: a session id given by --auth-id-file or GKLM_AUTH_ID is never cached",
+        );
+    }
     let cacert = args.value("--cacert");
     let mode_name = args.value_or_default("--mode");
     let mode_options = mode_options(&mut args)?;
@@ -634,7 +641,7 @@ fn parse_state_key(name: String) -> Result<String, UsageError> {
 }
 
 fn parse_backup_dir(dir: String) -> Result<String, UsageError> {
-    if dir.is_empty() || dir.len() > 1024 || dir.chars().any(char::is_control) {
+    if dir.trim().is_empty() || dir.len() > 1024 || dir.chars().any(char::is_control) {
         return usage(format!(
             "invalid --backup-dir '{}': expected a directory path on the GKLM server",
             dir.escape_debug()
@@ -894,6 +901,27 @@ mod tests {
             ),
             (&["-H", "h", "--prefix", "SKLM"], "--prefix"),
             (&["-H", "h", "--password-file", "p"], "needs -u"),
+            (
+                &["-H", "h", "--auth-id-file", "f", "--no-session-cache"],
+                "--no-session-cache needs -u/--username",
+            ),
+            (
+                &["-H", "h", "--no-session-cache"],
+                "--no-session-cache needs -u",
+            ),
+            (
+                &[
+                    "-H",
+                    "h",
+                    "--mode",
+                    "age",
+                    "--critical-time",
+                    "1d",
+                    "--backup-dir",
+                    " ",
+                ],
+                "invalid --backup-dir ' '",
+            ),
             (&["-H", "h", "--format", "xml"], "--format"),
             (
                 &["-H", "a", "-H", "b"],
