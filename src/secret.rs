@@ -163,6 +163,10 @@ struct Matcher {
     kind: Kind,
     /// Characters matched before each unit (blanks do not count).
     done: Vec<usize>,
+    /// The runs of blanks already walked in this text, start to end: many
+    /// starts can reach one long run (`\u0020` a megabyte long), and each
+    /// walking it again would cost time quadratic in the text.
+    runs: std::cell::RefCell<std::collections::BTreeMap<usize, usize>>,
 }
 
 impl Matcher {
@@ -178,6 +182,7 @@ impl Matcher {
             units,
             kind: known.kind,
             done,
+            runs: Default::default(),
         }
     }
 
@@ -293,17 +298,7 @@ fn match_end(text: &str, at: usize, m: &Matcher) -> Option<usize> {
                 }
             }
             Unit::Blank => {
-                // Greedy is right: the next unit, if any, is not a blank.
-                let mut stop = pos;
-                while let Some(len) = forms_at(text, stop)
-                    .into_iter()
-                    .flatten()
-                    .filter(|&(found, _)| is_blank(found))
-                    .map(|(_, len)| len)
-                    .max()
-                {
-                    stop += len;
-                }
+                let stop = blank_run_end(text, pos, m);
                 if stop > pos {
                     pending.push((stop, i + 1));
                 }
@@ -319,6 +314,35 @@ fn match_end(text: &str, at: usize, m: &Matcher) -> Option<usize> {
         }
     }
     best
+}
+
+/// Where the run of blanks starting at `pos` ends (`pos` itself if none
+/// starts there). Greedy is right: the unit after a blank is no blank.
+/// A blank's form can only start where the walk of a run steps (no form
+/// holds a byte that starts another blank), so a run entered at any such
+/// point inside one already walked ends where that one ends.
+fn blank_run_end(text: &str, pos: usize, m: &Matcher) -> usize {
+    let longest_blank = |at: usize| {
+        forms_at(text, at)
+            .into_iter()
+            .flatten()
+            .filter(|&(found, _)| is_blank(found))
+            .map(|(_, len)| len)
+            .max()
+    };
+    let Some(first) = longest_blank(pos) else {
+        return pos;
+    };
+    let known = m.runs.borrow().range(..=pos).next_back().map(|(_, &e)| e);
+    if let Some(end) = known.filter(|&e| e > pos) {
+        return end;
+    }
+    let mut stop = pos + first;
+    while let Some(len) = longest_blank(stop) {
+        stop += len;
+    }
+    m.runs.borrow_mut().insert(pos, stop);
+    stop
 }
 
 /// The characters the text at byte `at` can stand for, with their length
@@ -576,6 +600,24 @@ mod tests {
         ] {
             assert_eq!(masked_as(Kind::SessionId, id, text), "x **** y", "{text}");
         }
+    }
+
+    #[test]
+    fn a_megabyte_of_escaped_blanks_after_a_prefix_costs_linear_time() {
+        let (small, large) = on_a_small_stack(|| {
+            let time = |n: usize| {
+                let text = r"\u0020".repeat(n);
+                let started = std::time::Instant::now();
+                let out = masked("20 horses", &text);
+                assert_eq!(out, text, "no horses: nothing masked");
+                started.elapsed().as_secs_f64()
+            };
+            (time(10_000), time(100_000))
+        });
+        assert!(large < small * 40.0 + 0.05, "{small}s then {large}s");
+        // A run walked once still masks every secret that ends it.
+        let text = format!("{}20 \\n\\t horses", r"\u0020".repeat(50));
+        assert!(masked("20 horses", &text).ends_with("****"), "{text}");
     }
 
     /// `f` on a thread with a small stack: a matcher that recursed per
