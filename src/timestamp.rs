@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use crate::zone::{Zone, fixed_offset};
+use crate::zone::{Zone, fixed_offset, numeric_offset};
 
 /// Why a time was not read.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -181,23 +181,7 @@ fn zone_offset(zone: &str) -> Option<i64> {
     if zone.eq_ignore_ascii_case("z") {
         return Some(0);
     }
-    let sign = match zone.as_bytes().first()? {
-        b'+' => 1,
-        b'-' => -1,
-        _ => return None,
-    };
-    let body = zone.get(1..)?;
-    let (h, m) = match body.len() {
-        2 => (body, "00"),
-        4 => (body.get(..2)?, body.get(2..)?),
-        5 if body.as_bytes()[2] == b':' => (body.get(..2)?, body.get(3..)?),
-        _ => return None,
-    };
-    if !h.bytes().chain(m.bytes()).all(|c| c.is_ascii_digit()) {
-        return None;
-    }
-    let (h, m) = (h.parse::<i64>().ok()?, m.parse::<i64>().ok()?);
-    (h <= 23 && m <= 59).then_some(sign * (h * 3600 + m * 60))
+    numeric_offset(zone)
 }
 
 /// The creation stamp in a backup file name, `..._20160123144220-0800_...`:

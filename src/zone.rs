@@ -119,12 +119,17 @@ pub fn fixed_offset(text: &str) -> Option<i64> {
     if rest == "Z" && text == "Z" {
         return Some(0);
     }
-    let sign = match rest.as_bytes().first()? {
+    numeric_offset(rest)
+}
+
+/// `+01:00`, `-0800` or `+05` as seconds east of UTC.
+pub fn numeric_offset(text: &str) -> Option<i64> {
+    let sign = match text.as_bytes().first()? {
         b'+' => 1,
         b'-' => -1,
         _ => return None,
     };
-    let body = &rest[1..];
+    let body = &text[1..];
     let (h, m) = match body.len() {
         2 => (body, "00"),
         4 => (body.get(..2)?, body.get(2..)?),

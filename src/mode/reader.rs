@@ -561,18 +561,18 @@ impl Quote<'_> {
 
     /// A `code` the mode does not know: GKLM's error when an E id is
     /// beside it, a contradiction when an I id is, else a plain refusal.
+    /// Every id of the answer, in `code` (whatever it holds) and the texts.
+    fn every_id<'t>(&'t self, texts: &'t [Text]) -> Vec<&'t str> {
+        let code = self.map.get("code").and_then(Value::as_str);
+        code.into_iter()
+            .chain(texts.iter().map(|t| t.text))
+            .flat_map(message_ids)
+            .collect()
+    }
+
     fn unknown_code(&self, texts: &[Text], vocabulary: &Vocabulary) -> String {
         let expected = vocabulary.expected;
-        let code_id = self
-            .map
-            .get("code")
-            .and_then(Value::as_str)
-            .map(message_ids);
-        let ids: Vec<&str> = code_id
-            .into_iter()
-            .flatten()
-            .chain(texts.iter().flat_map(|t| message_ids(t.text)))
-            .collect();
+        let ids = self.every_id(texts);
         let code = self.code();
         let beside = self.beside_fields(texts);
         // A data answer's code can only say it worked: any other is an error.
@@ -591,17 +591,11 @@ impl Quote<'_> {
     /// Nothing decides: say what is missing and quote what was there.
     fn nothing_decides(&self, texts: &[Text], vocabulary: &Vocabulary) -> String {
         // GKLM's error, in place of an answer, is what to say.
-        let code_id = self
-            .map
-            .get("code")
-            .and_then(Value::as_str)
-            .map(message_ids);
-        let error = code_id
-            .into_iter()
-            .flatten()
-            .chain(texts.iter().flat_map(|t| message_ids(t.text)))
-            .any(|id| severity(id) == Some('E'));
-        if error {
+        if self
+            .every_id(texts)
+            .iter()
+            .any(|id| severity(id) == Some('E'))
+        {
             return format!(
                 "GKLM reports an error: 'code' is {}{}",
                 self.code(),
