@@ -194,7 +194,7 @@ pub fn decide_object(map: &Map<String, Value>, vocabulary: &Vocabulary) -> Resul
         .map(str::to_string);
     let message_id = known_ids(&texts, code, vocabulary)
         .next()
-        .map(|(_, id, _)| id.to_string())
+        .map(|(_, id, _, _)| id.to_string())
         .or_else(|| {
             text.as_deref()
                 .and_then(|t| message_ids(t).first().map(|s| s.to_string()))
@@ -315,10 +315,10 @@ fn known_ids<'a>(
     texts: &'a [Text<'a>],
     code: CodeRead<'a>,
     vocabulary: &'a Vocabulary,
-) -> impl Iterator<Item = (&'a str, &'a str, i64)> + 'a {
-    all_ids(texts, code).filter_map(|(field, id, _)| {
+) -> impl Iterator<Item = (&'a str, &'a str, &'a str, i64)> + 'a {
+    all_ids(texts, code).filter_map(|(field, id, text)| {
         let answer = vocabulary.ids.iter().find(|(known, _)| *known == id)?.1;
-        Some((field, id, answer))
+        Some((field, id, text, answer))
     })
 }
 
@@ -368,11 +368,9 @@ fn answers_named<'a>(
             named.push(said);
         }
     };
-    for (field, id, answer) in known_ids(texts, code, vocabulary) {
-        let text = texts
-            .iter()
-            .find(|t| t.field == field && t.text.contains(id))
-            .map_or(id, |t| t.text);
+    // The text that holds each id comes with it: no search per id, which
+    // a body of thousands of ids would make quadratic.
+    for (field, id, text, answer) in known_ids(texts, code, vocabulary) {
         add(Named {
             field,
             text: text.to_string(),
