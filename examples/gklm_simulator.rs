@@ -8,8 +8,10 @@
 //!       Exits non-zero if any state differs from the expected one.
 //!
 //!   cargo run --example gklm_simulator -- [--port 9443] [--running]
-//!       [--needed] [--result CODE] [--prefix /GKLM] [--dir DIR]
+//!       [--needed] [--result CODE] [--prefix /GKLM] [--dir DIR] [--backups N]
 //!       serves until interrupted; writes DIR/ca.pem and DIR/password.
+//!       --backups lists N hourly backups, the newest 2 hours old (for
+//!       measuring a long list: the control endpoint takes at most 1 MiB).
 //!       --needed starts with keys that need a backup; --result sets the
 //!       code of backups/result (raw JSON: 0, "1", -1, "2"; default "0").
 //!
@@ -48,6 +50,7 @@ fn main() {
         .unwrap_or(if demo { 0 } else { 9443 });
     let prefix: Option<String> = args.opt_value_from_str("--prefix").unwrap_or_else(usage);
     let dir: Option<PathBuf> = args.opt_value_from_str("--dir").unwrap_or_else(usage);
+    let backups: Option<u64> = args.opt_value_from_str("--backups").unwrap_or_else(usage);
     let rest = args.finish();
     if !rest.is_empty() {
         eprintln!(
@@ -63,6 +66,8 @@ fn main() {
         needed,
         result_code: result.unwrap_or_else(|| "\"0\"".into()),
         prefixes: vec![prefix.unwrap_or_else(|| "/SKLM".into())],
+        backup_list: backups
+            .map_or_else(|| Config::default().backup_list, answers::long_backup_list),
         ..Config::default()
     };
     let sim = Simulator::serve(config, Cert::Good, &format!("127.0.0.1:{port}"), &dir, None);

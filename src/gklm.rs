@@ -3,6 +3,7 @@
 //! a `GklmError` that says which step failed and why; what the JSON means is
 //! the mode's business.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use attohttpc::Method;
@@ -328,18 +329,25 @@ fn parse_json(body: &[u8]) -> Result<Value, String> {
 }
 
 /// Every text in GKLM's answer with secrets scrubbed, before any mode can
-/// quote, cut or reshape it.
-fn scrub_strings(value: Value) -> Value {
-    match value {
-        Value::String(s) => Value::String(secret::scrub_server_text(&s)),
-        Value::Array(items) => Value::Array(items.into_iter().map(scrub_strings).collect()),
-        Value::Object(map) => Value::Object(
-            map.into_iter()
-                .map(|(k, v)| (k, scrub_strings(v)))
-                .collect(),
-        ),
-        other => other,
+/// quote, cut or reshape it. In place and without recursion; a text with
+/// nothing to scrub (nearly every text of a long backup list) is left as it
+/// is, after one look.
+fn scrub_strings(mut value: Value) -> Value {
+    let scrubber = secret::Scrubber::new();
+    let mut pending = vec![&mut value];
+    while let Some(v) = pending.pop() {
+        match v {
+            Value::String(s) => {
+                if let Cow::Owned(scrubbed) = scrubber.server_text(s) {
+                    *s = scrubbed;
+                }
+            }
+            Value::Array(items) => pending.extend(items.iter_mut()),
+            Value::Object(map) => pending.extend(map.values_mut()),
+            _ => {}
+        }
     }
+    value
 }
 
 /// A JSON value in a few characters, for quoting it in a message.

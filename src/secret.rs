@@ -25,6 +25,7 @@
 //!   place (masking every `ab` would wreck the text and still hint at the
 //!   secret), so any server text that holds it is withheld whole.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::sync::Mutex;
 
@@ -127,34 +128,121 @@ impl fmt::Display for Secret {
 /// [`WITHHELD`] if it holds a secret too short to mask, else every secret
 /// masked. Call it before anything shortens or reshapes the text.
 pub fn scrub_server_text(text: &str) -> String {
-    // What the printer would drop later cannot split a secret now.
-    let text = &crate::text::strip_hidden(text);
-    let known = KNOWN.lock().unwrap_or_else(|p| p.into_inner());
-    let short = known
-        .iter()
-        .map(Matcher::of)
-        .filter(|m| !maskable(&m.units));
-    for pat in short {
-        if (0..text.len()).any(|at| text.is_char_boundary(at) && match_at(text, at, &pat)) {
-            return WITHHELD.to_string();
-        }
-    }
-    mask_all(text, &known)
+    Scrubber::new().server_text(text).into_owned()
 }
 
 /// Replace every known secret long enough to mask, in any of the forms
 /// described in the module comment, with `****`.
 pub fn redact(text: &str) -> String {
-    let known = KNOWN.lock().unwrap_or_else(|p| p.into_inner());
-    mask_all(&crate::text::strip_hidden(text), &known)
+    Scrubber::new().redact(text).into_owned()
 }
 
-fn mask_all(text: &str, known: &[Known]) -> String {
-    known
-        .iter()
-        .map(Matcher::of)
-        .filter(|m| maskable(&m.units))
-        .fold(text.to_string(), |acc, m| mask(&acc, &m))
+/// The secrets known now, made ready to be looked for: built once for a
+/// whole answer, then used for each of its texts (a backup list holds tens
+/// of thousands).
+pub struct Scrubber {
+    /// Too short to mask: the text that holds one is withheld.
+    short: Vec<Matcher>,
+    /// Longest first, so that a secret that contains another is masked whole.
+    maskable: Vec<Matcher>,
+    /// The bytes any of them can start at: one look over a text tells
+    /// whether it holds none of them, the common case.
+    starts: [bool; 256],
+}
+
+impl Scrubber {
+    pub fn new() -> Scrubber {
+        let known = KNOWN.lock().unwrap_or_else(|p| p.into_inner());
+        let (maskable, short): (Vec<Matcher>, Vec<Matcher>) = known
+            .iter()
+            .map(Matcher::of)
+            .partition(|m: &Matcher| maskable(&m.units));
+        let mut starts = [false; 256];
+        for m in short.iter().chain(&maskable) {
+            for (any, one) in starts.iter_mut().zip(m.starts) {
+                *any |= one;
+            }
+        }
+        Scrubber {
+            short,
+            maskable,
+            starts,
+        }
+    }
+
+    /// Whether some secret may occur in `text`: false is certain.
+    fn may_hold_one(&self, text: &str) -> bool {
+        let matchers = || self.short.iter().chain(&self.maskable);
+        for m in matchers() {
+            m.runs.borrow_mut().clear();
+        }
+        let bytes = text.as_bytes();
+        let mut at = 0;
+        while let Some(skip) = bytes[at..]
+            .iter()
+            .position(|&b| self.starts[usize::from(b)])
+        {
+            at += skip;
+            let b = usize::from(bytes[at]);
+            if matchers().any(|m| m.starts[b] && match_end(text, at, m).is_some()) {
+                return true;
+            }
+            at += 1;
+        }
+        false
+    }
+
+    /// [`scrub_server_text`] with these secrets; borrowed when nothing
+    /// had to change.
+    pub fn server_text<'t>(&self, text: &'t str) -> Cow<'t, str> {
+        // What the printer would drop later cannot split a secret now.
+        let text = strip_hidden(text);
+        if !self.may_hold_one(&text) {
+            return text;
+        }
+        for m in &self.short {
+            if m.first_match(&text).is_some() {
+                // Owned: whoever keeps only changed texts must see this one.
+                return Cow::Owned(WITHHELD.to_string());
+            }
+        }
+        self.masked(text)
+    }
+
+    /// [`redact`] with these secrets.
+    pub fn redact<'t>(&self, text: &'t str) -> Cow<'t, str> {
+        let text = strip_hidden(text);
+        if !self.may_hold_one(&text) {
+            return text;
+        }
+        self.masked(text)
+    }
+
+    fn masked<'t>(&self, text: Cow<'t, str>) -> Cow<'t, str> {
+        self.maskable
+            .iter()
+            .fold(text, |text, m| match mask(&text, m) {
+                Some(masked) => Cow::Owned(masked),
+                None => text,
+            })
+    }
+}
+
+impl Default for Scrubber {
+    fn default() -> Scrubber {
+        Scrubber::new()
+    }
+}
+
+/// Text without what printing drops; most server text has none of it.
+fn strip_hidden(text: &str) -> Cow<'_, str> {
+    // No ESC and nothing but ASCII: no escape sequence, no invisible format
+    // character, so nothing to drop.
+    if text.is_ascii() && !text.as_bytes().contains(&0x1b) {
+        Cow::Borrowed(text)
+    } else {
+        Cow::Owned(crate::text::strip_hidden(text))
+    }
 }
 
 /// A secret as it is looked for: its units, and how loosely.
@@ -163,9 +251,15 @@ struct Matcher {
     kind: Kind,
     /// Characters matched before each unit (blanks do not count).
     done: Vec<usize>,
+    /// The bytes a match can start at: an ASCII byte that a form of the
+    /// first character starts with, or the first byte of any other
+    /// character. Every other byte is passed over at the cost of one
+    /// look-up, which keeps a long backup list cheap.
+    starts: [bool; 256],
     /// The runs of blanks already walked in this text, start to end: many
     /// starts can reach one long run (`\u0020` a megabyte long), and each
-    /// walking it again would cost time quadratic in the text.
+    /// walking it again would cost time quadratic in the text. Emptied for
+    /// each new text.
     runs: std::cell::RefCell<std::collections::BTreeMap<usize, usize>>,
 }
 
@@ -178,18 +272,67 @@ impl Matcher {
                 Some(*n)
             }))
             .collect();
-        Matcher {
+        let mut m = Matcher {
             units,
             kind: known.kind,
             done,
+            starts: [false; 256],
             runs: Default::default(),
+        };
+        if let Some(&Unit::Char(first)) = m.units.first() {
+            for b in 0..=255u8 {
+                // An escape starts with one of these (`+`, a space, cannot
+                // be a secret's first character); any other form of an
+                // ASCII character is the character itself. A byte from 0x80
+                // to 0xBF continues a character and starts none.
+                m.starts[usize::from(b)] = match b {
+                    0..0x80 => b"\\%&".contains(&b) || m.accepts(first, char::from(b)),
+                    0x80..0xC0 => false,
+                    _ => true,
+                };
+            }
         }
+        m
     }
 
     fn accepts(&self, wanted: char, found: char) -> bool {
-        wanted == found
-            || (wanted == '|' && found == '/')
-            || (self.kind == Kind::SessionId && wanted.to_lowercase().eq(found.to_lowercase()))
+        if wanted == found || (wanted == '|' && found == '/') {
+            return true;
+        }
+        if self.kind != Kind::SessionId {
+            return false;
+        }
+        // Most text is ASCII; the full case mapping only for the rest.
+        if wanted.is_ascii() && found.is_ascii() {
+            wanted.eq_ignore_ascii_case(&found)
+        } else {
+            wanted.to_lowercase().eq(found.to_lowercase())
+        }
+    }
+
+    /// Where the first match in `text` starts and ends.
+    fn first_match(&self, text: &str) -> Option<(usize, usize)> {
+        self.runs.borrow_mut().clear();
+        self.first_match_from(text, 0)
+    }
+
+    /// The first match at or after byte `from`, in a text whose runs of
+    /// blanks this matcher may already have walked.
+    fn first_match_from(&self, text: &str, from: usize) -> Option<(usize, usize)> {
+        let bytes = text.as_bytes();
+        let mut at = from;
+        while let Some(skip) = bytes
+            .get(at..)?
+            .iter()
+            .position(|&b| self.starts[usize::from(b)])
+        {
+            at += skip;
+            if let Some(end) = match_end(text, at, self) {
+                return Some((at, end));
+            }
+            at += 1;
+        }
+        None
     }
 }
 
@@ -229,26 +372,21 @@ fn is_blank(c: char) -> bool {
     c.is_whitespace() || c.is_control()
 }
 
-fn mask(text: &str, m: &Matcher) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut at = 0;
-    while let Some(c) = text[at..].chars().next() {
-        match match_end(text, at, m) {
-            Some(end) => {
-                out.push_str(MASK);
-                at = end;
-            }
-            None => {
-                out.push(c);
-                at += c.len_utf8();
-            }
-        }
+/// The text with every match of `m` masked, or None if it has none.
+fn mask(text: &str, m: &Matcher) -> Option<String> {
+    m.runs.borrow_mut().clear();
+    let mut out = String::new();
+    let mut copied = 0;
+    while let Some((start, end)) = m.first_match_from(text, copied) {
+        out.push_str(&text[copied..start]);
+        out.push_str(MASK);
+        copied = end;
     }
-    out
-}
-
-fn match_at(text: &str, at: usize, m: &Matcher) -> bool {
-    match_end(text, at, m).is_some()
+    if out.is_empty() {
+        return None;
+    }
+    out.push_str(&text[copied..]);
+    Some(out)
 }
 
 /// Where the longest match of the secret starting at byte `at` ends, if
@@ -265,14 +403,48 @@ fn match_end(text: &str, at: usize, m: &Matcher) -> Option<usize> {
     let Some(&Unit::Char(first)) = pat.first() else {
         return None;
     };
+    let session = m.kind == Kind::SessionId;
+    // Plain ASCII, where no escape starts, stands only for itself: most
+    // starts fail on it at once, on the first or the second character.
+    let plain = |pos: usize| {
+        text.as_bytes()
+            .get(pos)
+            .filter(|b| b.is_ascii() && !b"\\%+&".contains(b))
+            .map(|&b| char::from(b))
+    };
+    if let Some(found) = plain(at) {
+        if !m.accepts(first, found) {
+            return None;
+        }
+        let next_fails = |next: char| match pat.get(1) {
+            Some(&Unit::Char(c)) => !(m.accepts(c, next) || (session && next == '-')),
+            Some(Unit::Blank) => !is_blank(next),
+            None => false,
+        };
+        if plain(at + 1).is_some_and(next_fails) {
+            return None;
+        }
+    }
+    // Nor, mostly, on the second: a digit of a time stamp is often an id's
+    // first character, seldom its first two.
+    let second_fits = |pos: usize| match pat.get(1) {
+        None => true,
+        Some(&Unit::Char(c)) => forms_at(text, pos)
+            .into_iter()
+            .flatten()
+            .any(|(found, _)| m.accepts(c, found) || (session && found == '-')),
+        Some(Unit::Blank) => forms_at(text, pos)
+            .into_iter()
+            .flatten()
+            .any(|(found, _)| is_blank(found)),
+    };
     if !forms_at(text, at)
         .into_iter()
         .flatten()
-        .any(|(found, _)| m.accepts(first, found))
+        .any(|(found, len)| m.accepts(first, found) && second_fits(at + len))
     {
         return None;
     }
-    let session = m.kind == Kind::SessionId;
     let done = &m.done;
     let mut best = None;
     let mut seen = std::collections::HashSet::new();
@@ -469,7 +641,7 @@ mod tests {
             value: secret.to_string(),
             kind,
         };
-        mask(text, &Matcher::of(&known))
+        mask(text, &Matcher::of(&known)).unwrap_or_else(|| text.to_string())
     }
 
     #[test]

@@ -2,6 +2,8 @@
 //! session, one state file with a streak per mode, the failure behaviour):
 //! the real binary against the simulator over HTTPS.
 
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
@@ -718,6 +720,100 @@ fn a_list_of_ten_thousand_backups_is_read_and_judged_well_within_the_timeout() {
     assert_eq!(r.perf("backups").unwrap(), "10000;;;0;");
     // Generous for a loaded machine, far from the 10 s deadline.
     assert!(r.elapsed < Duration::from_secs(5), "took {:?}", r.elapsed);
+}
+
+/// User and system CPU of one run of `cmd` in ms, from wait4: the child's
+/// own, whatever the other tests running beside it cost.
+fn cpu_ms(cmd: &mut Command) -> f64 {
+    // Reaped by wait4 below, which also yields the child's own rusage.
+    #[allow(clippy::zombie_processes)]
+    let child = cmd
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn the check");
+    let pid = child.id() as libc::pid_t;
+    let mut status = 0;
+    // SAFETY: rusage is plain data; wait4 fills it for our own child, which
+    // it also reaps.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    assert_eq!(unsafe { libc::wait4(pid, &mut status, 0, &mut usage) }, pid);
+    assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0);
+    let ms = |t: libc::timeval| t.tv_sec as f64 * 1000.0 + t.tv_usec as f64 / 1000.0;
+    ms(usage.ru_utime) + ms(usage.ru_stime)
+}
+
+/// A long list costs what reading it costs. Scrubbing secrets out of each
+/// of its 50,000 texts one by one once made 10,000 entries cost 26 times a
+/// one-entry check in a release build, 240 times in a debug one; one look
+/// per text now tells that it holds none (about 6 and 28 times). CPU time, not wall time, and a ratio
+/// of medians measured side by side: a busy machine slows both alike.
+#[test]
+fn a_long_list_costs_about_what_parsing_it_costs() {
+    let one = Simulator::start();
+    let long = Simulator::start();
+    long.set_backup_list(&answers::long_backup_list(10_000));
+    let ws = Workspace::new();
+    let args = ["--mode", "age", "--critical-time", "1d", "-t", "30"];
+    let median = |sim: &Simulator| {
+        let mut runs: Vec<f64> = (0..5)
+            .map(|_| cpu_ms(login_command(sim, &ws).args(args)))
+            .collect();
+        runs.sort_by(f64::total_cmp);
+        runs[2]
+    };
+    // Warm: the session cached, the prefix known, the binary in the page cache.
+    median(&one);
+    median(&long);
+    let ratio = median(&long) / median(&one);
+    assert!(
+        ratio < LONG_LIST_RATIO,
+        "10,000 entries cost {ratio:.1} times one"
+    );
+}
+
+/// What `a_long_list_costs_about_what_parsing_it_costs` allows, per build.
+const LONG_LIST_RATIO: f64 = if cfg!(debug_assertions) { 60.0 } else { 12.0 };
+
+/// An 8 MiB list, the most the check reads, fits in 64 MB and in `-t 10`.
+/// The peak is GNU time's report of its own child: a child of this test
+/// process would record the test process's memory as its peak.
+#[test]
+fn a_list_of_eight_mib_is_read_in_64_mb() {
+    if !Path::new("/usr/bin/time").exists() {
+        let why = "needs GNU time (/usr/bin/time, Debian package time)";
+        assert!(std::env::var_os("CI").is_none(), "{why}");
+        eprintln!("SKIPPED a_list_of_eight_mib_is_read_in_64_mb: {why}");
+        return;
+    }
+    let sim = Simulator::start();
+    let ws = Workspace::new();
+    let list = answers::long_backup_list(34_000);
+    assert!(
+        (8_000_000..8 << 20).contains(&list.len()),
+        "{} bytes",
+        list.len()
+    );
+    sim.set_backup_list(&list);
+    let report = ws.path().join("peak");
+    let check = login_command(&sim, &ws);
+    let mut timed = Command::new("/usr/bin/time");
+    timed
+        .args(["-f", "%M", "-o"])
+        .arg(&report)
+        .arg(check.get_program())
+        .args(check.get_args())
+        .args(["--mode", "age", "--critical-time", "1d", "-t", "10"])
+        .env_clear()
+        .envs(check.get_envs().filter_map(|(k, v)| Some((k, v?))));
+    let r = run(&mut timed);
+    r.expect("OK", 0).expect_text("34000 backups");
+    let kib: u64 = std::fs::read_to_string(&report)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(kib <= 64 * 1000, "peak RSS {kib} KiB");
 }
 
 #[test]
