@@ -8,13 +8,13 @@
 
 use std::time::{Duration, Instant};
 
-use crate::cli::Config;
 use crate::credentials::{self, AuthSource, Credentials, FromEnvironment};
 use crate::evaluate::Observed;
 use crate::gklm::Server;
 use crate::mode::{History, Reading};
 use crate::query::{self, Fetched, Plan};
 use crate::report::{Report, State};
+use crate::settings::Config;
 use crate::state::{Learnt, Loaded, Merged, Observation, StateError, StateFile};
 use crate::threshold::human_duration;
 use crate::trace::Trace;
@@ -320,9 +320,10 @@ mod tests {
     use serde_json::{Value, json};
 
     use super::*;
-    use crate::cli::{self, Command, Environment};
+    use crate::cli::{self, Command};
     use crate::gklm::{Endpoint, GklmError, Step};
     use crate::secret::Secret;
+    use crate::settings::Environment;
     use crate::transport::TransportError;
 
     /// A GKLM that answers every question alike and logs what it was asked.

@@ -1,33 +1,35 @@
-//! The command line and the environment: the process's inputs, read once and
-//! turned into the domain's own types (`Config`). Nothing below main knows
-//! that a command line exists.
+//! The command line: read once, by pico-args, and turned into the settings
+//! of a run (`settings::Config`). Nothing below main knows that a command
+//! line exists.
 //!
-//! `FLAGS` is the one list of options: it drives the getopt-style reading
-//! (`-Hhost`, `-w3`, bundled `-kv`, `--opt=value`) and the test that keeps
+//! `FLAGS` is the one list of options: it drives the reading (`-H host`,
+//! `-Hhost`, `-w3`, bundled `-kv`, `--opt=value`) and the test that keeps
 //! `--help`, the man page, the README and the Icinga 2 CheckCommand in step.
-//! pico-args reads the options, after one small rewriting step that spells
-//! every option out the way pico-args reads it unambiguously (`canonical`).
 
 use std::ffi::OsString;
 use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::credentials::{AuthSource, FromEnvironment};
+use crate::credentials::AuthSource;
 use crate::evaluate::Thresholds;
-use crate::mode::{self, Mode, ModeOptions, result, streak};
+use crate::mode::{self, ModeOptions, result, streak};
 use crate::render::Format;
 use crate::report::State;
+use crate::settings::{
+    Config, Environment, TrustChoice, parse_auth, parse_backup_dir, parse_format, parse_language,
+    parse_max_gap, parse_port, parse_state, parse_state_file, parse_state_key, parse_timeout,
+};
 use crate::state::Location;
-use crate::target::{Host, HostError, Prefix, Target};
+use crate::target::{Host, Prefix, Target};
 use crate::threshold::{Range, SyntaxError, parse_duration};
-use crate::tls::OpensslEnv;
 use crate::zone::Zone;
 
 /// One command-line option.
 #[derive(Debug)]
 pub struct Flag {
-    pub short: Option<char>,
+    /// `-H`: the short form, as pico-args and the documents spell it.
+    pub short: Option<&'static str>,
     pub long: &'static str,
     /// The value's name in `--help`; None for a switch.
     pub value: Option<&'static str>,
@@ -35,7 +37,7 @@ pub struct Flag {
     pub default: Option<&'static str>,
 }
 
-const fn flag(short: Option<char>, long: &'static str) -> Flag {
+const fn flag(short: Option<&'static str>, long: &'static str) -> Flag {
     Flag {
         short,
         long,
@@ -45,7 +47,7 @@ const fn flag(short: Option<char>, long: &'static str) -> Flag {
 }
 
 const fn valued(
-    short: Option<char>,
+    short: Option<&'static str>,
     long: &'static str,
     value: &'static str,
     default: Option<&'static str>,
@@ -58,30 +60,28 @@ const fn valued(
     }
 }
 
-/// Each default is written once, here or in the mode that owns it, and
-/// read through the same parser as a value given on the command line.
-const DEFAULT_PORT: &str = "9443";
-const DEFAULT_PREFIX: &str = "auto";
+/// The defaults, typed. `FLAGS` states each as `--help` shows it, and a
+/// test reads those words back to these values.
+const DEFAULT_PORT: u16 = 9443;
 const DEFAULT_LANGUAGE: &str = "en";
-const DEFAULT_UNREACHABLE_STATE: &str = "critical";
-const DEFAULT_TIMEOUT: &str = "10";
-const DEFAULT_FORMAT: &str = "nagios";
+const DEFAULT_UNREACHABLE_STATE: State = State::Critical;
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Every option, in `--help` order.
 pub const FLAGS: &[Flag] = &[
-    valued(Some('H'), "--hostname", "HOST", None),
-    valued(Some('p'), "--port", "PORT", Some(DEFAULT_PORT)),
-    valued(None, "--prefix", "PREFIX", Some(DEFAULT_PREFIX)),
-    valued(Some('l'), "--language", "LANG", Some(DEFAULT_LANGUAGE)),
-    valued(Some('u'), "--username", "USER", None),
+    valued(Some("-H"), "--hostname", "HOST", None),
+    valued(Some("-p"), "--port", "PORT", Some("9443")),
+    valued(None, "--prefix", "PREFIX", Some("auto")),
+    valued(Some("-l"), "--language", "LANG", Some(DEFAULT_LANGUAGE)),
+    valued(Some("-u"), "--username", "USER", None),
     valued(None, "--password-file", "FILE", None),
     flag(None, "--no-session-cache"),
     valued(None, "--auth-id-file", "FILE", None),
     valued(None, "--cacert", "FILE", None),
-    flag(Some('k'), "--insecure"),
+    flag(Some("-k"), "--insecure"),
     valued(None, "--mode", "MODE", Some(mode::DEFAULT.name)),
-    valued(Some('w'), "--warning", "RANGE", None),
-    valued(Some('c'), "--critical", "RANGE", None),
+    valued(Some("-w"), "--warning", "RANGE", None),
+    valued(Some("-c"), "--critical", "RANGE", None),
     valued(None, "--warning-time", "DURATION", None),
     valued(None, "--critical-time", "DURATION", None),
     valued(None, "--max-gap", "DURATION", Some(streak::DEFAULT_MAX_GAP)),
@@ -95,43 +95,13 @@ pub const FLAGS: &[Flag] = &[
     valued(None, "--time-zone", "ZONE", None),
     valued(None, "--state-file", "PATH", None),
     valued(None, "--state-key", "NAME", None),
-    valued(
-        None,
-        "--unreachable-state",
-        "STATE",
-        Some(DEFAULT_UNREACHABLE_STATE),
-    ),
-    valued(Some('t'), "--timeout", "SECONDS", Some(DEFAULT_TIMEOUT)),
-    valued(None, "--format", "FORMAT", Some(DEFAULT_FORMAT)),
-    flag(Some('v'), "--verbose"),
-    flag(Some('h'), "--help"),
-    flag(Some('V'), "--version"),
+    valued(None, "--unreachable-state", "STATE", Some("critical")),
+    valued(Some("-t"), "--timeout", "SECONDS", Some("10")),
+    valued(None, "--format", "FORMAT", Some("nagios")),
+    flag(Some("-v"), "--verbose"),
+    flag(Some("-h"), "--help"),
+    flag(Some("-V"), "--version"),
 ];
-
-/// How to check the server's certificate, as the user chose it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum TrustChoice {
-    System,
-    CaFile(PathBuf),
-    Insecure,
-}
-
-/// Everything a run needs, in the domain's terms.
-#[derive(Debug)]
-pub struct Config {
-    pub target: Target,
-    pub auth: AuthSource,
-    /// Keep the session between runs (with `-u` only).
-    pub session_cache: bool,
-    pub trust: TrustChoice,
-    pub language: String,
-    pub mode: Mode,
-    pub state: Location,
-    pub unreachable_state: State,
-    pub timeout: Duration,
-    pub verbosity: u8,
-    pub format: Format,
-}
 
 pub enum Command {
     Run(Box<Config>),
@@ -139,101 +109,289 @@ pub enum Command {
     Version,
 }
 
-/// What the process's environment holds for the check, read in this one
-/// place.
-#[derive(Clone, Debug, Default)]
-pub struct Environment {
-    /// `MP_STATE_PATH`, `NAGIOS_PLUGIN_STATE_DIRECTORY`.
-    pub state_dirs: [Option<PathBuf>; 2],
-    /// `GKLM_PASSWORD`, `GKLM_AUTH_ID`.
-    pub credentials: FromEnvironment,
-    /// `SSL_CERT_FILE`, `SSL_CERT_DIR`: what OpenSSL will honour.
-    pub openssl: OpensslEnv,
-    /// `CHECK_GKLM_BACKUP_SELF_TEST_PANIC`: lets the tests prove the panic
-    /// hook on the real binary.
-    pub self_test_panic: bool,
-}
-
-impl Environment {
-    pub fn read() -> Environment {
-        let path = |name| std::env::var_os(name).map(PathBuf::from);
-        let text = |name| std::env::var(name).ok();
-        Environment {
-            state_dirs: [path("MP_STATE_PATH"), path("NAGIOS_PLUGIN_STATE_DIRECTORY")],
-            credentials: FromEnvironment {
-                password: text("GKLM_PASSWORD"),
-                session_id: text("GKLM_AUTH_ID"),
-            },
-            openssl: OpensslEnv {
-                cert_file_set: std::env::var_os("SSL_CERT_FILE").is_some(),
-                cert_dir: path("SSL_CERT_DIR"),
-            },
-            self_test_panic: std::env::var_os("CHECK_GKLM_BACKUP_SELF_TEST_PANIC").is_some(),
-        }
-    }
-}
-
-/// A usage error: one line that names the option and what to write instead.
+/// A usage error: one line that names the option and what to write
+/// instead, and what it takes to print it as asked.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct UsageError(String);
+pub struct UsageError {
+    pub why: String,
+    /// The `--format` given, where it could be read (else nagios).
+    pub format: Format,
+    /// The `--mode` given, where it names one.
+    pub mode: Option<&'static str>,
+}
 
 impl fmt::Display for UsageError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(&self.why)
     }
 }
 
 impl std::error::Error for UsageError {}
 
-impl From<SyntaxError> for UsageError {
-    fn from(e: SyntaxError) -> UsageError {
-        UsageError(e.to_string())
-    }
-}
+/// The most words, and the longest word, a command line may have: far more
+/// than any real one (a path is at most 4096 bytes), and small enough that
+/// reading it costs no time worth measuring, whatever it holds.
+const MAX_WORDS: usize = 256;
+const MAX_WORD: usize = 8192;
 
-impl From<String> for UsageError {
-    fn from(why: String) -> UsageError {
-        UsageError(why)
-    }
-}
-
-impl From<HostError> for UsageError {
-    fn from(e: HostError) -> UsageError {
-        UsageError(e.to_string())
-    }
-}
-
-fn usage<T>(text: impl Into<String>) -> Result<T, UsageError> {
-    Err(UsageError(text.into()))
-}
+/// A switch is counted at most this often (`-v` past 3 changes nothing).
+const MAX_REPEATS: usize = 255;
 
 /// Parse the arguments (without the program name).
+///
+/// The shape of pico-args' own example: every valued option is taken
+/// first (so that no switch is looked for inside a value), then the
+/// switches, then `finish` names what is left over, then the values are
+/// validated. The format and the mode come first of all, so that a usage
+/// error is printed in the format asked for, with that mode's fields.
 pub fn parse(raw: Vec<OsString>, env: &Environment) -> Result<Command, UsageError> {
-    let mut args = getopt(raw)?;
-    if args.count("--help") > 0 {
-        return Ok(Command::Help);
+    let mut asked = Asked::default();
+    // Refused, if it must be, once the format it is to be refused in is known.
+    let sane = bounded(&raw);
+    let mut args = pico_args::Arguments::from_vec(raw);
+    let format = value(&mut args, flag_named("--format"));
+    asked.format = match &format {
+        Ok(Some(text)) => parse_format(text).unwrap_or_default(),
+        _ => Format::default(),
+    };
+    let mode = value(&mut args, flag_named("--mode"));
+    if let Ok(Some(name)) = &mode {
+        asked.mode = mode::kind_of(name).map(|k| k.name);
     }
-    if args.count("--version") > 0 {
-        return Ok(Command::Version);
+    let read = || -> Result<Command, String> {
+        sane?;
+        let mut given = Given {
+            values: vec![("--format", format?), ("--mode", mode?)],
+            counts: Vec::new(),
+        };
+        for f in FLAGS.iter().filter(|f| f.value.is_some()) {
+            if !matches!(f.long, "--format" | "--mode") {
+                given.values.push((f.long, value(&mut args, f)?));
+            }
+        }
+        let rest = args.finish();
+        if let Some(why) = rest
+            .iter()
+            .find_map(|w| valued_in_a_group(&w.to_string_lossy()))
+        {
+            return Err(why);
+        }
+        let mut args = pico_args::Arguments::from_vec(rest);
+        for f in FLAGS.iter().filter(|f| f.value.is_none()) {
+            let mut n = 0;
+            while n < MAX_REPEATS && args.contains(keys(f)) {
+                n += 1;
+            }
+            given.counts.push((f.long, n));
+        }
+        if given.count("--help") > 0 {
+            return Ok(Command::Help);
+        }
+        if given.count("--version") > 0 {
+            return Ok(Command::Version);
+        }
+        // A misspelt option is a better hint than the -H it may have hidden.
+        if let Some(stray) = args.finish().first() {
+            return Err(left_over(&stray.to_string_lossy()));
+        }
+        Ok(Command::Run(Box::new(validate(given, env)?)))
+    };
+    read().map_err(|why| asked.error(why))
+}
+
+/// What a usage error needs to be printed as asked: the format, and the mode
+/// whose fields a JSON answer carries.
+struct Asked {
+    format: Format,
+    mode: Option<&'static str>,
+}
+
+impl Default for Asked {
+    /// Until the command line says otherwise: nagios, and the default mode.
+    fn default() -> Asked {
+        Asked {
+            format: Format::default(),
+            mode: Some(mode::DEFAULT.name),
+        }
     }
-    // A misspelt option is a better hint than the -H it may have hidden.
-    if let Some(stray) = &args.stray {
-        return usage(format!("unknown option or argument '{stray}'"));
+}
+
+impl Asked {
+    fn error(&self, why: String) -> UsageError {
+        UsageError {
+            why,
+            format: self.format,
+            mode: self.mode,
+        }
     }
+}
+
+/// Whether the command line is text of a sane size: checked word by word,
+/// in one pass, before pico-args reads anything but `--format` and `--mode`
+/// (each found in one pass too).
+fn bounded(raw: &[OsString]) -> Result<(), String> {
+    if raw.len() > MAX_WORDS {
+        return Err(format!(
+            "{} arguments; the check takes at most {MAX_WORDS}",
+            raw.len()
+        ));
+    }
+    for (i, word) in raw.iter().enumerate() {
+        let shown = || {
+            let text = word.to_string_lossy();
+            let cut: String = text.chars().take(40).collect();
+            if cut.len() < text.len() {
+                format!("{cut}...")
+            } else {
+                cut
+            }
+        };
+        if word.len() > MAX_WORD {
+            return Err(format!(
+                "argument '{}' is {} bytes long; the check takes at most {MAX_WORD}",
+                shown(),
+                word.len()
+            ));
+        }
+        if word.to_str().is_none() {
+            // Name the option whose value it is, where it follows one.
+            let option = i
+                .checked_sub(1)
+                .and_then(|p| raw[p].to_str())
+                .and_then(|p| FLAGS.iter().find(|f| f.value.is_some() && is_spelt(f, p)));
+            return Err(match option {
+                Some(f) => format!("{} '{}' is not valid UTF-8", names(f), shown()),
+                None => format!("argument '{}' is not valid UTF-8", shown()),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Whether `word` is exactly the short or long name of `f`.
+fn is_spelt(f: &Flag, word: &str) -> bool {
+    word == f.long || f.short == Some(word)
+}
+
+/// The names pico-args looks for.
+fn keys(f: &Flag) -> pico_args::Keys {
+    match f.short {
+        Some(short) => [short, f.long].into(),
+        None => f.long.into(),
+    }
+}
+
+/// The value of a valued option, which may be given once.
+fn value(args: &mut pico_args::Arguments, f: &'static Flag) -> Result<Option<String>, String> {
+    let first = args
+        .opt_value_from_str::<_, String>(keys(f))
+        .map_err(|e| match e {
+            pico_args::Error::OptionWithoutAValue(_) => format!("{} needs a value", names(f)),
+            other => format!("{}: {other}", names(f)),
+        })?;
+    // Found again, with a value or without: given twice.
+    let again = !matches!(args.opt_value_from_str::<_, String>(keys(f)), Ok(None));
+    if first.is_some() && again {
+        return Err(format!(
+            "{} given more than once; give it once (a value spelt like an option goes in one word with its own option, as in --username=VALUE)",
+            names(f)
+        ));
+    }
+    Ok(first)
+}
+
+/// A group of switches that ends in a valued option (`-kvHgklm`): getopt
+/// reads it, pico-args cannot (it would take the switches' letters out of
+/// the value too), so it is refused before the switches are read.
+fn valued_in_a_group(word: &str) -> Option<String> {
+    let letters = word.strip_prefix('-').filter(|l| !l.starts_with('-'))?;
+    for (i, c) in letters.char_indices() {
+        let f = FLAGS
+            .iter()
+            .find(|f| f.short.is_some_and(|s| s.chars().nth(1) == Some(c)))?;
+        if f.value.is_some() {
+            return (i > 0).then(|| {
+                format!(
+                    "'{word}': {} takes a value, so it cannot end a group of switches; give it a word of its own (for example -kv -Hgklm)",
+                    names(f)
+                )
+            });
+        }
+    }
+    None
+}
+
+/// Why a word was left over once every option had taken its own.
+fn left_over(word: &str) -> String {
+    match word
+        .split_once('=')
+        .and_then(|(name, _)| flag_of_long(name))
+    {
+        Some(f) if f.value.is_none() => format!("{} takes no value", names(f)),
+        _ => format!("unknown option or argument '{word}'"),
+    }
+}
+
+fn flag_of_long(long: &str) -> Option<&'static Flag> {
+    FLAGS.iter().find(|f| f.long == long)
+}
+
+/// The flag `FLAGS` lists under `long` (every caller names one it lists).
+fn flag_named(long: &str) -> &'static Flag {
+    flag_of_long(long).unwrap_or(&FLAGS[0])
+}
+
+/// `-H/--hostname` for messages.
+fn names(f: &Flag) -> String {
+    match f.short {
+        Some(short) => format!("{short}/{}", f.long),
+        None => f.long.to_string(),
+    }
+}
+
+/// The command line once read: each valued option with its value, and how
+/// often each switch was given.
+struct Given {
+    values: Vec<(&'static str, Option<String>)>,
+    counts: Vec<(&'static str, usize)>,
+}
+
+impl Given {
+    /// The value given to a valued option, taken out (it is read once).
+    fn value(&mut self, long: &str) -> Option<String> {
+        self.values
+            .iter_mut()
+            .find(|(l, _)| *l == long)
+            .and_then(|(_, v)| v.take())
+    }
+
+    fn count(&self, long: &str) -> usize {
+        self.counts
+            .iter()
+            .find(|(l, _)| *l == long)
+            .map_or(0, |(_, n)| *n)
+    }
+}
+
+/// The settings the values given stand for, defaults filled in.
+fn validate(mut args: Given, env: &Environment) -> Result<Config, String> {
     let verbosity = u8::try_from(args.count("--verbose")).unwrap_or(u8::MAX);
     let session_cache = args.count("--no-session-cache") == 0;
     let insecure = args.count("--insecure") > 0;
     let host = args.value("--hostname");
-    let port = parse_port(&args.value_or_default("--port"))?;
-    let prefix = match args.value_or_default("--prefix").as_str() {
-        "auto" => Prefix::Auto,
-        p => Prefix::Fixed(Prefix::fixed(p).ok_or_else(|| {
-            UsageError(format!(
-                "invalid --prefix '{p}': expected auto, /SKLM or /GKLM"
-            ))
-        })?),
+    let port = args
+        .value("--port")
+        .map_or(Ok(DEFAULT_PORT), |p| parse_port(&p))?;
+    let prefix = match args.value("--prefix").as_deref() {
+        None | Some("auto") => Prefix::Auto,
+        Some(p) => Prefix::Fixed(
+            Prefix::fixed(p)
+                .ok_or_else(|| format!("invalid --prefix '{p}': expected auto, /SKLM or /GKLM"))?,
+        ),
     };
-    let language = parse_language(args.value_or_default("--language"))?;
+    let language = args
+        .value("--language")
+        .map_or(Ok(DEFAULT_LANGUAGE.to_string()), parse_language)?;
     let auth = parse_auth(
         args.value("--username"),
         args.value("--password-file"),
@@ -242,33 +400,41 @@ pub fn parse(raw: Vec<OsString>, env: &Environment) -> Result<Command, UsageErro
     // Only a login's session is cached: with a given id the option would
     // promise something it cannot change.
     if !session_cache && !matches!(auth, AuthSource::Login { .. }) {
-        return usage(
-            "--no-session-cache needs -u/--username: a session id given by --auth-id-file or GKLM_AUTH_ID is never cached",
-        );
+        return Err("--no-session-cache needs -u/--username: a session id given by --auth-id-file or GKLM_AUTH_ID is never cached".into());
     }
     let cacert = args.value("--cacert");
-    let mode_name = args.value_or_default("--mode");
+    let mode_name = args.value("--mode");
     let mode_options = mode_options(&mut args)?;
     let state_file = args.value("--state-file");
-    let unreachable_state = parse_state(
-        &args.value_or_default("--unreachable-state"),
-        "--unreachable-state",
-    )?;
-    let timeout = parse_timeout(&args.value_or_default("--timeout"))?;
-    let format = parse_format(&args.value_or_default("--format"))?;
+    let unreachable_state = args
+        .value("--unreachable-state")
+        .map_or(Ok(DEFAULT_UNREACHABLE_STATE), |s| {
+            parse_state(&s, "--unreachable-state")
+        })?;
+    let timeout = args
+        .value("--timeout")
+        .map_or(Ok(DEFAULT_TIMEOUT), |t| parse_timeout(&t))?;
+    let format = args
+        .value("--format")
+        .map_or(Ok(Format::default()), |f| parse_format(&f))?;
     let trust = match (cacert, insecure) {
-        (Some(_), true) => return usage("--cacert and --insecure contradict each other; give one"),
+        (Some(_), true) => {
+            return Err("--cacert and --insecure contradict each other; give one".into());
+        }
         (Some(path), false) => TrustChoice::CaFile(PathBuf::from(path)),
         (None, true) => TrustChoice::Insecure,
         (None, false) => TrustChoice::System,
     };
-    let mode = mode::choose(&mode_name, &mode_options).map_err(UsageError)?;
-    let host = Host::parse(&host.ok_or(UsageError("missing -H/--hostname".into()))?)?;
+    let mode = mode::choose(
+        mode_name.as_deref().unwrap_or(mode::DEFAULT.name),
+        &mode_options,
+    )?;
+    let host = Host::parse(&host.ok_or("missing -H/--hostname")?).map_err(|e| e.to_string())?;
     let user = match &auth {
         AuthSource::Login { user, .. } => Some(user.clone()),
         AuthSource::SessionId { .. } => None,
     };
-    Ok(Command::Run(Box::new(Config {
+    Ok(Config {
         target: Target {
             host,
             port,
@@ -285,180 +451,12 @@ pub fn parse(raw: Vec<OsString>, env: &Environment) -> Result<Command, UsageErro
         timeout,
         verbosity,
         format,
-    })))
-}
-
-/// `-H/--hostname` for messages.
-fn names(long: &str) -> String {
-    match FLAGS.iter().find(|f| f.long == long).and_then(|f| f.short) {
-        Some(short) => format!("-{short}/{long}"),
-        None => long.to_string(),
-    }
-}
-
-/// The command line once read the getopt way: each option with its value,
-/// and the first word that is no option at all.
-struct Given {
-    options: Vec<(&'static str, Option<String>)>,
-    stray: Option<String>,
-}
-
-impl Given {
-    /// The value of a valued option, taking it out (it is given once).
-    fn value(&mut self, long: &str) -> Option<String> {
-        let at = self.options.iter().position(|(l, _)| *l == long)?;
-        self.options.remove(at).1
-    }
-
-    /// The value given, else the default `FLAGS` states for it.
-    fn value_or_default(&mut self, long: &str) -> String {
-        self.value(long)
-            .unwrap_or_else(|| default_of(long).to_string())
-    }
-
-    /// Whether a switch was given, and how often (`-vvv`).
-    fn count(&self, long: &str) -> usize {
-        self.options.iter().filter(|(l, _)| *l == long).count()
-    }
-}
-
-/// Read what getopt accepts: `-Hhost`, `-H host`, `-w3`, bundled switches
-/// `-kv` and `-vvv`, `--long value`, `--long=value`. A value is whatever
-/// follows its option, even when it looks like an option itself (`-w -5:5`).
-/// A repeated single-valued option is refused by name rather than silently
-/// resolved.
-///
-/// pico-args does the reading, from the one form it reads without guessing
-/// (see `canonical`); it is asked for every option in `FLAGS`.
-fn getopt(raw: Vec<OsString>) -> Result<Given, UsageError> {
-    let Canonical { words, stray } = canonical(raw)?;
-    let mut args = pico_args::Arguments::from_vec(words);
-    let mut given = Given {
-        options: Vec::new(),
-        stray,
-    };
-    for f in FLAGS {
-        if f.value.is_none() {
-            while args.contains(f.long) {
-                given.options.push((f.long, None));
-            }
-            continue;
-        }
-        let mut value = || -> Result<Option<String>, UsageError> {
-            args.opt_value_from_str(f.long)
-                .map_err(|e| UsageError(format!("{}: {e}", names(f.long))))
-        };
-        if let Some(v) = value()? {
-            if value()?.is_some() {
-                return usage(format!(
-                    "{} given more than once; give it once",
-                    names(f.long)
-                ));
-            }
-            given.options.push((f.long, Some(v)));
-        }
-    }
-    // Every word of the canonical form names an option of FLAGS.
-    debug_assert!(args.finish().is_empty());
-    Ok(given)
-}
-
-/// The command line rewritten for pico-args, and the first word that is no
-/// option at all.
-struct Canonical {
-    words: Vec<OsString>,
-    stray: Option<String>,
-}
-
-/// The smallest rewriting that lets pico-args read the command line as
-/// getopt would. pico-args alone would read `-u --port -p 1` with `--port`
-/// as the port (it takes the first word that spells a key), and its
-/// combined-flags feature turns `-Hgklm` into `-Hglm` while it looks for
-/// `-k`. So each option is spelt out here from `FLAGS`, with its value in
-/// the same word, `--long="value"`: no value can then be taken for a key.
-/// pico-args' `eq-separator` takes the enclosing quotes off again, and only
-/// those, so a value keeps quotes of its own. An empty value, which that
-/// form cannot carry, goes as `--long` and an empty word.
-fn canonical(raw: Vec<OsString>) -> Result<Canonical, UsageError> {
-    let mut out = Canonical {
-        words: Vec::with_capacity(raw.len()),
-        stray: None,
-    };
-    let mut args = raw.into_iter();
-    while let Some(arg) = args.next() {
-        let Some(text) = arg.to_str() else {
-            return usage(format!(
-                "argument '{}' is not valid UTF-8",
-                arg.to_string_lossy()
-            ));
-        };
-        let found = if let Some(long) = text.strip_prefix("--") {
-            let (name, inline) = match long.split_once('=') {
-                Some((name, value)) => (name, Some(value.to_string())),
-                None => (long, None),
-            };
-            FLAGS
-                .iter()
-                .find(|f| !name.is_empty() && &f.long[2..] == name)
-                .map(|f| vec![(f, inline)])
-        } else if text.len() > 1 && text.starts_with('-') {
-            shorts(text)
-        } else {
-            None
-        };
-        let Some(found) = found else {
-            out.stray.get_or_insert_with(|| text.to_string());
-            continue;
-        };
-        for (f, inline) in found {
-            let value = match (f.value, inline) {
-                (None, Some(_)) => return usage(format!("{} takes no value", names(f.long))),
-                (None, None) => {
-                    out.words.push(f.long.into());
-                    continue;
-                }
-                (Some(_), Some(v)) => v,
-                (Some(_), None) => match args.next() {
-                    Some(v) => v.into_string().map_err(|v| {
-                        UsageError(format!(
-                            "{} '{}' is not valid UTF-8",
-                            names(f.long),
-                            v.to_string_lossy()
-                        ))
-                    })?,
-                    None => return usage(format!("{} needs a value", names(f.long))),
-                },
-            };
-            if value.is_empty() {
-                out.words.extend([f.long.into(), OsString::new()]);
-            } else {
-                out.words.push(format!("{}=\"{value}\"", f.long).into());
-            }
-        }
-    }
-    Ok(out)
-}
-
-/// `-kv` or `-Hhost`: switches, then at most one option whose value is the
-/// rest of the word (or the next word). None when a letter is unknown.
-fn shorts(word: &str) -> Option<Vec<(&'static Flag, Option<String>)>> {
-    let mut found = Vec::new();
-    let letters = &word[1..];
-    for (i, c) in letters.char_indices() {
-        let f = FLAGS.iter().find(|f| f.short == Some(c))?;
-        if f.value.is_some() {
-            let rest = &letters[i + c.len_utf8()..];
-            found.push((f, Some(rest.to_string()).filter(|r| !r.is_empty())));
-            return Some(found);
-        }
-        found.push((f, None));
-    }
-    Some(found)
+    })
 }
 
 /// The options only some modes take, each read by its own syntax; the
 /// mode decides whether it takes them and how they combine.
-fn mode_options(args: &mut Given) -> Result<ModeOptions, UsageError> {
+fn mode_options(args: &mut Given) -> Result<ModeOptions, String> {
     let mut range = |long: &str| {
         let value = args.value(long);
         value
@@ -485,62 +483,17 @@ fn mode_options(args: &mut Given) -> Result<ModeOptions, UsageError> {
             .transpose()?,
         time_zone: args
             .value("--time-zone")
-            .map(|z| Zone::parse(&z).map_err(UsageError::from))
+            .map(|z| Zone::parse(&z))
             .transpose()?,
     })
 }
 
-/// Shorter than any check interval, a `--max-gap` would restart the count
-/// at every check, and -c or --critical-time could never fire.
-fn parse_max_gap(text: String) -> Result<u64, UsageError> {
-    let gap = parse_duration(&text).map_err(|e| named("--max-gap", e))?;
-    if gap < streak::MIN_MAX_GAP {
-        return usage(format!(
-            "--max-gap {text} is shorter than 1m; give at least the check interval (default {})",
-            streak::DEFAULT_MAX_GAP
-        ));
-    }
-    Ok(gap)
-}
-
-/// The default `FLAGS` states for `long` (every caller names one that has).
-fn default_of(long: &str) -> &'static str {
-    FLAGS
-        .iter()
-        .find(|f| f.long == long)
-        .and_then(|f| f.default)
-        .unwrap_or_default()
-}
-
 /// `-t`'s default, for output printed before the options could be read.
 pub fn default_timeout() -> f64 {
-    DEFAULT_TIMEOUT.parse().unwrap_or(10.0)
+    DEFAULT_TIMEOUT.as_secs_f64()
 }
 
-fn parse_auth(
-    user: Option<String>,
-    password_file: Option<String>,
-    auth_id_file: Option<String>,
-) -> Result<AuthSource, UsageError> {
-    let password_file = password_file.map(PathBuf::from);
-    match (user, auth_id_file) {
-        (Some(_), Some(_)) => usage("give either -u/--username or --auth-id-file, not both"),
-        (Some(user), None) if user.is_empty() => usage("-u/--username is empty"),
-        (Some(user), None) if user.chars().any(char::is_control) => {
-            usage("-u/--username contains control characters")
-        }
-        (Some(user), None) => Ok(AuthSource::Login {
-            user,
-            password_file,
-        }),
-        (None, _) if password_file.is_some() => usage("--password-file needs -u/--username"),
-        (None, file) => Ok(AuthSource::SessionId {
-            file: file.map(PathBuf::from),
-        }),
-    }
-}
-
-fn duration(args: &mut Given, long: &str) -> Result<Option<u64>, UsageError> {
+fn duration(args: &mut Given, long: &str) -> Result<Option<u64>, String> {
     let value = args.value(long);
     value
         .map(|v| parse_duration(&v).map_err(|e| named(long, e)))
@@ -549,135 +502,8 @@ fn duration(args: &mut Given, long: &str) -> Result<Option<u64>, UsageError> {
 
 /// A value's syntax error, with the option it was given to: `-w -c 5`
 /// must not read as a complaint about `-c`.
-fn named(long: &str, e: SyntaxError) -> UsageError {
-    UsageError(format!("{}: {e}", names(long)))
-}
-
-fn parse_state(text: &str, flag: &str) -> Result<State, UsageError> {
-    State::parse(text).ok_or_else(|| {
-        UsageError(format!(
-            "invalid {flag} '{text}': expected ok, warning, critical or unknown"
-        ))
-    })
-}
-
-fn parse_format(text: &str) -> Result<Format, UsageError> {
-    match text {
-        "nagios" => Ok(Format::Nagios),
-        "json" => Ok(Format::Json),
-        "prometheus" => Ok(Format::Prometheus),
-        other => usage(format!(
-            "invalid --format '{other}': expected nagios, json or prometheus"
-        )),
-    }
-}
-
-fn parse_port(p: &str) -> Result<u16, UsageError> {
-    p.parse::<u16>()
-        .ok()
-        .filter(|&p| p != 0)
-        .ok_or_else(|| UsageError(format!("invalid -p/--port '{p}': expected 1 to 65535")))
-}
-
-fn parse_language(language: String) -> Result<String, UsageError> {
-    let tag = !language.is_empty()
-        && language.len() <= 35
-        && language
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-    if tag {
-        Ok(language)
-    } else {
-        usage(format!(
-            "invalid -l/--language '{language}': expected a language tag such as en or de"
-        ))
-    }
-}
-
-fn parse_timeout(t: &str) -> Result<Duration, UsageError> {
-    match t.parse::<f64>() {
-        Ok(secs) if secs.is_finite() && secs > 0.0 && secs <= 3600.0 => {
-            Ok(Duration::from_secs_f64(secs))
-        }
-        _ => usage(format!(
-            "invalid -t/--timeout '{t}': expected seconds between 0 and 3600"
-        )),
-    }
-}
-
-/// An empty path or a directory cannot hold the history: refused before
-/// anything is sent, rather than failing every run afterwards.
-fn parse_state_file(path: Option<String>) -> Result<Option<PathBuf>, UsageError> {
-    let Some(path) = path else {
-        return Ok(None);
-    };
-    if path.trim().is_empty() {
-        return usage("--state-file is empty; give a file path, or leave it out for the default");
-    }
-    if path.ends_with('/') || std::path::Path::new(&path).is_dir() {
-        return usage(format!(
-            "--state-file '{path}' is a directory; give a file path (or set MP_STATE_PATH to a directory)"
-        ));
-    }
-    Ok(Some(PathBuf::from(path)))
-}
-
-/// A short safe token: it names a count in the state file, and is shown
-/// there and at -vv. Never a space, so never one of the derived keys.
-fn parse_state_key(name: String) -> Result<String, UsageError> {
-    let safe = (1..=64).contains(&name.len())
-        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
-    if safe {
-        Ok(name)
-    } else {
-        usage(format!(
-            "invalid --state-key '{}': expected 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit",
-            name.escape_debug()
-        ))
-    }
-}
-
-fn parse_backup_dir(dir: String) -> Result<String, UsageError> {
-    if dir.trim().is_empty() || dir.len() > 1024 || dir.chars().any(char::is_control) {
-        return usage(format!(
-            "invalid --backup-dir '{}': expected a directory path on the GKLM server",
-            dir.escape_debug()
-        ));
-    }
-    Ok(dir)
-}
-
-/// The output format the raw arguments ask for, so that even a usage error
-/// is printed in the form the caller reads (Zabbix stores whatever it gets).
-pub fn requested_format(raw: &[OsString]) -> Format {
-    let format = raw_value(raw, "--format").unwrap_or_else(|| DEFAULT_FORMAT.into());
-    parse_format(&format).unwrap_or_default()
-}
-
-/// The mode the raw arguments ask for (`running` when none is given), so a
-/// usage error in JSON still carries that mode's fields.
-pub fn requested_mode(raw: &[OsString]) -> String {
-    raw_value(raw, "--mode").unwrap_or_else(|| mode::DEFAULT.name.into())
-}
-
-/// The last value given to `long` (`--long value` or `--long=value`) in
-/// arguments that could not be read in full.
-fn raw_value(raw: &[OsString], long: &str) -> Option<String> {
-    let mut found = None;
-    for (i, arg) in raw.iter().enumerate() {
-        if arg == long {
-            found = raw.get(i + 1).map(|v| v.to_string_lossy().into_owned());
-        } else if let Some(v) = arg
-            .to_str()
-            .and_then(|a| a.strip_prefix(long)?.strip_prefix('='))
-        {
-            found = Some(v.to_string());
-        }
-    }
-    found
+fn named(long: &str, e: SyntaxError) -> String {
+    format!("{}: {e}", names(flag_named(long)))
 }
 
 /// `-V`: the version from Cargo.toml and, when build.rs learnt it, the commit
@@ -703,6 +529,15 @@ mod tests {
         )
     }
 
+    /// A command line written as one string of words without spaces.
+    fn config_of(line: &str) -> Config {
+        config(&line.split_whitespace().collect::<Vec<_>>())
+    }
+
+    fn parse_of(line: &str) -> Result<Command, UsageError> {
+        parse_strs(&line.split_whitespace().collect::<Vec<_>>())
+    }
+
     fn config(args: &[&str]) -> Config {
         match parse_strs(args) {
             Ok(Command::Run(c)) => *c,
@@ -713,7 +548,7 @@ mod tests {
 
     #[test]
     fn defaults() {
-        let c = config(&["-H", "gklm"]);
+        let c = config_of("-H gklm");
         assert_eq!(
             (c.target.port, c.target.prefix.clone(), c.language.as_str()),
             (9443, Prefix::Auto, "en")
@@ -729,9 +564,7 @@ mod tests {
 
     #[test]
     fn getopt_forms_equal_their_spaced_forms() {
-        let spaced = config(&[
-            "-H", "gklm", "-p", "9444", "-w", "3", "-c", "5", "-k", "-v", "-v", "-v", "-t", "5",
-        ]);
+        let spaced = config_of("-H gklm -p 9444 -w 3 -c 5 -k -v -v -v -t 5");
         for args in [
             &["-Hgklm", "-p9444", "-w3", "-c5", "-kvvv", "-t5"][..],
             &[
@@ -744,15 +577,7 @@ mod tests {
                 "--timeout=5",
             ],
             &[
-                "-kvvvHgklm",
-                "-p",
-                "9444",
-                "-w",
-                "+3",
-                "-c",
-                "5e0",
-                "-t",
-                "5",
+                "-kvvv", "-Hgklm", "-p", "9444", "-w", "+3", "-c", "5e0", "-t", "5",
             ],
         ] {
             let c = config(args);
@@ -773,41 +598,75 @@ mod tests {
 
     #[test]
     fn a_value_is_whatever_follows_its_option() {
-        let c = config(&["-H", "h", "-u", "--port", "-p", "19555", "-w", "-5:5"]);
-        assert_eq!(c.target.user.as_deref(), Some("--port"));
+        let c = config_of("-H h -u -w -p 19555 -c -5:5");
+        assert_eq!(c.target.user.as_deref(), Some("-w"));
         assert_eq!(c.target.port, 19555);
-        let c = config(&["-H", "h", "-u", "'quoted'", "-l", "de"]);
+        let c = config_of("-H h -u 'quoted' -l de");
         assert_eq!(c.target.user.as_deref(), Some("'quoted'"));
-        let c = config(&["-H", "h", "--username=a=b"]);
+        let c = config_of("-H h --username=a=b");
         assert_eq!(c.target.user.as_deref(), Some("a=b"));
+        // pico-args cannot tell a value that spells an option from that
+        // option given again: refused, with the way out.
+        let err = parse_of("-H h -u --port -p 19555")
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            err.starts_with("-p/--port given more than once") && err.contains("--username=VALUE"),
+            "{err}"
+        );
+        let c = config_of("-H h --username=--port -p 19555");
+        assert_eq!(c.target.user.as_deref(), Some("--port"));
     }
 
     #[test]
     fn quotes_empty_values_and_option_like_values_survive_the_reading() {
-        // Quotes are the user's own: getopt keeps them, so does the check.
+        // Spaced, a value is the word as it is, quotes and all.
+        for user in ["\"x\"", "'x'", "\"", "a\"b\""] {
+            let c = config(&["-H", "h", "-u", user]);
+            assert_eq!(c.target.user.as_deref(), Some(user), "{user}");
+        }
+        // Glued, pico-args takes one pair of enclosing quotes off (as a
+        // shell would have); a value left empty, or an unclosed quote, is
+        // refused.
         for (arg, user) in [
-            ("--username=\"x\"", "\"x\""),
-            ("--username='x'", "'x'"),
-            ("--username=\"", "\""),
+            ("--username=\"x\"", "x"),
+            ("--username='x'", "x"),
             ("--username=a\"b\"", "a\"b\""),
-            ("-u\"\"", "\"\""),
         ] {
             let c = config(&["-H", "h", arg]);
             assert_eq!(c.target.user.as_deref(), Some(user), "{arg}");
         }
-        // A value spelt like an option, glued or not, is that option's value.
-        let c = config(&["-H", "h", "--username=--hostname=x", "-p", "1"]);
+        for arg in ["--username=\"", "-u\"\"", "--username="] {
+            let err = parse_strs(&["-H", "h", arg]).err().unwrap().to_string();
+            assert_eq!(err, "-u/--username needs a value", "{arg}");
+        }
+        // A value spelt like an option, glued, is that option's value.
+        let c = config_of("-H h --username=--hostname=x -p 1");
         assert_eq!(c.target.user.as_deref(), Some("--hostname=x"));
-        let err = parse_strs(&["-H", "h", "-p", "-1"]).err().unwrap();
+        let err = parse_of("-H h -p -1").err().unwrap();
         assert!(err.to_string().contains("invalid -p/--port '-1'"), "{err}");
         // An empty value reaches the option's own check.
         for (args, needle) in [
             (&["-H", "h", "-u", ""][..], "-u/--username is empty"),
-            (&["-H", "h", "--username="], "-u/--username is empty"),
             (&["-H", ""], "-H"),
         ] {
             let err = parse_strs(args).err().unwrap().to_string();
             assert!(err.contains(needle), "{args:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn a_valued_option_at_the_end_of_a_group_of_switches_is_refused_naming_it() {
+        for (args, needle) in [
+            (
+                &["-kvHgklm"][..],
+                "'-kvHgklm': -H/--hostname takes a value, so it cannot end a group of switches",
+            ),
+            (&["-H", "h", "-kw3"], "'-kw3': -w/--warning takes a value"),
+        ] {
+            let err = parse_strs(args).err().unwrap().to_string();
+            assert!(err.starts_with(needle), "{args:?}: {err}");
         }
     }
 
@@ -878,41 +737,86 @@ mod tests {
 
     #[test]
     fn verbosity_counts_every_form() {
-        assert_eq!(config(&["-H", "h", "-vvv"]).verbosity, 3);
-        assert_eq!(config(&["-H", "h", "-v", "--verbose"]).verbosity, 2);
+        assert_eq!(config_of("-H h -vvv").verbosity, 3);
+        assert_eq!(config_of("-H h -v --verbose").verbosity, 2);
     }
 
     #[test]
     fn usage_errors_name_the_option() {
-        for (args, needle) in [
-            (&["-p", "1"][..], "-H/--hostname"),
-            (&["--hostnme", "h"], "'--hostnme'"),
-            (&["-H", "h", "-p", "0"], "--port"),
-            (&["-H", "h", "-w", "abc"], "invalid range"),
-            (&["-H", "h", "--warning-time", "5x"], "invalid duration"),
-            (&["-H", "h", "--bogus"], "'--bogus'"),
-            (&["-H", "h", "extra"], "'extra'"),
-            (&["-H", "h", "-t", "0"], "--timeout"),
-            (&["-H", "h", "-t"], "needs a value"),
-            (&["-H", "h", "--insecure", "--cacert", "x"], "contradict"),
+        // Each case: the words of a command line, and what its error says.
+        let cases = [
+            ("-p 1", "-H/--hostname"),
+            ("--hostnme h", "'--hostnme'"),
+            ("-H h -p 0", "--port"),
+            ("-H h -w abc", "invalid range"),
+            ("-H h --warning-time 5x", "invalid duration"),
+            ("-H h --bogus", "'--bogus'"),
+            ("-H h extra", "'extra'"),
+            ("-H h -t 0", "--timeout"),
+            ("-H h -t", "needs a value"),
+            ("-H h --insecure --cacert x", "contradict"),
+            ("-H h --unreachable-state bad", "--unreachable-state"),
+            ("-H h --prefix SKLM", "--prefix"),
+            ("-H h --password-file p", "needs -u"),
             (
-                &["-H", "h", "--unreachable-state", "bad"],
-                "--unreachable-state",
-            ),
-            (&["-H", "h", "--prefix", "SKLM"], "--prefix"),
-            (&["-H", "h", "--password-file", "p"], "needs -u"),
-            (
-                &["-H", "h", "--auth-id-file", "f", "--no-session-cache"],
+                "-H h --auth-id-file f --no-session-cache",
                 "--no-session-cache needs -u/--username",
             ),
+            ("-H h --no-session-cache", "--no-session-cache needs -u"),
+            ("-H h --format xml", "--format"),
+            ("-H a -H b", "-H/--hostname given more than once"),
+            ("-H a --hostname=b", "-H/--hostname given more than once"),
+            ("-H a -w 1 -w2", "-w/--warning given more than once"),
+            ("-H a --insecure=yes", "takes no value"),
+            ("-H a -x", "'-x'"),
+            ("-H host:9443", "-p"),
+            ("-H h --state-file /tmp", "is a directory"),
+            ("-H h --state-file /nonexistent/dir/", "is a directory"),
+            ("-H h --mode size", "--mode 'size'"),
             (
-                &["-H", "h", "--no-session-cache"],
-                "--no-session-cache needs -u",
+                "-H h --mode result -w 1",
+                "-w/-c means nothing for --mode result",
+            ),
+            ("-H h --mode result --critical-time 1d", "for --mode result"),
+            ("-H h --mode age", "needs --warning-time or --critical-time"),
+            ("-H h --mode age -c 1 --critical-time 1d", "-w/-c"),
+            (
+                "-H h --backup-dir /x",
+                "--backup-dir means nothing for --mode running",
             ),
             (
+                "-H h --mode needed --unknown-result-state ok",
+                "--unknown-result-state means nothing",
+            ),
+            ("-H h --max-gap 0", "--max-gap"),
+            ("-H h --state-key -w", "-w/--warning needs a value"),
+            ("-H h --state-key=-w", "invalid --state-key"),
+            ("-H h --state-key ../x", "invalid --state-key"),
+            (
+                "-H h --mode result --state-key x",
+                "--state-key means nothing for --mode result",
+            ),
+            ("-H h --max-gap 59", "--max-gap 59 is shorter than 1m"),
+            ("-H h --max-gap 59s", "--max-gap 59s is shorter than 1m"),
+            ("-H h --mode needed --max-gap 0.5m", "shorter than 1m"),
+            (
+                "-H h --mode age --critical-time 1d --max-gap 1h",
+                "--max-gap means nothing",
+            ),
+            (
+                "-H h --mode result --unknown-result-state bad",
+                "--unknown-result-state",
+            ),
+        ];
+        let mut all: Vec<(Vec<String>, &str)> = cases
+            .iter()
+            .map(|(line, needle)| (line.split_whitespace().map(String::from).collect(), *needle))
+            .collect();
+        // Words that hold a space, or none at all.
+        let long = "k".repeat(65);
+        let spaced: [(&[&str], &str); 6] = [
+            (
                 &[
-                    "-H",
-                    "h",
                     "--mode",
                     "age",
                     "--critical-time",
@@ -922,121 +826,19 @@ mod tests {
                 ],
                 "invalid --backup-dir ' '",
             ),
-            (&["-H", "h", "--format", "xml"], "--format"),
-            (
-                &["-H", "a", "-H", "b"],
-                "-H/--hostname given more than once",
-            ),
-            (
-                &["-H", "a", "--hostname=b"],
-                "-H/--hostname given more than once",
-            ),
-            (
-                &["-H", "a", "-w", "1", "-w2"],
-                "-w/--warning given more than once",
-            ),
-            (&["-H", "a", "--insecure=yes"], "takes no value"),
-            (&["-H", "a", "-x"], "'-x'"),
-            (&["-H", "host:9443"], "-p"),
-            (&["-H", "h", "--state-file", ""], "--state-file is empty"),
-            (&["-H", "h", "--state-file", "/tmp"], "is a directory"),
-            (
-                &["-H", "h", "--state-file", "/nonexistent/dir/"],
-                "is a directory",
-            ),
-            (&["-H", "h", "--mode", "size"], "--mode 'size'"),
-            (
-                &["-H", "h", "--mode", "result", "-w", "1"],
-                "-w/-c means nothing for --mode result",
-            ),
-            (
-                &["-H", "h", "--mode", "result", "--critical-time", "1d"],
-                "for --mode result",
-            ),
-            (
-                &["-H", "h", "--mode", "age"],
-                "needs --warning-time or --critical-time",
-            ),
-            (
-                &[
-                    "-H",
-                    "h",
-                    "--mode",
-                    "age",
-                    "-c",
-                    "1",
-                    "--critical-time",
-                    "1d",
-                ],
-                "-w/-c",
-            ),
-            (
-                &["-H", "h", "--backup-dir", "/x"],
-                "--backup-dir means nothing for --mode running",
-            ),
-            (
-                &[
-                    "-H",
-                    "h",
-                    "--mode",
-                    "needed",
-                    "--unknown-result-state",
-                    "ok",
-                ],
-                "--unknown-result-state means nothing",
-            ),
-            (&["-H", "h", "--max-gap", "0"], "--max-gap"),
-            (&["-H", "h", "--state-key", ""], "invalid --state-key ''"),
-            (&["-H", "h", "--state-key", "a b"], "invalid --state-key"),
-            (&["-H", "h", "--state-key", "-w"], "invalid --state-key"),
-            (&["-H", "h", "--state-key", "../x"], "invalid --state-key"),
-            (&["-H", "h", "--state-key", "x\n"], "invalid --state-key"),
-            (
-                &["-H", "h", "--state-key", &"k".repeat(65)],
-                "invalid --state-key",
-            ),
-            (
-                &["-H", "h", "--mode", "result", "--state-key", "x"],
-                "--state-key means nothing for --mode result",
-            ),
-            (
-                &["-H", "h", "--max-gap", "59"],
-                "--max-gap 59 is shorter than 1m",
-            ),
-            (
-                &["-H", "h", "--max-gap", "59s"],
-                "--max-gap 59s is shorter than 1m",
-            ),
-            (
-                &["-H", "h", "--mode", "needed", "--max-gap", "0.5m"],
-                "shorter than 1m",
-            ),
-            (
-                &[
-                    "-H",
-                    "h",
-                    "--mode",
-                    "age",
-                    "--critical-time",
-                    "1d",
-                    "--max-gap",
-                    "1h",
-                ],
-                "--max-gap means nothing",
-            ),
-            (
-                &[
-                    "-H",
-                    "h",
-                    "--mode",
-                    "result",
-                    "--unknown-result-state",
-                    "bad",
-                ],
-                "--unknown-result-state",
-            ),
-        ] {
-            let err = parse_strs(args)
+            (&["--state-file", ""], "--state-file is empty"),
+            (&["--state-key", ""], "invalid --state-key ''"),
+            (&["--state-key", "a b"], "invalid --state-key"),
+            (&["--state-key", &long], "invalid --state-key"),
+            (&["--state-key", "x\n"], "invalid --state-key"),
+        ];
+        for (args, needle) in spaced {
+            let words = ["-H", "h"].iter().chain(args).map(|a| a.to_string());
+            all.push((words.collect(), needle));
+        }
+        for (args, needle) in all {
+            let words: Vec<&str> = args.iter().map(String::as_str).collect();
+            let err = parse_strs(&words)
                 .err()
                 .unwrap_or_else(|| panic!("{args:?} accepted"))
                 .to_string();
@@ -1046,44 +848,19 @@ mod tests {
 
     #[test]
     fn each_mode_takes_its_own_options() {
-        let c = config(&[
-            "-H",
-            "h",
-            "--mode",
-            "age",
-            "--critical-time",
-            "2d",
-            "--backup-dir",
-            "/opt/b",
-        ]);
+        let c = config_of("-H h --mode age --critical-time 2d --backup-dir /opt/b");
         assert_eq!(
             c.mode.endpoint().query,
             vec![("backupDirectory", "/opt/b".to_string())]
         );
-        let c = config(&[
-            "-H",
-            "h",
-            "--mode",
-            "result",
-            "--unknown-result-state",
-            "critical",
-        ]);
+        let c = config_of("-H h --mode result --unknown-result-state critical");
         assert_eq!(c.mode.name(), "result");
         assert!(
             format!("{:?}", c.mode).contains("undetermined_state: Critical"),
             "{:?}",
             c.mode
         );
-        let c = config(&[
-            "-H",
-            "h",
-            "--mode",
-            "needed",
-            "--warning-time",
-            "1d",
-            "--max-gap",
-            "2d",
-        ]);
+        let c = config_of("-H h --mode needed --warning-time 1d --max-gap 2d");
         assert_eq!(
             (c.mode.name(), c.mode.max_gap(), c.mode.needs_history()),
             ("needed", 172_800, true)
@@ -1096,28 +873,87 @@ mod tests {
             let c = config(&["-H", "h", "--state-key", name]);
             assert_eq!(c.mode.service_key().as_deref(), Some(name));
         }
-        let c = config(&["-H", "h", "--mode", "needed", "--state-key=n1"]);
+        let c = config_of("-H h --mode needed --state-key=n1");
         assert_eq!(c.mode.service_key().as_deref(), Some("n1"));
         assert_eq!(
-            config(&["-H", "h"]).mode.service_key().as_deref(),
+            config_of("-H h").mode.service_key().as_deref(),
             Some("--max-gap 86400")
         );
     }
 
     #[test]
-    fn the_requested_format_is_found_in_raw_arguments() {
-        let raw = |args: &[&str]| args.iter().map(OsString::from).collect::<Vec<_>>();
+    fn a_usage_error_carries_the_format_and_the_mode_asked_for() {
+        let asked = |args: &[&str]| {
+            let e = parse_strs(args).err().unwrap();
+            (e.format, e.mode)
+        };
         assert_eq!(
-            requested_format(&raw(&["-H", "h", "--format", "json", "--bogus"])),
-            Format::Json
+            asked(&["-H", "h", "--format", "json", "--bogus"]),
+            (Format::Json, Some("running"))
         );
         assert_eq!(
-            requested_format(&raw(&["--format=prometheus"])),
-            Format::Prometheus
+            asked(&["--format=prometheus", "--mode", "age"]),
+            (Format::Prometheus, Some("age"))
         );
         assert_eq!(
-            requested_format(&raw(&["--format", "nagios", "json"])),
-            Format::Nagios
+            asked(&["--format", "nagios", "json"]),
+            (Format::Nagios, Some("running"))
+        );
+        assert_eq!(asked(&["--mode", "size"]), (Format::Nagios, None));
+        // A value that spells --format is the value of the option before it.
+        assert_eq!(
+            asked(&["-H", "h", "-u", "--format", "-p", "0", "--mode", "needed"]),
+            (Format::Nagios, Some("needed"))
+        );
+    }
+
+    #[test]
+    fn every_default_help_states_reads_back_to_the_typed_default() {
+        let c = config_of("-H h");
+        let given: Vec<String> = FLAGS
+            .iter()
+            .filter(|f| !matches!(f.long, "--mode" | "--max-gap" | "--unknown-result-state"))
+            .filter_map(|f| Some(format!("{}={}", f.long, f.default?)))
+            .collect();
+        let mut args = vec!["-H", "h"];
+        args.extend(given.iter().map(String::as_str));
+        let d = config(&args);
+        assert_eq!(format!("{:?}", c), format!("{:?}", d));
+    }
+
+    #[test]
+    fn a_command_line_of_any_size_is_read_at_once() {
+        let long = "v".repeat(131_000);
+        for args in [
+            vec!["-H".to_string(), "h".into(), format!("-{long}")],
+            vec!["-v".to_string(); 300],
+        ] {
+            let started = std::time::Instant::now();
+            let err = parse(
+                args.into_iter().map(OsString::from).collect(),
+                &Environment::default(),
+            )
+            .err()
+            .unwrap()
+            .to_string();
+            assert!(err.contains("the check takes at most"), "{err}");
+            // A bound, not a timing: once this took minutes.
+            assert!(started.elapsed() < Duration::from_secs(5));
+        }
+        // At the bounds, still read at once.
+        let group = format!("-{}", "v".repeat(MAX_WORD - 1));
+        let mut args = vec!["-H".to_string(), "h".into(), group];
+        args.extend(std::iter::repeat_n("-k".to_string(), MAX_WORDS - 3));
+        let c = parse(
+            args.into_iter().map(OsString::from).collect(),
+            &Environment::default(),
+        );
+        assert!(
+            c.as_ref()
+                .err()
+                .is_some_and(|e| e.to_string().contains("'-v")),
+            "{:?}",
+            c.err()
         );
     }
 

@@ -4,8 +4,9 @@
 //! answer and its history into an alert.
 //!
 //! The parts, in the order a run uses them:
-//! - [`cli`]: the command line and environment, turned once into a `Config`
-//!   of the types below; only main and the check's own tests use it;
+//! - [`cli`]: the command line, read once into the [`settings`] of a run
+//!   (`Config`, in the types below; the environment too); only main uses
+//!   `cli`;
 //! - [`check`]: the five steps of a run and the rules between them;
 //! - [`target`]: the GKLM host, port, prefix and user, validated;
 //!   [`credentials`]: password or session id;
@@ -35,6 +36,7 @@ pub mod query;
 pub mod render;
 pub mod report;
 pub mod secret;
+pub mod settings;
 pub mod state;
 pub mod target;
 pub mod text;

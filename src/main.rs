@@ -3,17 +3,17 @@
 //! outcome (panics and timeouts included) to one printed result and an exit
 //! code. It holds no rule of the check. See lib.rs for the map of the parts.
 
-use std::ffi::OsString;
 use std::io::Write;
 use std::process::exit;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use check_gklm_backup::check::{Check, failure};
-use check_gklm_backup::cli::{self, Command, Config, Environment, TrustChoice};
+use check_gklm_backup::cli::{self, Command};
 use check_gklm_backup::gklm::Gklm;
 use check_gklm_backup::mode;
 use check_gklm_backup::render::{Format, Printer};
 use check_gklm_backup::report::{Report, State};
+use check_gklm_backup::settings::{Config, Environment, TrustChoice};
 use check_gklm_backup::tls::{self, Trust};
 use check_gklm_backup::trace::Trace;
 use check_gklm_backup::transport::Transport;
@@ -28,16 +28,25 @@ fn main() {
     if env.self_test_panic {
         panic!("self-test panic requested by CHECK_GKLM_BACKUP_SELF_TEST_PANIC");
     }
-    let args: Vec<OsString> = std::env::args_os().skip(1).collect();
-    let config = match cli::parse(args.clone(), &env) {
+    // The command line, too, is read under the watchdog: with -t's default
+    // until -t is known.
+    let early = usage_printer(Format::default(), mode::DEFAULT.name, now);
+    if let Err(e) = start_early_watchdog(&early) {
+        print_and_exit(
+            &Report::failure(State::Unknown, e.to_string()),
+            &early,
+            started,
+        );
+    }
+    let config = match cli::parse(std::env::args_os().skip(1).collect(), &env) {
         Ok(Command::Run(config)) => *config,
         Ok(Command::Help) => finish_text(cli::HELP),
         Ok(Command::Version) => finish_text(&cli::version()),
         Err(e) => {
-            let asked = mode::kind_of(&cli::requested_mode(&args));
+            let asked = e.mode.and_then(mode::kind_of);
             let (name, fields) = asked.map_or(("none", &[][..]), |k| (k.name, k.fields));
             let report = Report::failure(State::Unknown, format!("{e}; see --help"));
-            let printer = usage_printer(cli::requested_format(&args), name, now);
+            let printer = usage_printer(e.format, name, now);
             print_and_exit(&report.with_fields(fields), &printer, started)
         }
     };
@@ -50,7 +59,7 @@ fn main() {
         checked_at: now,
     };
     // Before anything that can block: reading --cacert may, too.
-    if let Err(e) = start_watchdog(&printer, &config) {
+    if let Err(e) = start_watchdog(&printer, &config, started) {
         print_and_exit(&failure(&config, State::Unknown, &e), &printer, started);
     }
     watchdog::set_step("reading the --cacert file", "");
@@ -113,7 +122,11 @@ fn usage_printer(format: Format, mode: &'static str, now: u64) -> Printer {
 /// times out in `--unreachable-state`; a local step (a password file on a
 /// hung mount, a FIFO, the state file) has none and is UNKNOWN: GKLM is not
 /// to blame, and `--unreachable-state ok` must not hide it.
-fn start_watchdog(printer: &Printer, config: &Config) -> Result<(), watchdog::StartError> {
+fn start_watchdog(
+    printer: &Printer,
+    config: &Config,
+    started: Instant,
+) -> Result<(), watchdog::StartError> {
     let (printer, unreachable, fields) = (
         printer.clone(),
         config.unreachable_state,
@@ -121,7 +134,8 @@ fn start_watchdog(printer: &Printer, config: &Config) -> Result<(), watchdog::St
     );
     let secs = config.timeout.as_secs_f64();
     let fires_after = config.timeout + watchdog::GRACE;
-    watchdog::start(fires_after, move |step, url| {
+    let left = fires_after.saturating_sub(started.elapsed());
+    watchdog::start(left, move |step, url| {
         let (state, why) = if url.is_empty() {
             (
                 State::Unknown,
@@ -144,6 +158,23 @@ fn start_watchdog(printer: &Printer, config: &Config) -> Result<(), watchdog::St
             code: state.exit_code(),
         }
     })
+}
+
+/// The backstop while the command line is read: nothing is known yet but
+/// that the time is -t's default.
+fn start_early_watchdog(printer: &Printer) -> Result<(), watchdog::StartError> {
+    let printer = printer.clone();
+    let secs = printer.timeout;
+    let fires_after = Duration::from_secs_f64(secs) + watchdog::GRACE;
+    watchdog::start(fires_after, move |step, _| {
+        let report = Report::failure(State::Unknown, format!("{step} timed out after {secs}s"));
+        watchdog::Outcome {
+            text: printer.render(&report, fires_after.as_secs_f64()),
+            code: State::Unknown.exit_code(),
+        }
+    })?;
+    watchdog::set_step("reading the command line", "");
+    Ok(())
 }
 
 fn print_and_exit(report: &Report, printer: &Printer, started: Instant) -> ! {

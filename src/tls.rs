@@ -137,7 +137,7 @@ impl Trust {
 }
 
 /// What OpenSSL will read from the environment, as the process found it
-/// (read with the rest of the environment, in `cli::Environment`).
+/// (read with the rest of the environment, in `settings::Environment`).
 #[derive(Clone, Debug, Default)]
 pub struct OpensslEnv {
     /// `SSL_CERT_FILE` is set: the operator's bundle decides trust.

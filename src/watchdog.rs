@@ -26,7 +26,7 @@
 //!   output is lost only when stdout would not take it, never the exit code.
 
 use std::fmt;
-use std::sync::OnceLock;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicI64, AtomicPtr, Ordering};
 use std::time::Duration;
 
@@ -78,7 +78,8 @@ struct Prepared {
     code: i32,
 }
 
-static RENDER: OnceLock<Render> = OnceLock::new();
+/// Never touched by the signal handler, which reads `PENDING` only.
+static RENDER: Mutex<Option<Render>> = Mutex::new(None);
 /// The prepared result for the current step; leaked on purpose (a few per
 /// run) so the signal handler can read it without locks or allocation. One
 /// pointer, so text and code are always swapped together.
@@ -107,14 +108,15 @@ pub fn claim_output(exit_code: i32) -> bool {
 }
 
 /// Arm the alarm for `after` (the timeout plus `GRACE`), with `render`
-/// producing the result to print should it fire during a step.
+/// producing the result to print should it fire during a step. Called
+/// again, it re-arms the alarm with the new time and result.
 pub fn start(
     after: Duration,
     render: impl Fn(&'static str, &str) -> Outcome + Send + Sync + 'static,
 ) -> Result<(), StartError> {
-    if RENDER.set(Box::new(render)).is_err() {
-        return Ok(()); // already running
-    }
+    // Armed again once `-t` is known: the new result and time replace the
+    // first (which covered reading the command line).
+    *RENDER.lock().unwrap_or_else(|p| p.into_inner()) = Some(Box::new(render));
     set_step("starting", "");
     let after_ms = i64::try_from(after.as_millis()).unwrap_or(i64::MAX / 2);
     FIRES_AT_MS.store(monotonic_ms().saturating_add(after_ms), Ordering::SeqCst);
@@ -160,7 +162,10 @@ pub fn start(
 
 /// Record what the run is doing now: the timeout result is rendered for it.
 pub fn set_step(step: &'static str, url: &str) {
-    let Some(render) = RENDER.get() else { return };
+    let render = RENDER.lock().unwrap_or_else(|p| p.into_inner());
+    let Some(render) = render.as_ref() else {
+        return;
+    };
     let Outcome { text, code } = render(step, url);
     let mut bytes = text.into_bytes();
     bytes.push(b'\n');

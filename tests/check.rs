@@ -551,3 +551,36 @@ fn a_usage_error_in_json_carries_the_asked_modes_fields() {
         }
     }
 }
+
+/// Four words of 131,000 letters once took 145 s to read with `-t 1`, and
+/// the message then blamed GKLM. A command line of any size is refused at
+/// once, as a usage error, in the format asked for.
+#[test]
+fn a_huge_command_line_is_refused_at_once_naming_the_bound() {
+    let ws = Workspace::new();
+    let group = format!("-{}", "v".repeat(131_000));
+    let started = std::time::Instant::now();
+    let r = run(command(&ws)
+        .args(["-H", "127.0.0.1", "-t", "1", "--format", "json"])
+        .args([&group, &group, &group, &group]));
+    let json = r.json();
+    assert_eq!(
+        (&json["state"], &json["exit_code"]),
+        (&"UNKNOWN".into(), &3.into())
+    );
+    let message = json["message"].as_str().unwrap().to_string();
+    assert!(
+        message.contains("is 131001 bytes long; the check takes at most 8192"),
+        "{message}"
+    );
+    assert!(!message.contains("GKLM"), "{message}");
+    assert!(
+        started.elapsed() < Duration::from_millis(2500),
+        "{:?}",
+        started.elapsed()
+    );
+    let many = vec!["-v"; 300];
+    let r = run(command(&ws).args(["-H", "127.0.0.1"]).args(&many));
+    r.expect("UNKNOWN", 3)
+        .expect_text("302 arguments; the check takes at most 256");
+}

@@ -74,7 +74,7 @@ fn help_man_page_readme_and_icinga_name_every_option_with_its_default() {
         &help,
         "--help",
         |f| match f.short {
-            Some(s) => format!("-{s}, {}", f.long),
+            Some(s) => format!("{s}, {}", f.long),
             None => f.long.to_string(),
         },
         |l| l.trim_start().starts_with('-') && l.starts_with("  "),
@@ -87,7 +87,7 @@ fn help_man_page_readme_and_icinga_name_every_option_with_its_default() {
         |f| {
             let long = f.long.replace('-', "\\-");
             match f.short {
-                Some(s) => format!(".BR \\-{s} \", \" {long}"),
+                Some(s) => format!(".BR \\{s} \", \" {long}"),
                 None => long,
             }
         },
@@ -101,7 +101,7 @@ fn help_man_page_readme_and_icinga_name_every_option_with_its_default() {
         options,
         "README options table",
         |f| match f.short {
-            Some(s) => format!("`-{s}`, `{}", f.long),
+            Some(s) => format!("`{s}`, `{}", f.long),
             None => format!("`{}", f.long),
         },
         |l| l.starts_with("| `"),
@@ -112,7 +112,7 @@ fn help_man_page_readme_and_icinga_name_every_option_with_its_default() {
         &icinga,
         "Icinga 2 CheckCommand",
         |f| match f.short {
-            Some(s) if f.long != "--insecure" => format!("\"-{s}\" = {{"),
+            Some(s) if f.long != "--insecure" => format!("\"{s}\" = {{"),
             _ => format!("\"{}\" = {{", f.long),
         },
         |l| l.trim_start().starts_with('"') && l.contains("= {"),

@@ -4,10 +4,11 @@
 
 use std::ffi::OsString;
 
-use check_gklm_backup::cli::{self, Environment, FLAGS};
+use check_gklm_backup::cli::{self, FLAGS};
 use check_gklm_backup::evaluate::Thresholds;
 use check_gklm_backup::gklm::{GklmMessage, parse_login};
 use check_gklm_backup::mode::{self, MODES, Mode, ModeOptions};
+use check_gklm_backup::settings::Environment;
 use check_gklm_backup::state::decode;
 use check_gklm_backup::text::clean;
 use check_gklm_backup::threshold::{Range, parse_duration};

@@ -171,10 +171,18 @@ fn a_state_key_names_the_count_and_only_that_name_shares_it() {
 fn an_invalid_state_key_is_a_usage_error_before_anything_is_sent() {
     let sim = Simulator::start();
     let ws = Workspace::new();
-    for key in ["", "a b", "-w", "../x", "ключ", &"k".repeat(65)] {
+    for key in ["", "a b", "../x", "ключ", &"k".repeat(65)] {
         let r = run_with(&sim, &ws, &["--state-key", key]);
         r.expect("UNKNOWN", 3).expect_text("invalid --state-key");
     }
+    // A value spelt like an option: glued to its own, or pico-args takes
+    // `-w` for the option (which is then refused for want of a value).
+    run_with(&sim, &ws, &["--state-key=-w"])
+        .expect("UNKNOWN", 3)
+        .expect_text("invalid --state-key");
+    run_with(&sim, &ws, &["--state-key", "-w"])
+        .expect("UNKNOWN", 3)
+        .expect_text("-w/--warning needs a value");
     for mode in [
         &["--mode", "result"][..],
         &["--mode", "age", "--critical-time", "1d"],
