@@ -75,6 +75,7 @@ impl Check<'_> {
             Ok(answer) => {
                 let history = history_for_judging(&before, &kept, &learnt, now);
                 note_restart(&history, trace);
+                note_dropped(&history, trace);
                 answer.judge(history, now)
             }
             Err(report) => *report,
@@ -115,6 +116,22 @@ fn end_unkept_session(
         if let Err(e) = gklm.logout(prefix, id) {
             trace.note(1, format!("logout failed (ignored): {e}"));
         }
+    }
+}
+
+/// The -v line for other services' counts dropped to keep the state small.
+fn note_dropped(history: &History, trace: &Trace) {
+    if let Ok(observed) = history
+        && !observed.dropped.is_empty()
+    {
+        trace.note(
+            1,
+            format!(
+                "history: dropped the count of {} (kept: the {} seen last); a service with that key counts from 1 again",
+                observed.dropped.join(", "),
+                crate::evaluate::MAX_COUNTS
+            ),
+        );
     }
 }
 

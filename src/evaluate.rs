@@ -17,7 +17,7 @@ pub struct Streak {
 }
 
 /// A streak after one more observation, and why it started again if it did.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Observed {
     pub streak: Streak,
     /// Set when a pause longer than `--max-gap` ended the earlier streak.
@@ -26,6 +26,9 @@ pub struct Observed {
     /// went on across it: said on the first line, since the time between
     /// the two checks is not known.
     pub clock_back: Option<u64>,
+    /// Other services' counts dropped to keep `MAX_COUNTS`: said at -v,
+    /// since a service that finds its count gone starts again at 1.
+    pub dropped: Vec<String>,
 }
 
 /// A streak that started again because nobody had seen the condition for
@@ -116,6 +119,7 @@ impl Sighting {
                 streak: Streak::default(),
                 restarted_after: None,
                 clock_back: None,
+                dropped: Vec::new(),
             };
             return (kept, ended);
         }
@@ -154,7 +158,7 @@ impl Sighting {
             _ => None,
         };
         sighting.counts.insert(service.to_string(), count);
-        sighting.drop_oldest_counts(service);
+        let dropped = sighting.drop_oldest_counts(service);
         let observed = Observed {
             streak: Streak {
                 checks: count.checks,
@@ -163,25 +167,33 @@ impl Sighting {
             },
             restarted_after: restart_gap.map(|gap| Restart { gap, max_gap }),
             clock_back: None,
+            dropped,
         };
         (Some(sighting), observed)
     }
 
     /// Keep at most `MAX_COUNTS`, dropping those observed longest ago
-    /// (never `keep`'s), so the state file cannot grow without bound.
-    fn drop_oldest_counts(&mut self, keep: &str) {
+    /// (never `keep`'s), so the state file cannot grow without bound; of
+    /// two seen last at the same time, the one with fewer checks goes
+    /// first, the longer streak being worth more. Returns the keys dropped.
+    fn drop_oldest_counts(&mut self, keep: &str) -> Vec<String> {
+        let mut dropped = Vec::new();
         while self.counts.len() > MAX_COUNTS {
             let oldest = self
                 .counts
                 .iter()
                 .filter(|(key, _)| key.as_str() != keep)
-                .min_by_key(|(_, count)| count.last)
+                .min_by_key(|(key, count)| (count.last, count.checks, *key))
                 .map(|(key, _)| key.clone());
             match oldest {
-                Some(key) => self.counts.remove(&key),
+                Some(key) => {
+                    self.counts.remove(&key);
+                    dropped.push(key);
+                }
                 None => break,
             };
         }
+        dropped
     }
 }
 
@@ -365,6 +377,7 @@ mod tests {
             streak,
             restarted_after: None,
             clock_back: None,
+            dropped: Vec::new(),
         }
     }
 
@@ -513,6 +526,23 @@ mod tests {
         assert_eq!(sighting.counts.len(), MAX_COUNTS);
         assert!(!sighting.counts.contains_key("service 0"));
         assert!(sighting.counts.contains_key("service 20"));
+    }
+
+    #[test]
+    fn a_dropped_count_is_named_and_ties_keep_the_longer_streak() {
+        let mut sighting = None;
+        for i in 0..MAX_COUNTS as u64 {
+            sighting = observe(&sighting, &format!("s{i:02}"), true, 1000).0;
+        }
+        // "s00" has counted twice, all others once, all last seen at 1000.
+        sighting = observe(&sighting, "s00", true, 1000).0;
+        let (sighting, observed) = observe(&sighting, "new", true, 1000);
+        assert_eq!(observed.dropped, ["s01"]);
+        let sighting = sighting.unwrap();
+        assert!(sighting.counts.contains_key("s00"));
+        assert!(!sighting.counts.contains_key("s01"));
+        let (_, quiet) = observe(&Some(sighting), "new", true, 1001);
+        assert!(quiet.dropped.is_empty());
     }
 
     #[test]

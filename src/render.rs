@@ -46,7 +46,9 @@ const DETAIL_MAX: usize = 1000;
 impl Printer {
     pub fn render(&self, report: &Report, elapsed: f64) -> String {
         let mut metrics = report.metrics.clone();
-        metrics.push(Metric::elapsed(elapsed, self.timeout));
+        // A run the watchdog ended took a little more than -t (its grace);
+        // the metric keeps to its own maximum, -t. JSON keeps the real time.
+        metrics.push(Metric::elapsed(elapsed.min(self.timeout), self.timeout));
         match self.format {
             Format::Nagios => nagios(report, &metrics),
             Format::Json => self.json(report, elapsed),
@@ -140,7 +142,16 @@ fn message(report: &Report, max: usize) -> String {
     let Some(reason) = report.reason.as_deref() else {
         return printable(&report.summary, max);
     };
-    let floor = printable(&report.summary, max).len().min(SUMMARY_FLOOR);
+    // Where long perfdata leaves little room, the summary gives up words
+    // before the reason does, down to about its message id; a reason that
+    // would not fit even so is cut, after the summary's first words.
+    let room = max.saturating_sub(printable(reason, max).len() + 1);
+    let floor = if (ID_FLOOR..SUMMARY_FLOOR).contains(&room) {
+        room
+    } else {
+        SUMMARY_FLOOR
+    };
+    let floor = floor.min(printable(&report.summary, max).len());
     let reason = printable(reason, max.saturating_sub(floor + 1));
     let summary = printable(&report.summary, max.saturating_sub(reason.len() + 1));
     let joined = format!("{summary} {reason}");
@@ -150,6 +161,8 @@ fn message(report: &Report, max: usize) -> String {
 /// What the summary keeps at least beside a long reason: a message id and
 /// GKLM's short sentence (`CTGKM3290I Backup process is running.`).
 const SUMMARY_FLOOR: usize = 60;
+/// What it keeps at least where room is short: `CTGKM3290I Back...`.
+const ID_FLOOR: usize = 18;
 
 /// `gklm_backup_` and the label (a leading `backup_` not repeated), with
 /// `_seconds` for a metric in seconds, as Prometheus naming asks.
@@ -224,6 +237,35 @@ mod tests {
             printer(Format::Nagios).render(&report, 1.5),
             "UNKNOWN - broken | time=1.500s;;;0;10"
         );
+    }
+
+    #[test]
+    fn long_perfdata_cuts_gklms_text_before_the_reason() {
+        let reason =
+            "(restoring for 1 check, 0s, -c 1 reached; phase 4 RESTORE_KEYSTORES since 0s)";
+        let report = Report {
+            reason: Some(reason.into()),
+            ..Report::failure(
+                State::Critical,
+                "CTGKM9999I a long text that GKLM sends about the restore of keys and certificates",
+            )
+        };
+        // Room for 140 bytes of text beside the perfdata: the reason whole.
+        let text = message(&report, 140);
+        assert!(text.ends_with(reason), "{text}");
+        assert!(text.starts_with("CTGKM9999I"), "{text}");
+        assert!(text.len() <= 140, "{text}");
+    }
+
+    #[test]
+    fn the_time_never_passes_its_maximum() {
+        let report = Report::failure(State::Critical, "timed out");
+        assert_eq!(
+            printer(Format::Nagios).render(&report, 10.2),
+            "CRITICAL - timed out | time=10.000s;;;0;10"
+        );
+        let text = printer(Format::Prometheus).render(&report, 10.2);
+        assert!(!text.contains("10.2"), "{text}");
     }
 
     #[test]

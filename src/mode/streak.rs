@@ -251,5 +251,6 @@ pub(crate) fn seen_for(checks: u64, since: u64) -> History {
         },
         restarted_after: None,
         clock_back: None,
+        dropped: Vec::new(),
     })
 }
