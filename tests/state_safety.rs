@@ -147,9 +147,15 @@ fn a_clock_that_went_back_keeps_every_streak_and_the_session() {
     let Some(r) = at_clock(&sim, &ws, "-6m", &["-c", "5"]) else {
         return;
     };
-    r.expect("CRITICAL", 2)
-        .expect_text("running for 8 checks")
-        .expect_text("the clock went back 6m 0s since the last check");
+    r.expect("CRITICAL", 2).expect_text("running for 8 checks");
+    // 6m less the seconds a busy machine took between the two runs.
+    let said = r.first_line();
+    assert!(
+        ["went back 6m 0s since", "went back 5m 5"]
+            .iter()
+            .any(|t| said.contains(t)),
+        "{said}"
+    );
     assert_eq!(
         sim.count("POST", "/login"),
         logins,
