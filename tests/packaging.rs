@@ -268,8 +268,8 @@ fn rpm_output(rpm: &Path, args: &[&std::ffi::OsStr]) -> String {
 
 /// Install the .rpm into a fresh scratch root whose only user database is
 /// `passwd`/`group` (rpm resolves %attr owners there), without dependencies:
-/// the root has no glibc or OpenSSL packages to satisfy them. The package has
-/// no scriptlets, so nothing needs a shell or users inside the root.
+/// the root has no glibc or OpenSSL packages to satisfy them. Its one
+/// scriptlet is Lua, which rpm runs itself: the root needs no shell.
 fn install_rpm_into_scratch_root(
     rpm: &Path,
     package: &Path,
@@ -383,7 +383,16 @@ fn the_rpm_builds_holds_every_file_installs_into_a_scratch_root_and_runs() {
         &rpm,
         &["-qp".as_ref(), "--scripts".as_ref(), package.as_os_str()],
     );
-    assert_eq!(scripts.trim(), "", "the package has no scriptlets");
+    // One scriptlet, in the Lua rpm runs itself: no shell in a chroot.
+    let headers: Vec<&str> = scripts
+        .lines()
+        .filter(|l| l.contains("scriptlet"))
+        .collect();
+    assert_eq!(
+        headers,
+        ["postinstall scriptlet (using <lua>):"],
+        "{scripts}"
+    );
     let requires = rpm_output(&rpm, &["-qpR".as_ref(), package.as_os_str()]);
     assert!(
         requires.contains("libssl.so.3") && requires.contains("libc.so.6"),
@@ -442,6 +451,49 @@ fn the_rpm_builds_holds_every_file_installs_into_a_scratch_root_and_runs() {
     assert_eq!(
         queried.trim(),
         format!("check_gklm_backup-{version}-1.{arch}")
+    );
+
+    // An upgrade keeps a state directory the admin gave to icinga, and
+    // never follows a symlink there.
+    let state_dir = inside("/var/lib/check_gklm_backup");
+    std::os::unix::fs::chown(&state_dir, Some(4244), Some(4245)).unwrap();
+    std::fs::set_permissions(&state_dir, std::fs::Permissions::from_mode(0o750)).unwrap();
+    let upgrade = |root: &Path| {
+        rpm_output(
+            &rpm,
+            &[
+                "-U".as_ref(),
+                "--replacepkgs".as_ref(),
+                "--nodeps".as_ref(),
+                "--root".as_ref(),
+                root.as_os_str(),
+                package.as_os_str(),
+            ],
+        )
+    };
+    upgrade(root.path());
+    assert_eq!(
+        owner_and_mode(&state_dir),
+        (4244, 4245, 0o750),
+        "after rpm -U"
+    );
+    std::fs::remove_dir(&state_dir).unwrap();
+    let elsewhere = root.path().join("elsewhere");
+    std::fs::create_dir(&elsewhere).unwrap();
+    std::os::unix::fs::chown(&elsewhere, Some(4244), Some(4245)).unwrap();
+    std::fs::set_permissions(&elsewhere, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::os::unix::fs::symlink("/elsewhere", &state_dir).unwrap();
+    upgrade(root.path());
+    assert!(
+        std::fs::symlink_metadata(&state_dir)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert_eq!(
+        owner_and_mode(&elsewhere),
+        (4244, 4245, 0o755),
+        "through a symlink"
     );
 
     // A root without nagios: the directory stays root's (the check then
