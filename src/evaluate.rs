@@ -69,9 +69,6 @@ pub struct Sighting {
     /// Latest observation by any service.
     pub last: u64,
     pub counts: BTreeMap<String, Count>,
-    /// The one count of an older state file (kept per mode, not per
-    /// service): the first service to count this condition takes it over.
-    pub unclaimed: Option<Count>,
 }
 
 /// One service's consecutive checks that saw the condition.
@@ -88,7 +85,7 @@ impl Sighting {
     pub fn moved_back(mut self, by: u64) -> Sighting {
         self.since = self.since.saturating_sub(by);
         self.last = self.last.saturating_sub(by);
-        for count in self.counts.values_mut().chain(self.unclaimed.iter_mut()) {
+        for count in self.counts.values_mut() {
             count.last = count.last.saturating_sub(by);
         }
         self
@@ -137,10 +134,7 @@ impl Sighting {
                 ..Sighting::default()
             },
         };
-        let mine = sighting
-            .counts
-            .remove(service)
-            .or_else(|| sighting.unclaimed.take());
+        let mine = sighting.counts.remove(service);
         let own_gap = mine.map(|m| now.saturating_sub(m.last));
         let count = match mine {
             Some(m) if now.saturating_sub(m.last) <= max_gap => Count {
@@ -494,26 +488,6 @@ mod tests {
                 max_gap: DAY
             })
         );
-    }
-
-    #[test]
-    fn the_count_of_an_older_file_goes_to_the_first_service_that_counts() {
-        let old = Some(Sighting {
-            since: 0,
-            last: 600,
-            counts: BTreeMap::new(),
-            unclaimed: Some(Count {
-                checks: 3,
-                last: 600,
-            }),
-        });
-        let (after, first) = observe(&old, B, true, 900);
-        assert_eq!(first.streak.checks, 4);
-        let (_, second) = observe(&after, A, true, 1200);
-        assert_eq!((second.streak.checks, second.streak.since), (1, Some(0)));
-        // Stale, it restarts as any count does.
-        let (_, late) = observe(&old, A, true, 600 + 2 * DAY);
-        assert_eq!(late.streak.checks, 1);
     }
 
     #[test]

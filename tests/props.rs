@@ -93,15 +93,13 @@ proptest! {
     }
 
     #[test]
-    fn state_decoder_takes_state_like_json(checks in any::<i64>(), since in any::<i64>(), updated in any::<u64>(), now in any::<u64>()) {
-        let text = format!(r#"{{"version":1,"updated":{updated},"running_checks":{checks},"running_since":{since},"prefix":"/SKLM","session":"s"}}"#);
-        let _ = decode(&text, now);
-    }
-
-    #[test]
-    fn state_decoder_takes_version_2_like_json(mode in "[a-z]{0,8}", checks in any::<i64>(), since in any::<i64>(), last in any::<i64>(), now in any::<u64>()) {
-        let text = format!(r#"{{"version":2,"target":"t","updated":1,"streaks":{{"{mode}":{{"checks":{checks},"since":{since},"last":{last}}}}}}}"#);
-        let _ = decode(&text, now);
+    fn state_decoder_takes_state_like_json(mode in "[a-z]{0,8}", key in "[a-z -]{0,8}", checks in any::<i64>(), since in any::<i64>(), last in any::<i64>(), counted in any::<i64>(), updated in any::<u64>(), now in any::<u64>()) {
+        let text = format!(r#"{{"version":3,"target":"t","updated":{updated},"streaks":{{"{mode}":{{"since":{since},"last":{last},"services":{{"{key}":{{"checks":{checks},"last":{counted}}}}}}}}},"prefix":"/SKLM","session":"s"}}"#);
+        if let Ok((_, saved)) = decode(&text, now) {
+            for s in saved.streaks.values() {
+                prop_assert!(s.since <= s.last);
+            }
+        }
     }
 
     #[test]

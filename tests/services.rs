@@ -194,63 +194,6 @@ fn an_invalid_state_key_is_a_usage_error_before_anything_is_sent() {
     assert!(sim.requests().is_empty(), "{:?}", sim.requests());
 }
 
-/// An older state file for the workspace's target, written by hand.
-fn old_file(sim: &Simulator, ws: &Workspace, text: &str) {
-    // A first run creates the file: its name and target are the check's.
-    run_with(sim, ws, &["--mode", "result"]).expect("OK", 0);
-    let path = ws.state_files().remove(0);
-    let target = ws.state_json()["target"].as_str().unwrap().to_string();
-    std::fs::write(&path, text.replace("TARGET", &target)).unwrap();
-}
-
-#[test]
-fn the_count_of_a_version_1_or_2_file_goes_on_in_the_first_service_that_counts() {
-    let t = now();
-    for (mode, text) in [
-        (
-            "running",
-            format!(
-                r#"{{"version":2,"target":"TARGET","updated":{u},"streaks":{{"running":{{"checks":3,"since":{s},"last":{u}}}}},"prefix":"/SKLM"}}"#,
-                u = t - 60,
-                s = t - 3600
-            ),
-        ),
-        (
-            "needed",
-            format!(
-                r#"{{"version":2,"target":"TARGET","updated":{u},"streaks":{{"needed":{{"checks":3,"since":{s},"last":{u}}}}}}}"#,
-                u = t - 60,
-                s = t - 3600
-            ),
-        ),
-        (
-            "running",
-            format!(
-                r#"{{"version":1,"target":"TARGET","updated":{u},"running_checks":3,"running_since":{s},"prefix":"/SKLM"}}"#,
-                u = t - 60,
-                s = t - 3600
-            ),
-        ),
-    ] {
-        let sim = Simulator::start();
-        condition(&sim, mode);
-        let ws = Workspace::new();
-        old_file(&sim, &ws, &text);
-        // The one service that counted before the upgrade goes on.
-        let r = run_with(&sim, &ws, &["--mode", mode, "-w", "3"]);
-        r.expect("WARNING", 1).expect_text("for 4 checks, 1h 0m");
-        // A second service starts its own count from the shared sighting.
-        let r = run_with(&sim, &ws, &["--mode", mode, "--critical-time", "4h"]);
-        r.expect("OK", 0).expect_text("for 1 check, 1h 0m");
-        let r = run_with(&sim, &ws, &["--mode", mode, "-w", "3"]);
-        assert_eq!(checks(&r, mode), 5, "{}", r.stdout);
-        let state = ws.state_json();
-        assert_eq!(state["version"], 3);
-        assert!(state["streaks"][mode].get("unclaimed").is_none(), "{state}");
-        assert_eq!(state["streaks"][mode]["since"], t - 3600, "{state}");
-    }
-}
-
 #[test]
 fn the_counts_kept_per_mode_are_bounded() {
     let sim = Simulator::start();

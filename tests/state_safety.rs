@@ -200,6 +200,15 @@ fn unknown_version_state_file() {
         br#"{"version":99,"updated":1,"running_checks":9,"running_since":1}"#,
         "unknown format version 99",
     );
+    // Versions 1 and 2 were never released: read as no version at all.
+    replaced_and_mentioned(
+        br#"{"version":1,"updated":1,"running_checks":9,"running_since":1}"#,
+        "unknown format version 1",
+    );
+    replaced_and_mentioned(
+        br#"{"version":2,"updated":1,"streaks":{"running":{"checks":9,"since":1,"last":1}}}"#,
+        "unknown format version 2",
+    );
 }
 
 /// A world-writable (sticky, like /tmp) directory inside the workspace.
@@ -278,11 +287,7 @@ fn a_state_file_owned_by_another_user_is_refused() {
     let ws = Workspace::new();
     let dir = shared_dir(&ws);
     let file = dir.join("state.json");
-    std::fs::write(
-        &file,
-        r#"{"version":1,"updated":1,"running_checks":0,"running_since":null}"#,
-    )
-    .unwrap();
+    std::fs::write(&file, r#"{"version":3,"updated":1,"streaks":{}}"#).unwrap();
     std::os::unix::fs::chown(&file, Some(65534), Some(65534)).unwrap();
     let r = run_with(&sim, &ws, &["--state-file", file.to_str().unwrap()]);
     r.expect("UNKNOWN", 3).expect_text("owned by uid 65534");
@@ -1045,13 +1050,16 @@ fn a_format_version_written_as_a_float_is_read_as_that_version() {
     let sim = Simulator::start();
     sim.set_running(true);
     let ws = Workspace::new();
-    run_with(&sim, &ws, &["--mode", "result"]).expect("OK", 0);
+    run_with(&sim, &ws, &["-w", "3"]).expect("OK", 0);
     let path = ws.state_files().remove(0);
-    let target = ws.state_json()["target"].as_str().unwrap().to_string();
-    let now = ws.state_json()["updated"].as_u64().unwrap();
+    let state = ws.state_json();
+    let target = state["target"].as_str().unwrap().to_string();
+    let now = state["updated"].as_u64().unwrap();
+    let services = state["streaks"]["running"]["services"].as_object().unwrap();
+    let key = services.keys().next().unwrap();
     // As another JSON writer (or a hand edit through one) may write it.
     let text = format!(
-        r#"{{"version":2.0,"target":"{target}","updated":{now},"streaks":{{"running":{{"checks":3,"since":{},"last":{now}}}}}}}"#,
+        r#"{{"version":3.0,"target":"{target}","updated":{now},"streaks":{{"running":{{"since":{},"last":{now},"services":{{"{key}":{{"checks":3,"last":{now}}}}}}}}}}}"#,
         now - 600
     );
     std::fs::write(&path, text).unwrap();

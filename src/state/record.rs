@@ -166,10 +166,7 @@ pub(super) fn encode(saved: &Saved, target: &str, now: u64) -> String {
                 .iter()
                 .map(|(key, c)| (key.clone(), count(c)))
                 .collect();
-            let mut value = json!({ "since": s.since, "last": s.last, "services": services });
-            if let Some(c) = &s.unclaimed {
-                value["unclaimed"] = count(c);
-            }
+            let value = json!({ "since": s.since, "last": s.last, "services": services });
             (mode.clone(), value)
         })
         .collect();
@@ -193,7 +190,8 @@ pub fn decode(text: &str, now: u64) -> Result<(String, Saved), String> {
     let value: Value = serde_json::from_str(text).map_err(|e| format!("not valid JSON ({e})"))?;
     let map = value.as_object().ok_or("not a JSON object")?;
     let version = format_version(map.get("version"))?;
-    if !matches!(version, Some(1 | 2 | FORMAT_VERSION)) {
+    // Versions 1 and 2 were never released (0.1.0 writes 3): damage.
+    if version != Some(FORMAT_VERSION) {
         return Err(match version {
             Some(v) => format!("unknown format version {v}"),
             None => "no format version".into(),
@@ -214,40 +212,12 @@ pub fn decode(text: &str, now: u64) -> Result<(String, Saved), String> {
         .and_then(Value::as_str)
         .ok_or("no 'target'")?
         .to_string();
-    let streaks = match version {
-        // Version 1 kept only `running`; its last write was its last
-        // observation.
-        Some(1) => {
-            let streak =
-                decode_old_streak(map, "running_checks", "running_since", Some(updated), now)?;
-            streak
-                .map(|s| ("running".to_string(), s))
-                .into_iter()
-                .collect()
-        }
-        Some(2) => {
-            let mut streaks = BTreeMap::new();
-            for (mode, fields) in objects(map, "streaks")? {
-                let last = optional_time(fields, "last")
-                    .map_err(|why| format!("streak '{mode}': {why}"))?;
-                let streak = decode_old_streak(fields, "checks", "since", last, now)
-                    .map_err(|why| format!("streak '{mode}': {why}"))?;
-                if let Some(streak) = streak {
-                    streaks.insert(mode.clone(), streak);
-                }
-            }
-            streaks
-        }
-        _ => {
-            let mut streaks = BTreeMap::new();
-            for (mode, fields) in objects(map, "streaks")? {
-                let sighting = decode_sighting(fields, now)
-                    .map_err(|why| format!("streak '{mode}': {why}"))?;
-                streaks.insert(mode.clone(), sighting);
-            }
-            streaks
-        }
-    };
+    let mut streaks = BTreeMap::new();
+    for (mode, fields) in objects(map, "streaks")? {
+        let sighting =
+            decode_sighting(fields, now).map_err(|why| format!("streak '{mode}': {why}"))?;
+        streaks.insert(mode.clone(), sighting);
+    }
     let text_field = |name: &str| {
         map.get(name)
             .and_then(Value::as_str)
@@ -365,26 +335,18 @@ fn objects<'a>(map: &'a Fields, name: &str) -> Result<Vec<(&'a String, &'a Field
         .collect()
 }
 
-fn optional_time(map: &serde_json::Map<String, Value>, name: &str) -> Result<Option<u64>, String> {
-    match map.get(name) {
-        None | Some(Value::Null) => Ok(None),
-        Some(v) => v
-            .as_u64()
-            .map(Some)
-            .ok_or(format!("'{name}' is not a time")),
-    }
-}
-
 fn time(map: &serde_json::Map<String, Value>, name: &str, now: u64) -> Result<u64, String> {
-    let t = optional_time(map, name)?.ok_or(format!("no '{name}'"))?;
+    let t = match map.get(name) {
+        None | Some(Value::Null) => return Err(format!("no '{name}'")),
+        Some(v) => v.as_u64().ok_or(format!("'{name}' is not a time"))?,
+    };
     if t > now.saturating_add(FUTURE_SLACK_SECS) {
         return Err(format!("'{name}' is in the future"));
     }
     Ok(t)
 }
 
-/// A version 3 sighting: `since`, `last`, a count per service and perhaps
-/// the unclaimed count of an older file.
+/// A sighting: `since`, `last` and a count per service.
 fn decode_sighting(map: &serde_json::Map<String, Value>, now: u64) -> Result<Sighting, String> {
     let count = |fields: &serde_json::Map<String, Value>| -> Result<Count, String> {
         let checks = fields
@@ -404,18 +366,10 @@ fn decode_sighting(map: &serde_json::Map<String, Value>, now: u64) -> Result<Sig
             count(fields).map_err(|why| format!("service '{service}': {why}"))?,
         );
     }
-    let unclaimed = match map.get("unclaimed") {
-        None | Some(Value::Null) => None,
-        Some(Value::Object(fields)) => {
-            Some(count(fields).map_err(|why| format!("'unclaimed': {why}"))?)
-        }
-        Some(_) => return Err("'unclaimed' is not an object".into()),
-    };
     let sighting = Sighting {
         since: time(map, "since", now)?,
         last: time(map, "last", now)?,
         counts,
-        unclaimed,
     };
     plausible(&sighting, now)?;
     Ok(sighting)
@@ -435,12 +389,8 @@ fn plausible(s: &Sighting, now: u64) -> Result<(), String> {
     if s.since > s.last {
         return Err(format!("'since' {} is after 'last' {}", s.since, s.last));
     }
-    let counts = s
-        .counts
-        .iter()
-        .map(|(k, c)| (format!("service '{k}'"), c))
-        .chain(s.unclaimed.iter().map(|c| ("'unclaimed'".to_string(), c)));
-    for (name, c) in counts {
+    for (key, c) in &s.counts {
+        let name = format!("service '{key}'");
         if c.last < s.since {
             return Err(format!(
                 "{name}: 'last' {} is before the streak's 'since' {}",
@@ -458,47 +408,6 @@ fn plausible(s: &Sighting, now: u64) -> Result<(), String> {
         }
     }
     Ok(())
-}
-
-/// A streak of version 1 or 2, one count per mode: its times become the
-/// shared sighting, its count is left for the first service that counts
-/// (with one service per mode, as most have, it simply goes on). None for
-/// a streak that had ended.
-fn decode_old_streak(
-    map: &serde_json::Map<String, Value>,
-    checks: &str,
-    since: &str,
-    last: Option<u64>,
-    now: u64,
-) -> Result<Option<Sighting>, String> {
-    let count = map
-        .get(checks)
-        .and_then(Value::as_u64)
-        .ok_or(format!("no '{checks}'"))?;
-    let start = optional_time(map, since)?;
-    let future = |t: Option<u64>| t.is_some_and(|t| t > now.saturating_add(FUTURE_SLACK_SECS));
-    if future(start) || future(last) {
-        return Err(format!("'{since}' is in the future"));
-    }
-    if (count > 0) != start.is_some() {
-        return Err(format!("'{checks}' and '{since}' disagree"));
-    }
-    let Some(start) = start else {
-        return Ok(None);
-    };
-    // A file without `last` knows only when the streak began.
-    let last = last.unwrap_or(start).max(start);
-    let sighting = Sighting {
-        since: start,
-        last,
-        counts: BTreeMap::new(),
-        unclaimed: Some(Count {
-            checks: count,
-            last,
-        }),
-    };
-    plausible(&sighting, now)?;
-    Ok(Some(sighting))
 }
 
 #[cfg(test)]
@@ -519,15 +428,6 @@ pub(super) mod tests {
                 .iter()
                 .map(|&(key, checks, last)| (key.to_string(), Count { checks, last }))
                 .collect(),
-            unclaimed: None,
-        }
-    }
-
-    /// What an older file's streak becomes: its count unclaimed.
-    fn inherited(checks: u64, since: u64, last: u64) -> Sighting {
-        Sighting {
-            unclaimed: Some(Count { checks, last }),
-            ..sighting(since, last, &[])
         }
     }
 
@@ -539,7 +439,7 @@ pub(super) mod tests {
                     "running".to_string(),
                     sighting(1000, 1600, &[(A, 3, 1600), (B, 2, 1300)]),
                 ),
-                ("needed".to_string(), inherited(1, 1900, 1900)),
+                ("needed".to_string(), sighting(1900, 1900, &[(B, 1, 1900)])),
             ]),
             prefix: Some("/GKLM".into()),
             session: Some(Secret::new("sess-roundtrip".into())),
@@ -550,29 +450,15 @@ pub(super) mod tests {
     }
 
     #[test]
-    fn version_1_files_are_read_as_the_running_streak() {
-        let v1 = r#"{"version":1,"target":"t","updated":1600,"running_checks":3,"running_since":1000,"prefix":"/SKLM"}"#;
-        let (target, saved) = decode(v1, 2000).unwrap();
-        assert_eq!(target, "t");
-        assert_eq!(saved.streaks["running"], inherited(3, 1000, 1600));
-        assert_eq!(saved.prefix.as_deref(), Some("/SKLM"));
-    }
-
-    #[test]
-    fn version_2_streaks_become_the_shared_sighting_with_their_count_unclaimed() {
-        let v2 = r#"{"version":2,"target":"t","updated":1600,"streaks":{
-            "running":{"checks":3,"since":1000,"last":1500},
-            "needed":{"checks":2,"since":900},
-            "gone":{"checks":0,"since":null,"last":null}},"session":"sess-v2"}"#;
-        let (_, saved) = decode(v2, 2000).unwrap();
-        assert_eq!(
-            saved.streaks,
-            BTreeMap::from([
-                ("running".to_string(), inherited(3, 1000, 1500)),
-                ("needed".to_string(), inherited(2, 900, 900)),
-            ])
-        );
-        assert_eq!(saved.session.unwrap().expose(), "sess-v2");
+    fn versions_1_and_2_were_never_released_and_are_damage() {
+        for text in [
+            r#"{"version":1,"target":"t","updated":1600,"running_checks":3,"running_since":1000}"#,
+            r#"{"version":2,"target":"t","updated":1600,"streaks":{"running":{"checks":3,"since":1000,"last":1500}}}"#,
+        ] {
+            let err = decode(text, 2000).unwrap_err();
+            assert!(err.starts_with("unknown format version "), "{text}: {err}");
+            assert!(matches!(history(text, 2000, "t", false), Ok(Err(_))));
+        }
     }
 
     #[test]
@@ -597,10 +483,6 @@ pub(super) mod tests {
             (
                 r#"{"since":1,"last":2,"services":{"k":3}}"#,
                 "'k' in 'services' is not an object",
-            ),
-            (
-                r#"{"since":1,"last":2,"services":{},"unclaimed":5}"#,
-                "'unclaimed' is not an object",
             ),
             (
                 r#"{"since":"x","last":2,"services":{}}"#,
@@ -704,11 +586,6 @@ pub(super) mod tests {
             // The same handling as any damaged file: no history, replaced.
             assert!(matches!(history(&text, now, TARGET, false), Ok(Err(_))));
         }
-        let old = format!(
-            r#"{{"version":2,"target":"t","updated":{now},"streaks":{{"running":{{"checks":99999999,"since":{},"last":{now}}}}}}}"#,
-            now - 60
-        );
-        assert!(decode(&old, now).unwrap_err().contains("'checks' 99999999"));
         // A thousand checks a second is the most any streak can count.
         assert!(decode(&v3(now, now - 9, now, "10000", now), now).is_ok());
     }
@@ -733,11 +610,11 @@ pub(super) mod tests {
 
     #[test]
     fn doubtful_files_are_rejected() {
-        let ok = r#"{"version":2,"target":"t","updated":100,"streaks":{}}"#;
+        let ok = r#"{"version":3,"target":"t","updated":100,"streaks":{}}"#;
         assert!(decode(ok, 100).is_ok());
         for (text, why) in [
             ("", "JSON"),
-            ("{\"version\":2", "JSON"),
+            ("{\"version\":3", "JSON"),
             ("[]", "object"),
             (
                 r#"{"version":4,"target":"t","updated":1,"streaks":{}}"#,
@@ -747,28 +624,8 @@ pub(super) mod tests {
                 r#"{"target":"t","updated":1,"streaks":{}}"#,
                 "no format version",
             ),
-            (r#"{"version":2,"updated":1,"streaks":{}}"#, "target"),
-            (r#"{"version":2,"target":"t","updated":1}"#, "streaks"),
-            (
-                r#"{"version":2,"target":"t","updated":1,"streaks":{"running":{"checks":-1}}}"#,
-                "checks",
-            ),
-            (
-                r#"{"version":2,"target":"t","updated":1,"streaks":{"running":{"checks":2,"since":null}}}"#,
-                "disagree",
-            ),
-            (
-                r#"{"version":2,"target":"t","updated":1,"streaks":{"x":{"checks":1,"since":1,"last":99999}}}"#,
-                "future",
-            ),
-            (
-                r#"{"version":1,"target":"t","updated":1,"running_checks":2,"running_since":null}"#,
-                "disagree",
-            ),
-            (
-                r#"{"version":2,"target":"t","updated":1,"streaks":{"x":{"checks":1,"since":1,"last":"x"}}}"#,
-                "'last' is not a time",
-            ),
+            (r#"{"version":3,"updated":1,"streaks":{}}"#, "target"),
+            (r#"{"version":3,"target":"t","updated":1}"#, "streaks"),
         ] {
             let err = decode(text, 100).expect_err(text);
             assert!(err.contains(why), "{text}: {err}");
@@ -777,11 +634,11 @@ pub(super) mod tests {
 
     #[test]
     fn a_version_written_as_a_float_is_that_version_or_damage() {
-        let v2 = r#"{"version":2.0,"target":"t","updated":1,"streaks":{}}"#;
-        assert_eq!(decode(v2, 100).unwrap().0, "t");
+        let v3 = r#"{"version":3.0,"target":"t","updated":1,"streaks":{}}"#;
+        assert_eq!(decode(v3, 100).unwrap().0, "t");
         for (version, why) in [
             ("2.5", "2.5 is not a whole number"),
-            ("\"2\"", "\"2\" is not a whole number"),
+            ("\"3\"", "\"3\" is not a whole number"),
             ("-1", "-1 is not a whole number"),
             ("null", "null is not a whole number"),
             ("4.0", "unknown format version 4"),
@@ -795,7 +652,7 @@ pub(super) mod tests {
 
     #[test]
     fn an_unusable_prefix_or_session_is_dropped_not_trusted() {
-        let text = r#"{"version":2,"target":"t","updated":1,"streaks":{},"prefix":"/../x","session":"a b"}"#;
+        let text = r#"{"version":3,"target":"t","updated":1,"streaks":{},"prefix":"/../x","session":"a b"}"#;
         let (_, saved) = decode(text, 100).unwrap();
         assert_eq!((saved.prefix, saved.session), (None, None));
     }
