@@ -2,22 +2,22 @@
 //! answer, what the next run remembers, the judgement on both) and the
 //! rules between them: which state errors stop a run, when the session is
 //! cached or logged out, how a streak goes on, when the file is written.
-//! It talks to GKLM through `gklm::Server` and keeps its history in
-//! `state`; the process around it (arguments, watchdog, printing, exit)
+//! It talks to GKLM through `gklm::api::Server` and keeps its history in
+//! `history`; the process around it (arguments, watchdog, printing, exit)
 //! is main's, so every rule here is tested without the binary.
 
 use std::time::{Duration, Instant};
 
-use crate::credentials::{self, AuthSource, Credentials, FromEnvironment};
-use crate::evaluate::Observed;
-use crate::gklm::Server;
+use crate::gklm::api::Server;
+use crate::gklm::credentials::{self, AuthSource, Credentials, FromEnvironment};
+use crate::gklm::session::{self, Fetched, Plan};
+use crate::history::{Learnt, Loaded, Merged, Observation, StateError, StateFile};
+use crate::mode::evaluate::Observed;
+use crate::mode::threshold::human_duration;
 use crate::mode::{History, Reading};
-use crate::query::{self, Fetched, Plan};
-use crate::report::{Report, State};
+use crate::output::report::{Report, State};
+use crate::output::trace::Trace;
 use crate::settings::Config;
-use crate::state::{Learnt, Loaded, Merged, Observation, StateError, StateFile};
-use crate::threshold::human_duration;
-use crate::trace::Trace;
 use crate::watchdog;
 
 /// One run of the check: what it was asked, whom it asks, where its
@@ -129,7 +129,7 @@ fn note_dropped(history: &History, trace: &Trace) {
             format!(
                 "history: dropped the count of {} (kept: the {} seen last); a service with that key counts from 1 again",
                 observed.dropped.join(", "),
-                crate::evaluate::MAX_COUNTS
+                crate::mode::evaluate::MAX_COUNTS
             ),
         );
     }
@@ -269,7 +269,7 @@ fn ask(
             .and_then(|s| s.session.clone())
             .filter(|_| cache_session),
     };
-    query::fetch(gklm, plan, trace)
+    session::fetch(gklm, plan, trace)
 }
 
 /// Merge what this run learnt into the state file as it is now, under the
@@ -338,10 +338,10 @@ mod tests {
 
     use super::*;
     use crate::cli::{self, Command};
-    use crate::gklm::{Endpoint, GklmError, Step};
-    use crate::secret::Secret;
+    use crate::gklm::api::{Endpoint, GklmError, Step};
+    use crate::gklm::transport::TransportError;
+    use crate::output::secret::Secret;
     use crate::settings::Environment;
-    use crate::transport::TransportError;
 
     /// A GKLM that answers every question alike and logs what it was asked.
     struct Canned {

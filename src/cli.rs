@@ -11,19 +11,19 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::credentials::AuthSource;
-use crate::evaluate::Thresholds;
+use crate::gklm::credentials::AuthSource;
+use crate::gklm::target::{Host, Prefix, Target};
+use crate::history::Location;
+use crate::mode::evaluate::Thresholds;
+use crate::mode::threshold::{Range, SyntaxError, parse_duration};
+use crate::mode::zone::Zone;
 use crate::mode::{self, ModeOptions, result, streak};
-use crate::render::Format;
-use crate::report::State;
+use crate::output::render::Format;
+use crate::output::report::State;
 use crate::settings::{
     Config, Environment, TrustChoice, parse_auth, parse_backup_dir, parse_format, parse_language,
     parse_max_gap, parse_port, parse_state, parse_state_file, parse_state_key, parse_timeout,
 };
-use crate::state::Location;
-use crate::target::{Host, Prefix, Target};
-use crate::threshold::{Range, SyntaxError, parse_duration};
-use crate::zone::Zone;
 
 /// One command-line option.
 #[derive(Debug)]

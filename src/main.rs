@@ -9,14 +9,14 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use check_gklm_backup::check::{Check, failure};
 use check_gklm_backup::cli::{self, Command};
-use check_gklm_backup::gklm::Gklm;
+use check_gklm_backup::gklm::api::Gklm;
+use check_gklm_backup::gklm::tls::{self, Trust};
+use check_gklm_backup::gklm::transport::Transport;
 use check_gklm_backup::mode;
-use check_gklm_backup::render::{Format, Printer};
-use check_gklm_backup::report::{Report, State};
+use check_gklm_backup::output::render::{Format, Printer};
+use check_gklm_backup::output::report::{Report, State};
+use check_gklm_backup::output::trace::Trace;
 use check_gklm_backup::settings::{Config, Environment, TrustChoice};
-use check_gklm_backup::tls::{self, Trust};
-use check_gklm_backup::trace::Trace;
-use check_gklm_backup::transport::Transport;
 use check_gklm_backup::watchdog;
 
 fn main() {
@@ -212,7 +212,7 @@ fn install_panic_hook() {
         if !watchdog::claim_output(State::Unknown.exit_code()) {
             park_forever();
         }
-        let detail = check_gklm_backup::render::printable(&info.to_string(), 500);
+        let detail = check_gklm_backup::output::render::printable(&info.to_string(), 500);
         write_and_exit(
             &format!("UNKNOWN - internal error: {detail}; please report this"),
             State::Unknown,

@@ -6,14 +6,14 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::credentials::{AuthSource, FromEnvironment};
+use crate::gklm::credentials::{AuthSource, FromEnvironment};
+use crate::gklm::target::Target;
+use crate::gklm::tls::OpensslEnv;
+use crate::history::Location;
+use crate::mode::threshold::parse_duration;
 use crate::mode::{Mode, streak};
-use crate::render::Format;
-use crate::report::State;
-use crate::state::Location;
-use crate::target::Target;
-use crate::threshold::parse_duration;
-use crate::tls::OpensslEnv;
+use crate::output::render::Format;
+use crate::output::report::State;
 
 /// How to check the server's certificate, as the user chose it.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -476,7 +476,7 @@ fn java_date(t: u64) -> String {
     const MONTHS: [&str; 12] = [
         "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
     ];
-    let iso = check_gklm_backup::timestamp::to_rfc3339(t);
+    let iso = check_gklm_backup::mode::timestamp::to_rfc3339(t);
     let month: usize = iso[5..7].parse().unwrap();
     format!(
         "{} {} {} {} UTC {}",
@@ -490,7 +490,7 @@ fn java_date(t: u64) -> String {
 
 /// `t` in UTC without a zone: `2026-12-01 10:00:00`.
 fn zoneless(t: u64) -> String {
-    check_gklm_backup::timestamp::to_rfc3339(t)[..19].replace('T', " ")
+    check_gklm_backup::mode::timestamp::to_rfc3339(t)[..19].replace('T', " ")
 }
 
 #[test]

@@ -1180,7 +1180,7 @@ fn a_time_without_a_zone_is_read_in_the_time_zone_given_and_unknown_without() {
     let sim = Simulator::start();
     let ws = Workspace::new();
     let t = answers::hours_ago(3);
-    let wall = check_gklm_backup::timestamp::to_rfc3339(t + 3600)[..19].replace('T', " ");
+    let wall = check_gklm_backup::mode::timestamp::to_rfc3339(t + 3600)[..19].replace('T', " ");
     sim.set_status_behavior(Behavior::json(
         200,
         &format!(r#"[{{"backupFilePath":"/opt/IBM/sklm/data/backup","timestamp":"{wall}"}}]"#),

@@ -5,13 +5,13 @@
 use std::ffi::OsString;
 
 use check_gklm_backup::cli::{self, FLAGS};
-use check_gklm_backup::evaluate::Thresholds;
-use check_gklm_backup::gklm::{GklmMessage, parse_login};
+use check_gklm_backup::gklm::api::{GklmMessage, parse_login};
+use check_gklm_backup::history::decode;
+use check_gklm_backup::mode::evaluate::Thresholds;
+use check_gklm_backup::mode::threshold::{Range, parse_duration};
 use check_gklm_backup::mode::{self, MODES, Mode, ModeOptions};
+use check_gklm_backup::output::text::clean;
 use check_gklm_backup::settings::Environment;
-use check_gklm_backup::state::decode;
-use check_gklm_backup::text::clean;
-use check_gklm_backup::threshold::{Range, parse_duration};
 use proptest::prelude::*;
 
 use crate::util::*;

@@ -5,15 +5,15 @@
 
 use serde_json::{Value, json};
 
-use crate::evaluate::Thresholds;
-use crate::gklm::{Endpoint, brief, message_ids};
+use crate::gklm::api::{Endpoint, brief, message_ids};
+use crate::gklm::transport::BodyLimit;
+use crate::mode::evaluate::Thresholds;
 use crate::mode::reader::{self, Code, Vocabulary};
+use crate::mode::threshold::{check_order, human_duration};
+use crate::mode::timestamp;
+use crate::mode::zone::Zone;
 use crate::mode::{Answer, History, Kind, ModeOptions, Question};
-use crate::report::{Metric, Report, State};
-use crate::threshold::{check_order, human_duration};
-use crate::timestamp;
-use crate::transport::BodyLimit;
-use crate::zone::Zone;
+use crate::output::report::{Metric, Report, State};
 
 pub const KIND: Kind = Kind {
     name: "age",

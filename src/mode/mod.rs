@@ -19,13 +19,20 @@ pub mod result;
 pub mod running;
 pub mod streak;
 
+// What the modes judge with: streaks and thresholds, their syntax, and
+// GKLM's times.
+pub mod evaluate;
+pub mod threshold;
+pub mod timestamp;
+pub mod zone;
+
 use std::fmt;
 
 use serde_json::Value;
 
-use crate::evaluate::{Observed, Thresholds};
-use crate::gklm::Endpoint;
-use crate::report::{Report, State};
+use crate::gklm::api::Endpoint;
+use crate::mode::evaluate::{Observed, Thresholds};
+use crate::output::report::{Report, State};
 
 /// The mode when none is given.
 pub const DEFAULT: &Kind = &running::KIND;
@@ -62,7 +69,7 @@ pub struct ModeOptions {
     pub state_key: Option<String>,
     pub unknown_result_state: Option<State>,
     pub backup_dir: Option<String>,
-    pub time_zone: Option<crate::zone::Zone>,
+    pub time_zone: Option<crate::mode::zone::Zone>,
 }
 
 impl ModeOptions {
@@ -275,7 +282,7 @@ mod tests {
             ),
             (
                 "age",
-                with(|o| o.thresholds.warning = crate::threshold::Range::parse("1").ok()),
+                with(|o| o.thresholds.warning = crate::mode::threshold::Range::parse("1").ok()),
                 "-w/-c (use --warning-time/--critical-time) means nothing for --mode age",
             ),
             (

@@ -7,11 +7,11 @@
 
 use serde_json::Value;
 
-use crate::gklm::Endpoint;
+use crate::gklm::api::Endpoint;
 use crate::mode::reader::{self, Code, Vocabulary};
 use crate::mode::streak::{self, Sighting, Watch};
 use crate::mode::{Kind, ModeOptions, Question};
-use crate::report::{Report, State};
+use crate::output::report::{Report, State};
 
 pub const KIND: Kind = Kind {
     name: "needed",
@@ -119,10 +119,10 @@ fn report_of(need: &Need) -> Report {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::evaluate::Thresholds;
     use crate::mode::History;
+    use crate::mode::evaluate::Thresholds;
     use crate::mode::streak::seen_for as streak;
-    use crate::report::Metric;
+    use crate::output::report::Metric;
     use serde_json::json;
 
     /// The mode with these thresholds, judging an answer as main would.

@@ -18,7 +18,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::gklm::{brief, message_ids};
+use crate::gklm::api::{brief, message_ids};
 use crate::mode::MODES;
 
 /// What an answer to one question can say, as its mode declares it.

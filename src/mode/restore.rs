@@ -9,11 +9,11 @@
 
 use serde_json::{Value, json};
 
-use crate::gklm::{Endpoint, find_message_id};
+use crate::gklm::api::{Endpoint, find_message_id};
 use crate::mode::reader::{self, Code, Vocabulary, Words};
 use crate::mode::streak::{self, Sighting, Watch};
 use crate::mode::{Kind, ModeOptions, Question};
-use crate::report::{Metric, Report, State};
+use crate::output::report::{Metric, Report, State};
 
 pub const KIND: Kind = Kind {
     name: "restore",
@@ -207,8 +207,8 @@ fn report_of(phase: &Phase) -> Report {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::evaluate::Thresholds;
     use crate::mode::History;
+    use crate::mode::evaluate::Thresholds;
     use crate::mode::streak::seen_for as streak;
 
     /// The mode with these thresholds, judging an answer as main would.

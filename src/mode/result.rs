@@ -5,10 +5,10 @@
 
 use serde_json::{Value, json};
 
-use crate::gklm::{Endpoint, find_message_id};
+use crate::gklm::api::{Endpoint, find_message_id};
 use crate::mode::reader::{self, Code, Vocabulary};
 use crate::mode::{Answer, History, Kind, ModeOptions, Question};
-use crate::report::{Metric, Report, State};
+use crate::output::report::{Metric, Report, State};
 
 pub const KIND: Kind = Kind {
     name: "result",

@@ -4,11 +4,11 @@
 
 use serde_json::Value;
 
-use crate::gklm::Endpoint;
+use crate::gklm::api::Endpoint;
 use crate::mode::reader::{self, Code, Vocabulary};
 use crate::mode::streak::{self, Sighting, Watch};
 use crate::mode::{Kind, ModeOptions, Question};
-use crate::report::{Report, State};
+use crate::output::report::{Report, State};
 
 pub const KIND: Kind = Kind {
     name: "running",
@@ -115,10 +115,10 @@ fn report_of(status: &Status) -> Report {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::evaluate::Thresholds;
     use crate::mode::History;
+    use crate::mode::evaluate::Thresholds;
     use crate::mode::streak::seen_for as streak;
-    use crate::threshold::Range;
+    use crate::mode::threshold::Range;
 
     /// The mode with these thresholds, judging a status as main would.
     #[derive(Default)]

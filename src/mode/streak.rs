@@ -6,11 +6,11 @@
 
 use serde_json::{Value, json};
 
-use crate::evaluate::{Thresholds, judge_streak};
-use crate::gklm::Endpoint;
+use crate::gklm::api::Endpoint;
+use crate::mode::evaluate::{Thresholds, judge_streak};
+use crate::mode::threshold::{check_order, parse_duration};
 use crate::mode::{Answer, History, Kind, ModeOptions, Question};
-use crate::report::{Metric, Report, State};
-use crate::threshold::{check_order, parse_duration};
+use crate::output::report::{Metric, Report, State};
 
 /// The options every streak mode takes.
 pub const OPTIONS: &[&str] = &[
@@ -242,7 +242,7 @@ fn add_streak(
 /// `since`, for the streak modes' tests.
 #[cfg(test)]
 pub(crate) fn seen_for(checks: u64, since: u64) -> History {
-    use crate::evaluate::{Observed, Streak};
+    use crate::mode::evaluate::{Observed, Streak};
     Ok(Observed {
         streak: Streak {
             checks,

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use attohttpc::RequestBuilder;
 use native_tls::Certificate;
 
-use crate::credentials::{LOCAL_FILE_MAX, LocalFileError, read_bounded};
+use crate::gklm::credentials::{LOCAL_FILE_MAX, LocalFileError, read_bounded};
 
 /// How the server certificate is verified.
 pub enum Trust {

@@ -241,7 +241,7 @@ fn strip_hidden(text: &str) -> Cow<'_, str> {
     if text.is_ascii() && !text.as_bytes().contains(&0x1b) {
         Cow::Borrowed(text)
     } else {
-        Cow::Owned(crate::text::strip_hidden(text))
+        Cow::Owned(crate::output::text::strip_hidden(text))
     }
 }
 

@@ -4,8 +4,8 @@
 
 use std::collections::BTreeMap;
 
-use crate::report::{Metric, State};
-use crate::threshold::{Range, human_duration};
+use crate::mode::threshold::{Range, human_duration};
+use crate::output::report::{Metric, State};
 
 /// Consecutive checks that saw a condition, when the first of them ran and
 /// when the last one did (Unix seconds).

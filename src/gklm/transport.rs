@@ -2,7 +2,7 @@
 //!
 //! The one module that sends requests and reads replies through attohttpc
 //! (`tls` only configures its builder, `target` checks a host with its URL
-//! parser, `gklm` names its methods). It turns
+//! parser, `api` names its methods). It turns
 //! whatever the network, TLS or HTTP layer does into either a bounded
 //! `Reply` or a `TransportError` that says, in an operator's words, what
 //! went wrong.
@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 
 use attohttpc::{ErrorKind, Method, ProxySettings, RequestBuilder};
 
-use crate::secret;
-use crate::tls::Trust;
+use crate::gklm::tls::Trust;
+use crate::output::secret;
 
 /// The most of a response body the check will read, and what to say past
 /// it. The transport knows no endpoint: the caller names both.
@@ -330,7 +330,7 @@ fn human_size(bytes: usize) -> String {
 
 /// Library error texts sometimes span lines; a plugin line must not.
 fn one_line(text: &str) -> String {
-    crate::text::clean(text)
+    crate::output::text::clean(text)
 }
 
 #[cfg(test)]

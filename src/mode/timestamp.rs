@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use crate::zone::{Zone, fixed_offset, numeric_offset};
+use crate::mode::zone::{Zone, fixed_offset, numeric_offset};
 
 /// Why a time was not read.
 #[derive(Clone, Debug, PartialEq, Eq)]

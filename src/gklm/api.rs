@@ -9,11 +9,12 @@ use std::fmt;
 use attohttpc::Method;
 use serde_json::{Map, Value};
 
-use crate::secret::{self, Secret};
-use crate::target::Host;
-use crate::text;
-use crate::trace::Trace;
-use crate::transport::{BodyLimit, Reply, Request, Transport, TransportError};
+use crate::gklm::credentials::plausible_session_id;
+use crate::gklm::target::Host;
+use crate::gklm::transport::{BodyLimit, Reply, Request, Transport, TransportError};
+use crate::output::secret::{self, Secret};
+use crate::output::text;
+use crate::output::trace::Trace;
 use crate::watchdog;
 
 /// The steps of a run, named the way an operator reads them.
@@ -184,7 +185,7 @@ impl fmt::Display for GklmError {
                 )?;
                 // Without a login of our own (a session id from elsewhere)
                 // the prefix is not proven: the request may be what is
-                // missing (query turns the proven case into NotOffered).
+                // missing (`session` turns the proven case into NotOffered).
                 if let Step::Ask(_) = step {
                     f.write_str(", or this GKLM lacks this request")?;
                 }
@@ -298,13 +299,6 @@ pub fn parse_login(body: &[u8]) -> Result<String, String> {
     }
 }
 
-/// The one rule for a session id, wherever it comes from (login answer,
-/// --auth-id-file, state file): it goes into an HTTP header and the state
-/// file, so refuse anything that could break either.
-pub fn plausible_session_id(id: &str) -> bool {
-    !id.is_empty() && id.len() <= 4096 && id.bytes().all(|b| b.is_ascii_graphic())
-}
-
 pub fn parse_object(body: &[u8]) -> Result<Map<String, Value>, String> {
     match parse_json(body)? {
         Value::Object(map) => Ok(map),
@@ -325,7 +319,7 @@ fn parse_json(body: &[u8]) -> Result<Value, String> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err("empty body".into());
     }
-    crate::json::parse(body)
+    super::json::parse(body)
 }
 
 /// Every text in GKLM's answer with secrets scrubbed, before any mode can

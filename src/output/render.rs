@@ -8,9 +8,9 @@ use std::fmt::Write as _;
 
 use serde_json::{Map, Value, json};
 
-use crate::report::{Metric, Report};
-use crate::secret;
-use crate::text::{clean, shorten};
+use crate::output::report::{Metric, Report};
+use crate::output::secret;
+use crate::output::text::{clean, shorten};
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Format {
@@ -195,7 +195,7 @@ pub fn printable(text: &str, max: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::State;
+    use crate::output::report::State;
 
     fn printer(format: Format) -> Printer {
         Printer {
@@ -213,8 +213,10 @@ mod tests {
             summary: "CTGKM3291I Backup process is not running.".into(),
             metrics: vec![
                 Metric::flag("running", "Whether a backup runs.", false),
-                Metric::count("running_checks", "Checks.", 0)
-                    .limits(Some(&crate::threshold::Range::parse("2").unwrap()), None),
+                Metric::count("running_checks", "Checks.", 0).limits(
+                    Some(&crate::mode::threshold::Range::parse("2").unwrap()),
+                    None,
+                ),
                 Metric::seconds("running_seconds", "Seconds.", 0),
             ],
             fields: vec![("running", json!(false))],
@@ -319,8 +321,9 @@ mod tests {
 
     #[test]
     fn the_longest_thresholds_and_counts_still_fit_300_bytes() {
-        use crate::evaluate::Thresholds;
-        let widest = crate::threshold::Range::parse("@-999999999999.5:-999999999998.5").unwrap();
+        use crate::mode::evaluate::Thresholds;
+        let widest =
+            crate::mode::threshold::Range::parse("@-999999999999.5:-999999999998.5").unwrap();
         let t = Thresholds {
             warning: Some(widest.clone()),
             critical: Some(widest),

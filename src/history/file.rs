@@ -563,7 +563,7 @@ fn read_own_file(path: &Path) -> Result<Option<String>, StateError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::state::record::tests::before;
+    use crate::history::record::tests::before;
 
     #[test]
     fn a_read_is_never_refused_for_another_runs_rename() {

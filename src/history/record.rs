@@ -23,10 +23,10 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
-use crate::evaluate::{Count, Observed, Sighting};
-use crate::gklm::plausible_session_id;
-use crate::secret::Secret;
-use crate::target::Prefix;
+use crate::gklm::credentials::plausible_session_id;
+use crate::gklm::target::Prefix;
+use crate::mode::evaluate::{Count, Observed, Sighting};
+use crate::output::secret::Secret;
 
 /// 3 keeps per mode the shared sighting and a count per service; 2 (one
 /// count per mode) and 1 (running only) are still read, their count left
@@ -711,7 +711,7 @@ pub(super) mod tests {
     }
 
     /// A record with two streaks, a prefix and a session.
-    pub(in crate::state) fn before() -> Saved {
+    pub(in crate::history) fn before() -> Saved {
         Saved {
             streaks: BTreeMap::from([
                 ("running".to_string(), sighting(10, 20, &[(A, 2, 20)])),

@@ -3,11 +3,11 @@
 
 use serde_json::Value;
 
-use crate::credentials::Credentials;
-use crate::gklm::{Endpoint, GklmError, GklmMessage, Server, Step};
-use crate::secret::Secret;
-use crate::target::Prefix;
-use crate::trace::Trace;
+use crate::gklm::api::{Endpoint, GklmError, GklmMessage, Server, Step};
+use crate::gklm::credentials::Credentials;
+use crate::gklm::target::Prefix;
+use crate::output::secret::Secret;
+use crate::output::trace::Trace;
 
 /// The prefixes `auto` tries, oldest naming first.
 pub const KNOWN_PREFIXES: [&str; 2] = ["/SKLM", "/GKLM"];

@@ -104,7 +104,7 @@ impl<'de> Visitor<'de> for UniqueVisitor {
 /// The message for a member named twice: the name scrubbed before it is
 /// cut, as all server text.
 fn twice(name: &str) -> String {
-    let shown: String = crate::secret::scrub_server_text(name)
+    let shown: String = crate::output::secret::scrub_server_text(name)
         .chars()
         .take(30)
         .collect();
@@ -194,7 +194,7 @@ mod tests {
     #[test]
     fn a_member_named_twice_is_scrubbed_before_it_is_cut() {
         let password = "Tr0ub4dor&3 horse battery staple and more words";
-        let _s = crate::secret::Secret::new(password.into());
+        let _s = crate::output::secret::Secret::new(password.into());
         let body = format!(r#"{{"{password}":1,"{password}":2}}"#);
         let err = parse(body.as_bytes()).unwrap_err();
         assert!(err.contains("the member '****' appears twice"), "{err}");

@@ -6,9 +6,8 @@ use std::io::Read;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use crate::gklm::plausible_session_id;
-use crate::secret::Secret;
-use crate::trace::Trace;
+use crate::output::secret::Secret;
+use crate::output::trace::Trace;
 
 /// Where the credentials come from.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -197,6 +196,13 @@ impl fmt::Display for LocalFileError {
 }
 
 impl std::error::Error for LocalFileError {}
+
+/// The one rule for a session id, wherever it comes from (login answer,
+/// --auth-id-file, state file): it goes into an HTTP header and the state
+/// file, so refuse anything that could break either.
+pub fn plausible_session_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 4096 && id.bytes().all(|b| b.is_ascii_graphic())
+}
 
 /// Read a file of at most `LOCAL_FILE_MAX` bytes; reading stops one byte
 /// past the limit, so an endless file costs no more than a large one.
