@@ -339,6 +339,7 @@ mod tests {
     use super::*;
     use crate::cli::{self, Command};
     use crate::gklm::api::{Endpoint, GklmError, Step};
+    use crate::gklm::json::Body;
     use crate::gklm::transport::TransportError;
     use crate::output::secret::Secret;
     use crate::settings::Environment;
@@ -385,10 +386,12 @@ mod tests {
             Ok(Secret::new(format!("canned-session-{}", log.len())))
         }
 
-        fn ask(&self, prefix: &str, endpoint: &Endpoint, id: &Secret) -> Result<Value, GklmError> {
+        fn ask(&self, prefix: &str, endpoint: &Endpoint, id: &Secret) -> Result<Body, GklmError> {
             let line = format!("ask {prefix}/{} {}", endpoint.path, id.expose());
             self.log.borrow_mut().push(line);
-            self.answer.clone()
+            // Read as GKLM's own answer is, lists taken out.
+            let text = self.answer.clone()?.to_string();
+            Ok(crate::gklm::json::parse(text.as_bytes(), endpoint.list).unwrap())
         }
 
         fn logout(&self, _: &str, id: &Secret) -> Result<(), GklmError> {

@@ -6,6 +6,7 @@ use std::ffi::OsString;
 
 use check_gklm_backup::cli::{self, FLAGS};
 use check_gklm_backup::gklm::api::{GklmMessage, parse_login};
+use check_gklm_backup::gklm::json;
 use check_gklm_backup::history::decode;
 use check_gklm_backup::mode::evaluate::Thresholds;
 use check_gklm_backup::mode::threshold::{Range, parse_duration};
@@ -40,11 +41,12 @@ fn every_mode() -> Vec<Mode> {
 
 /// Each mode reads `body` (when it is JSON) without panicking.
 fn read_in_every_mode(body: &[u8]) {
-    if let Ok(value) = serde_json::from_slice(body) {
-        for mode in every_mode() {
-            if let Ok(answer) = mode.read(&value) {
-                let _ = answer.judge(Err("none".into()), 1_700_000_000);
-            }
+    for mode in every_mode() {
+        // Read as GKLM's answer to that mode's question is.
+        if let Ok(body) = json::parse(body, mode.endpoint().list)
+            && let Ok(answer) = mode.read(&body)
+        {
+            let _ = answer.judge(Err("none".into()), 1_700_000_000);
         }
     }
 }

@@ -10,6 +10,7 @@ use attohttpc::Method;
 use serde_json::{Map, Value};
 
 use crate::gklm::credentials::plausible_session_id;
+use crate::gklm::json::{Body, ListShape};
 use crate::gklm::target::Host;
 use crate::gklm::transport::{BodyLimit, Reply, Request, Transport, TransportError};
 use crate::output::secret::{self, Secret};
@@ -50,6 +51,8 @@ pub struct Endpoint {
     /// What an operator can do when this GKLM lacks the request (404/405
     /// though the login worked): the mode's own advice.
     pub when_missing: &'static str,
+    /// Where the answer holds a long list, and what of its entries is read.
+    pub list: Option<&'static ListShape>,
 }
 
 impl Endpoint {
@@ -60,6 +63,7 @@ impl Endpoint {
             what,
             limit: BodyLimit::ANSWER,
             when_missing: "GKLM before 4.2 lacks backups/need, backups/result and the backup list: use --mode running",
+            list: None,
         }
     }
 
@@ -300,7 +304,7 @@ pub fn parse_login(body: &[u8]) -> Result<String, String> {
 }
 
 pub fn parse_object(body: &[u8]) -> Result<Map<String, Value>, String> {
-    match parse_json(body)? {
+    match parse_json(body, None)?.json {
         Value::Object(map) => Ok(map),
         other => Err(not_an_object(&other)),
     }
@@ -315,20 +319,20 @@ fn not_an_object(value: &Value) -> String {
     format!("expected a JSON object, got {}", brief(value))
 }
 
-fn parse_json(body: &[u8]) -> Result<Value, String> {
+fn parse_json(body: &[u8], list: Option<&'static ListShape>) -> Result<Body, String> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err("empty body".into());
     }
-    super::json::parse(body)
+    super::json::parse(body, list)
 }
 
 /// Every text in GKLM's answer with secrets scrubbed, before any mode can
 /// quote, cut or reshape it. In place and without recursion; a text with
 /// nothing to scrub (nearly every text of a long backup list) is left as it
 /// is, after one look.
-fn scrub_strings(mut value: Value) -> Value {
+fn scrub_strings(mut body: Body) -> Body {
     let scrubber = secret::Scrubber::new();
-    let mut pending = vec![&mut value];
+    let mut pending: Vec<&mut Value> = body.values_mut().collect();
     while let Some(v) = pending.pop() {
         match v {
             Value::String(s) => {
@@ -341,7 +345,7 @@ fn scrub_strings(mut value: Value) -> Value {
             _ => {}
         }
     }
-    value
+    body
 }
 
 /// A JSON value in a few characters, for quoting it in a message.
@@ -366,7 +370,7 @@ pub fn brief(value: &Value) -> String {
 pub trait Server {
     fn login(&self, prefix: &str, user: &str, password: &Secret) -> Result<Secret, GklmError>;
     /// GET the endpoint; a 200 answer must be JSON, of any shape.
-    fn ask(&self, prefix: &str, endpoint: &Endpoint, id: &Secret) -> Result<Value, GklmError>;
+    fn ask(&self, prefix: &str, endpoint: &Endpoint, id: &Secret) -> Result<Body, GklmError>;
     /// Best effort: the result of the check never depends on the logout.
     fn logout(&self, prefix: &str, id: &Secret) -> Result<(), GklmError>;
 }
@@ -376,7 +380,7 @@ impl Server for Gklm<'_> {
         Gklm::login(self, prefix, user, password)
     }
 
-    fn ask(&self, prefix: &str, endpoint: &Endpoint, id: &Secret) -> Result<Value, GklmError> {
+    fn ask(&self, prefix: &str, endpoint: &Endpoint, id: &Secret) -> Result<Body, GklmError> {
         Gklm::ask(self, prefix, endpoint, id)
     }
 
@@ -433,13 +437,13 @@ impl<'a> Gklm<'a> {
     }
 
     /// GET the endpoint; a 200 answer must be JSON, of any shape.
-    pub fn ask(&self, prefix: &str, endpoint: &Endpoint, id: &Secret) -> Result<Value, GklmError> {
+    pub fn ask(&self, prefix: &str, endpoint: &Endpoint, id: &Secret) -> Result<Body, GklmError> {
         let step = Step::Ask(endpoint.what);
         let url = self.url(prefix, &endpoint.path_and_query());
         let reply = self.exchange(step, Method::GET, &url, Some(id), None, endpoint.limit)?;
         let detail = || GklmMessage::from_body(&reply.body);
         match reply.status {
-            200 => parse_json(&reply.body)
+            200 => parse_json(&reply.body, endpoint.list)
                 .map(scrub_strings)
                 .map_err(|why| GklmError::BadResponse { step, why }),
             401 => Err(GklmError::SessionRejected {

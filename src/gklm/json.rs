@@ -2,22 +2,126 @@
 //! value built here so that an object naming a member twice is refused on
 //! the way. serde_json keeps the last of two `code`s silently, and a check
 //! must never pick one of two answers: `{"code":"1","code":"0"}` is no
-//! answer at all. One pass: a long backup list is read once.
+//! answer at all. One pass: a long backup list is read once, and its
+//! entries are kept apart, compact, holding only what the mode reads.
 
+use std::borrow::Cow;
+use std::collections::BTreeSet;
 use std::fmt;
 use std::str::FromStr;
 use std::sync::OnceLock;
 
-use serde_core::de::{Deserialize, Deserializer, Error, MapAccess, SeqAccess, Visitor};
+use serde_core::de::{
+    Deserialize, DeserializeSeed, Deserializer, Error, MapAccess, SeqAccess, Visitor,
+};
 use serde_json::error::Category;
 use serde_json::map::Entry;
 use serde_json::{Map, Number, Value};
 
-/// Parse `body`, refusing a duplicated member anywhere in it.
-pub fn parse(body: &[u8]) -> Result<Value, String> {
-    match serde_json::from_slice::<Unique>(body) {
-        Ok(Unique(value)) => Ok(value),
-        // Only the visitor below raises data errors: a member named twice.
+/// Where an answer holds a list, and which members of its entries the mode
+/// reads. The rest of each entry is still read (it must be JSON and name
+/// no member twice) but not kept: a list of 30,000 backups then costs what
+/// reading it costs, not what building and scrubbing every text would.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ListShape {
+    /// The answer object's members that hold the list, in any case; a bare
+    /// array is the list too.
+    pub keys: &'static [&'static str],
+    /// The members of an entry that are kept, by exact name.
+    pub kept: &'static [&'static str],
+}
+
+/// A 200 answer as read: its JSON, but for the lists its `ListShape`
+/// names, which are taken out (an empty array stays where each was) and
+/// kept in `lists`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Body {
+    pub json: Value,
+    pub lists: Vec<List>,
+}
+
+impl Body {
+    /// JSON without lists taken out.
+    pub fn whole(json: Value) -> Body {
+        Body {
+            json,
+            lists: Vec::new(),
+        }
+    }
+
+    /// Every text of the answer, for scrubbing.
+    pub fn values_mut(&mut self) -> impl Iterator<Item = &mut Value> {
+        let cells = self.lists.iter_mut().flat_map(|l| l.cells.iter_mut());
+        std::iter::once(&mut self.json).chain(cells.flatten())
+    }
+}
+
+/// A list taken out of an answer: the member that held it, as written
+/// (None: the answer was the list), and its entries.
+#[derive(Clone, Debug, PartialEq)]
+pub struct List {
+    pub key: Option<String>,
+    kept: &'static [&'static str],
+    /// `kept.len()` cells an entry, None where it lacks the member.
+    cells: Vec<Option<Value>>,
+}
+
+impl List {
+    pub fn len(&self) -> usize {
+        self.cells.len() / self.kept.len().max(1)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.cells.is_empty()
+    }
+
+    /// An answer that is one entry, as a list of it.
+    pub fn one(entry: &Map<String, Value>, kept: &'static [&'static str]) -> List {
+        let cells = kept.iter().map(|k| entry.get(*k).cloned()).collect();
+        List {
+            key: None,
+            kept,
+            cells,
+        }
+    }
+
+    pub fn entries(&self) -> impl Iterator<Item = ListEntry<'_>> {
+        self.cells
+            .chunks(self.kept.len().max(1))
+            .map(|cells| ListEntry {
+                kept: self.kept,
+                cells,
+            })
+    }
+}
+
+/// One entry of a `List`: the members kept of it.
+#[derive(Clone, Copy, Debug)]
+pub struct ListEntry<'a> {
+    kept: &'static [&'static str],
+    cells: &'a [Option<Value>],
+}
+
+impl<'a> ListEntry<'a> {
+    /// The member `name`, if the entry has it and it is kept.
+    pub fn get(&self, name: &str) -> Option<&'a Value> {
+        let at = self.kept.iter().position(|k| *k == name)?;
+        self.cells[at].as_ref()
+    }
+}
+
+/// Parse `body`, refusing a duplicated member anywhere in it; with `list`,
+/// the lists it names are taken out.
+pub fn parse(body: &[u8], list: Option<&'static ListShape>) -> Result<Body, String> {
+    // Checked once here, the text is not checked again string by string;
+    // a body that is not UTF-8 goes the slow way for serde_json's message.
+    let parsed = match std::str::from_utf8(body) {
+        Ok(text) => whole(serde_json::Deserializer::from_str(text), list),
+        Err(_) => whole(serde_json::Deserializer::from_slice(body), list),
+    };
+    match parsed {
+        Ok(body) => Ok(body),
+        // Only the visitors below raise data errors: a member named twice.
         Err(e) if e.classify() == Category::Data => {
             Err(format!("{e}; which one GKLM meant is not documented"))
         }
@@ -25,79 +129,430 @@ pub fn parse(body: &[u8]) -> Result<Value, String> {
     }
 }
 
-/// A JSON value none of whose objects repeats a member.
-struct Unique(Value);
+/// The answer, followed by nothing but white space.
+fn whole<'de, R: serde_json::de::Read<'de>>(
+    mut input: serde_json::Deserializer<R>,
+    list: Option<&'static ListShape>,
+) -> serde_json::Result<Body> {
+    let body = match list {
+        None => Body::whole(Unique.deserialize(&mut input)?),
+        Some(shape) => {
+            let mut lists = Vec::new();
+            let json = match (Listed {
+                shape,
+                top: true,
+                lists: &mut lists,
+            })
+            .deserialize(&mut input)?
+            {
+                Taken::List(cells) => {
+                    lists.push(List {
+                        key: None,
+                        kept: shape.kept,
+                        cells,
+                    });
+                    Value::Array(Vec::new())
+                }
+                Taken::Value(json) => json,
+            };
+            Body { json, lists }
+        }
+    };
+    input.end()?;
+    Ok(body)
+}
 
-impl<'de> Deserialize<'de> for Unique {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Unique, D::Error> {
-        d.deserialize_any(UniqueVisitor)
+/// A JSON value none of whose objects repeats a member, built as serde_json
+/// builds it.
+#[derive(Clone, Copy)]
+struct Unique;
+
+impl<'de> DeserializeSeed<'de> for Unique {
+    type Value = Value;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(self)
     }
 }
 
-struct UniqueVisitor;
-
-impl<'de> Visitor<'de> for UniqueVisitor {
-    type Value = Unique;
+impl<'de> Visitor<'de> for Unique {
+    type Value = Value;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("a JSON value")
     }
 
-    fn visit_bool<E: Error>(self, b: bool) -> Result<Unique, E> {
-        Ok(Unique(Value::Bool(b)))
+    fn visit_bool<E: Error>(self, b: bool) -> Result<Value, E> {
+        Ok(Value::Bool(b))
     }
 
-    fn visit_i64<E: Error>(self, n: i64) -> Result<Unique, E> {
-        Ok(Unique(Value::Number(n.into())))
+    fn visit_i64<E: Error>(self, n: i64) -> Result<Value, E> {
+        Ok(Value::Number(n.into()))
     }
 
-    fn visit_u64<E: Error>(self, n: u64) -> Result<Unique, E> {
-        Ok(Unique(Value::Number(n.into())))
+    fn visit_u64<E: Error>(self, n: u64) -> Result<Value, E> {
+        Ok(Value::Number(n.into()))
     }
 
-    fn visit_f64<E: Error>(self, n: f64) -> Result<Unique, E> {
-        Ok(Unique(
-            Number::from_f64(n).map_or(Value::Null, Value::Number),
-        ))
+    fn visit_f64<E: Error>(self, n: f64) -> Result<Value, E> {
+        Ok(Number::from_f64(n).map_or(Value::Null, Value::Number))
     }
 
-    fn visit_str<E: Error>(self, s: &str) -> Result<Unique, E> {
-        Ok(Unique(Value::String(s.to_string())))
+    fn visit_str<E: Error>(self, s: &str) -> Result<Value, E> {
+        Ok(Value::String(s.to_string()))
     }
 
-    fn visit_string<E: Error>(self, s: String) -> Result<Unique, E> {
-        Ok(Unique(Value::String(s)))
+    fn visit_string<E: Error>(self, s: String) -> Result<Value, E> {
+        Ok(Value::String(s))
     }
 
-    fn visit_unit<E: Error>(self) -> Result<Unique, E> {
-        Ok(Unique(Value::Null))
+    fn visit_unit<E: Error>(self) -> Result<Value, E> {
+        Ok(Value::Null)
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, mut items: A) -> Result<Unique, A::Error> {
+    fn visit_seq<A: SeqAccess<'de>>(self, mut items: A) -> Result<Value, A::Error> {
         let mut list = Vec::with_capacity(items.size_hint().unwrap_or(0).min(4096));
-        while let Some(Unique(item)) = items.next_element()? {
+        while let Some(item) = items.next_element_seed(Unique)? {
             list.push(item);
         }
-        Ok(Unique(Value::Array(list)))
+        Ok(Value::Array(list))
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut members: A) -> Result<Unique, A::Error> {
-        let mut map = Map::new();
-        while let Some(key) = members.next_key::<String>()? {
-            if map.is_empty() && Some(key.as_str()) == number_key() {
-                let text: String = members.next_value()?;
-                let number = Number::from_str(&text).map_err(A::Error::custom)?;
-                return Ok(Unique(Value::Number(number)));
+    fn visit_map<A: MapAccess<'de>>(self, mut members: A) -> Result<Value, A::Error> {
+        object(&mut members, |_, members| {
+            Ok(Some(members.next_value_seed(Unique)?))
+        })
+    }
+}
+
+/// An object, each member's value read by `value` (None: nothing to keep),
+/// or the number serde_json's `arbitrary_precision` hands over as one.
+fn object<'de, A: MapAccess<'de>>(
+    members: &mut A,
+    mut value: impl FnMut(&str, &mut A) -> Result<Option<Value>, A::Error>,
+) -> Result<Value, A::Error> {
+    let mut map = Map::new();
+    let mut first = true;
+    while let Some(key) = members.next_key_seed(Name)? {
+        if std::mem::take(&mut first) && Some(key.as_ref()) == number_key() {
+            let text: String = members.next_value()?;
+            let number = Number::from_str(&text).map_err(A::Error::custom)?;
+            return Ok(Value::Number(number));
+        }
+        let Some(read) = value(&key, members)? else {
+            continue;
+        };
+        match map.entry(key.into_owned()) {
+            Entry::Vacant(new) => {
+                new.insert(read);
             }
-            let Unique(value) = members.next_value()?;
-            match map.entry(key) {
-                Entry::Vacant(new) => {
-                    new.insert(value);
+            Entry::Occupied(named) => return Err(A::Error::custom(twice(named.key()))),
+        }
+    }
+    Ok(Value::Object(map))
+}
+
+/// What a place that may hold a list held.
+enum Taken {
+    /// An array: the cells of its entries.
+    List(Vec<Option<Value>>),
+    Value(Value),
+}
+
+/// The answer (`top`), or a member of it named by `ListShape::keys`: an
+/// array there is a list, taken out.
+struct Listed<'l> {
+    shape: &'static ListShape,
+    top: bool,
+    lists: &'l mut Vec<List>,
+}
+
+impl<'de> DeserializeSeed<'de> for Listed<'_> {
+    type Value = Taken;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Taken, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Listed<'_> {
+    type Value = Taken;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E: Error>(self, b: bool) -> Result<Taken, E> {
+        Unique.visit_bool(b).map(Taken::Value)
+    }
+
+    fn visit_i64<E: Error>(self, n: i64) -> Result<Taken, E> {
+        Unique.visit_i64(n).map(Taken::Value)
+    }
+
+    fn visit_u64<E: Error>(self, n: u64) -> Result<Taken, E> {
+        Unique.visit_u64(n).map(Taken::Value)
+    }
+
+    fn visit_f64<E: Error>(self, n: f64) -> Result<Taken, E> {
+        Unique.visit_f64(n).map(Taken::Value)
+    }
+
+    fn visit_str<E: Error>(self, s: &str) -> Result<Taken, E> {
+        Unique.visit_str(s).map(Taken::Value)
+    }
+
+    fn visit_string<E: Error>(self, s: String) -> Result<Taken, E> {
+        Unique.visit_string(s).map(Taken::Value)
+    }
+
+    fn visit_unit<E: Error>(self) -> Result<Taken, E> {
+        Unique.visit_unit().map(Taken::Value)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut items: A) -> Result<Taken, A::Error> {
+        let mut cells = Vec::new();
+        let kept = self.shape.kept;
+        while items
+            .next_element_seed(Kept {
+                kept,
+                cells: &mut cells,
+            })?
+            .is_some()
+        {}
+        Ok(Taken::List(cells))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut members: A) -> Result<Taken, A::Error> {
+        if !self.top {
+            return Unique.visit_map(members).map(Taken::Value);
+        }
+        let (shape, lists) = (self.shape, self.lists);
+        object(&mut members, |key, members| {
+            if !shape.keys.iter().any(|k| key.eq_ignore_ascii_case(k)) {
+                return Ok(Some(members.next_value_seed(Unique)?));
+            }
+            let listed = Listed {
+                shape,
+                top: false,
+                lists: &mut *lists,
+            };
+            Ok(Some(match members.next_value_seed(listed)? {
+                Taken::List(cells) => {
+                    let key = Some(key.to_string());
+                    lists.push(List {
+                        key,
+                        kept: shape.kept,
+                        cells,
+                    });
+                    Value::Array(Vec::new())
                 }
-                Entry::Occupied(named) => return Err(A::Error::custom(twice(named.key()))),
+                Taken::Value(value) => value,
+            }))
+        })
+        .map(Taken::Value)
+    }
+}
+
+/// One entry of a list: its kept members pushed to `cells` (None for those
+/// it lacks; all None for an entry that is no object), the rest read, to
+/// refuse a member named twice, but not kept.
+struct Kept<'c> {
+    kept: &'static [&'static str],
+    cells: &'c mut Vec<Option<Value>>,
+}
+
+impl<'de> DeserializeSeed<'de> for Kept<'_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        let at = self.cells.len();
+        self.cells.resize(at + self.kept.len(), None);
+        d.deserialize_any(KeptVisitor {
+            kept: self.kept,
+            cells: &mut self.cells[at..],
+        })
+    }
+}
+
+struct KeptVisitor<'c> {
+    kept: &'static [&'static str],
+    cells: &'c mut [Option<Value>],
+}
+
+impl<'de> Visitor<'de> for KeptVisitor<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E: Error>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_i64<E: Error>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_u64<E: Error>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_f64<E: Error>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_str<E: Error>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_unit<E: Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, items: A) -> Result<(), A::Error> {
+        Unkept.visit_seq(items)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut members: A) -> Result<(), A::Error> {
+        let mut names = Names::default();
+        while let Some(key) = members.next_key_seed(Name)? {
+            if !names.add(key.clone()) {
+                return Err(A::Error::custom(twice(&key)));
+            }
+            match self.kept.iter().position(|k| *k == key) {
+                Some(i) => self.cells[i] = Some(members.next_value_seed(Unique)?),
+                None => members.next_value_seed(Unkept)?,
             }
         }
-        Ok(Unique(Value::Object(map)))
+        Ok(())
+    }
+}
+
+/// A value read only to refuse a member named twice in it.
+struct Unkept;
+
+impl<'de> DeserializeSeed<'de> for Unkept {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Unkept {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E: Error>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_i64<E: Error>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_u64<E: Error>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_f64<E: Error>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_str<E: Error>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_unit<E: Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut items: A) -> Result<(), A::Error> {
+        while items.next_element_seed(Unkept)?.is_some() {}
+        Ok(())
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut members: A) -> Result<(), A::Error> {
+        let mut names = Names::default();
+        while let Some(key) = members.next_key_seed(Name)? {
+            if !names.add(key.clone()) {
+                return Err(A::Error::custom(twice(&key)));
+            }
+            members.next_value_seed(Unkept)?;
+        }
+        Ok(())
+    }
+}
+
+/// A member name, borrowed from the body where it needs no unescaping.
+struct Name;
+
+impl<'de> DeserializeSeed<'de> for Name {
+    type Value = Cow<'de, str>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Cow<'de, str>, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Name {
+    type Value = Cow<'de, str>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a member name")
+    }
+
+    fn visit_borrowed_str<E: Error>(self, s: &'de str) -> Result<Cow<'de, str>, E> {
+        Ok(Cow::Borrowed(s))
+    }
+
+    fn visit_str<E: Error>(self, s: &str) -> Result<Cow<'de, str>, E> {
+        Ok(Cow::Owned(s.to_string()))
+    }
+
+    fn visit_string<E: Error>(self, s: String) -> Result<Cow<'de, str>, E> {
+        Ok(Cow::Owned(s))
+    }
+}
+
+/// The member names of an object whose members are not kept: the first
+/// few looked through in place (no allocation for the entries of a list),
+/// the rest in a set (linear either way).
+struct Names<'de> {
+    few: [Cow<'de, str>; FEW],
+    len: usize,
+    many: BTreeSet<Cow<'de, str>>,
+}
+
+const FEW: usize = 16;
+
+impl Default for Names<'_> {
+    fn default() -> Self {
+        Names {
+            few: std::array::from_fn(|_| Cow::Borrowed("")),
+            len: 0,
+            many: BTreeSet::new(),
+        }
+    }
+}
+
+impl<'de> Names<'de> {
+    /// Add `name`; false if the object named it before.
+    fn add(&mut self, name: Cow<'de, str>) -> bool {
+        if self.few[..self.len].contains(&name) {
+            return false;
+        }
+        if self.len < FEW {
+            self.few[self.len] = name;
+            self.len += 1;
+            return true;
+        }
+        self.many.insert(name)
     }
 }
 
@@ -161,7 +616,7 @@ mod tests {
             ),
             (r#"{"c\u006fde":"1","code":"0"}"#, "code"),
         ] {
-            let err = parse(body.as_bytes()).unwrap_err();
+            let err = parse(body.as_bytes(), None).unwrap_err();
             assert!(
                 err.starts_with(&format!("the member '{name}' appears twice")),
                 "{body}: {err}"
@@ -182,12 +637,12 @@ mod tests {
             r#""text""#,
             "[]",
         ] {
-            let ours = parse(body.as_bytes()).unwrap();
+            let ours = parse(body.as_bytes(), None).unwrap().json;
             let theirs: Value = serde_json::from_str(body).unwrap();
             assert_eq!(ours, theirs, "{body}");
             assert_eq!(ours.to_string(), theirs.to_string(), "{body}");
         }
-        let tiny = parse(br#"{"code":1e-400}"#).unwrap();
+        let tiny = parse(br#"{"code":1e-400}"#, None).unwrap().json;
         assert_eq!(tiny["code"].to_string(), "1e-400");
     }
 
@@ -196,7 +651,7 @@ mod tests {
         let password = "Tr0ub4dor&3 horse battery staple and more words";
         let _s = crate::output::secret::Secret::new(password.into());
         let body = format!(r#"{{"{password}":1,"{password}":2}}"#);
-        let err = parse(body.as_bytes()).unwrap_err();
+        let err = parse(body.as_bytes(), None).unwrap_err();
         assert!(err.contains("the member '****' appears twice"), "{err}");
         assert!(!err.contains("Tr0ub"), "{err}");
     }
@@ -210,12 +665,80 @@ mod tests {
             r#""text""#,
             "null",
         ] {
-            assert!(parse(body.as_bytes()).is_ok(), "{body}");
+            assert!(parse(body.as_bytes(), None).is_ok(), "{body}");
         }
         assert!(
-            parse(b"{\"a\":")
+            parse(b"{\"a\":", None)
                 .unwrap_err()
                 .starts_with("body is not JSON")
         );
+    }
+
+    static SHAPE: ListShape = ListShape {
+        keys: &["backups"],
+        kept: &["status", "timestamp"],
+    };
+
+    fn listed(body: &str) -> Result<Body, String> {
+        parse(body.as_bytes(), Some(&SHAPE))
+    }
+
+    #[test]
+    fn a_list_is_taken_out_keeping_only_what_its_entries_are_read_for() {
+        let body = listed(
+            r#"{"code":"0","Backups":[{"timestamp":1,"path":"/a","status":"ok"},7,{"x":{"y":[1]}}],"errors":[{"id":"CTGKM0001E x"}]}"#,
+        )
+        .unwrap();
+        // Everything but the list, whole; an empty array where it was.
+        let rest: Value =
+            serde_json::from_str(r#"{"code":"0","Backups":[],"errors":[{"id":"CTGKM0001E x"}]}"#)
+                .unwrap();
+        assert_eq!(body.json, rest);
+        let [list] = body.lists.as_slice() else {
+            panic!("{body:?}")
+        };
+        assert_eq!(list.key.as_deref(), Some("Backups"));
+        assert_eq!(list.len(), 3);
+        let entries: Vec<ListEntry> = list.entries().collect();
+        assert_eq!(entries[0].get("timestamp"), Some(&Value::from(1)));
+        assert_eq!(entries[0].get("status"), Some(&Value::from("ok")));
+        assert_eq!(entries[0].get("path"), None, "not kept");
+        assert!(entries[1..].iter().all(|e| e.get("timestamp").is_none()));
+        // A bare array is the list; a list key holding no array is kept.
+        let bare = listed(r#"[{"status":"x"}]"#).unwrap();
+        assert_eq!(bare.json, Value::Array(Vec::new()));
+        assert_eq!((bare.lists[0].key.clone(), bare.lists[0].len()), (None, 1));
+        let object = listed(r#"{"backups":{"status":"x"}}"#).unwrap();
+        assert!(object.lists.is_empty());
+        assert_eq!(object.json["backups"]["status"], "x");
+    }
+
+    #[test]
+    fn what_a_list_does_not_keep_is_still_read_in_full() {
+        let many: Vec<String> = (0..40).map(|i| format!(r#""m{i}":{i}"#)).collect();
+        for (body, name) in [
+            (r#"[{"status":"a","status":"b"}]"#.to_string(), "status"),
+            (r#"[{"path":"a","path":"b"}]"#.to_string(), "path"),
+            (r#"{"backups":[{"x":{"t":1,"t":2}}]}"#.to_string(), "t"),
+            (r#"[[{"t":1,"t":2}]]"#.to_string(), "t"),
+            (format!(r#"[{{{},"m33":1}}]"#, many.join(",")), "m33"),
+            (format!(r#"[{{{},"m3":1}}]"#, many.join(",")), "m3"),
+        ] {
+            let err = listed(&body).unwrap_err();
+            assert!(
+                err.starts_with(&format!("the member '{name}' appears twice")),
+                "{body}: {err}"
+            );
+        }
+        for body in [
+            b"[{\"path\":\"\xff\"}]".as_slice(),
+            b"[{\"status\":1}] x",
+            b"{\"code\":1} x",
+        ] {
+            for shape in [None, Some(&SHAPE)] {
+                let err = parse(body, shape).unwrap_err();
+                assert!(err.starts_with("body is not JSON"), "{err}");
+            }
+        }
     }
 }

@@ -1,7 +1,7 @@
 //! Getting one answer out of GKLM: which credentials, which session, which
 //! path prefix, and what to remember about them for the next run.
 
-use serde_json::Value;
+use crate::gklm::json::Body;
 
 use crate::gklm::api::{Endpoint, GklmError, GklmMessage, Server, Step};
 use crate::gklm::credentials::Credentials;
@@ -15,7 +15,7 @@ pub const KNOWN_PREFIXES: [&str; 2] = ["/SKLM", "/GKLM"];
 /// The answer, and what the state file should hold afterwards.
 pub struct Fetched {
     /// GKLM's JSON answer to the mode's question.
-    pub answer: Result<Value, QueryError>,
+    pub answer: Result<Body, QueryError>,
     /// The prefix that answered, to try first next time.
     pub prefix: Option<String>,
     /// The session id to keep for the next run, if any.
@@ -167,7 +167,7 @@ fn attempt(
     plan: &Plan<'_>,
     cached: Option<Secret>,
     trace: &Trace,
-) -> (Result<Value, QueryError>, Option<Secret>) {
+) -> (Result<Body, QueryError>, Option<Secret>) {
     let ask = |id: &Secret| gklm.ask(prefix, plan.endpoint, id);
     let (user, password) = match plan.credentials {
         Credentials::SessionId(id) => return (ask(id).map_err(QueryError::Gklm), None),
@@ -225,11 +225,11 @@ fn attempt(
 /// login on the same prefix: that prefix is GKLM's, so a 404/405 means the
 /// request is missing, and a rejected session means a missing permission.
 fn ask_fresh(
-    answer: Result<Value, GklmError>,
+    answer: Result<Body, GklmError>,
     prefix: &str,
     plan: &Plan<'_>,
     user: &str,
-) -> Result<Value, QueryError> {
+) -> Result<Body, QueryError> {
     answer.map_err(|e| match e {
         GklmError::NotFound {
             step: Step::Ask(what),

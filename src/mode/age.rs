@@ -6,6 +6,7 @@
 use serde_json::{Value, json};
 
 use crate::gklm::api::{Endpoint, brief, message_ids};
+use crate::gklm::json::{Body, List, ListEntry, ListShape};
 use crate::gklm::transport::BodyLimit;
 use crate::mode::evaluate::Thresholds;
 use crate::mode::reader::{self, Code, Vocabulary};
@@ -145,7 +146,7 @@ const FINISHED_WORDS: &[&str] = &[
 
 /// Classify an entry's `status`: absent, an I id or a finished word is a
 /// backup; an E or W id, or a word of failure or progress, is not.
-fn finished(entry: &Value) -> Finished {
+fn finished(entry: ListEntry) -> Finished {
     let quoted = |v: &Value| truncated(v);
     match entry.get("status") {
         None | Some(Value::Null) | Some(Value::Bool(true)) => Finished::Yes,
@@ -159,20 +160,21 @@ fn finished(entry: &Value) -> Finished {
             {
                 return Finished::No(quoted(v));
             }
-            let lower = s.to_ascii_lowercase();
-            let words: Vec<&str> = lower
-                .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-                .filter(|w| !w.is_empty())
-                .collect();
-            let negated = words.windows(2).any(|w| w[0] == "not" && w[1] == "found");
-            if negated || words.iter().any(|w| UNFINISHED_WORDS.contains(w)) {
+            // Words in any case; walked again rather than collected, as
+            // a list holds tens of thousands of statuses.
+            let words = || {
+                s.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                    .filter(|w| !w.is_empty())
+            };
+            let among = |w: &str, list: &[&str]| list.iter().any(|l| w.eq_ignore_ascii_case(l));
+            let negated = words()
+                .zip(words().skip(1))
+                .any(|(a, b)| a.eq_ignore_ascii_case("not") && b.eq_ignore_ascii_case("found"));
+            if negated || words().any(|w| among(w, UNFINISHED_WORDS)) {
                 return Finished::No(quoted(v));
             }
-            let id_words: Vec<String> = ids.iter().map(|id| id.to_ascii_lowercase()).collect();
-            let all_known = words
-                .iter()
-                .all(|w| FINISHED_WORDS.contains(w) || id_words.iter().any(|id| id == w));
-            if !ids.is_empty() || (all_known && !words.is_empty()) {
+            let all_known = words().all(|w| among(w, FINISHED_WORDS) || among(w, &ids));
+            if !ids.is_empty() || (all_known && words().next().is_some()) {
                 Finished::Yes
             } else {
                 Finished::Unsure(quoted(v))
@@ -215,7 +217,7 @@ impl Question for Age {
         self.endpoint()
     }
 
-    fn read<'a>(&'a self, body: &Value) -> Result<Box<dyn Answer + 'a>, String> {
+    fn read<'a>(&'a self, body: &Body) -> Result<Box<dyn Answer + 'a>, String> {
         let listing = read_in(body, self.time_zone.as_ref())?;
         Ok(Box::new(Listed {
             mode: self,
@@ -240,6 +242,7 @@ impl Age {
     pub fn endpoint(&self) -> Endpoint {
         let mut endpoint = Endpoint::get("backups", "backup list request");
         endpoint.limit = LIST_LIMIT;
+        endpoint.list = Some(&LIST_SHAPE);
         if let Some(dir) = &self.backup_dir {
             endpoint.query.push(("backupDirectory", dir.clone()));
         }
@@ -391,35 +394,59 @@ static VOCABULARY: Vocabulary = Vocabulary {
 /// (IBM's pages say "JSON object" for the list), a list of one.
 const ENTRY_FIELDS: [&str; 2] = ["backupFilePath", "timestamp"];
 
+/// Where the list is, and the members of an entry this mode reads
+/// (`finished`, `entry_time`): only these are kept of each entry.
+static LIST_SHAPE: ListShape = ListShape {
+    keys: &LIST_KEYS,
+    kept: &["status", "backupFilePath", "timestamp"],
+};
+
 /// Read the list: a bare array of entries, an object holding one under a
 /// list key, or one entry. An object that reports an error is GKLM's
 /// error, never "no backup found".
 pub fn read(body: &Value) -> Result<Listing, String> {
-    read_in(body, None)
+    let body = crate::gklm::json::parse(body.to_string().as_bytes(), Some(&LIST_SHAPE))?;
+    read_in(&body, None)
 }
 
 /// [`read`], with times written without a zone read in `zone`.
-pub fn read_in(body: &Value, zone: Option<&Zone>) -> Result<Listing, String> {
-    let entries = match body {
-        Value::Array(entries) => entries.as_slice(),
-        Value::Object(map) if is_entry(map) => std::slice::from_ref(body),
+pub fn read_in(body: &Body, zone: Option<&Zone>) -> Result<Listing, String> {
+    let one;
+    let list = match &body.json {
+        // The answer was the list, taken out whole.
+        Value::Array(_) => body
+            .lists
+            .iter()
+            .find(|l| l.key.is_none())
+            .ok_or("the list was not read as one")?,
+        Value::Object(map) if is_entry(map) => {
+            one = List::one(map, LIST_SHAPE.kept);
+            &one
+        }
         Value::Object(map) => {
             reader::decide_object(map, &VOCABULARY)?;
-            the_list(map)?
+            the_list(map, &body.lists)?
         }
         other => return Err(format!("expected a list of backups, got {}", brief(other))),
     };
     let mut listing = Listing {
-        backups: entries.len(),
+        backups: list.len(),
         times: Vec::new(),
         unreadable: None,
         unfinished: None,
         unclassified: None,
     };
-    for entry in entries {
+    // Entries mostly repeat one status: classified once while it repeats.
+    let mut last: Option<(Option<&Value>, Finished)> = None;
+    for entry in list.entries() {
         let newer =
             |slot: &Option<Doubtful>, time: u64| slot.as_ref().is_none_or(|d| d.time < time);
-        match (finished(entry), entry_time(entry, zone)) {
+        let status = entry.get("status");
+        let done = match &last {
+            Some((seen, done)) if *seen == status => done.clone(),
+            _ => last.insert((status, finished(entry))).1.clone(),
+        };
+        match (done, entry_time(entry, zone)) {
             (Finished::Yes, Ok(t)) => listing.times.push(t),
             // An unfinished entry's time only matters to say it is skipped.
             (Finished::No(_), Err(_)) => {}
@@ -446,41 +473,42 @@ fn is_entry(map: &serde_json::Map<String, Value>) -> bool {
             .any(|k| LIST_KEYS.iter().any(|l| k.eq_ignore_ascii_case(l)))
 }
 
-/// The backup list an object holds under one of `LIST_KEYS`. Two
-/// non-empty ones would be a guess (serde_json sorts keys, so "the first"
-/// means nothing): refused.
-fn the_list(map: &serde_json::Map<String, Value>) -> Result<&Vec<Value>, String> {
-    let named: Vec<(&String, &Value)> = map
+/// The backup list an object holds under one of `LIST_KEYS` (taken out
+/// into `lists`, an empty array left in its place). Two non-empty ones
+/// would be a guess: refused.
+fn the_list<'b>(
+    map: &serde_json::Map<String, Value>,
+    lists: &'b [List],
+) -> Result<&'b List, String> {
+    let named = map
         .iter()
-        .filter(|(key, _)| LIST_KEYS.iter().any(|k| key.eq_ignore_ascii_case(k)))
-        .collect();
-    let lists: Vec<(&String, &Vec<Value>)> = named
-        .iter()
-        .filter_map(|(key, value)| value.as_array().map(|list| (*key, list)))
-        .collect();
-    if let (Some((key, value)), true) = (named.first(), lists.is_empty()) {
+        .find(|(key, _)| LIST_KEYS.iter().any(|k| key.eq_ignore_ascii_case(k)));
+    if let (Some((key, value)), true) = (named, lists.is_empty()) {
         return Err(format!(
             "'{key}' is {}, expected a list of backups",
             brief(value)
         ));
     }
-    let filled: Vec<&(&String, &Vec<Value>)> =
-        lists.iter().filter(|(_, l)| !l.is_empty()).collect();
+    let mut filled: Vec<&List> = lists.iter().filter(|l| !l.is_empty()).collect();
     match (filled.as_slice(), lists.first()) {
-        ([(_, list)], _) => Ok(list),
-        ([], Some((_, empty))) => Ok(empty),
+        ([list], _) => Ok(list),
+        ([], Some(empty)) => Ok(empty),
         ([], None) => Err(format!(
             "expected a list of backups (a bare array, or 'backups' or 'backupList' in an object), got an object holding none ({})",
             keys_of(map)
         )),
-        (several, _) => Err(format!(
-            "the object holds several backup lists ({}); which one is meant is not documented",
-            several
-                .iter()
-                .map(|(k, _)| format!("'{k}'"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        )),
+        _ => {
+            // Sorted, as serde_json orders the members of an object.
+            filled.sort_by(|a, b| a.key.cmp(&b.key));
+            Err(format!(
+                "the object holds several backup lists ({}); which one is meant is not documented",
+                filled
+                    .iter()
+                    .map(|l| format!("'{}'", l.key.as_deref().unwrap_or_default()))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+        }
     }
 }
 
@@ -506,7 +534,7 @@ fn truncate_key(key: &str) -> String {
 
 /// An entry's creation time from `timestamp`, else from the stamp in
 /// `backupFilePath`; otherwise the raw values, for quoting.
-fn entry_time(entry: &Value, zone: Option<&Zone>) -> Result<u64, String> {
+fn entry_time(entry: ListEntry, zone: Option<&Zone>) -> Result<u64, String> {
     let field = |name: &str| entry.get(name).filter(|v| !v.is_null());
     let stamped = field("timestamp").map(|t| timestamp::read(t, zone));
     if let Some(Ok(t)) = stamped {

@@ -28,9 +28,8 @@ pub mod zone;
 
 use std::fmt;
 
-use serde_json::Value;
-
 use crate::gklm::api::Endpoint;
+use crate::gklm::json::Body;
 use crate::mode::evaluate::{Observed, Thresholds};
 use crate::output::report::{Report, State};
 
@@ -148,7 +147,7 @@ pub trait Question: fmt::Debug {
         None
     }
     /// Read GKLM's 200 answer, or say what did not fit.
-    fn read<'a>(&'a self, body: &Value) -> Result<Box<dyn Answer + 'a>, String>;
+    fn read<'a>(&'a self, body: &Body) -> Result<Box<dyn Answer + 'a>, String>;
 }
 
 /// GKLM's answer as the mode that asked read it.
@@ -201,7 +200,7 @@ impl Mode {
     }
 
     /// Read GKLM's 200 answer, or say what did not fit.
-    pub fn read<'a>(&'a self, body: &Value) -> Result<Reading<'a>, Unexpected> {
+    pub fn read<'a>(&'a self, body: &Body) -> Result<Reading<'a>, Unexpected> {
         match self.0.read(body) {
             Ok(answer) => Ok(Reading {
                 answer,

@@ -6,6 +6,7 @@
 use serde_json::{Value, json};
 
 use crate::gklm::api::{Endpoint, find_message_id};
+use crate::gklm::json::Body;
 use crate::mode::reader::{self, Code, Vocabulary};
 use crate::mode::{Answer, History, Kind, ModeOptions, Question};
 use crate::output::report::{Metric, Report, State};
@@ -59,8 +60,8 @@ impl Question for LastResult {
         Endpoint::get("backups/result", "backup result request")
     }
 
-    fn read<'a>(&'a self, body: &Value) -> Result<Box<dyn Answer + 'a>, String> {
-        let outcome = read(body)?;
+    fn read<'a>(&'a self, body: &Body) -> Result<Box<dyn Answer + 'a>, String> {
+        let outcome = read(&body.json)?;
         Ok(Box::new(Judged {
             mode: self,
             outcome,

@@ -7,6 +7,7 @@
 use serde_json::{Value, json};
 
 use crate::gklm::api::Endpoint;
+use crate::gklm::json::Body;
 use crate::mode::evaluate::{Thresholds, judge_streak};
 use crate::mode::threshold::{check_order, parse_duration};
 use crate::mode::{Answer, History, Kind, ModeOptions, Question};
@@ -146,8 +147,8 @@ impl Question for StreakMode {
         Some(&self.settings)
     }
 
-    fn read<'a>(&'a self, body: &Value) -> Result<Box<dyn Answer + 'a>, String> {
-        let sighting = (self.watch.read)(body)?;
+    fn read<'a>(&'a self, body: &Body) -> Result<Box<dyn Answer + 'a>, String> {
+        let sighting = (self.watch.read)(&body.json)?;
         Ok(Box::new(Seen {
             mode: self,
             sighting,

@@ -26,6 +26,7 @@
 //!   secret), so any server text that holds it is withheld whole.
 
 use std::borrow::Cow;
+use std::cell::RefCell;
 use std::fmt;
 use std::sync::Mutex;
 
@@ -148,6 +149,10 @@ pub struct Scrubber {
     /// The bytes any of them can start at: one look over a text tells
     /// whether it holds none of them, the common case.
     starts: [bool; 256],
+    /// For a byte of `starts`, the bytes after it that a match can go on
+    /// with (a bit each), worked out when the byte is first met: a path
+    /// holds many digits, an id's first character, but seldom its first two.
+    pairs: RefCell<Vec<Option<[u64; 4]>>>,
 }
 
 impl Scrubber {
@@ -167,6 +172,7 @@ impl Scrubber {
             short,
             maskable,
             starts,
+            pairs: RefCell::new(vec![None; 256]),
         }
     }
 
@@ -184,12 +190,33 @@ impl Scrubber {
         {
             at += skip;
             let b = usize::from(bytes[at]);
-            if matchers().any(|m| m.starts[b] && match_end(text, at, m).is_some()) {
+            let goes_on = bytes
+                .get(at + 1)
+                .is_none_or(|&next| self.may_go_on(bytes[at], next));
+            if goes_on && matchers().any(|m| m.starts[b] && match_end(text, at, m).is_some()) {
                 return true;
             }
             at += 1;
         }
         false
+    }
+
+    /// Whether some secret's match can start at `first` followed by `next`.
+    fn may_go_on(&self, first: u8, next: u8) -> bool {
+        let mut pairs = self.pairs.borrow_mut();
+        let row = pairs[usize::from(first)].get_or_insert_with(|| {
+            let mut row = [0u64; 4];
+            for b in 0..=255u8 {
+                let any = self
+                    .short
+                    .iter()
+                    .chain(&self.maskable)
+                    .any(|m| m.may_start_with(first, b));
+                row[usize::from(b / 64)] |= u64::from(any) << (b % 64);
+            }
+            row
+        });
+        row[usize::from(next / 64)] >> (next % 64) & 1 == 1
     }
 
     /// [`scrub_server_text`] with these secrets; borrowed when nothing
@@ -293,6 +320,28 @@ impl Matcher {
             }
         }
         m
+    }
+
+    /// Whether a match can start at byte `b0` followed by `b1`. Plain
+    /// ASCII, where no escape starts, stands only for itself: most starts
+    /// fail on it at once, on the first or the second character.
+    fn may_start_with(&self, b0: u8, b1: u8) -> bool {
+        let plain = |b: u8| (b.is_ascii() && !b"\\%+&".contains(&b)).then(|| char::from(b));
+        let (Some(&Unit::Char(first)), true) = (self.units.first(), self.starts[usize::from(b0)])
+        else {
+            return false;
+        };
+        let (Some(found), Some(next)) = (plain(b0), plain(b1)) else {
+            return true;
+        };
+        self.accepts(first, found)
+            && match self.units.get(1) {
+                Some(&Unit::Char(c)) => {
+                    self.accepts(c, next) || (self.kind == Kind::SessionId && next == '-')
+                }
+                Some(Unit::Blank) => is_blank(next),
+                None => true,
+            }
     }
 
     fn accepts(&self, wanted: char, found: char) -> bool {
@@ -412,18 +461,13 @@ fn match_end(text: &str, at: usize, m: &Matcher) -> Option<usize> {
             .filter(|b| b.is_ascii() && !b"\\%+&".contains(b))
             .map(|&b| char::from(b))
     };
-    if let Some(found) = plain(at) {
-        if !m.accepts(first, found) {
-            return None;
-        }
-        let next_fails = |next: char| match pat.get(1) {
-            Some(&Unit::Char(c)) => !(m.accepts(c, next) || (session && next == '-')),
-            Some(Unit::Blank) => !is_blank(next),
-            None => false,
-        };
-        if plain(at + 1).is_some_and(next_fails) {
-            return None;
-        }
+    let bytes = text.as_bytes();
+    if plain(at).is_some_and(|found| !m.accepts(first, found))
+        || bytes
+            .get(at + 1)
+            .is_some_and(|&next| !m.may_start_with(bytes[at], next))
+    {
+        return None;
     }
     // Nor, mostly, on the second: a digit of a time stamp is often an id's
     // first character, seldom its first two.
