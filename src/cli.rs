@@ -877,7 +877,7 @@ mod tests {
         assert_eq!(c.mode.service_key().as_deref(), Some("n1"));
         assert_eq!(
             config_of("-H h").mode.service_key().as_deref(),
-            Some("--max-gap 86400")
+            Some("max_gap=86400")
         );
     }
 

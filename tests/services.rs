@@ -163,7 +163,10 @@ fn a_state_key_names_the_count_and_only_that_name_shares_it() {
         let services = &ws.state_json()["streaks"][mode]["services"];
         assert_eq!(services["backup-window"]["checks"], 3, "{services}");
         assert_eq!(services["other"]["checks"], 1, "{services}");
-        assert_eq!(services["-w 2 --max-gap 86400"]["checks"], 1, "{services}");
+        assert_eq!(
+            services["warning=2 max_gap=86400"]["checks"], 1,
+            "{services}"
+        );
     }
 }
 
@@ -206,5 +209,8 @@ fn the_counts_kept_per_mode_are_bounded() {
     let state = ws.state_json();
     let services = state["streaks"]["running"]["services"].as_object().unwrap();
     assert_eq!(services.len(), 16, "{state}");
-    assert!(services.contains_key("-w 200 --max-gap 86400"), "{state}");
+    assert!(
+        services.contains_key("warning=200 max_gap=86400"),
+        "{state}"
+    );
 }

@@ -808,11 +808,11 @@ fn a_slow_gklm_exchange_of_one_run_makes_no_other_run_of_the_target_wait() {
     // What the others saved meanwhile is still there beside the slow run's.
     let state = ws.state_json();
     assert_eq!(
-        state["streaks"]["running"]["services"]["-w 5 --max-gap 86400"]["checks"],
+        state["streaks"]["running"]["services"]["warning=5 max_gap=86400"]["checks"],
         2
     );
     assert_eq!(
-        state["streaks"]["running"]["services"]["--critical-time 14400 --max-gap 86400"]["checks"],
+        state["streaks"]["running"]["services"]["critical_time=14400 max_gap=86400"]["checks"],
         1
     );
     assert_eq!(checks_in(&state, "needed"), Some(1));
@@ -886,22 +886,22 @@ fn fifty_simultaneous_runs_of_every_mode_and_service_lose_no_count() {
     sim.set_needed(true);
     let ws = Workspace::new();
     let kinds: [(&str, &[&str], Option<&str>); 7] = [
-        ("running", &["-w", "60"], Some("-w 60 --max-gap 86400")),
+        ("running", &["-w", "60"], Some("warning=60 max_gap=86400")),
         (
             "running",
             &["--critical-time", "4h"],
-            Some("--critical-time 14400 --max-gap 86400"),
+            Some("critical_time=14400 max_gap=86400"),
         ),
         (
             "running",
             &["-w", "60", "--state-key", "named"],
             Some("named"),
         ),
-        ("needed", &["-w", "60"], Some("-w 60 --max-gap 86400")),
+        ("needed", &["-w", "60"], Some("warning=60 max_gap=86400")),
         (
             "needed",
             &["--warning-time", "1d"],
-            Some("--warning-time 86400 --max-gap 86400"),
+            Some("warning_time=86400 max_gap=86400"),
         ),
         ("result", &[], None),
         ("age", &["--critical-time", "2d"], None),

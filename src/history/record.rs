@@ -28,9 +28,8 @@ use crate::gklm::target::Prefix;
 use crate::mode::evaluate::{Count, Observed, Sighting};
 use crate::output::secret::Secret;
 
-/// 3 keeps per mode the shared sighting and a count per service; 2 (one
-/// count per mode) and 1 (running only) are still read, their count left
-/// for the first service that counts.
+/// 3, the first released format, keeps per mode the shared sighting and a
+/// count per service. Versions 1 and 2 were never released and are damage.
 pub const FORMAT_VERSION: u64 = 3;
 
 /// A time this far after the file's `updated` is still the skew of two
@@ -48,7 +47,8 @@ const CHECKS_PER_SECOND: u64 = 1000;
 /// Everything kept between runs for one target.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Saved {
-    /// Each counted condition, by mode name (`running`, `needed`).
+    /// Each counted condition, by mode name (`running`, `needed`,
+    /// `restore`).
     pub streaks: BTreeMap<String, Sighting>,
     pub prefix: Option<String>,
     pub session: Option<Secret>,
@@ -416,8 +416,8 @@ pub(super) mod tests {
 
     const TARGET: &str = "h:9443 auto monitor";
 
-    const A: &str = "-w 3 --max-gap 86400";
-    const B: &str = "--critical-time 14400 --max-gap 86400";
+    const A: &str = "warning=3 max_gap=86400";
+    const B: &str = "critical_time=14400 max_gap=86400";
 
     /// A sighting with these services' counts.
     fn sighting(since: u64, last: u64, counts: &[(&str, u64, u64)]) -> Sighting {

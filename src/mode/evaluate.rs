@@ -1,6 +1,8 @@
-//! The decision rules every mode shares: a streak of consecutive checks that
-//! saw a condition (a backup running, a backup needed), the thresholds on it,
-//! and their judgement. Pure: the clock is an argument, no files, no network.
+//! The decision rules the streak modes share (`running`, `needed`,
+//! `restore`): a streak of consecutive checks that saw a condition (a backup
+//! running, a backup needed, a restore in progress), the thresholds on it,
+//! and their judgement; `age` uses the thresholds alone. Pure: the clock is
+//! an argument, no files, no network.
 
 use std::collections::BTreeMap;
 
@@ -224,24 +226,24 @@ impl Thresholds {
     /// The key a service's count goes by in the state file: what judges
     /// the streak (the thresholds, normalised, and `--max-gap`), as
     /// monitoring-plugins' state API keys state by the plugin's arguments;
-    /// not the verbosity, timeout or format, which judge nothing. Always
-    /// has a space, so it never equals a `--state-key` name.
+    /// not the verbosity, timeout or format, which judge nothing. Made of
+    /// the settings' own names and values, never of how a flag is spelt,
+    /// so that renaming a flag keeps every stored count; its `=` never
+    /// occurs in a `--state-key` name.
     pub fn service_key(&self, max_gap: u64) -> String {
-        let mut key = Vec::new();
-        if let Some(w) = &self.warning {
-            key.push(format!("-w {w}"));
-        }
-        if let Some(c) = &self.critical {
-            key.push(format!("-c {c}"));
-        }
-        if let Some(t) = self.warning_time {
-            key.push(format!("--warning-time {t}"));
-        }
-        if let Some(t) = self.critical_time {
-            key.push(format!("--critical-time {t}"));
-        }
-        key.push(format!("--max-gap {max_gap}"));
-        key.join(" ")
+        let ranges = [("warning", &self.warning), ("critical", &self.critical)];
+        let times = [
+            ("warning_time", self.warning_time),
+            ("critical_time", self.critical_time),
+            ("max_gap", Some(max_gap)),
+        ];
+        let ranges = ranges
+            .into_iter()
+            .filter_map(|(name, r)| Some(format!("{name}={}", r.as_ref()?)));
+        let times = times
+            .into_iter()
+            .filter_map(|(name, t)| Some(format!("{name}={}", t?)));
+        ranges.chain(times).collect::<Vec<_>>().join(" ")
     }
 
     /// The worst state the thresholds give, and which of them were crossed.
@@ -375,8 +377,8 @@ mod tests {
         }
     }
 
-    const A: &str = "-w 3 --max-gap 86400";
-    const B: &str = "--critical-time 14400 --max-gap 86400";
+    const A: &str = "warning=3 max_gap=86400";
+    const B: &str = "critical_time=14400 max_gap=86400";
 
     /// `service` observes at `now` what `sighting` holds (None: nothing yet).
     fn observe(
@@ -527,14 +529,22 @@ mod tests {
         };
         assert_eq!(
             t.service_key(DAY),
-            "-w 3 -c 6 --warning-time 600 --max-gap 86400"
+            "warning=3 critical=6 warning_time=600 max_gap=86400"
         );
         assert_eq!(
             thresholds("3", "6").service_key(DAY),
-            "-w 3 -c 6 --max-gap 86400"
+            "warning=3 critical=6 max_gap=86400"
         );
         assert_ne!(t.service_key(DAY), t.service_key(DAY + 1));
-        assert_eq!(Thresholds::default().service_key(DAY), "--max-gap 86400");
+        assert_eq!(Thresholds::default().service_key(DAY), "max_gap=86400");
+        // No flag's spelling, and never a name --state-key could give.
+        for key in [t.service_key(DAY), Thresholds::default().service_key(DAY)] {
+            assert!(!key.contains('-'), "{key}");
+            assert!(
+                crate::settings::parse_state_key(key.clone()).is_err(),
+                "{key}"
+            );
+        }
     }
 
     #[test]
