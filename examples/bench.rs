@@ -3,7 +3,8 @@
 //!   cargo run --release --example bench            (50 interleaved rounds)
 //!   cargo run --release --example bench -- --quick (5 rounds, for CI)
 //!   ... -- --baseline PATH   also runs the (d) modes with the binary at PATH
-//!                           (an earlier release), each shown against it
+//!                           (an earlier release), each shown against it,
+//!                           in instructions too where valgrind is installed
 //!
 //! Builds the release binary, starts the GKLM simulator over HTTPS on
 //! localhost, and runs the same status request through each variant in turn,
@@ -124,7 +125,7 @@ fn main() {
     }
     print_table(&variants, &samples, rounds, &check);
     if baseline.is_some() {
-        print_against_baseline(&samples);
+        print_against_baseline(&samples, &variants);
     }
 }
 
@@ -153,20 +154,54 @@ fn baseline_variants(baseline: &Path, sim: &Simulator, work: &Path) -> Vec<Varia
         .collect()
 }
 
-fn print_against_baseline(samples: &BTreeMap<&str, Samples>) {
+/// Each (d) mode against its twin: CPU and wall time, which a shared
+/// machine blurs by some per cent, and, where valgrind is installed, the
+/// instructions one run executes, which it does not.
+fn print_against_baseline(samples: &BTreeMap<&str, Samples>, variants: &[Variant]) {
     println!("each (d) mode against the --baseline binary, same run (1.00 = same cost):");
-    println!("{:<44} {:>7} {:>8}", "variant", "cpu", "wall");
+    println!(
+        "{:<44} {:>7} {:>8} {:>8}",
+        "variant", "cpu", "wall", "instr"
+    );
+    let command = |name: &str| variants.iter().find(|v| v.name == name).map(|v| &v.command);
     for (_, ours, theirs) in MODES {
         let (Some(o), Some(t)) = (samples.get(ours), samples.get(theirs)) else {
             continue;
         };
+        let instr = match (
+            command(ours).and_then(instructions),
+            command(theirs).and_then(instructions),
+        ) {
+            (Some(o), Some(t)) => format!("{:.3}", o / t),
+            _ => "-".into(),
+        };
         println!(
-            "{:<44} {:>7.3} {:>8.3}",
+            "{:<44} {:>7.3} {:>8.3} {:>8}",
             ours,
             median(&o.cpu_ms) / median(&t.cpu_ms),
-            median(&o.wall_ms) / median(&t.wall_ms)
+            median(&o.wall_ms) / median(&t.wall_ms),
+            instr
         );
     }
+}
+
+/// The instructions one run of `cmd` executes, counted by callgrind (None
+/// without valgrind).
+fn instructions(cmd: &Command) -> Option<f64> {
+    let out = Command::new("valgrind")
+        .args(["--tool=callgrind", "--callgrind-out-file=/dev/null"])
+        .arg(cmd.get_program())
+        .args(cmd.get_args())
+        .env_clear()
+        .envs(cmd.get_envs().filter_map(|(k, v)| Some((k, v?))))
+        .stdout(Stdio::null())
+        .output()
+        .ok()?;
+    let report = String::from_utf8_lossy(&out.stderr);
+    let collected = report
+        .lines()
+        .find_map(|l| l.split("Collected : ").nth(1))?;
+    collected.trim().parse().ok()
 }
 
 fn variants(check: &Path, sim: &Simulator, work: &Path) -> Vec<Variant> {

@@ -132,9 +132,9 @@ fn start_watchdog(
         config.unreachable_state,
         config.mode.fields(),
     );
-    let secs = config.timeout.as_secs_f64();
-    let fires_after = config.timeout + watchdog::GRACE;
-    let left = fires_after.saturating_sub(started.elapsed());
+    let timeout = config.timeout;
+    let secs = timeout.as_secs_f64();
+    let left = watchdog::fires_after(timeout, started.elapsed());
     watchdog::start(left, move |step, url| {
         let (state, why) = if url.is_empty() {
             (
@@ -154,7 +154,7 @@ fn start_watchdog(
         let report = Report::failure(state, why).with_fields(fields);
         watchdog::Outcome {
             // What the run really took, a little past -t.
-            text: printer.render(&report, fires_after.as_secs_f64()),
+            text: printer.render(&report, (timeout + watchdog::GRACE).as_secs_f64()),
             code: state.exit_code(),
         }
     })
@@ -165,7 +165,7 @@ fn start_watchdog(
 fn start_early_watchdog(printer: &Printer) -> Result<(), watchdog::StartError> {
     let printer = printer.clone();
     let secs = printer.timeout;
-    let fires_after = Duration::from_secs_f64(secs) + watchdog::GRACE;
+    let fires_after = watchdog::fires_after(Duration::from_secs_f64(secs), Duration::ZERO);
     watchdog::start(fires_after, move |step, _| {
         let report = Report::failure(State::Unknown, format!("{step} timed out after {secs}s"));
         watchdog::Outcome {

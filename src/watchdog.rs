@@ -36,6 +36,13 @@ pub const GRACE: Duration = Duration::from_millis(200);
 /// `GRACE + LAST_CALL` stays inside the half second allowed beyond `-t`.
 pub const LAST_CALL: Duration = Duration::from_millis(100);
 
+/// When the alarm must fire for a run with `timeout` that has already
+/// taken `elapsed`: at `timeout + GRACE` from its start, at once if that
+/// is past.
+pub fn fires_after(timeout: Duration, elapsed: Duration) -> Duration {
+    (timeout + GRACE).saturating_sub(elapsed)
+}
+
 /// A result ready to print: text (without the final newline) and exit code.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Outcome {
@@ -250,4 +257,35 @@ fn monotonic_ms() -> i64 {
     // SAFETY: clock_gettime is async-signal-safe and fills `now`.
     unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut now) };
     now.tv_sec * 1000 + now.tv_nsec / 1_000_000
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The margins the binary tests no longer time: whatever the run has
+    /// taken, the alarm fires at `-t` plus GRACE from its start, and the
+    /// last write (the watchdog's, or the run's own, given one more
+    /// LAST_CALL) ends within the half second the plugin promises.
+    #[test]
+    fn a_run_ends_within_half_a_second_of_its_timeout() {
+        const PROMISED: Duration = Duration::from_millis(500);
+        assert!(GRACE + LAST_CALL <= PROMISED);
+        for timeout in [1, 2, 10, 60].map(Duration::from_secs) {
+            for elapsed in [0, 1, 999, 1_500, 2_199, 2_200, 90_000].map(Duration::from_millis) {
+                let fires = fires_after(timeout, elapsed);
+                if elapsed <= timeout + GRACE {
+                    assert_eq!(elapsed + fires, timeout + GRACE);
+                    let ends = elapsed + fires + LAST_CALL;
+                    assert!(
+                        ends <= timeout + PROMISED,
+                        "-t {timeout:?} after {elapsed:?}"
+                    );
+                } else {
+                    // Armed late (the early alarm covered the wait): at once.
+                    assert_eq!(fires, Duration::ZERO, "-t {timeout:?} after {elapsed:?}");
+                }
+            }
+        }
+    }
 }

@@ -321,7 +321,7 @@ fn a_stdout_nobody_reads_does_not_hold_the_run_past_its_timeout() {
     let (code, took) = run_into(login(), write);
     assert_eq!(code, Some(0), "took {took:?}");
     assert!(
-        took < Duration::from_millis(2500),
+        took < Duration::from_secs(2) + SLACK,
         "took {took:?} with -t 2"
     );
     // GKLM too slow, and the timeout line cannot be written either.
@@ -330,7 +330,7 @@ fn a_stdout_nobody_reads_does_not_hold_the_run_past_its_timeout() {
     let (code, took) = run_into(login(), write);
     assert_eq!(code, Some(2), "took {took:?}");
     assert!(
-        took < Duration::from_millis(2500),
+        took < Duration::from_secs(2) + SLACK,
         "took {took:?} with -t 2"
     );
 }

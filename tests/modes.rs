@@ -770,11 +770,12 @@ fn a_long_list_costs_about_what_parsing_it_costs() {
         ratio < LONG_LIST_RATIO,
         "10,000 entries cost {ratio:.1} times one"
     );
-    eprintln!("10,000 entries cost {ratio:.1} times one");
 }
 
-/// What `a_long_list_costs_about_what_parsing_it_costs` allows, per build.
-const LONG_LIST_RATIO: f64 = if cfg!(debug_assertions) { 60.0 } else { 12.0 };
+/// What `a_long_list_costs_about_what_parsing_it_costs` allows, per build:
+/// about twice what it costs (14 and 3; 28 and 6.5 before the list's
+/// entries were kept compact).
+const LONG_LIST_RATIO: f64 = if cfg!(debug_assertions) { 24.0 } else { 6.0 };
 
 /// An 8 MiB list, the most the check reads, fits in 64 MB and in `-t 10`.
 /// The peak is GNU time's report of its own child: a child of this test

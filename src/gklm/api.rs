@@ -267,8 +267,8 @@ impl GklmMessage {
 }
 
 /// A GKLM message id: five capital letters, four digits, and I, W or E
-/// (`CTGKM3291I`), at the start of a whitespace-separated word. The first
-/// one in `text`.
+/// (`CTGKM3291I`), a word of its own however punctuation surrounds it (see
+/// `message_ids`). The first one in `text`.
 pub fn find_message_id(text: &str) -> Option<&str> {
     message_ids(text).into_iter().next()
 }

@@ -521,38 +521,33 @@ impl<'de> Visitor<'de> for Name {
 }
 
 /// The member names of an object whose members are not kept: the first
-/// few looked through in place (no allocation for the entries of a list),
-/// the rest in a set (linear either way).
+/// few that need no unescaping looked through in place (no allocation for
+/// the entries of a list), the rest in a set (linear either way).
+#[derive(Default)]
 struct Names<'de> {
-    few: [Cow<'de, str>; FEW],
+    few: [&'de str; FEW],
     len: usize,
     many: BTreeSet<Cow<'de, str>>,
 }
 
 const FEW: usize = 16;
 
-impl Default for Names<'_> {
-    fn default() -> Self {
-        Names {
-            few: std::array::from_fn(|_| Cow::Borrowed("")),
-            len: 0,
-            many: BTreeSet::new(),
-        }
-    }
-}
-
 impl<'de> Names<'de> {
     /// Add `name`; false if the object named it before.
     fn add(&mut self, name: Cow<'de, str>) -> bool {
-        if self.few[..self.len].contains(&name) {
+        if self.few[..self.len].contains(&name.as_ref()) || self.many.contains(name.as_ref()) {
             return false;
         }
-        if self.len < FEW {
-            self.few[self.len] = name;
-            self.len += 1;
-            return true;
+        match name {
+            Cow::Borrowed(text) if self.len < FEW => {
+                self.few[self.len] = text;
+                self.len += 1;
+            }
+            name => {
+                self.many.insert(name);
+            }
         }
-        self.many.insert(name)
+        true
     }
 }
 
@@ -723,6 +718,8 @@ mod tests {
             (r#"[[{"t":1,"t":2}]]"#.to_string(), "t"),
             (format!(r#"[{{{},"m33":1}}]"#, many.join(",")), "m33"),
             (format!(r#"[{{{},"m3":1}}]"#, many.join(",")), "m3"),
+            (r#"[{"\u0061":1,"a":2}]"#.to_string(), "a"),
+            (r#"[{"a":1,"\u0061":2}]"#.to_string(), "a"),
         ] {
             let err = listed(&body).unwrap_err();
             assert!(
