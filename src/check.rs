@@ -11,11 +11,12 @@ use std::time::{Duration, Instant};
 use crate::gklm::api::Server;
 use crate::gklm::credentials::{self, AuthSource, Credentials, FromEnvironment};
 use crate::gklm::session::{self, Fetched, Plan};
-use crate::history::{Learnt, Loaded, Merged, Observation, StateError, StateFile};
-use crate::mode::evaluate::Observed;
+use crate::history::{HistoryError, HistoryFile, Learnt, Loaded, Merged, Observation};
+use crate::mode::streak::Observed;
 use crate::mode::threshold::human_duration;
 use crate::mode::{History, Reading};
-use crate::output::report::{Report, State};
+use crate::output::report::Report;
+use crate::output::state::State;
 use crate::output::trace::Trace;
 use crate::settings::Config;
 use crate::watchdog;
@@ -44,7 +45,7 @@ impl Check<'_> {
             Err(e) => return fail(&e),
         };
         let key = config.target.key();
-        let file = StateFile::locate(&config.state, &key);
+        let file = HistoryFile::locate(&config.state, &key);
         let before = match read_history(config, &file, &key, now, trace) {
             Ok(before) => before,
             Err(e) => return fail(&e),
@@ -100,7 +101,7 @@ fn end_unkept_session(
     gklm: &dyn Server,
     fetched: &Fetched,
     learnt: &Learnt,
-    kept: &Option<Result<Merged, StateError>>,
+    kept: &Option<Result<Merged, HistoryError>>,
     trace: &Trace,
 ) {
     let unkept = match kept {
@@ -129,7 +130,7 @@ fn note_dropped(history: &History, trace: &Trace) {
             format!(
                 "history: dropped the count of {} (kept: the {} seen last); a service with that key counts from 1 again",
                 observed.dropped.join(", "),
-                crate::mode::evaluate::MAX_COUNTS
+                crate::mode::streak::MAX_COUNTS
             ),
         );
     }
@@ -187,8 +188,8 @@ fn observation(config: &Config, answer: &Reading<'_>) -> Option<Observation> {
 /// not be kept, as it would have been from what was read (history_lost then
 /// says why); without a usable file, why not.
 fn history_for_judging(
-    before: &Result<Loaded, StateError>,
-    kept: &Option<Result<Merged, StateError>>,
+    before: &Result<Loaded, HistoryError>,
+    kept: &Option<Result<Merged, HistoryError>>,
     learnt: &Learnt,
     now: u64,
 ) -> History {
@@ -202,7 +203,7 @@ fn history_for_judging(
 
 /// History that could not be kept: fatal when a threshold needs it (the
 /// count must never freeze silently), else a note at -v.
-fn history_lost(config: &Config, report: Report, e: &StateError, trace: &Trace) -> Report {
+fn history_lost(config: &Config, report: Report, e: &HistoryError, trace: &Trace) -> Report {
     if config.mode.needs_history() && report.error.is_none() {
         report.without_history(&e.to_string())
     } else {
@@ -216,11 +217,11 @@ fn history_lost(config: &Config, report: Report, e: &StateError, trace: &Trace) 
 /// be used.
 fn read_history(
     config: &Config,
-    file: &StateFile,
+    file: &HistoryFile,
     key: &str,
     now: u64,
     trace: &Trace,
-) -> Result<Result<Loaded, StateError>, StateError> {
+) -> Result<Result<Loaded, HistoryError>, HistoryError> {
     watchdog::set_step("reading the state file", "");
     trace.note(2, format!("state file: {}", file.path().display()));
     match file.read(now, key) {
@@ -232,10 +233,10 @@ fn read_history(
         }
         // A file that looks planted: stop here rather than run next to an
         // attack.
-        Err(e @ StateError::Unsafe { .. }) => Err(e),
+        Err(e @ HistoryError::Unsafe { .. }) => Err(e),
         // Another target's file: its session must not be sent to this host
         // nor its streak continued. Fatal when this run needs the file.
-        Err(e @ StateError::Foreign { .. }) if config.mode.needs_history() || caches(config) => {
+        Err(e @ HistoryError::Foreign { .. }) if config.mode.needs_history() || caches(config) => {
             Err(e)
         }
         Err(e) => {
@@ -253,7 +254,7 @@ fn ask(
     config: &Config,
     gklm: &dyn Server,
     credentials: &Credentials,
-    before: &Result<Loaded, StateError>,
+    before: &Result<Loaded, HistoryError>,
     trace: &Trace,
 ) -> Fetched {
     let saved = before.as_ref().ok().map(|b| &b.saved);
@@ -277,14 +278,14 @@ fn ask(
 /// fsync, and a run that learnt nothing new takes no lock). Err says why it
 /// could not be kept.
 fn remember(
-    file: &StateFile,
+    file: &HistoryFile,
     before: &Loaded,
     learnt: &Learnt,
     key: &str,
     deadline: Instant,
     now: u64,
     trace: &Trace,
-) -> Result<Merged, StateError> {
+) -> Result<Merged, HistoryError> {
     if learns_nothing(before, learnt) {
         trace.note(
             2,

@@ -1,6 +1,7 @@
-//! The command line: read once, by pico-args, and turned into the settings
-//! of a run (`settings::Config`). Nothing below main knows that a command
-//! line exists.
+//! The command line: read once, by pico-args, into what it gave
+//! (`settings::Given`: each option's text, each switch's count), which
+//! `settings` turns into the settings of a run. Nothing below main knows
+//! that a command line exists.
 //!
 //! `FLAGS` is the one list of options: it drives the reading (`-H host`,
 //! `-Hhost`, `-w3`, bundled `-kv`, `--opt=value`) and the test that keeps
@@ -8,22 +9,10 @@
 
 use std::ffi::OsString;
 use std::fmt;
-use std::path::PathBuf;
-use std::time::Duration;
 
-use crate::gklm::credentials::AuthSource;
-use crate::gklm::target::{Host, Prefix, Target};
-use crate::history::Location;
-use crate::mode::evaluate::Thresholds;
-use crate::mode::threshold::{Range, SyntaxError, parse_duration};
-use crate::mode::zone::Zone;
-use crate::mode::{self, ModeOptions, result, streak};
+use crate::mode::{self, result, streak};
 use crate::output::render::Format;
-use crate::output::report::State;
-use crate::settings::{
-    Config, Environment, TrustChoice, parse_auth, parse_backup_dir, parse_format, parse_language,
-    parse_max_gap, parse_port, parse_state, parse_state_file, parse_state_key, parse_timeout,
-};
+use crate::settings::{Config, DEFAULT_LANGUAGE, Environment, Given, Valued, parse_format};
 
 /// One command-line option.
 #[derive(Debug)]
@@ -59,13 +48,6 @@ const fn valued(
         default,
     }
 }
-
-/// The defaults, typed. `FLAGS` states each as `--help` shows it, and a
-/// test reads those words back to these values.
-const DEFAULT_PORT: u16 = 9443;
-const DEFAULT_LANGUAGE: &str = "en";
-const DEFAULT_UNREACHABLE_STATE: State = State::Critical;
-const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Every option, in `--help` order.
 pub const FLAGS: &[Flag] = &[
@@ -160,14 +142,20 @@ pub fn parse(raw: Vec<OsString>, env: &Environment) -> Result<Command, UsageErro
     }
     let read = || -> Result<Command, String> {
         sane?;
-        let mut given = Given {
-            values: vec![("--format", format?), ("--mode", mode?)],
-            counts: Vec::new(),
-        };
+        let (format, mode) = (format?, mode?);
+        let mut given = Given::default();
         for f in FLAGS.iter().filter(|f| f.value.is_some()) {
-            if !matches!(f.long, "--format" | "--mode") {
-                given.values.push((f.long, value(&mut args, f)?));
-            }
+            let text = match f.long {
+                "--format" => format.clone(),
+                "--mode" => mode.clone(),
+                _ => value(&mut args, f)?,
+            };
+            let named = names(f);
+            given.values.push(Valued {
+                long: f.long,
+                named,
+                text,
+            });
         }
         let rest = args.finish();
         if let Some(why) = rest
@@ -184,17 +172,24 @@ pub fn parse(raw: Vec<OsString>, env: &Environment) -> Result<Command, UsageErro
             }
             given.counts.push((f.long, n));
         }
-        if given.count("--help") > 0 {
+        let count = |long| {
+            given
+                .counts
+                .iter()
+                .find(|(l, _)| *l == long)
+                .map_or(0, |c| c.1)
+        };
+        if count("--help") > 0 {
             return Ok(Command::Help);
         }
-        if given.count("--version") > 0 {
+        if count("--version") > 0 {
             return Ok(Command::Version);
         }
         // A misspelt option is a better hint than the -H it may have hidden.
         if let Some(stray) = args.finish().first() {
             return Err(left_over(&stray.to_string_lossy()));
         }
-        Ok(Command::Run(Box::new(validate(given, env)?)))
+        Ok(Command::Run(Box::new(Config::from_given(given, env)?)))
     };
     read().map_err(|why| asked.error(why))
 }
@@ -349,163 +344,6 @@ fn names(f: &Flag) -> String {
     }
 }
 
-/// The command line once read: each valued option with its value, and how
-/// often each switch was given.
-struct Given {
-    values: Vec<(&'static str, Option<String>)>,
-    counts: Vec<(&'static str, usize)>,
-}
-
-impl Given {
-    /// The value given to a valued option, taken out (it is read once).
-    fn value(&mut self, long: &str) -> Option<String> {
-        self.values
-            .iter_mut()
-            .find(|(l, _)| *l == long)
-            .and_then(|(_, v)| v.take())
-    }
-
-    fn count(&self, long: &str) -> usize {
-        self.counts
-            .iter()
-            .find(|(l, _)| *l == long)
-            .map_or(0, |(_, n)| *n)
-    }
-}
-
-/// The settings the values given stand for, defaults filled in.
-fn validate(mut args: Given, env: &Environment) -> Result<Config, String> {
-    let verbosity = u8::try_from(args.count("--verbose")).unwrap_or(u8::MAX);
-    let session_cache = args.count("--no-session-cache") == 0;
-    let insecure = args.count("--insecure") > 0;
-    let host = args.value("--hostname");
-    let port = args
-        .value("--port")
-        .map_or(Ok(DEFAULT_PORT), |p| parse_port(&p))?;
-    let prefix = match args.value("--prefix").as_deref() {
-        None | Some("auto") => Prefix::Auto,
-        Some(p) => Prefix::Fixed(
-            Prefix::fixed(p)
-                .ok_or_else(|| format!("invalid --prefix '{p}': expected auto, /SKLM or /GKLM"))?,
-        ),
-    };
-    let language = args
-        .value("--language")
-        .map_or(Ok(DEFAULT_LANGUAGE.to_string()), parse_language)?;
-    let auth = parse_auth(
-        args.value("--username"),
-        args.value("--password-file"),
-        args.value("--auth-id-file"),
-    )?;
-    // Only a login's session is cached: with a given id the option would
-    // promise something it cannot change.
-    if !session_cache && !matches!(auth, AuthSource::Login { .. }) {
-        return Err("--no-session-cache needs -u/--username: a session id given by --auth-id-file or GKLM_AUTH_ID is never cached".into());
-    }
-    let cacert = args.value("--cacert");
-    let mode_name = args.value("--mode");
-    let mode_options = mode_options(&mut args)?;
-    let state_file = args.value("--state-file");
-    let unreachable_state = args
-        .value("--unreachable-state")
-        .map_or(Ok(DEFAULT_UNREACHABLE_STATE), |s| {
-            parse_state(&s, "--unreachable-state")
-        })?;
-    let timeout = args
-        .value("--timeout")
-        .map_or(Ok(DEFAULT_TIMEOUT), |t| parse_timeout(&t))?;
-    let format = args
-        .value("--format")
-        .map_or(Ok(Format::default()), |f| parse_format(&f))?;
-    let trust = match (cacert, insecure) {
-        (Some(_), true) => {
-            return Err("--cacert and --insecure contradict each other; give one".into());
-        }
-        (Some(path), false) => TrustChoice::CaFile(PathBuf::from(path)),
-        (None, true) => TrustChoice::Insecure,
-        (None, false) => TrustChoice::System,
-    };
-    let mode = mode::choose(
-        mode_name.as_deref().unwrap_or(mode::DEFAULT.name),
-        &mode_options,
-    )?;
-    let host = Host::parse(&host.ok_or("missing -H/--hostname")?).map_err(|e| e.to_string())?;
-    let user = match &auth {
-        AuthSource::Login { user, .. } => Some(user.clone()),
-        AuthSource::SessionId { .. } => None,
-    };
-    Ok(Config {
-        target: Target {
-            host,
-            port,
-            prefix,
-            user,
-        },
-        auth,
-        session_cache,
-        trust,
-        language,
-        mode,
-        state: Location::choose(parse_state_file(state_file)?, &env.state_dirs),
-        unreachable_state,
-        timeout,
-        verbosity,
-        format,
-    })
-}
-
-/// The options only some modes take, each read by its own syntax; the
-/// mode decides whether it takes them and how they combine.
-fn mode_options(args: &mut Given) -> Result<ModeOptions, String> {
-    let mut range = |long: &str| {
-        let value = args.value(long);
-        value
-            .map(|v| Range::parse(&v).map_err(|e| named(long, e)))
-            .transpose()
-    };
-    let (warning, critical) = (range("--warning")?, range("--critical")?);
-    Ok(ModeOptions {
-        thresholds: Thresholds {
-            warning,
-            critical,
-            warning_time: duration(args, "--warning-time")?,
-            critical_time: duration(args, "--critical-time")?,
-        },
-        max_gap: args.value("--max-gap").map(parse_max_gap).transpose()?,
-        state_key: args.value("--state-key").map(parse_state_key).transpose()?,
-        unknown_result_state: args
-            .value("--unknown-result-state")
-            .map(|s| parse_state(&s, "--unknown-result-state"))
-            .transpose()?,
-        backup_dir: args
-            .value("--backup-dir")
-            .map(parse_backup_dir)
-            .transpose()?,
-        time_zone: args
-            .value("--time-zone")
-            .map(|z| Zone::parse(&z))
-            .transpose()?,
-    })
-}
-
-/// `-t`'s default, for output printed before the options could be read.
-pub fn default_timeout() -> f64 {
-    DEFAULT_TIMEOUT.as_secs_f64()
-}
-
-fn duration(args: &mut Given, long: &str) -> Result<Option<u64>, String> {
-    let value = args.value(long);
-    value
-        .map(|v| parse_duration(&v).map_err(|e| named(long, e)))
-        .transpose()
-}
-
-/// A value's syntax error, with the option it was given to: `-w -c 5`
-/// must not read as a complaint about `-c`.
-fn named(long: &str, e: SyntaxError) -> String {
-    format!("{}: {e}", names(flag_named(long)))
-}
-
 /// `-V`: the version from Cargo.toml and, when build.rs learnt it, the commit
 /// the binary was built from, so a package can be traced to its source.
 pub fn version() -> String {
@@ -520,7 +358,14 @@ pub const HELP: &str = include_str!("help.txt");
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
+    use crate::gklm::credentials::AuthSource;
+    use crate::gklm::target::Prefix;
+    use crate::history::Location;
+    use crate::output::state::State;
+    use crate::settings::TrustChoice;
 
     fn parse_strs(args: &[&str]) -> Result<Command, UsageError> {
         parse(
@@ -868,20 +713,6 @@ mod tests {
     }
 
     #[test]
-    fn a_state_key_is_a_short_safe_token() {
-        for name in ["x", "backup-long_1.0", &"k".repeat(64)] {
-            let c = config(&["-H", "h", "--state-key", name]);
-            assert_eq!(c.mode.service_key().as_deref(), Some(name));
-        }
-        let c = config_of("-H h --mode needed --state-key=n1");
-        assert_eq!(c.mode.service_key().as_deref(), Some("n1"));
-        assert_eq!(
-            config_of("-H h").mode.service_key().as_deref(),
-            Some("max_gap=86400")
-        );
-    }
-
-    #[test]
     fn a_usage_error_carries_the_format_and_the_mode_asked_for() {
         let asked = |args: &[&str]| {
             let e = parse_strs(args).err().unwrap();
@@ -954,23 +785,6 @@ mod tests {
                 .is_some_and(|e| e.to_string().contains("'-v")),
             "{:?}",
             c.err()
-        );
-    }
-
-    #[test]
-    fn the_state_location_comes_from_the_option_then_the_environment() {
-        let env = Environment {
-            state_dirs: [None, Some(PathBuf::from("/legacy"))],
-            ..Environment::default()
-        };
-        let run = |args: &[&str]| match parse(args.iter().map(OsString::from).collect(), &env) {
-            Ok(Command::Run(c)) => c.state,
-            _ => panic!(),
-        };
-        assert_eq!(run(&["-H", "h"]), Location::Dir(PathBuf::from("/legacy")));
-        assert_eq!(
-            run(&["-H", "h", "--state-file", "/x/s.json"]),
-            Location::File(PathBuf::from("/x/s.json"))
         );
     }
 }

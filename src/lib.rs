@@ -13,8 +13,9 @@
 //! - [`history`]: the per-target state file: what the next run remembers
 //!   (`history::record`, pure) and the file around it;
 //! - [`mode`]: the questions, one module each, named in `mode::MODES`;
-//!   `mode::reader` decides what GKLM's answer says, for all; streaks,
-//!   thresholds, times and zones are judged there too;
+//!   `mode::reader` decides what GKLM's answer says, for all;
+//!   `mode::streak` counts a condition over runs; thresholds, times and
+//!   zones are judged there too;
 //! - [`output`]: the report, printed as the plugin line, JSON or
 //!   Prometheus, secrets scrubbed and text made fit on the way;
 //! - [`watchdog`]: ends the run on time whatever blocks.

@@ -14,9 +14,10 @@ use check_gklm_backup::gklm::tls::{self, Trust};
 use check_gklm_backup::gklm::transport::Transport;
 use check_gklm_backup::mode;
 use check_gklm_backup::output::render::{Format, Printer};
-use check_gklm_backup::output::report::{Report, State};
+use check_gklm_backup::output::report::Report;
+use check_gklm_backup::output::state::State;
 use check_gklm_backup::output::trace::Trace;
-use check_gklm_backup::settings::{Config, Environment, TrustChoice};
+use check_gklm_backup::settings::{self, Config, Environment, TrustChoice};
 use check_gklm_backup::watchdog;
 
 fn main() {
@@ -110,7 +111,7 @@ fn unix_now() -> u64 {
 fn usage_printer(format: Format, mode: &'static str, now: u64) -> Printer {
     Printer {
         format,
-        timeout: cli::default_timeout(),
+        timeout: settings::DEFAULT_TIMEOUT.as_secs_f64(),
         mode,
         host: String::new(),
         port: 0,

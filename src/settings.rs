@@ -1,19 +1,28 @@
 //! The settings of a run, in the domain's own types: what the command line
-//! and the environment are turned into (by `cli`), and the rules a value
-//! must keep to be one. Nothing here knows how an option is spelt on the
-//! command line, beyond naming it in a message.
+//! gave (`Given`, read by `cli`) and the environment are turned into, the
+//! typed defaults, and the rules a value must keep to be one. Nothing here
+//! knows how an option is spelt on the command line, beyond naming it in a
+//! message.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::gklm::credentials::{AuthSource, FromEnvironment};
-use crate::gklm::target::Target;
+use crate::gklm::target::{Host, Prefix, Target};
 use crate::gklm::tls::OpensslEnv;
 use crate::history::Location;
-use crate::mode::threshold::parse_duration;
-use crate::mode::{Mode, streak};
+use crate::mode::threshold::{Range, Thresholds, parse_duration};
+use crate::mode::zone::Zone;
+use crate::mode::{self, Mode, ModeOptions, streak};
 use crate::output::render::Format;
-use crate::output::report::State;
+use crate::output::state::State;
+
+/// The defaults, typed. `FLAGS` states each as `--help` shows it, and a
+/// test reads those words back to these values.
+pub const DEFAULT_PORT: u16 = 9443;
+pub const DEFAULT_LANGUAGE: &str = "en";
+pub const DEFAULT_UNREACHABLE_STATE: State = State::Critical;
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How to check the server's certificate, as the user chose it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -72,6 +81,178 @@ impl Environment {
             self_test_panic: std::env::var_os("CHECK_GKLM_BACKUP_SELF_TEST_PANIC").is_some(),
         }
     }
+}
+
+/// What a command line gave, as text, by each option's long name: the
+/// value of each valued option, and how often each switch was given. Each
+/// value is named in messages as the command line spells its option
+/// (`-w/--warning`).
+#[derive(Default)]
+pub struct Given {
+    pub values: Vec<Valued>,
+    pub counts: Vec<(&'static str, usize)>,
+}
+
+/// One valued option: its long name, how a message names it, its value.
+pub struct Valued {
+    pub long: &'static str,
+    pub named: String,
+    pub text: Option<String>,
+}
+
+impl Given {
+    /// The value given to a valued option, taken out (it is read once).
+    fn value(&mut self, long: &str) -> Option<String> {
+        self.values
+            .iter_mut()
+            .find(|v| v.long == long)
+            .and_then(|v| v.text.take())
+    }
+
+    /// How a message names the option `long`.
+    fn named(&self, long: &str) -> String {
+        self.values
+            .iter()
+            .find(|v| v.long == long)
+            .map_or_else(|| long.to_string(), |v| v.named.clone())
+    }
+
+    fn count(&self, long: &str) -> usize {
+        self.counts
+            .iter()
+            .find(|(l, _)| *l == long)
+            .map_or(0, |(_, n)| *n)
+    }
+}
+
+impl Config {
+    /// The settings the values given stand for, defaults filled in.
+    pub fn from_given(args: Given, env: &Environment) -> Result<Config, String> {
+        settings_of(args, env)
+    }
+}
+
+fn settings_of(mut args: Given, env: &Environment) -> Result<Config, String> {
+    let verbosity = u8::try_from(args.count("--verbose")).unwrap_or(u8::MAX);
+    let session_cache = args.count("--no-session-cache") == 0;
+    let insecure = args.count("--insecure") > 0;
+    let host = args.value("--hostname");
+    let port = args
+        .value("--port")
+        .map_or(Ok(DEFAULT_PORT), |p| parse_port(&p))?;
+    let prefix = match args.value("--prefix").as_deref() {
+        None | Some("auto") => Prefix::Auto,
+        Some(p) => Prefix::Fixed(
+            Prefix::fixed(p)
+                .ok_or_else(|| format!("invalid --prefix '{p}': expected auto, /SKLM or /GKLM"))?,
+        ),
+    };
+    let language = args
+        .value("--language")
+        .map_or(Ok(DEFAULT_LANGUAGE.to_string()), parse_language)?;
+    let auth = parse_auth(
+        args.value("--username"),
+        args.value("--password-file"),
+        args.value("--auth-id-file"),
+    )?;
+    // Only a login's session is cached: with a given id the option would
+    // promise something it cannot change.
+    if !session_cache && !matches!(auth, AuthSource::Login { .. }) {
+        return Err("--no-session-cache needs -u/--username: a session id given by --auth-id-file or GKLM_AUTH_ID is never cached".into());
+    }
+    let cacert = args.value("--cacert");
+    let mode_name = args.value("--mode");
+    let mode_options = mode_options(&mut args)?;
+    let state_file = args.value("--state-file");
+    let unreachable_state = args
+        .value("--unreachable-state")
+        .map_or(Ok(DEFAULT_UNREACHABLE_STATE), |s| {
+            parse_state(&s, "--unreachable-state")
+        })?;
+    let timeout = args
+        .value("--timeout")
+        .map_or(Ok(DEFAULT_TIMEOUT), |t| parse_timeout(&t))?;
+    let format = args
+        .value("--format")
+        .map_or(Ok(Format::default()), |f| parse_format(&f))?;
+    let trust = match (cacert, insecure) {
+        (Some(_), true) => {
+            return Err("--cacert and --insecure contradict each other; give one".into());
+        }
+        (Some(path), false) => TrustChoice::CaFile(PathBuf::from(path)),
+        (None, true) => TrustChoice::Insecure,
+        (None, false) => TrustChoice::System,
+    };
+    let mode = mode::choose(
+        mode_name.as_deref().unwrap_or(mode::DEFAULT.name),
+        &mode_options,
+    )?;
+    let host = Host::parse(&host.ok_or("missing -H/--hostname")?).map_err(|e| e.to_string())?;
+    let user = match &auth {
+        AuthSource::Login { user, .. } => Some(user.clone()),
+        AuthSource::SessionId { .. } => None,
+    };
+    Ok(Config {
+        target: Target {
+            host,
+            port,
+            prefix,
+            user,
+        },
+        auth,
+        session_cache,
+        trust,
+        language,
+        mode,
+        state: Location::choose(parse_state_file(state_file)?, &env.state_dirs),
+        unreachable_state,
+        timeout,
+        verbosity,
+        format,
+    })
+}
+
+/// The options only some modes take, each read by its own syntax; the
+/// mode decides whether it takes them and how they combine.
+fn mode_options(args: &mut Given) -> Result<ModeOptions, String> {
+    let mut range = |long: &str| {
+        let value = args.value(long);
+        value
+            .map(|v| Range::parse(&v).map_err(|e| format!("{}: {e}", args.named(long))))
+            .transpose()
+    };
+    let (warning, critical) = (range("--warning")?, range("--critical")?);
+    Ok(ModeOptions {
+        thresholds: Thresholds {
+            warning,
+            critical,
+            warning_time: duration(args, "--warning-time")?,
+            critical_time: duration(args, "--critical-time")?,
+        },
+        max_gap: args.value("--max-gap").map(parse_max_gap).transpose()?,
+        state_key: args.value("--state-key").map(parse_state_key).transpose()?,
+        unknown_result_state: args
+            .value("--unknown-result-state")
+            .map(|s| parse_state(&s, "--unknown-result-state"))
+            .transpose()?,
+        backup_dir: args
+            .value("--backup-dir")
+            .map(parse_backup_dir)
+            .transpose()?,
+        time_zone: args
+            .value("--time-zone")
+            .map(|z| Zone::parse(&z))
+            .transpose()?,
+    })
+}
+
+/// A duration, its syntax error named with the option it was given to:
+/// `-w -c 5` must not read as a complaint about `-c`.
+fn duration(args: &mut Given, long: &str) -> Result<Option<u64>, String> {
+    let value = args.value(long);
+    value
+        .map(|v| parse_duration(&v).map_err(|e| format!("{}: {e}", args.named(long))))
+        .transpose()
 }
 
 fn usage<T>(text: impl Into<String>) -> Result<T, String> {
@@ -207,4 +388,52 @@ pub fn parse_backup_dir(dir: String) -> Result<String, String> {
         ));
     }
     Ok(dir)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::{self, Command};
+
+    /// The settings of a command line, as the binary reads it.
+    fn config_with(args: &[&str], env: &Environment) -> Config {
+        match cli::parse(args.iter().map(Into::into).collect(), env) {
+            Ok(Command::Run(config)) => *config,
+            _ => panic!("not a run: {args:?}"),
+        }
+    }
+
+    #[test]
+    fn a_state_key_is_a_short_safe_token() {
+        for name in ["x", "backup-long_1.0", &"k".repeat(64)] {
+            let c = config_with(&["-H", "h", "--state-key", name], &Environment::default());
+            assert_eq!(c.mode.service_key().as_deref(), Some(name));
+        }
+        let c = config_with(
+            &["-H", "h", "--mode", "needed", "--state-key=n1"],
+            &Environment::default(),
+        );
+        assert_eq!(c.mode.service_key().as_deref(), Some("n1"));
+        assert_eq!(
+            config_with(&["-H", "h"], &Environment::default())
+                .mode
+                .service_key()
+                .as_deref(),
+            Some("max_gap=86400")
+        );
+    }
+
+    #[test]
+    fn the_state_location_comes_from_the_option_then_the_environment() {
+        let env = Environment {
+            state_dirs: [None, Some(PathBuf::from("/legacy"))],
+            ..Environment::default()
+        };
+        let run = |args: &[&str]| config_with(args, &env).state;
+        assert_eq!(run(&["-H", "h"]), Location::Dir(PathBuf::from("/legacy")));
+        assert_eq!(
+            run(&["-H", "h", "--state-file", "/x/s.json"]),
+            Location::File(PathBuf::from("/x/s.json"))
+        );
+    }
 }

@@ -8,7 +8,7 @@ use check_gklm_backup::cli::{self, FLAGS};
 use check_gklm_backup::gklm::api::{GklmMessage, parse_login};
 use check_gklm_backup::gklm::json;
 use check_gklm_backup::history::decode;
-use check_gklm_backup::mode::evaluate::Thresholds;
+use check_gklm_backup::mode::threshold::Thresholds;
 use check_gklm_backup::mode::threshold::{Range, parse_duration};
 use check_gklm_backup::mode::{self, MODES, Mode, ModeOptions};
 use check_gklm_backup::output::text::clean;

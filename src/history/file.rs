@@ -39,7 +39,7 @@ pub const DEFAULT_DIR: &str = "/var/lib/check_gklm_backup";
 /// A state file is a few hundred bytes; a larger one is not ours.
 const MAX_SIZE: u64 = 64 * 1024;
 
-/// What `StateFile::load` found.
+/// What `HistoryFile::load` found.
 #[derive(Debug)]
 pub struct Loaded {
     pub saved: Saved,
@@ -79,7 +79,7 @@ impl Location {
 
 /// Why the state file cannot be used; each says what to do about it.
 #[derive(Debug, Clone, PartialEq)]
-pub enum StateError {
+pub enum HistoryError {
     Io {
         path: PathBuf,
         action: &'static str,
@@ -100,12 +100,12 @@ pub enum StateError {
     },
 }
 
-impl std::error::Error for StateError {}
+impl std::error::Error for HistoryError {}
 
-impl std::fmt::Display for StateError {
+impl std::fmt::Display for HistoryError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            StateError::Io {
+            HistoryError::Io {
                 path,
                 action,
                 error,
@@ -116,17 +116,17 @@ impl std::fmt::Display for StateError {
                     path.display()
                 )
             }
-            StateError::Unsafe { path, why } => {
+            HistoryError::Unsafe { path, why } => {
                 write!(f, "refusing to use state file {}: {why}", path.display())
             }
-            StateError::LockTimeout { path } => {
+            HistoryError::LockTimeout { path } => {
                 write!(
                     f,
                     "another check of this target held the lock {} for the whole timeout",
                     path.display()
                 )
             }
-            StateError::Foreign {
+            HistoryError::Foreign {
                 path,
                 recorded,
                 ours,
@@ -139,8 +139,8 @@ impl std::fmt::Display for StateError {
     }
 }
 
-fn io_error(path: &Path, action: &'static str, error: io::Error) -> StateError {
-    StateError::Io {
+fn io_error(path: &Path, action: &'static str, error: io::Error) -> HistoryError {
+    HistoryError::Io {
         path: path.to_path_buf(),
         action,
         error: error.to_string(),
@@ -150,7 +150,7 @@ fn io_error(path: &Path, action: &'static str, error: io::Error) -> StateError {
 /// The state file of one target: where it is, and whether the user named
 /// it. Reading needs no lock; changing it does (`lock`).
 #[derive(Debug)]
-pub struct StateFile {
+pub struct HistoryFile {
     path: PathBuf,
     /// Named by the user (`--state-file`), not one of ours in a directory.
     named: bool,
@@ -160,20 +160,20 @@ pub struct StateFile {
 /// when this is dropped (or the process ends, however it ends).
 #[derive(Debug)]
 pub struct Locked<'a> {
-    file: &'a StateFile,
+    file: &'a HistoryFile,
     _lock: File,
 }
 
-impl StateFile {
+impl HistoryFile {
     /// Where the state file for `target` is.
-    pub fn locate(location: &Location, target: &str) -> StateFile {
+    pub fn locate(location: &Location, target: &str) -> HistoryFile {
         let name = file_name(target);
         let (path, named) = match location {
             Location::File(path) => (path.clone(), true),
             Location::Dir(dir) => (dir.join(&name), false),
             Location::Default => (default_dir().join(&name), false),
         };
-        StateFile { path, named }
+        HistoryFile { path, named }
     }
 
     fn dir(&self) -> PathBuf {
@@ -190,7 +190,7 @@ impl StateFile {
     /// Read the saved state without the lock (see `load`). Makes the
     /// directory if needed, and refuses a planted lock file now, before
     /// anything is sent to GKLM.
-    pub fn read(&self, now: u64, target: &str) -> Result<Loaded, StateError> {
+    pub fn read(&self, now: u64, target: &str) -> Result<Loaded, HistoryError> {
         prepare_dir(&self.dir())?;
         let lock_path = self.lock_path();
         if let Ok(meta) = fs::symlink_metadata(&lock_path) {
@@ -201,7 +201,7 @@ impl StateFile {
 
     /// Lock the file for a read-modify-write, waiting at most until
     /// `deadline` for a concurrent run of the same target.
-    pub fn lock(&self, deadline: Instant) -> Result<Locked<'_>, StateError> {
+    pub fn lock(&self, deadline: Instant) -> Result<Locked<'_>, HistoryError> {
         let lock = self.take_lock(deadline)?;
         Ok(Locked {
             file: self,
@@ -209,7 +209,7 @@ impl StateFile {
         })
     }
 
-    fn take_lock(&self, deadline: Instant) -> Result<File, StateError> {
+    fn take_lock(&self, deadline: Instant) -> Result<File, HistoryError> {
         prepare_dir(&self.dir())?;
         let lock_path = self.lock_path();
         let lock = open_own_file(
@@ -228,7 +228,7 @@ impl StateFile {
     /// Read the saved state. A file that is unusable (damaged, of an unknown
     /// version) is treated as empty and will be replaced:
     /// `note` says so. A file of another target is an error.
-    pub fn load(&self, now: u64, target: &str) -> Result<Loaded, StateError> {
+    pub fn load(&self, now: u64, target: &str) -> Result<Loaded, HistoryError> {
         let Some(raw) = read_own_file(&self.path)? else {
             return Ok(Loaded {
                 saved: Saved::default(),
@@ -259,15 +259,15 @@ impl StateFile {
     }
 
     /// The error for a refused file, naming it.
-    fn refused(&self, refusal: Refusal, target: &str) -> StateError {
+    fn refused(&self, refusal: Refusal, target: &str) -> HistoryError {
         let path = self.path.clone();
         match refusal {
-            Refusal::Foreign(recorded) => StateError::Foreign {
+            Refusal::Foreign(recorded) => HistoryError::Foreign {
                 path,
                 recorded,
                 ours: target.to_string(),
             },
-            Refusal::NotState => StateError::Unsafe {
+            Refusal::NotState => HistoryError::Unsafe {
                 path,
                 why: "it holds something other than this check's state; give --state-file a path of its own".into(),
             },
@@ -276,7 +276,7 @@ impl StateFile {
 
     /// Replace the file atomically: temporary file, fsync, rename, fsync dir.
     /// Returns the text written. Only the lock holder may (`Locked::save`).
-    fn save(&self, saved: &Saved, target: &str, now: u64) -> Result<String, StateError> {
+    fn save(&self, saved: &Saved, target: &str, now: u64) -> Result<String, HistoryError> {
         let text = encode(saved, target, now);
         let tmp = sibling(&self.path, ".tmp");
         // Only the lock holder writes, so a fixed temporary name is safe; a
@@ -320,19 +320,19 @@ impl StateFile {
 }
 
 impl Locked<'_> {
-    /// The file as it is now, under the lock (see `StateFile::load`).
-    pub fn load(&self, now: u64, target: &str) -> Result<Loaded, StateError> {
+    /// The file as it is now, under the lock (see `HistoryFile::load`).
+    pub fn load(&self, now: u64, target: &str) -> Result<Loaded, HistoryError> {
         self.file.load(now, target)
     }
 
-    pub fn save(&self, saved: &Saved, target: &str, now: u64) -> Result<String, StateError> {
+    pub fn save(&self, saved: &Saved, target: &str, now: u64) -> Result<String, HistoryError> {
         self.file.save(saved, target, now)
     }
 }
 
 /// 0600 whatever the umask: `mode(0o600)` at creation only takes bits
 /// away, so a umask of 0277 would leave a file its next run cannot write.
-fn private(file: &File, path: &Path) -> Result<(), StateError> {
+fn private(file: &File, path: &Path) -> Result<(), HistoryError> {
     file.set_permissions(fs::Permissions::from_mode(0o600))
         .map_err(|e| io_error(path, "set the permissions of", e))
 }
@@ -351,7 +351,7 @@ fn sibling(path: &Path, suffix: &str) -> PathBuf {
     path.with_file_name(name)
 }
 
-fn wait_for_lock(lock: &File, path: &Path, deadline: Instant) -> Result<(), StateError> {
+fn wait_for_lock(lock: &File, path: &Path, deadline: Instant) -> Result<(), HistoryError> {
     let mut pause = Duration::from_millis(2);
     loop {
         match lock.try_lock() {
@@ -361,7 +361,7 @@ fn wait_for_lock(lock: &File, path: &Path, deadline: Instant) -> Result<(), Stat
                 pause = (pause * 2).min(Duration::from_millis(25));
             }
             Err(TryLockError::WouldBlock) => {
-                return Err(StateError::LockTimeout {
+                return Err(HistoryError::LockTimeout {
                     path: path.to_path_buf(),
                 });
             }
@@ -423,7 +423,7 @@ pub fn private_fallback_dir() -> PathBuf {
 /// Create the directory (0700) if needed. Inside a world-writable parent such
 /// as /var/tmp, anyone could have made it first: it must then be a real
 /// directory of our own that nobody else can write to.
-fn prepare_dir(dir: &Path) -> Result<(), StateError> {
+fn prepare_dir(dir: &Path) -> Result<(), HistoryError> {
     let existed = fs::symlink_metadata(dir).is_ok();
     match DirBuilder::new().recursive(true).mode(0o700).create(dir) {
         Ok(()) => {}
@@ -456,7 +456,7 @@ fn prepare_dir(dir: &Path) -> Result<(), StateError> {
         None
     };
     match why {
-        Some(why) => Err(StateError::Unsafe {
+        Some(why) => Err(HistoryError::Unsafe {
             path: dir.to_path_buf(),
             why,
         }),
@@ -467,7 +467,7 @@ fn prepare_dir(dir: &Path) -> Result<(), StateError> {
 /// Open a file that must be a plain file owned by us. The checks run on the
 /// opened descriptor and the path together, so a symlink swapped in between
 /// is noticed rather than followed into.
-fn open_own_file(path: &Path, options: &mut OpenOptions) -> Result<File, StateError> {
+fn open_own_file(path: &Path, options: &mut OpenOptions) -> Result<File, HistoryError> {
     match open_checked(path, options)? {
         Opened::File(file) => Ok(file),
         Opened::Replaced => Err(replaced(path)),
@@ -481,14 +481,14 @@ enum Opened {
     Replaced,
 }
 
-fn replaced(path: &Path) -> StateError {
-    StateError::Unsafe {
+fn replaced(path: &Path) -> HistoryError {
+    HistoryError::Unsafe {
         path: path.to_path_buf(),
         why: "it was replaced while being opened".into(),
     }
 }
 
-fn open_checked(path: &Path, options: &mut OpenOptions) -> Result<Opened, StateError> {
+fn open_checked(path: &Path, options: &mut OpenOptions) -> Result<Opened, HistoryError> {
     if let Ok(meta) = fs::symlink_metadata(path) {
         check_own(path, &meta)?;
     }
@@ -505,9 +505,9 @@ fn open_checked(path: &Path, options: &mut OpenOptions) -> Result<Opened, StateE
     Ok(Opened::File(file))
 }
 
-fn check_own(path: &Path, meta: &fs::Metadata) -> Result<(), StateError> {
+fn check_own(path: &Path, meta: &fs::Metadata) -> Result<(), HistoryError> {
     let unsafe_because = |why: String| {
-        Err(StateError::Unsafe {
+        Err(HistoryError::Unsafe {
             path: path.to_path_buf(),
             why,
         })
@@ -536,7 +536,7 @@ const READ_ATTEMPTS: usize = 50;
 /// The state file opened for reading. The read takes no lock, so another
 /// run may rename its new file into place at any moment: that is how every
 /// write lands, and the read simply opens the file again.
-fn open_to_read(path: &Path) -> Result<File, StateError> {
+fn open_to_read(path: &Path) -> Result<File, HistoryError> {
     for _ in 0..READ_ATTEMPTS {
         if let Opened::File(file) = open_checked(path, OpenOptions::new().read(true))? {
             return Ok(file);
@@ -545,7 +545,7 @@ fn open_to_read(path: &Path) -> Result<File, StateError> {
     Err(replaced(path))
 }
 
-fn read_own_file(path: &Path) -> Result<Option<String>, StateError> {
+fn read_own_file(path: &Path) -> Result<Option<String>, HistoryError> {
     match fs::symlink_metadata(path) {
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(io_error(path, "inspect", e)),
@@ -594,7 +594,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let location = Location::File(dir.path().join("s.json"));
         let deadline = Instant::now() + Duration::from_secs(5);
-        let file = StateFile::locate(&location, "a:9443 auto u");
+        let file = HistoryFile::locate(&location, "a:9443 auto u");
         let locked = file.lock(deadline).unwrap();
         locked.save(&before(), "a:9443 auto u", 100).unwrap();
         drop(locked);

@@ -11,7 +11,7 @@ pub mod file;
 pub mod record;
 
 pub use file::{
-    DEFAULT_DIR, Loaded, Location, Locked, StateError, StateFile, default_dir, euid, file_name,
+    DEFAULT_DIR, HistoryError, HistoryFile, Loaded, Location, Locked, default_dir, euid, file_name,
     private_fallback_dir,
 };
 pub use record::{FORMAT_VERSION, Learnt, Merged, Observation, Saved, decode};

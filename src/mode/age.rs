@@ -8,13 +8,14 @@ use serde_json::{Value, json};
 use crate::gklm::api::{Endpoint, brief, message_ids};
 use crate::gklm::json::{Body, List, ListEntry, ListShape};
 use crate::gklm::transport::BodyLimit;
-use crate::mode::evaluate::Thresholds;
 use crate::mode::reader::{self, Code, Vocabulary};
+use crate::mode::threshold::Thresholds;
 use crate::mode::threshold::{check_order, human_duration};
 use crate::mode::timestamp;
 use crate::mode::zone::Zone;
 use crate::mode::{Answer, History, Kind, ModeOptions, Question};
-use crate::output::report::{Metric, Report, State};
+use crate::output::report::{Metric, Report};
+use crate::output::state::State;
 
 pub const KIND: Kind = Kind {
     name: "age",
@@ -341,10 +342,11 @@ impl Age {
         }
         report.metrics.insert(
             0,
-            self.thresholds.seconds_metric(
+            Metric::timed(
                 "backup_age",
                 "Age of the newest backup in seconds.",
                 age,
+                &self.thresholds,
             ),
         );
         report.fields.push(("backup_age", json!(age)));

@@ -21,7 +21,6 @@ pub mod streak;
 
 // What the modes judge with: streaks and thresholds, their syntax, and
 // GKLM's times.
-pub mod evaluate;
 pub mod threshold;
 pub mod timestamp;
 pub mod zone;
@@ -30,8 +29,10 @@ use std::fmt;
 
 use crate::gklm::api::Endpoint;
 use crate::gklm::json::Body;
-use crate::mode::evaluate::{Observed, Thresholds};
-use crate::output::report::{Report, State};
+use crate::mode::streak::Observed;
+use crate::mode::threshold::Thresholds;
+use crate::output::report::Report;
+use crate::output::state::State;
 
 /// The mode when none is given.
 pub const DEFAULT: &Kind = &running::KIND;

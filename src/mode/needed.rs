@@ -9,9 +9,10 @@ use serde_json::Value;
 
 use crate::gklm::api::Endpoint;
 use crate::mode::reader::{self, Code, Vocabulary};
-use crate::mode::streak::{self, Sighting, Watch};
+use crate::mode::streak::{self, Condition, Watch};
 use crate::mode::{Kind, ModeOptions, Question};
-use crate::output::report::{Report, State};
+use crate::output::report::Report;
+use crate::output::state::State;
 
 pub const KIND: Kind = Kind {
     name: "needed",
@@ -24,7 +25,7 @@ pub const KIND: Kind = Kind {
 static WATCH: Watch = Watch {
     kind: &KIND,
     endpoint,
-    read: sighting,
+    read: condition,
     verb: "needed",
     flag: (
         "needed",
@@ -103,9 +104,9 @@ pub fn read(body: &Value) -> Result<Need, String> {
     })
 }
 
-fn sighting(body: &Value) -> Result<Sighting, String> {
+fn condition(body: &Value) -> Result<Condition, String> {
     let need = read(body)?;
-    Ok(Sighting {
+    Ok(Condition {
         seen: need.needed,
         report: report_of(&need),
     })
@@ -120,8 +121,8 @@ fn report_of(need: &Need) -> Report {
 mod tests {
     use super::*;
     use crate::mode::History;
-    use crate::mode::evaluate::Thresholds;
     use crate::mode::streak::seen_for as streak;
+    use crate::mode::threshold::Thresholds;
     use crate::output::report::Metric;
     use serde_json::json;
 

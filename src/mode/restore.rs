@@ -11,9 +11,10 @@ use serde_json::{Value, json};
 
 use crate::gklm::api::{Endpoint, find_message_id};
 use crate::mode::reader::{self, Code, Vocabulary, Words};
-use crate::mode::streak::{self, Sighting, Watch};
+use crate::mode::streak::{self, Condition, Watch};
 use crate::mode::{Kind, ModeOptions, Question};
-use crate::output::report::{Metric, Report, State};
+use crate::output::report::{Metric, Report};
+use crate::output::state::State;
 
 pub const KIND: Kind = Kind {
     name: "restore",
@@ -31,7 +32,7 @@ pub const KIND: Kind = Kind {
 static WATCH: Watch = Watch {
     kind: &KIND,
     endpoint,
-    read: sighting,
+    read: condition,
     verb: "restoring",
     flag: (
         "restore",
@@ -178,9 +179,9 @@ fn phases_named(text: &str) -> Vec<i64> {
         .collect()
 }
 
-fn sighting(body: &Value) -> Result<Sighting, String> {
+fn condition(body: &Value) -> Result<Condition, String> {
     let phase = read(body)?;
-    Ok(Sighting {
+    Ok(Condition {
         seen: phase.in_progress(),
         report: report_of(&phase),
     })
@@ -208,8 +209,8 @@ fn report_of(phase: &Phase) -> Report {
 mod tests {
     use super::*;
     use crate::mode::History;
-    use crate::mode::evaluate::Thresholds;
     use crate::mode::streak::seen_for as streak;
+    use crate::mode::threshold::Thresholds;
 
     /// The mode with these thresholds, judging an answer as main would.
     #[derive(Default)]

@@ -9,7 +9,8 @@ use crate::gklm::api::{Endpoint, find_message_id};
 use crate::gklm::json::Body;
 use crate::mode::reader::{self, Code, Vocabulary};
 use crate::mode::{Answer, History, Kind, ModeOptions, Question};
-use crate::output::report::{Metric, Report, State};
+use crate::output::report::{Metric, Report};
+use crate::output::state::State;
 
 pub const KIND: Kind = Kind {
     name: "result",

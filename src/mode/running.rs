@@ -6,9 +6,10 @@ use serde_json::Value;
 
 use crate::gklm::api::Endpoint;
 use crate::mode::reader::{self, Code, Vocabulary};
-use crate::mode::streak::{self, Sighting, Watch};
+use crate::mode::streak::{self, Condition, Watch};
 use crate::mode::{Kind, ModeOptions, Question};
-use crate::output::report::{Report, State};
+use crate::output::report::Report;
+use crate::output::state::State;
 
 pub const KIND: Kind = Kind {
     name: "running",
@@ -21,7 +22,7 @@ pub const KIND: Kind = Kind {
 static WATCH: Watch = Watch {
     kind: &KIND,
     endpoint,
-    read: sighting,
+    read: condition,
     verb: "running",
     flag: (
         "running",
@@ -99,9 +100,9 @@ pub fn read(body: &Value) -> Result<Status, String> {
     })
 }
 
-fn sighting(body: &Value) -> Result<Sighting, String> {
+fn condition(body: &Value) -> Result<Condition, String> {
     let status = read(body)?;
-    Ok(Sighting {
+    Ok(Condition {
         seen: status.running,
         report: report_of(&status),
     })
@@ -116,9 +117,9 @@ fn report_of(status: &Status) -> Report {
 mod tests {
     use super::*;
     use crate::mode::History;
-    use crate::mode::evaluate::Thresholds;
     use crate::mode::streak::seen_for as streak;
     use crate::mode::threshold::Range;
+    use crate::mode::threshold::Thresholds;
 
     /// The mode with these thresholds, judging a status as main would.
     #[derive(Default)]

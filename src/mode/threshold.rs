@@ -7,6 +7,8 @@
 
 use std::fmt;
 
+use crate::output::state::State;
+
 /// A parsed `[@]start:end` range. It prints in normalised plain syntax
 /// (`1e0` as `1`, `+5` as `5`, `0:5` as `5`), the only form graphing tools
 /// that read performance data understand.
@@ -223,9 +225,142 @@ pub fn human_duration(secs: u64) -> String {
     }
 }
 
+/// `-w`/`-c` on consecutive checks, `--warning-time`/`--critical-time` on
+/// seconds. Which quantity they measure is the mode's business.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Thresholds {
+    pub warning: Option<Range>,
+    pub critical: Option<Range>,
+    pub warning_time: Option<u64>,
+    pub critical_time: Option<u64>,
+}
+
+impl Thresholds {
+    pub fn any(&self) -> bool {
+        self.any_count() || self.any_time()
+    }
+
+    pub fn any_count(&self) -> bool {
+        self.warning.is_some() || self.critical.is_some()
+    }
+
+    pub fn any_time(&self) -> bool {
+        self.warning_time.is_some() || self.critical_time.is_some()
+    }
+
+    /// The key a service's count goes by in the state file: what judges
+    /// the streak (the thresholds, normalised, and `--max-gap`), as
+    /// monitoring-plugins' state API keys state by the plugin's arguments;
+    /// not the verbosity, timeout or format, which judge nothing. Made of
+    /// the settings' own names and values, never of how a flag is spelt,
+    /// so that renaming a flag keeps every stored count; its `=` never
+    /// occurs in a `--state-key` name.
+    pub fn service_key(&self, max_gap: u64) -> String {
+        let ranges = [("warning", &self.warning), ("critical", &self.critical)];
+        let times = [
+            ("warning_time", self.warning_time),
+            ("critical_time", self.critical_time),
+            ("max_gap", Some(max_gap)),
+        ];
+        let ranges = ranges
+            .into_iter()
+            .filter_map(|(name, r)| Some(format!("{name}={}", r.as_ref()?)));
+        let times = times
+            .into_iter()
+            .filter_map(|(name, t)| Some(format!("{name}={}", t?)));
+        ranges.chain(times).collect::<Vec<_>>().join(" ")
+    }
+
+    /// The worst state the thresholds give, and which of them were crossed.
+    /// Critical is judged first; the worse state wins.
+    pub fn judge(&self, checks: u64, seconds: u64) -> (State, Vec<String>) {
+        let critical = crossed(
+            &self.critical,
+            "-c",
+            self.critical_time,
+            "--critical-time",
+            checks,
+            seconds,
+        );
+        if !critical.is_empty() {
+            return (State::Critical, critical);
+        }
+        let warning = crossed(
+            &self.warning,
+            "-w",
+            self.warning_time,
+            "--warning-time",
+            checks,
+            seconds,
+        );
+        let state = if warning.is_empty() {
+            State::Ok
+        } else {
+            State::Warning
+        };
+        (state, warning)
+    }
+}
+
+/// The thresholds of one level (a range on checks, a limit on seconds) that
+/// the observation crosses, as `-w 3 crossed` phrases.
+fn crossed(
+    range: &Option<Range>,
+    range_flag: &str,
+    limit: Option<u64>,
+    limit_flag: &str,
+    checks: u64,
+    seconds: u64,
+) -> Vec<String> {
+    let by_count = range
+        .as_ref()
+        .filter(|r| r.alerts(checks as f64))
+        .map(|r| format!("{range_flag} {r} crossed"));
+    let by_time = limit
+        .filter(|&l| seconds > l)
+        .map(|l| format!("{limit_flag} {} crossed", human_duration(l)));
+    by_count.into_iter().chain(by_time).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const DAY: u64 = 86_400;
+
+    fn both(w: &str, c: &str) -> Thresholds {
+        Thresholds {
+            warning: Some(Range::parse(w).unwrap()),
+            critical: Some(Range::parse(c).unwrap()),
+            ..Thresholds::default()
+        }
+    }
+
+    #[test]
+    fn the_service_key_is_the_normalised_thresholds_and_max_gap() {
+        let t = Thresholds {
+            warning_time: Some(600),
+            ..both("+3", "0:6e0")
+        };
+        assert_eq!(
+            t.service_key(DAY),
+            "warning=3 critical=6 warning_time=600 max_gap=86400"
+        );
+        assert_eq!(
+            both("3", "6").service_key(DAY),
+            "warning=3 critical=6 max_gap=86400"
+        );
+        assert_ne!(t.service_key(DAY), t.service_key(DAY + 1));
+        assert_eq!(Thresholds::default().service_key(DAY), "max_gap=86400");
+        // No flag's spelling, and never a name --state-key could give.
+        for key in [t.service_key(DAY), Thresholds::default().service_key(DAY)] {
+            assert!(!key.contains('-'), "{key}");
+            assert!(
+                crate::settings::parse_state_key(key.clone()).is_err(),
+                "{key}"
+            );
+        }
+    }
 
     fn r(text: &str) -> Range {
         Range::parse(text).unwrap()

@@ -195,7 +195,7 @@ pub fn printable(text: &str, max: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::output::report::State;
+    use crate::output::state::State;
 
     fn printer(format: Format) -> Printer {
         Printer {
@@ -321,7 +321,7 @@ mod tests {
 
     #[test]
     fn the_longest_thresholds_and_counts_still_fit_300_bytes() {
-        use crate::mode::evaluate::Thresholds;
+        use crate::mode::threshold::Thresholds;
         let widest =
             crate::mode::threshold::Range::parse("@-999999999999.5:-999999999998.5").unwrap();
         let t = Thresholds {
@@ -335,8 +335,8 @@ mod tests {
             summary: "\u{8a9e}".repeat(200),
             metrics: vec![
                 Metric::flag("running", "", true),
-                t.count_metric("running_checks", "", u64::MAX),
-                t.seconds_metric("running_seconds", "", u64::MAX),
+                Metric::checks("running_checks", "", u64::MAX, &t),
+                Metric::timed("running_seconds", "", u64::MAX, &t),
             ],
             ..Report::default()
         };

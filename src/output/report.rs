@@ -6,46 +6,8 @@ use std::fmt;
 
 use serde_json::Value;
 
-use crate::mode::threshold::Range;
-
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
-pub enum State {
-    #[default]
-    Ok,
-    Warning,
-    Critical,
-    Unknown,
-}
-
-impl State {
-    pub fn exit_code(self) -> i32 {
-        match self {
-            State::Ok => 0,
-            State::Warning => 1,
-            State::Critical => 2,
-            State::Unknown => 3,
-        }
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            State::Ok => "OK",
-            State::Warning => "WARNING",
-            State::Critical => "CRITICAL",
-            State::Unknown => "UNKNOWN",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<State> {
-        match text.to_ascii_lowercase().as_str() {
-            "ok" | "0" => Some(State::Ok),
-            "warning" | "1" => Some(State::Warning),
-            "critical" | "2" => Some(State::Critical),
-            "unknown" | "3" => Some(State::Unknown),
-            _ => None,
-        }
-    }
-}
+use crate::mode::threshold::{Range, Thresholds};
+use crate::output::state::State;
 
 /// A metric's value: whole numbers print without a decimal point, measured
 /// times with three decimals.
@@ -94,6 +56,17 @@ impl Metric {
             max: Some(Number::Int(1)),
             ..Metric::count(label, help, u64::from(on))
         }
+    }
+
+    /// A count judged by `-w`/`-c` (`running_checks`).
+    pub fn checks(label: &'static str, help: &'static str, value: u64, t: &Thresholds) -> Metric {
+        Metric::count(label, help, value).limits(t.warning.as_ref(), t.critical.as_ref())
+    }
+
+    /// Seconds judged by `--warning-time`/`--critical-time`
+    /// (`running_seconds`, `backup_age`).
+    pub fn timed(label: &'static str, help: &'static str, value: u64, t: &Thresholds) -> Metric {
+        Metric::seconds(label, help, value).time_limits(t.warning_time, t.critical_time)
     }
 
     /// A non-negative count.
