@@ -3,26 +3,8 @@
 //! missing permission, not an expired session. In every mode, through the
 //! real binary against the simulator.
 
+use crate::util::modes::{Mode, every_mode};
 use crate::util::*;
-
-/// Each mode, the options it needs, and how its request is named.
-const MODES: [(&str, &[&str], &str); 5] = [
-    ("running", &[], "backup status request"),
-    ("needed", &[], "backup needed request"),
-    ("result", &[], "backup result request"),
-    ("age", &["--warning-time", "2d"], "backup list request"),
-    ("restore", &[], "restore status request"),
-];
-
-#[test]
-fn the_list_has_every_mode_of_the_registry() {
-    let names: Vec<&str> = MODES.iter().map(|(name, _, _)| *name).collect();
-    let registry: Vec<&str> = check_gklm_backup::mode::MODES
-        .iter()
-        .map(|k| k.name)
-        .collect();
-    assert_eq!(names, registry);
-}
 
 /// WebSphere Liberty's own page for a path no application serves.
 fn websphere_404() -> Behavior {
@@ -61,7 +43,13 @@ fn says_not_offered(r: &Run, what: &str, mode: &str) {
 
 #[test]
 fn a_request_this_gklm_lacks_is_named_as_such_in_every_mode() {
-    for (mode, args, what) in MODES {
+    for &Mode {
+        name: mode,
+        needs: args,
+        what,
+        ..
+    } in every_mode()
+    {
         for behavior in [websphere_404(), Behavior::json(405, "")] {
             for prefix in [&["--prefix", "/SKLM"][..], &[][..]] {
                 let sim = Simulator::start();
@@ -99,7 +87,12 @@ fn a_cached_session_at_a_prefix_that_vanished_still_finds_the_new_one() {
 
 #[test]
 fn a_404_on_the_login_still_points_at_the_prefix() {
-    for (mode, args, _) in MODES {
+    for &Mode {
+        name: mode,
+        needs: args,
+        ..
+    } in every_mode()
+    {
         let sim = Simulator::with(Config::serving(&["/GKLM"]));
         let ws = Workspace::new();
         let r = check(&sim, &ws, mode, args, &["--prefix", "/SKLM"]);
@@ -128,7 +121,13 @@ const NOT_AUTHENTICATED: &str = r#"{"code":"CTGKM6004E","message":"CTGKM6004E Us
 
 #[test]
 fn a_session_refused_right_after_login_points_at_the_users_role_in_every_mode() {
-    for (mode, args, what) in MODES {
+    for &Mode {
+        name: mode,
+        needs: args,
+        what,
+        ..
+    } in every_mode()
+    {
         let sim = Simulator::start();
         let ws = Workspace::new();
         // Without a cached session: log in, asked, refused.
@@ -147,7 +146,12 @@ fn a_session_refused_right_after_login_points_at_the_users_role_in_every_mode() 
 
 #[test]
 fn a_session_id_from_elsewhere_that_is_refused_is_still_called_expired() {
-    for (mode, args, _) in MODES {
+    for &Mode {
+        name: mode,
+        needs: args,
+        ..
+    } in every_mode()
+    {
         let sim = Simulator::start();
         let ws = Workspace::new();
         let r = run(target_command(&sim, &ws)
@@ -162,7 +166,12 @@ fn a_session_id_from_elsewhere_that_is_refused_is_still_called_expired() {
 
 #[test]
 fn a_404_with_a_session_id_from_elsewhere_names_both_possible_causes() {
-    for (mode, args, _) in MODES {
+    for &Mode {
+        name: mode,
+        needs: args,
+        ..
+    } in every_mode()
+    {
         let sim = Simulator::start();
         sim.set_status_behavior(websphere_404());
         let ws = Workspace::new();

@@ -1,6 +1,6 @@
 //! The fault matrix: every family of faults against every mode. A rule
 //! learnt in one mode must hold in all of them, so a new mode gets the
-//! whole matrix by adding one row to `MODES`.
+//! whole matrix by adding one row to the test table (`tests/util/modes.rs`).
 //!
 //! Each case runs the real binary against the simulator and checks the
 //! state and exit code, the first line (one line, at most 300 bytes, no
@@ -8,499 +8,14 @@
 
 use std::time::Duration;
 
-use gklm_simulator::answers;
-
+use crate::util::modes::{Mode, every_mode};
 use crate::util::*;
 
 const TIMEOUT: &str = "2";
 
-/// One mode, as the matrix needs to know it.
-struct Mode {
-    name: &'static str,
-    /// How messages name its request: "backup status request".
-    what: &'static str,
-    /// Its endpoint below `.../ckms`.
-    path: &'static str,
-    /// Whether it keeps a streak (and so takes `-w`).
-    streak: bool,
-    /// An answer that sees the condition its streak counts (for streak
-    /// modes; unused otherwise).
-    seen: &'static str,
-    /// The options it cannot run without.
-    needs: &'static [&'static str],
-    /// A well-formed answer that reads as OK.
-    fine: fn() -> String,
-    /// The most of an answer it reads.
-    limit: &'static str,
-    /// Answers whose fields disagree, each with a text the message must
-    /// quote from each side.
-    contradictions: &'static [(&'static str, [&'static str; 2])],
-    /// The shapes of IBM's published material and public clients (see
-    /// ../shared/gklm-api.md), each with the state and a text it must give.
-    published: fn() -> Vec<(String, &'static str, &'static str)>,
-}
-
-const MODES: [Mode; 5] = [
-    Mode {
-        name: "running",
-        what: "backup status request",
-        path: "/backups/isrunning",
-        streak: true,
-        seen: r#"{"code":"0","status":"CTGKM3290I Backup process is running."}"#,
-        needs: &[],
-        fine: || r#"{"code":"1","status":"CTGKM3291I Backup process is not running."}"#.to_string(),
-        limit: "larger than 64 KiB; this is not a GKLM answer",
-        contradictions: &[
-            (
-                r#"{"code":"1","status":"CTGKM0001E Backup status unavailable."}"#,
-                ["'code' is \"1\"", "CTGKM0001E Backup status unavailable."],
-            ),
-            (
-                r#"{"code":"0","status":"CTGKM3291I Backup process is not running."}"#,
-                [
-                    "'code' is \"0\"",
-                    "CTGKM3291I Backup process is not running.",
-                ],
-            ),
-            (
-                r#"{"code":"CTGKM0001E","status":"CTGKM3291I Backup process is not running."}"#,
-                ["'code' is \"CTGKM0001E\"", "CTGKM3291I Backup process"],
-            ),
-            (
-                r#"{"code":"7","status":"CTGKM3291I Backup process is not running."}"#,
-                ["'code' is \"7\"", "CTGKM3291I Backup process"],
-            ),
-            (
-                r#"{"code":"1","status":"CTGKM3291I Not running. CTGKM3290I Running."}"#,
-                ["CTGKM3291I", "CTGKM3290I"],
-            ),
-            (
-                r#"{"code":"1","status":"CTGKM3290I-Backup process is running."}"#,
-                ["'code' is \"1\"", "CTGKM3290I-Backup process is running."],
-            ),
-        ],
-        published: || {
-            shapes(&[
-                (
-                    r#"{"code":"CTGKM3291I","status":"CTGKM3291I Backup process is not running."}"#,
-                    "OK",
-                    "CTGKM3291I Backup process is not running.",
-                ),
-                (
-                    r#"{"status":"CTGKM3291I Backup process is not running."}"#,
-                    "OK",
-                    "CTGKM3291I Backup process is not running.",
-                ),
-                (
-                    r#"[{"code":"1","status":"CTGKM3291I Backup process is not running."}]"#,
-                    "OK",
-                    "CTGKM3291I Backup process is not running.",
-                ),
-                (
-                    r#"{"code":"0","status":"CTGKM3290I Backup process is running.","messageId":"CTGKM3290I"}"#,
-                    "OK",
-                    "CTGKM3290I Backup process is running. (running for 1 check",
-                ),
-                (
-                    r#"{"status":"CTGKM3290I Backup process is running."}"#,
-                    "OK",
-                    "(running for 1 check",
-                ),
-                (
-                    r#"{"code":"CTGKM6004E","message":"CTGKM6004E User is not authenticated."}"#,
-                    "UNKNOWN",
-                    "CTGKM6004E",
-                ),
-                (
-                    r#"{"code":"1","code":"0","status":"CTGKM3291I Backup process is not running."}"#,
-                    "UNKNOWN",
-                    "the member 'code' appears twice",
-                ),
-                (
-                    r#"{"code":1e-400,"status":"CTGKM3290I Backup process is running."}"#,
-                    "UNKNOWN",
-                    "'code' is 1e-400",
-                ),
-                (
-                    r#"{"code":"1","status":"CTGKM3291I Backup process is not running.","message":"CTGKM1305I Make a backup."}"#,
-                    "UNKNOWN",
-                    "GKLM answered another question",
-                ),
-            ])
-        },
-    },
-    Mode {
-        name: "needed",
-        what: "backup needed request",
-        path: "/backups/need",
-        streak: true,
-        seen: r#"{"code":"1","status":"CTGKM1305I Make a backup."}"#,
-        needs: &[],
-        fine: || {
-            r#"{"code":"0","status":"CTGKM1304I All keys and certificates have been backed up."}"#
-                .to_string()
-        },
-        limit: "larger than 64 KiB; this is not a GKLM answer",
-        contradictions: &[
-            (
-                r#"{"code":"CTGKM0001E","status":"CTGKM1304I All keys and certificates have been backed up."}"#,
-                ["'code' is \"CTGKM0001E\"", "CTGKM1304I All keys"],
-            ),
-            (
-                r#"{"code":"500","status":"CTGKM1304I All keys and certificates have been backed up."}"#,
-                ["'code' is \"500\"", "CTGKM1304I All keys"],
-            ),
-            (
-                r#"{"code":"0","status":"CTGKM1304I All backed up. CTGKM0815E Key store unreadable."}"#,
-                ["'code' is \"0\"", "CTGKM0815E Key store unreadable."],
-            ),
-            (
-                r#"{"code":"0","status":"CTGKM1304I All backed up. CTGKM1305I Make a backup."}"#,
-                ["CTGKM1304I", "CTGKM1305I"],
-            ),
-            (
-                r#"{"code":"0","status":"CTGKM1305I Make a backup. CTGKM1304I All backed up."}"#,
-                ["CTGKM1305I", "CTGKM1304I"],
-            ),
-            (
-                r#"{"code":"0","status":"CTGKM1304I All backed up.","message":"CTGKM1305I Make a backup."}"#,
-                [
-                    "'status' says CTGKM1304I All backed up.",
-                    "'message' says CTGKM1305I Make a backup.",
-                ],
-            ),
-        ],
-        published: || {
-            shapes(&[
-                (
-                    r#"{"code":"CTGKM1304I","status":"CTGKM1304I All keys and certificates have been backed up."}"#,
-                    "OK",
-                    "CTGKM1304I All keys",
-                ),
-                (
-                    r#"{"status":"CTGKM1305I Cryptographic objects were added or modified since the last backup, or no previous backups exist. Create a backup."}"#,
-                    "WARNING",
-                    "CTGKM1305I Cryptographic objects",
-                ),
-                (
-                    r#"[{"code":"0","status":"CTGKM1304I All keys and certificates have been backed up."}]"#,
-                    "OK",
-                    "CTGKM1304I",
-                ),
-                (
-                    r#"{"messageId":"CTGKM1304I","message":"CTGKM1304I All keys and certificates have been backed up."}"#,
-                    "OK",
-                    "CTGKM1304I",
-                ),
-                (
-                    r#"{"code":"CTGKM0002E","message":"CTGKM0002E Command failed."}"#,
-                    "UNKNOWN",
-                    "CTGKM0002E",
-                ),
-                (
-                    r#"{"status":"CTGKM1304I All keys and certificates have been backed up.","error":"CTGKM0001E failed"}"#,
-                    "UNKNOWN",
-                    "CTGKM0001E failed",
-                ),
-                (
-                    r#"{"status":"CTGKM1304I All keys and certificates have been backed up.","message":"CTGKM1314W Check the backup."}"#,
-                    "UNKNOWN",
-                    "CTGKM1314W",
-                ),
-            ])
-        },
-    },
-    Mode {
-        name: "result",
-        what: "backup result request",
-        path: "/backups/result",
-        streak: false,
-        seen: r#""#,
-        needs: &[],
-        fine: || r#"{"code":"0","status":"CTGKM1301I Backup operation succeeded."}"#.to_string(),
-        limit: "larger than 64 KiB; this is not a GKLM answer",
-        contradictions: &[
-            (
-                r#"{"code":"0","status":"CTGKM1313E Backup operation failed."}"#,
-                ["'code' is \"0\"", "CTGKM1313E Backup operation failed."],
-            ),
-            (
-                r#"{"code":"0","status":"Backup operation failed: 'CTGKM1313E'!"}"#,
-                ["'code' is \"0\"", "Backup operation failed: 'CTGKM1313E'!"],
-            ),
-            (
-                r#"{"code":-1,"status":"CTGKM1313E Backup operation failed."}"#,
-                ["'code' is -1", "CTGKM1313E Backup operation failed."],
-            ),
-            (
-                r#"{"code":"2","message":"CTGKM1313E Backup operation failed."}"#,
-                ["'code' is \"2\"", "CTGKM1313E Backup operation failed."],
-            ),
-            (
-                r#"{"code":"1","status":"CTGKM1301I Backup operation succeeded."}"#,
-                ["'code' is \"1\"", "CTGKM1301I Backup operation succeeded."],
-            ),
-            (
-                r#"{"code":"CTGKM0001E","status":"CTGKM1301I Backup operation succeeded."}"#,
-                ["'code' is \"CTGKM0001E\"", "CTGKM1301I Backup operation"],
-            ),
-        ],
-        published: || {
-            shapes(&[
-                (
-                    r#"[{"code":"0","status":"CTGKM1312I Backup operation succeeded."}]"#,
-                    "OK",
-                    "CTGKM1312I Backup operation succeeded.",
-                ),
-                (
-                    r#"{"code":"CTGKM0001E","message":"CTGKM0001E Backup result unavailable."}"#,
-                    "UNKNOWN",
-                    "CTGKM0001E",
-                ),
-                (
-                    r#"{"code":"0","status":"CTGKM1312I Backup operation succeeded.","error":"CTGKM1313E Backup operation failed."}"#,
-                    "UNKNOWN",
-                    "'error' says error CTGKM1313E",
-                ),
-                (
-                    r#"{"code":"0","status":["CTGKM1313E Backup operation failed."]}"#,
-                    "UNKNOWN",
-                    "CTGKM1313E",
-                ),
-                (
-                    r#"{"code":"0","status":"CTGKM1305I There are keys and certificates which have not been backed up."}"#,
-                    "UNKNOWN",
-                    "GKLM answered another question",
-                ),
-                (
-                    r#"{"code":"0","status":"CTGKM1314W Backup operation completed with warnings."}"#,
-                    "UNKNOWN",
-                    "CTGKM1314W",
-                ),
-                (
-                    r#"{"code":"1","code":"0"}"#,
-                    "UNKNOWN",
-                    "the member 'code' appears twice",
-                ),
-                (r#"{"code":1e-400}"#, "UNKNOWN", "'code' is 1e-400"),
-                (
-                    r#"{"code":"1","status":"CTGKM1313E Backup operation failed.","error":"CTGKM1313E Backup operation failed."}"#,
-                    "CRITICAL",
-                    "CTGKM1313E",
-                ),
-            ])
-        },
-    },
-    Mode {
-        name: "age",
-        what: "backup list request",
-        path: "/backups",
-        streak: false,
-        seen: r#""#,
-        needs: &["--critical-time", "2d"],
-        fine: || answers::backup_list(&[answers::hours_ago(1)]),
-        limit: "larger than 8 MiB; the backup list is too long to read; narrow it with --backup-dir, or prune old backups in GKLM",
-        contradictions: &[
-            (
-                r#"{"code":"CTGKM0001E","message":"CTGKM0001E Failed to list backups","errors":[]}"#,
-                [
-                    "'code' is \"CTGKM0001E\"",
-                    "CTGKM0001E Failed to list backups",
-                ],
-            ),
-            (
-                r#"{"code":"0","status":"CTGKM0002E Directory not readable.","backups":[]}"#,
-                ["'code' is \"0\"", "CTGKM0002E Directory not readable."],
-            ),
-            (
-                r#"{"code":"1","backups":[]}"#,
-                ["GKLM reports an error", "'code' is \"1\""],
-            ),
-            (
-                r#"{"backups":[],"errors":["backup directory not found"]}"#,
-                ["GKLM reports an error", "'errors' holds"],
-            ),
-        ],
-        published: || {
-            let t = answers::hours_ago(2);
-            let newer = answers::now() - 60;
-            vec![
-                (
-                    format!(
-                        r#"{{"status":"found","backupFilePath":"/opt/IBM/sklm/data/sklm_v4.2.1.0_{}_backup.jar","timestamp":"{}"}}"#,
-                        answers::file_stamp(t),
-                        java_date(t)
-                    ),
-                    "OK",
-                    "newest backup is 2h 0m ",
-                ),
-                (
-                    format!(
-                        r#"[{{"backupFilePath":"/opt/IBM/sklm/data/backup","timestamp":"{}"}}]"#,
-                        java_date(t)
-                    ),
-                    "OK",
-                    "newest backup is 2h 0m ",
-                ),
-                (
-                    format!(
-                        r#"[{{"backupFilePath":"/opt/IBM/sklm/data/backup","timestamp":"{}"}}]"#,
-                        zoneless(t)
-                    ),
-                    "UNKNOWN",
-                    "--time-zone",
-                ),
-                (
-                    format!(
-                        r#"[{{"backupFilePath":"/opt/IBM/sklm/data/backup","timestamp":"{}"}}]"#,
-                        java_date(t).replace("UTC", "CST")
-                    ),
-                    "UNKNOWN",
-                    " CST 20",
-                ),
-                (
-                    format!(
-                        r#"[{{"status":"found","timestamp":{}}},{{"status":"Failed","timestamp":{}}}]"#,
-                        hours_ago_ms(120),
-                        newer * 1000
-                    ),
-                    "CRITICAL",
-                    "is no finished backup: status \"Failed\"",
-                ),
-                (
-                    format!(
-                        r#"[{{"status":"found","timestamp":{}}},{{"status":"In progress","timestamp":{}}}]"#,
-                        hours_ago_ms(120),
-                        newer * 1000
-                    ),
-                    "CRITICAL",
-                    "is no finished backup: status \"In progress\"",
-                ),
-                (
-                    format!(
-                        r#"[{{"status":"found","timestamp":{}}},{{"status":"CTGKM1313E Backup failed.","timestamp":{}}}]"#,
-                        hours_ago_ms(120),
-                        newer * 1000
-                    ),
-                    "CRITICAL",
-                    "is no finished backup",
-                ),
-                (
-                    format!(r#"[{{"timestamp":{0},"timestamp":{0}}}]"#, newer * 1000),
-                    "UNKNOWN",
-                    "the member 'timestamp' appears twice",
-                ),
-            ]
-        },
-    },
-    Mode {
-        name: "restore",
-        what: "restore status request",
-        path: "/restore/isrunning",
-        streak: true,
-        seen: r#"{"code":"4","status":"RESTORE_KEYSTORES"}"#,
-        needs: &[],
-        fine: || r#"{"code":"0","status":"IDLE"}"#.to_string(),
-        limit: "larger than 64 KiB; this is not a GKLM answer",
-        contradictions: &[
-            (
-                r#"{"code":"4","status":"IDLE"}"#,
-                ["'code' is \"4\"", "'status' says IDLE"],
-            ),
-            (
-                r#"{"code":"0","status":"RESTORE_KEYSTORES, then IDLE"}"#,
-                ["names two phases", "RESTORE_KEYSTORES, then IDLE"],
-            ),
-            (
-                r#"{"code":"0","status":"CTGKM0001E Restore failed."}"#,
-                ["'code' is \"0\"", "CTGKM0001E Restore failed."],
-            ),
-            (
-                r#"{"code":"CTGKM0001E","status":"CTGKM0001E Restore status unavailable."}"#,
-                [
-                    "'code' is \"CTGKM0001E\"",
-                    "CTGKM0001E Restore status unavailable.",
-                ],
-            ),
-            (
-                r#"{"code":"9","status":"CTGKM1250I Restore phase nine."}"#,
-                ["'code' is \"9\"", "CTGKM1250I Restore phase nine."],
-            ),
-        ],
-        published: || {
-            shapes(&[
-                (r#"{"status":"0 IDLE"}"#, "OK", "Restore phase 0 IDLE."),
-                (
-                    r#"[{"code":"4","status":"4 RESTORE_KEYSTORES"}]"#,
-                    "WARNING",
-                    "RESTORE_KEYSTORES",
-                ),
-                (
-                    r#"{"code":"0","status":"IDLE","error":"CTGKM0001E Restore failed."}"#,
-                    "UNKNOWN",
-                    "CTGKM0001E Restore failed.",
-                ),
-                (
-                    r#"{"code":"0","status":"IDLE","message":"CTGKM3290I Backup process is running."}"#,
-                    "UNKNOWN",
-                    "GKLM answered another question",
-                ),
-                (
-                    r#"{"code":0,"code":4}"#,
-                    "UNKNOWN",
-                    "the member 'code' appears twice",
-                ),
-                (r#"{"code":4e-400}"#, "UNKNOWN", "'code' is 4e-400"),
-            ])
-        },
-    },
-];
-
-/// Fixed bodies, as the matrix's published shapes.
-fn shapes(
-    rows: &[(&str, &'static str, &'static str)],
-) -> Vec<(String, &'static str, &'static str)> {
-    rows.iter()
-        .map(|(body, state, text)| (body.to_string(), *state, *text))
-        .collect()
-}
-
-fn hours_ago_ms(hours: u64) -> u64 {
-    answers::hours_ago(hours) * 1000
-}
-
-/// `t` as Java's `Date.toString()` writes it in UTC:
-/// `Tue Dec 01 10:00:00 UTC 2026`.
-fn java_date(t: u64) -> String {
-    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    let iso = check_gklm_backup::mode::timestamp::to_rfc3339(t);
-    let month: usize = iso[5..7].parse().unwrap();
-    format!(
-        "{} {} {} {} UTC {}",
-        DAYS[(t / 86_400 % 7) as usize],
-        MONTHS[month - 1],
-        &iso[8..10],
-        &iso[11..19],
-        &iso[..4]
-    )
-}
-
-/// `t` in UTC without a zone: `2026-12-01 10:00:00`.
-fn zoneless(t: u64) -> String {
-    check_gklm_backup::mode::timestamp::to_rfc3339(t)[..19].replace('T', " ")
-}
-
 #[test]
 fn the_matrix_has_a_row_for_every_mode_of_the_registry() {
-    let rows: Vec<&str> = MODES.iter().map(|m| m.name).collect();
-    let registry: Vec<&str> = check_gklm_backup::mode::MODES
-        .iter()
-        .map(|k| k.name)
-        .collect();
-    assert_eq!(rows, registry, "add a row to MODES for each new mode");
+    assert_eq!(every_mode().len(), check_gklm_backup::mode::MODES.len());
 }
 
 /// `--mode MODE -t 2`, logged in with a fresh workspace, plus `extra`.
@@ -566,7 +81,7 @@ fn expect(r: &Run, mode: &Mode, state: &str, code: i32, texts: &[&str]) {
 
 #[test]
 fn transport_faults_take_the_unreachable_state_in_every_mode() {
-    for mode in &MODES {
+    for mode in every_mode() {
         let request = mode.what;
         let cases: Vec<(Behavior, String)> = vec![
             (
@@ -611,7 +126,7 @@ fn a_server_that_never_finishes_tls_or_is_not_there_is_unreachable_in_every_mode
     let silent = Simulator::with(Config::wire(Wire::SilentTcp));
     let plain = Simulator::with(Config::wire(Wire::PlainHttp));
     let port = closed_port().to_string();
-    for mode in &MODES {
+    for mode in every_mode() {
         expect(
             &bounded(&silent, mode, &[]),
             mode,
@@ -650,7 +165,7 @@ fn a_server_that_never_finishes_tls_or_is_not_there_is_unreachable_in_every_mode
 #[test]
 fn http_error_statuses_are_unknown_quoting_gklm_in_every_mode() {
     let html = b"<html>\n<head><title>502 Bad Gateway</title></head>\n<body>nginx</body></html>";
-    for mode in &MODES {
+    for mode in every_mode() {
         let request = mode.what;
         let gklm_error = r#"{"code":"CTGKM0001E","message":"CTGKM0001E The server encountered an unexpected condition."}"#;
         let cases: Vec<(Behavior, Vec<String>)> = vec![
@@ -695,7 +210,7 @@ fn http_error_statuses_are_unknown_quoting_gklm_in_every_mode() {
 #[test]
 fn a_rejected_session_is_unknown_quoting_gklm_in_every_mode() {
     let sim = Simulator::start();
-    for mode in &MODES {
+    for mode in every_mode() {
         let ws = Workspace::new();
         let r = run(target_command(&sim, &ws)
             .args(["-t", TIMEOUT, "--mode", mode.name])
@@ -716,7 +231,7 @@ fn a_rejected_session_is_unknown_quoting_gklm_in_every_mode() {
 
 #[test]
 fn bodies_that_are_not_an_answer_are_unknown_in_every_mode() {
-    for mode in &MODES {
+    for mode in every_mode() {
         let mut cases: Vec<(&str, &str)> = vec![
             ("", "empty body"),
             (r#"{"code":"1","sta"#, "not JSON"),
@@ -742,7 +257,7 @@ fn bodies_that_are_not_an_answer_are_unknown_in_every_mode() {
 
 #[test]
 fn a_huge_body_is_refused_at_the_modes_bound_in_every_mode() {
-    for mode in &MODES {
+    for mode in every_mode() {
         let r = bounded(&answering(Behavior::HugeBody(100 << 20)), mode, &[]);
         expect(&r, mode, "UNKNOWN", 3, &[mode.limit]);
     }
@@ -750,7 +265,7 @@ fn a_huge_body_is_refused_at_the_modes_bound_in_every_mode() {
 
 #[test]
 fn a_well_formed_answer_is_read_whatever_its_content_type_in_every_mode() {
-    for mode in &MODES {
+    for mode in every_mode() {
         let sim = answering(Behavior::Reply {
             status: 200,
             content_type: "text/plain".into(),
@@ -767,7 +282,7 @@ fn hostile_text_stays_one_short_line_with_the_modes_perfdata_in_every_mode() {
         "a|b=1 \\n line2 \\r\\n \\u001b[31mred\\u001b[0m \\u202eevil {}",
         "x".repeat(10_000)
     );
-    for mode in MODES.iter().filter(|m| m.name != "age") {
+    for mode in every_mode().iter().filter(|m| m.name != "age") {
         // The mode's own answer, its status text made hostile after the id.
         let fine = (mode.fine)();
         let (head, tail) = fine.split_at(fine.rfind("\"}").unwrap());
@@ -802,7 +317,7 @@ fn labels(r: &Run) -> Vec<String> {
 
 #[test]
 fn the_shapes_ibm_publishes_are_read_as_they_mean_in_every_mode() {
-    for mode in &MODES {
+    for mode in every_mode() {
         let shapes = (mode.published)();
         assert!(!shapes.is_empty(), "{} has no published shape", mode.name);
         for (body, state, text) in shapes {
@@ -836,7 +351,7 @@ fn fine_with(mode: &Mode, key: &str, value: serde_json::Value) -> String {
 #[test]
 fn what_gklm_reports_beside_the_answer_is_heard_in_every_mode() {
     let sim = Simulator::start();
-    for mode in &MODES {
+    for mode in every_mode() {
         let mut cases = vec![
             (
                 fine_with(mode, "error", "CTGKM0001E failed".into()),
@@ -891,7 +406,7 @@ fn what_gklm_reports_beside_the_answer_is_heard_in_every_mode() {
 
 #[test]
 fn answers_whose_fields_disagree_are_unknown_quoting_both_in_every_mode() {
-    for mode in &MODES {
+    for mode in every_mode() {
         assert!(!mode.contradictions.is_empty(), "{} has no case", mode.name);
         for (body, quotes) in mode.contradictions {
             let r = bounded(&answering(Behavior::json(200, body)), mode, &[]);
@@ -910,7 +425,7 @@ fn answers_whose_fields_disagree_are_unknown_quoting_both_in_every_mode() {
 #[test]
 fn secrets_echoed_by_gklm_never_show_in_any_mode() {
     let sim = Simulator::start();
-    for mode in &MODES {
+    for mode in every_mode() {
         let session = sim.issue_session();
         for secret in [PASSWORD, session.as_str()] {
             // Whole, and split by what the printer drops later (a zero-width
@@ -959,7 +474,7 @@ fn secrets_echoed_by_gklm_never_show_in_any_mode() {
 #[test]
 fn a_blocked_password_file_is_unknown_in_time_in_every_mode() {
     let sim = Simulator::start();
-    for mode in &MODES {
+    for mode in every_mode() {
         let ws = Workspace::new();
         let fifo = ws.path().join("fifo");
         let status = std::process::Command::new("mkfifo")
@@ -991,7 +506,7 @@ fn a_blocked_password_file_is_unknown_in_time_in_every_mode() {
 
 #[test]
 fn state_that_cannot_be_saved_is_unknown_only_where_a_threshold_needs_it() {
-    for mode in &MODES {
+    for mode in every_mode() {
         let sim = answering(Behavior::json(200, &(mode.fine)()));
         let ws = Workspace::new();
         // A state directory below a regular file can never be created.

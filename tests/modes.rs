@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 
 use gklm_simulator::answers;
 
+use crate::util::modes::{Mode, every_mode};
 use crate::util::*;
 
 const NEEDED_TEXT: &str =
@@ -1009,21 +1010,21 @@ fn an_option_that_means_nothing_for_the_mode_is_a_usage_error_and_nothing_is_sen
 // ---------------------------------------------------------------- shared
 
 #[test]
-fn one_login_serves_all_four_modes_and_each_mode_keeps_its_own_streak() {
+fn one_login_serves_every_mode_and_each_mode_keeps_its_own_streak() {
     let sim = Simulator::start();
     sim.set_running(true);
     sim.set_needed(true);
     let ws = Workspace::new();
-    let modes: [(&str, &[&str], &str); 4] = [
-        ("running", &[], "OK"),
-        ("needed", &["--warning-time", "1d"], "OK"),
-        ("result", &[], "OK"),
-        ("age", &["--critical-time", "1d"], "OK"),
-    ];
     for _ in 0..2 {
-        for (mode, args, state) in modes {
-            let r = check(&sim, &ws, mode, args);
-            assert_eq!(r.state(), state, "{mode}: {}", r.stdout);
+        for mode in every_mode() {
+            // A streak mode with a time threshold: it needs history.
+            let args = if mode.streak {
+                &["--warning-time", "1d"][..]
+            } else {
+                mode.needs
+            };
+            let r = check(&sim, &ws, mode.name, args);
+            assert_eq!(r.state(), "OK", "{}: {}", mode.name, r.stdout);
         }
     }
     assert_eq!(
@@ -1032,13 +1033,10 @@ fn one_login_serves_all_four_modes_and_each_mode_keeps_its_own_streak() {
         "one login for the target"
     );
     assert_eq!(sim.count("DELETE", "/ckms/logout"), 0);
-    for endpoint in [
-        "/backups/isrunning",
-        "/backups/need",
-        "/backups/result",
-        "/ckms/backups",
-    ] {
-        assert_eq!(sim.count("GET", endpoint), 2, "{endpoint}");
+    for mode in every_mode() {
+        // Each path ends only its own request ("/ckms/backups" the list's).
+        let path = format!("/ckms{}", mode.path);
+        assert_eq!(sim.count("GET", &path), 2, "{path}");
     }
     assert_eq!(ws.state_files().len(), 1, "one state file per target");
     let state = ws.state_json();
@@ -1112,12 +1110,15 @@ fn an_unreachable_gklm_gives_the_unreachable_state_in_every_mode_and_keeps_the_s
     let ca = ws.path().join("ca.pem");
     std::fs::copy(sim.ca_pem(), &ca).unwrap();
     drop(sim);
-    for (mode, args, given, state, exit) in [
-        ("running", &["-w", "5"][..], "warning", "WARNING", 1),
-        ("needed", &["-w", "5"], "unknown", "UNKNOWN", 3),
-        ("result", &[], "ok", "OK", 0),
-        ("age", &["--critical-time", "1d"], "critical", "CRITICAL", 2),
-    ] {
+    // Each mode its own --unreachable-state, every state in turn.
+    let given = [
+        ("warning", "WARNING", 1),
+        ("unknown", "UNKNOWN", 3),
+        ("ok", "OK", 0),
+        ("critical", "CRITICAL", 2),
+    ];
+    for (m, &(given, state, exit)) in every_mode().iter().zip(given.iter().cycle()) {
+        let (mode, args) = (m.name, if m.streak { &["-w", "5"][..] } else { m.needs });
         let mut cmd = command(&ws);
         cmd.args([
             "-H",
@@ -1154,16 +1155,15 @@ fn a_slow_gklm_times_out_in_every_mode_naming_the_request() {
     let sim = Simulator::start();
     sim.set_status_behavior(Behavior::Delay(Duration::from_secs(30)));
     let ws = Workspace::new();
-    for (mode, args, request) in [
-        ("running", &[][..], "backup status request timed out"),
-        ("needed", &[], "backup needed request timed out"),
-        ("result", &[], "backup result request timed out"),
-        (
-            "age",
-            &["--critical-time", "1d"],
-            "backup list request timed out",
-        ),
-    ] {
+    for &Mode {
+        name: mode,
+        needs: args,
+        what,
+        ..
+    } in every_mode()
+    {
+        let request = format!("{what} timed out");
+        let request = request.as_str();
         let r = check(&sim, &ws, mode, &[args, &["-t", "2"]].concat());
         r.expect("CRITICAL", 2).expect_text(request);
         // Well before the 30 s the simulator waits; generous for a loaded

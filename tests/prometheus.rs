@@ -12,6 +12,7 @@ use std::time::Duration;
 use check_gklm_backup::mode::MODES;
 
 use crate::util::engine::*;
+use crate::util::modes::every_mode;
 use crate::util::*;
 
 /// `promtool check metrics` on `text`: its exit status and what it said.
@@ -163,8 +164,9 @@ fn node_exporter_serves_what_the_cron_line_writes() {
     std::fs::create_dir_all(&textfiles).unwrap();
     // As the README's cron line: write a temporary file, then rename it,
     // so the collector never reads half a file. One file per mode.
-    for mode in ["running", "needed", "restore"] {
-        let r = prometheus_run(&sim, &ws, &["--mode", mode]);
+    for m in every_mode() {
+        let mode = m.name;
+        let r = prometheus_run(&sim, &ws, &[&["--mode", mode][..], m.needs].concat());
         let tmp = textfiles.join(format!("gklm_backup_{mode}.prom.tmp"));
         std::fs::write(&tmp, &r.stdout).unwrap();
         std::fs::rename(&tmp, textfiles.join(format!("gklm_backup_{mode}.prom"))).unwrap();
@@ -201,8 +203,14 @@ fn node_exporter_serves_what_the_cron_line_writes() {
     ] {
         assert!(metrics.contains(&line), "missing {line} in:\n{metrics}");
     }
-    assert!(metrics.contains("gklm_backup_needed{"), "{metrics}");
-    assert!(metrics.contains("gklm_backup_restore_phase{"), "{metrics}");
+    for m in every_mode() {
+        let label = format!("mode=\"{}\"", m.name);
+        assert!(
+            metrics.contains(&label),
+            "no sample of {}:\n{metrics}",
+            m.name
+        );
+    }
     assert!(
         metrics.contains("node_textfile_scrape_error 0"),
         "the collector refused a file:\n{metrics}"

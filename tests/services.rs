@@ -4,6 +4,7 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use crate::util::modes::{every_mode, taking};
 use crate::util::*;
 
 fn now() -> u64 {
@@ -11,14 +12,6 @@ fn now() -> u64 {
         .duration_since(UNIX_EPOCH)
         .unwrap()
         .as_secs()
-}
-
-/// Turn on the condition `mode` counts.
-fn condition(sim: &Simulator, mode: &str) {
-    match mode {
-        "running" => sim.set_running(true),
-        _ => sim.set_needed(true),
-    }
 }
 
 fn checks(r: &Run, mode: &str) -> u64 {
@@ -41,9 +34,10 @@ fn edit_state(ws: &Workspace, edit: impl FnOnce(&mut serde_json::Value)) {
 
 #[test]
 fn two_services_of_one_mode_never_count_each_others_checks() {
-    for mode in ["running", "needed"] {
+    for streak in taking("--max-gap") {
+        let mode = streak.name;
         let sim = Simulator::start();
-        condition(&sim, mode);
+        (streak.condition)(&sim, true);
         let ws = Workspace::new();
         let by_count = ["--mode", mode, "-w", "3"];
         let by_time = ["--mode", mode, "--critical-time", "4h"];
@@ -59,10 +53,9 @@ fn two_services_of_one_mode_never_count_each_others_checks() {
         // -w 3 warns from its own 4th check, not from the 4th of both.
         assert_eq!(states, ["OK", "OK", "OK", "WARNING"], "{mode}");
         // Whichever sees the condition end, ends it for both.
-        sim.set_running(false);
-        sim.set_needed(false);
+        (streak.condition)(&sim, false);
         run_with(&sim, &ws, &by_time).expect("OK", 0);
-        condition(&sim, mode);
+        (streak.condition)(&sim, true);
         let r = run_with(&sim, &ws, &by_count);
         assert_eq!(checks(&r, mode), 1, "{mode}: {}", r.stdout);
     }
@@ -104,9 +97,10 @@ fn options_that_judge_nothing_do_not_make_another_service() {
 
 #[test]
 fn a_new_threshold_keeps_the_time_since_the_condition_was_first_seen() {
-    for mode in ["running", "needed"] {
+    for streak in taking("--max-gap") {
+        let mode = streak.name;
         let sim = Simulator::start();
-        condition(&sim, mode);
+        (streak.condition)(&sim, true);
         let ws = Workspace::new();
         run_with(&sim, &ws, &["--mode", mode, "--critical-time", "8h"]).expect("OK", 0);
         // First seen five hours ago, last seen a minute ago.
@@ -141,9 +135,10 @@ fn a_new_threshold_keeps_the_time_since_the_condition_was_first_seen() {
 
 #[test]
 fn a_state_key_names_the_count_and_only_that_name_shares_it() {
-    for mode in ["running", "needed"] {
+    for streak in taking("--max-gap") {
+        let mode = streak.name;
         let sim = Simulator::start();
-        condition(&sim, mode);
+        (streak.condition)(&sim, true);
         let ws = Workspace::new();
         // The same name with other thresholds: one count (an operator who
         // tunes -w keeps the count).
@@ -186,11 +181,10 @@ fn an_invalid_state_key_is_a_usage_error_before_anything_is_sent() {
     run_with(&sim, &ws, &["--state-key", "-w"])
         .expect("UNKNOWN", 3)
         .expect_text("-w/--warning needs a value");
-    for mode in [
-        &["--mode", "result"][..],
-        &["--mode", "age", "--critical-time", "1d"],
-    ] {
-        let r = run_with(&sim, &ws, &[mode, &["--state-key", "k"]].concat());
+    let keyless = every_mode().iter().filter(|m| !m.takes("--state-key"));
+    for m in keyless {
+        let mode = &[&["--mode", m.name][..], m.needs].concat();
+        let r = run_with(&sim, &ws, &[mode, &["--state-key", "k"][..]].concat());
         r.expect("UNKNOWN", 3)
             .expect_text("--state-key means nothing for --mode");
     }

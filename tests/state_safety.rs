@@ -5,6 +5,7 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
+use crate::util::modes::{every_mode, taking};
 use crate::util::*;
 
 fn mode(path: &Path) -> u32 {
@@ -617,18 +618,22 @@ fn a_run_that_changes_nothing_does_not_rewrite_the_state_file() {
     use std::os::unix::fs::MetadataExt;
     let sim = Simulator::start();
     let ws = Workspace::new();
-    for mode in ["running", "needed", "result"] {
-        run_with(&sim, &ws, &["--mode", mode]).expect("OK", 0);
+    let every: Vec<Vec<&str>> = every_mode()
+        .iter()
+        .map(|m| [&["--mode", m.name][..], m.needs].concat())
+        .collect();
+    for mode in &every {
+        run_with(&sim, &ws, mode).expect("OK", 0);
     }
     let path = ws.state_files().remove(0);
     let inode = std::fs::metadata(&path).unwrap().ino();
-    for mode in ["running", "needed", "result", "running"] {
-        run_with(&sim, &ws, &["--mode", mode]).expect("OK", 0);
+    for mode in every.iter().chain(&every[..1]) {
+        run_with(&sim, &ws, mode).expect("OK", 0);
         // A rewrite renames a new file over the old one: a new inode.
         assert_eq!(
             std::fs::metadata(&path).unwrap().ino(),
             inode,
-            "{mode} rewrote it"
+            "{mode:?} rewrote it"
         );
     }
     sim.set_running(true);
@@ -706,7 +711,9 @@ fn a_streak_restarted_by_max_gap_says_so_on_the_first_line_in_running_and_needed
     sim.set_running(true);
     sim.set_needed(true);
     let ws = Workspace::new();
-    for (mode, verb) in [("running", "running"), ("needed", "needed")] {
+    sim.set_restore_phase(4);
+    for streak in taking("--max-gap") {
+        let (mode, verb) = (streak.name, streak.verb);
         let args = ["--mode", mode, "-w", "5", "-c", "8", "--max-gap", "10m"];
         for _ in 0..2 {
             run_with(&sim, &ws, &args).expect("OK", 0);
@@ -734,15 +741,16 @@ fn a_streak_restarted_by_max_gap_says_so_on_the_first_line_in_running_and_needed
 fn a_max_gap_shorter_than_a_minute_is_a_usage_error_before_anything_is_sent() {
     let sim = Simulator::start();
     let ws = Workspace::new();
-    for mode in ["running", "needed"] {
+    for mode in taking("--max-gap").iter().map(|m| m.name) {
         for gap in ["0", "1", "59", "59s", "0m", "0.9m"] {
             let r = run_with(&sim, &ws, &["--mode", mode, "--max-gap", gap]);
             r.expect("UNKNOWN", 3).expect_text("--max-gap");
         }
         run_with(&sim, &ws, &["--mode", mode, "--max-gap", "1m"]).expect("OK", 0);
     }
-    assert_eq!(sim.count("GET", "/backups/isrunning"), 1);
-    assert_eq!(sim.count("GET", "/backups/need"), 1);
+    for streak in taking("--max-gap") {
+        assert_eq!(sim.count("GET", streak.path), 1, "{}", streak.name);
+    }
     assert_eq!(sim.count("POST", "/ckms/login"), 1);
 }
 

@@ -2,6 +2,7 @@
 //! warning and critical (WARNING could never show), and `M` as a duration
 //! unit (minutes or months?). Exit 3, one line, nothing sent.
 
+use crate::util::modes::taking;
 use crate::util::*;
 
 fn refused(args: &[&str], needle: &str) {
@@ -23,8 +24,8 @@ fn accepted(args: &[&str]) {
 }
 
 #[test]
-fn inverted_count_thresholds_are_refused_in_running_and_needed() {
-    for mode in ["running", "needed"] {
+fn inverted_count_thresholds_are_refused_in_every_mode_that_takes_them() {
+    for mode in taking("--warning").iter().map(|m| m.name) {
         for (w, c) in [
             ("3", "2"),
             ("~:3", "~:2"),
@@ -44,7 +45,7 @@ fn inverted_count_thresholds_are_refused_in_running_and_needed() {
 
 #[test]
 fn a_warning_time_longer_than_the_critical_is_refused_in_every_mode_that_takes_both() {
-    for mode in ["running", "needed", "age"] {
+    for mode in taking("--warning-time").iter().map(|m| m.name) {
         refused(
             &[
                 "--mode",
@@ -77,16 +78,11 @@ fn a_warning_time_longer_than_the_critical_is_refused_in_every_mode_that_takes_b
 
 #[test]
 fn capital_m_is_refused_as_ambiguous_wherever_a_duration_is_given() {
-    for (mode, option) in [
-        ("running", "--warning-time"),
-        ("running", "--critical-time"),
-        ("running", "--max-gap"),
-        ("needed", "--warning-time"),
-        ("needed", "--critical-time"),
-        ("needed", "--max-gap"),
-        ("age", "--warning-time"),
-        ("age", "--critical-time"),
-    ] {
+    let durations = ["--warning-time", "--critical-time", "--max-gap"];
+    for (mode, option) in durations
+        .iter()
+        .flat_map(|&o| taking(o).into_iter().map(move |m| (m.name, o)))
+    {
         refused(
             &["--mode", mode, option, "90M"],
             "invalid duration '90M': 'M' is ambiguous (minutes or months); write m or min for minutes",

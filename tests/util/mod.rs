@@ -2,6 +2,7 @@
 //! `check_gklm_backup` binary against it.
 
 pub mod engine;
+pub mod modes;
 pub mod zabbix;
 
 use std::os::unix::fs::PermissionsExt;
