@@ -134,94 +134,201 @@ fn whole<'de, R: serde_json::de::Read<'de>>(
     mut input: serde_json::Deserializer<R>,
     list: Option<&'static ListShape>,
 ) -> serde_json::Result<Body> {
-    let body = match list {
-        None => Body::whole(Unique.deserialize(&mut input)?),
-        Some(shape) => {
-            let mut lists = Vec::new();
-            let json = match (Listed {
-                shape,
-                top: true,
-                lists: &mut lists,
-            })
-            .deserialize(&mut input)?
-            {
-                Taken::List(cells) => {
-                    lists.push(List {
-                        key: None,
-                        kept: shape.kept,
-                        cells,
-                    });
-                    Value::Array(Vec::new())
-                }
-                Taken::Value(json) => json,
-            };
-            Body { json, lists }
+    let mut lists = Vec::new();
+    let role = match list {
+        None => Role::Build,
+        Some(shape) => Role::Listed {
+            shape,
+            top: true,
+            lists: &mut lists,
+        },
+    };
+    let json = match Reader(role).deserialize(&mut input)? {
+        Read::List(cells) => {
+            let kept = list.map_or(&[][..], |shape| shape.kept);
+            lists.push(List {
+                key: None,
+                kept,
+                cells,
+            });
+            Value::Array(Vec::new())
         }
+        read => read.value(),
     };
     input.end()?;
-    Ok(body)
+    Ok(Body { json, lists })
 }
 
-/// A JSON value none of whose objects repeats a member, built as serde_json
-/// builds it.
-#[derive(Clone, Copy)]
-struct Unique;
+/// How a value is read, by where it sits.
+enum Role<'a> {
+    /// Built whole, as serde_json builds it, but that an object naming a
+    /// member twice is refused.
+    Build,
+    /// Read only to refuse a member named twice: what a list entry does
+    /// not keep.
+    Check,
+    /// A list entry: the members it keeps go to its cells, the rest is
+    /// checked.
+    Entry {
+        kept: &'static [&'static str],
+        cells: &'a mut [Option<Value>],
+    },
+    /// The answer (`top`), or a member of it that `ListShape::keys` names:
+    /// an array there is a list, taken out.
+    Listed {
+        shape: &'static ListShape,
+        top: bool,
+        lists: &'a mut Vec<List>,
+    },
+}
 
-impl<'de> DeserializeSeed<'de> for Unique {
-    type Value = Value;
+/// What a reading gives.
+enum Read {
+    Value(Value),
+    /// An array where a list may be: the cells of its entries.
+    List(Vec<Option<Value>>),
+    /// What is only checked, or kept in cells.
+    Nothing,
+}
 
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+impl Read {
+    /// The value `Role::Build` always gives (and a list member that held
+    /// no array).
+    fn value(self) -> Value {
+        match self {
+            Read::Value(value) => value,
+            Read::List(_) | Read::Nothing => Value::Null,
+        }
+    }
+}
+
+/// A value read in its `Role`.
+struct Reader<'a>(Role<'a>);
+
+impl Reader<'_> {
+    /// A scalar: built where values are, dropped where they are not.
+    fn scalar<E>(self, value: impl FnOnce() -> Value) -> Result<Read, E> {
+        Ok(match self.0 {
+            Role::Build | Role::Listed { .. } => Read::Value(value()),
+            Role::Check | Role::Entry { .. } => Read::Nothing,
+        })
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for Reader<'_> {
+    type Value = Read;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Read, D::Error> {
         d.deserialize_any(self)
     }
 }
 
-impl<'de> Visitor<'de> for Unique {
-    type Value = Value;
+impl<'de> Visitor<'de> for Reader<'_> {
+    type Value = Read;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("a JSON value")
     }
 
-    fn visit_bool<E: Error>(self, b: bool) -> Result<Value, E> {
-        Ok(Value::Bool(b))
+    fn visit_bool<E: Error>(self, b: bool) -> Result<Read, E> {
+        self.scalar(|| Value::Bool(b))
     }
 
-    fn visit_i64<E: Error>(self, n: i64) -> Result<Value, E> {
-        Ok(Value::Number(n.into()))
+    fn visit_i64<E: Error>(self, n: i64) -> Result<Read, E> {
+        self.scalar(|| Value::Number(n.into()))
     }
 
-    fn visit_u64<E: Error>(self, n: u64) -> Result<Value, E> {
-        Ok(Value::Number(n.into()))
+    fn visit_u64<E: Error>(self, n: u64) -> Result<Read, E> {
+        self.scalar(|| Value::Number(n.into()))
     }
 
-    fn visit_f64<E: Error>(self, n: f64) -> Result<Value, E> {
-        Ok(Number::from_f64(n).map_or(Value::Null, Value::Number))
+    fn visit_f64<E: Error>(self, n: f64) -> Result<Read, E> {
+        self.scalar(|| Number::from_f64(n).map_or(Value::Null, Value::Number))
     }
 
-    fn visit_str<E: Error>(self, s: &str) -> Result<Value, E> {
-        Ok(Value::String(s.to_string()))
+    fn visit_str<E: Error>(self, s: &str) -> Result<Read, E> {
+        self.scalar(|| Value::String(s.to_string()))
     }
 
-    fn visit_string<E: Error>(self, s: String) -> Result<Value, E> {
-        Ok(Value::String(s))
+    fn visit_string<E: Error>(self, s: String) -> Result<Read, E> {
+        self.scalar(|| Value::String(s))
     }
 
-    fn visit_unit<E: Error>(self) -> Result<Value, E> {
-        Ok(Value::Null)
+    fn visit_unit<E: Error>(self) -> Result<Read, E> {
+        self.scalar(|| Value::Null)
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, mut items: A) -> Result<Value, A::Error> {
-        let mut list = Vec::with_capacity(items.size_hint().unwrap_or(0).min(4096));
-        while let Some(item) = items.next_element_seed(Unique)? {
-            list.push(item);
+    fn visit_seq<A: SeqAccess<'de>>(self, mut items: A) -> Result<Read, A::Error> {
+        match self.0 {
+            Role::Build => {
+                let mut list = Vec::with_capacity(items.size_hint().unwrap_or(0).min(4096));
+                while let Some(item) = items.next_element_seed(Reader(Role::Build))? {
+                    list.push(item.value());
+                }
+                Ok(Read::Value(Value::Array(list)))
+            }
+            Role::Check | Role::Entry { .. } => {
+                while items.next_element_seed(Reader(Role::Check))?.is_some() {}
+                Ok(Read::Nothing)
+            }
+            Role::Listed { shape, .. } => {
+                let (kept, mut cells) = (shape.kept, Vec::new());
+                loop {
+                    let at = cells.len();
+                    cells.resize(at + kept.len(), None);
+                    let entry = Role::Entry {
+                        kept,
+                        cells: &mut cells[at..],
+                    };
+                    if items.next_element_seed(Reader(entry))?.is_none() {
+                        cells.truncate(at);
+                        return Ok(Read::List(cells));
+                    }
+                }
+            }
         }
-        Ok(Value::Array(list))
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut members: A) -> Result<Value, A::Error> {
-        object(&mut members, |_, members| {
-            Ok(Some(members.next_value_seed(Unique)?))
-        })
+    fn visit_map<A: MapAccess<'de>>(self, mut members: A) -> Result<Read, A::Error> {
+        let build = |_: &str, m: &mut A| Ok(Some(m.next_value_seed(Reader(Role::Build))?.value()));
+        match self.0 {
+            Role::Build | Role::Listed { top: false, .. } => {
+                object(&mut members, build).map(Read::Value)
+            }
+            Role::Check => checked(&mut members, |_, m| {
+                m.next_value_seed(Reader(Role::Check)).map(drop)
+            }),
+            Role::Entry { kept, cells } => checked(&mut members, |key, m| {
+                match kept.iter().position(|k| *k == key) {
+                    Some(i) => cells[i] = Some(m.next_value_seed(Reader(Role::Build))?.value()),
+                    None => m.next_value_seed(Reader(Role::Check)).map(drop)?,
+                }
+                Ok(())
+            }),
+            Role::Listed { shape, lists, .. } => object(&mut members, |key, m| {
+                if !shape.keys.iter().any(|k| key.eq_ignore_ascii_case(k)) {
+                    return build(key, m);
+                }
+                let listed = Role::Listed {
+                    shape,
+                    top: false,
+                    lists: &mut *lists,
+                };
+                Ok(Some(match m.next_value_seed(Reader(listed))? {
+                    Read::List(cells) => {
+                        let key = Some(key.to_string());
+                        lists.push(List {
+                            key,
+                            kept: shape.kept,
+                            cells,
+                        });
+                        Value::Array(Vec::new())
+                    }
+                    read => read.value(),
+                }))
+            })
+            .map(Read::Value),
+        }
     }
 }
 
@@ -252,241 +359,20 @@ fn object<'de, A: MapAccess<'de>>(
     Ok(Value::Object(map))
 }
 
-/// What a place that may hold a list held.
-enum Taken {
-    /// An array: the cells of its entries.
-    List(Vec<Option<Value>>),
-    Value(Value),
-}
-
-/// The answer (`top`), or a member of it named by `ListShape::keys`: an
-/// array there is a list, taken out.
-struct Listed<'l> {
-    shape: &'static ListShape,
-    top: bool,
-    lists: &'l mut Vec<List>,
-}
-
-impl<'de> DeserializeSeed<'de> for Listed<'_> {
-    type Value = Taken;
-
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Taken, D::Error> {
-        d.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for Listed<'_> {
-    type Value = Taken;
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a JSON value")
-    }
-
-    fn visit_bool<E: Error>(self, b: bool) -> Result<Taken, E> {
-        Unique.visit_bool(b).map(Taken::Value)
-    }
-
-    fn visit_i64<E: Error>(self, n: i64) -> Result<Taken, E> {
-        Unique.visit_i64(n).map(Taken::Value)
-    }
-
-    fn visit_u64<E: Error>(self, n: u64) -> Result<Taken, E> {
-        Unique.visit_u64(n).map(Taken::Value)
-    }
-
-    fn visit_f64<E: Error>(self, n: f64) -> Result<Taken, E> {
-        Unique.visit_f64(n).map(Taken::Value)
-    }
-
-    fn visit_str<E: Error>(self, s: &str) -> Result<Taken, E> {
-        Unique.visit_str(s).map(Taken::Value)
-    }
-
-    fn visit_string<E: Error>(self, s: String) -> Result<Taken, E> {
-        Unique.visit_string(s).map(Taken::Value)
-    }
-
-    fn visit_unit<E: Error>(self) -> Result<Taken, E> {
-        Unique.visit_unit().map(Taken::Value)
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut items: A) -> Result<Taken, A::Error> {
-        let mut cells = Vec::new();
-        let kept = self.shape.kept;
-        while items
-            .next_element_seed(Kept {
-                kept,
-                cells: &mut cells,
-            })?
-            .is_some()
-        {}
-        Ok(Taken::List(cells))
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut members: A) -> Result<Taken, A::Error> {
-        if !self.top {
-            return Unique.visit_map(members).map(Taken::Value);
+/// An object whose members are read by `member` and not kept in a map:
+/// its names are remembered only to refuse one given twice.
+fn checked<'de, A: MapAccess<'de>>(
+    members: &mut A,
+    mut member: impl FnMut(&str, &mut A) -> Result<(), A::Error>,
+) -> Result<Read, A::Error> {
+    let mut names = Names::default();
+    while let Some(key) = members.next_key_seed(Name)? {
+        if !names.add(key.clone()) {
+            return Err(A::Error::custom(twice(&key)));
         }
-        let (shape, lists) = (self.shape, self.lists);
-        object(&mut members, |key, members| {
-            if !shape.keys.iter().any(|k| key.eq_ignore_ascii_case(k)) {
-                return Ok(Some(members.next_value_seed(Unique)?));
-            }
-            let listed = Listed {
-                shape,
-                top: false,
-                lists: &mut *lists,
-            };
-            Ok(Some(match members.next_value_seed(listed)? {
-                Taken::List(cells) => {
-                    let key = Some(key.to_string());
-                    lists.push(List {
-                        key,
-                        kept: shape.kept,
-                        cells,
-                    });
-                    Value::Array(Vec::new())
-                }
-                Taken::Value(value) => value,
-            }))
-        })
-        .map(Taken::Value)
+        member(&key, members)?;
     }
-}
-
-/// One entry of a list: its kept members pushed to `cells` (None for those
-/// it lacks; all None for an entry that is no object), the rest read, to
-/// refuse a member named twice, but not kept.
-struct Kept<'c> {
-    kept: &'static [&'static str],
-    cells: &'c mut Vec<Option<Value>>,
-}
-
-impl<'de> DeserializeSeed<'de> for Kept<'_> {
-    type Value = ();
-
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        let at = self.cells.len();
-        self.cells.resize(at + self.kept.len(), None);
-        d.deserialize_any(KeptVisitor {
-            kept: self.kept,
-            cells: &mut self.cells[at..],
-        })
-    }
-}
-
-struct KeptVisitor<'c> {
-    kept: &'static [&'static str],
-    cells: &'c mut [Option<Value>],
-}
-
-impl<'de> Visitor<'de> for KeptVisitor<'_> {
-    type Value = ();
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a JSON value")
-    }
-
-    fn visit_bool<E: Error>(self, _: bool) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_i64<E: Error>(self, _: i64) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_u64<E: Error>(self, _: u64) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_f64<E: Error>(self, _: f64) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_str<E: Error>(self, _: &str) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_unit<E: Error>(self) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, items: A) -> Result<(), A::Error> {
-        Unkept.visit_seq(items)
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut members: A) -> Result<(), A::Error> {
-        let mut names = Names::default();
-        while let Some(key) = members.next_key_seed(Name)? {
-            if !names.add(key.clone()) {
-                return Err(A::Error::custom(twice(&key)));
-            }
-            match self.kept.iter().position(|k| *k == key) {
-                Some(i) => self.cells[i] = Some(members.next_value_seed(Unique)?),
-                None => members.next_value_seed(Unkept)?,
-            }
-        }
-        Ok(())
-    }
-}
-
-/// A value read only to refuse a member named twice in it.
-struct Unkept;
-
-impl<'de> DeserializeSeed<'de> for Unkept {
-    type Value = ();
-
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for Unkept {
-    type Value = ();
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a JSON value")
-    }
-
-    fn visit_bool<E: Error>(self, _: bool) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_i64<E: Error>(self, _: i64) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_u64<E: Error>(self, _: u64) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_f64<E: Error>(self, _: f64) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_str<E: Error>(self, _: &str) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_unit<E: Error>(self) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut items: A) -> Result<(), A::Error> {
-        while items.next_element_seed(Unkept)?.is_some() {}
-        Ok(())
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut members: A) -> Result<(), A::Error> {
-        let mut names = Names::default();
-        while let Some(key) = members.next_key_seed(Name)? {
-            if !names.add(key.clone()) {
-                return Err(A::Error::custom(twice(&key)));
-            }
-            members.next_value_seed(Unkept)?;
-        }
-        Ok(())
-    }
+    Ok(Read::Nothing)
 }
 
 /// A member name, borrowed from the body where it needs no unescaping.
