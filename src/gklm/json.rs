@@ -51,7 +51,10 @@ impl Body {
 
     /// Every text of the answer, for scrubbing.
     pub fn values_mut(&mut self) -> impl Iterator<Item = &mut Value> {
-        let cells = self.lists.iter_mut().flat_map(|l| l.cells.iter_mut());
+        let cells = self
+            .lists
+            .iter_mut()
+            .flat_map(|l| l.entries.cells.iter_mut());
         std::iter::once(&mut self.json).chain(cells.flatten())
     }
 }
@@ -62,36 +65,69 @@ impl Body {
 pub struct List {
     pub key: Option<String>,
     kept: &'static [&'static str],
-    /// `kept.len()` cells an entry, None where it lacks the member.
+    entries: Entries,
+}
+
+/// The entries of a list: for each, where its `kept.len()` cells begin
+/// (None where it lacks the member), or `KEEPS_NOTHING` for one that keeps
+/// nothing (no object, or none of the members): one word, not a row of
+/// cells, so that `[0,0,...]` costs no more than a list of backups.
+#[derive(Clone, Debug, Default, PartialEq)]
+struct Entries {
+    rows: Vec<u32>,
     cells: Vec<Option<Value>>,
+}
+
+/// The row of an entry that keeps nothing. A row is at most a third of an
+/// 8 MiB body's bytes, far below it.
+const KEEPS_NOTHING: u32 = u32::MAX;
+
+impl Entries {
+    /// Keep the cells from `at` as the next entry's row, or drop them if
+    /// they hold nothing.
+    fn close_row(&mut self, at: usize) {
+        match u32::try_from(at) {
+            Ok(row) if self.cells[at..].iter().any(Option::is_some) => self.rows.push(row),
+            _ => {
+                self.cells.truncate(at);
+                self.rows.push(KEEPS_NOTHING);
+            }
+        }
+    }
 }
 
 impl List {
     pub fn len(&self) -> usize {
-        self.cells.len() / self.kept.len().max(1)
+        self.entries.rows.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.cells.is_empty()
+        self.entries.rows.is_empty()
     }
 
     /// An answer that is one entry, as a list of it.
     pub fn one(entry: &Map<String, Value>, kept: &'static [&'static str]) -> List {
-        let cells = kept.iter().map(|k| entry.get(*k).cloned()).collect();
+        let mut entries = Entries {
+            rows: Vec::new(),
+            cells: kept.iter().map(|k| entry.get(*k).cloned()).collect(),
+        };
+        entries.close_row(0);
         List {
             key: None,
             kept,
-            cells,
+            entries,
         }
     }
 
     pub fn entries(&self) -> impl Iterator<Item = ListEntry<'_>> {
-        self.cells
-            .chunks(self.kept.len().max(1))
-            .map(|cells| ListEntry {
-                kept: self.kept,
-                cells,
-            })
+        let Entries { rows, cells } = &self.entries;
+        rows.iter().map(move |&row| ListEntry {
+            kept: self.kept,
+            cells: match row {
+                KEEPS_NOTHING => &[],
+                row => &cells[row as usize..][..self.kept.len()],
+            },
+        })
     }
 }
 
@@ -106,7 +142,7 @@ impl<'a> ListEntry<'a> {
     /// The member `name`, if the entry has it and it is kept.
     pub fn get(&self, name: &str) -> Option<&'a Value> {
         let at = self.kept.iter().position(|k| *k == name)?;
-        self.cells[at].as_ref()
+        self.cells.get(at)?.as_ref()
     }
 }
 
@@ -144,12 +180,12 @@ fn whole<'de, R: serde_json::de::Read<'de>>(
         },
     };
     let json = match Reader(role).deserialize(&mut input)? {
-        Read::List(cells) => {
+        Read::List(entries) => {
             let kept = list.map_or(&[][..], |shape| shape.kept);
             lists.push(List {
                 key: None,
                 kept,
-                cells,
+                entries,
             });
             Value::Array(Vec::new())
         }
@@ -185,8 +221,8 @@ enum Role<'a> {
 /// What a reading gives.
 enum Read {
     Value(Value),
-    /// An array where a list may be: the cells of its entries.
-    List(Vec<Option<Value>>),
+    /// An array where a list may be: its entries.
+    List(Entries),
     /// What is only checked, or kept in cells.
     Nothing,
 }
@@ -272,18 +308,19 @@ impl<'de> Visitor<'de> for Reader<'_> {
                 Ok(Read::Nothing)
             }
             Role::Listed { shape, .. } => {
-                let (kept, mut cells) = (shape.kept, Vec::new());
+                let (kept, mut entries) = (shape.kept, Entries::default());
                 loop {
-                    let at = cells.len();
-                    cells.resize(at + kept.len(), None);
+                    let at = entries.cells.len();
+                    entries.cells.resize(at + kept.len(), None);
                     let entry = Role::Entry {
                         kept,
-                        cells: &mut cells[at..],
+                        cells: &mut entries.cells[at..],
                     };
                     if items.next_element_seed(Reader(entry))?.is_none() {
-                        cells.truncate(at);
-                        return Ok(Read::List(cells));
+                        entries.cells.truncate(at);
+                        return Ok(Read::List(entries));
                     }
+                    entries.close_row(at);
                 }
             }
         }
@@ -315,12 +352,12 @@ impl<'de> Visitor<'de> for Reader<'_> {
                     lists: &mut *lists,
                 };
                 Ok(Some(match m.next_value_seed(Reader(listed))? {
-                    Read::List(cells) => {
+                    Read::List(entries) => {
                         let key = Some(key.to_string());
                         lists.push(List {
                             key,
                             kept: shape.kept,
-                            cells,
+                            entries,
                         });
                         Value::Array(Vec::new())
                     }
@@ -589,6 +626,14 @@ mod tests {
         let bare = listed(r#"[{"status":"x"}]"#).unwrap();
         assert_eq!(bare.json, Value::Array(Vec::new()));
         assert_eq!((bare.lists[0].key.clone(), bare.lists[0].len()), (None, 1));
+        // An entry that keeps nothing costs one word, not a row of cells.
+        let sparse = listed(r#"[0,{},{"x":1},"s",{"status":"a"},[]]"#).unwrap();
+        let list = &sparse.lists[0];
+        assert_eq!(list.len(), 6);
+        assert_eq!(list.entries.cells.len(), SHAPE.kept.len(), "one row");
+        let statuses: Vec<_> = list.entries().map(|e| e.get("status")).collect();
+        assert_eq!(statuses[4], Some(&Value::from("a")));
+        assert_eq!(statuses.iter().flatten().count(), 1);
         let object = listed(r#"{"backups":{"status":"x"}}"#).unwrap();
         assert!(object.lists.is_empty());
         assert_eq!(object.json["backups"]["status"], "x");
