@@ -327,7 +327,7 @@ impl<'de> Visitor<'de> for Reader<'_> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut members: A) -> Result<Read, A::Error> {
-        let build = |_: &str, m: &mut A| Ok(Some(m.next_value_seed(Reader(Role::Build))?.value()));
+        let build = |_: &str, m: &mut A| Ok(m.next_value_seed(Reader(Role::Build))?.value());
         match self.0 {
             Role::Build | Role::Listed { top: false, .. } => {
                 object(&mut members, build).map(Read::Value)
@@ -351,7 +351,7 @@ impl<'de> Visitor<'de> for Reader<'_> {
                     top: false,
                     lists: &mut *lists,
                 };
-                Ok(Some(match m.next_value_seed(Reader(listed))? {
+                Ok(match m.next_value_seed(Reader(listed))? {
                     Read::List(entries) => {
                         let key = Some(key.to_string());
                         lists.push(List {
@@ -362,18 +362,18 @@ impl<'de> Visitor<'de> for Reader<'_> {
                         Value::Array(Vec::new())
                     }
                     read => read.value(),
-                }))
+                })
             })
             .map(Read::Value),
         }
     }
 }
 
-/// An object, each member's value read by `value` (None: nothing to keep),
-/// or the number serde_json's `arbitrary_precision` hands over as one.
+/// An object, each member's value read by `value`, or the number
+/// serde_json's `arbitrary_precision` hands over as one.
 fn object<'de, A: MapAccess<'de>>(
     members: &mut A,
-    mut value: impl FnMut(&str, &mut A) -> Result<Option<Value>, A::Error>,
+    mut value: impl FnMut(&str, &mut A) -> Result<Value, A::Error>,
 ) -> Result<Value, A::Error> {
     let mut map = Map::new();
     let mut first = true;
@@ -383,9 +383,7 @@ fn object<'de, A: MapAccess<'de>>(
             let number = Number::from_str(&text).map_err(A::Error::custom)?;
             return Ok(Value::Number(number));
         }
-        let Some(read) = value(&key, members)? else {
-            continue;
-        };
+        let read = value(&key, members)?;
         match map.entry(key.into_owned()) {
             Entry::Vacant(new) => {
                 new.insert(read);
