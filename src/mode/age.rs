@@ -530,8 +530,13 @@ fn keys_of(map: &serde_json::Map<String, Value>) -> String {
     format!("keys {}", keys.join(", "))
 }
 
+/// A member's name for a message: scrubbed before it is cut, as all
+/// server text (a cut secret is no longer recognised).
 fn truncate_key(key: &str) -> String {
-    key.chars().take(30).collect()
+    crate::output::secret::scrub_server_text(key)
+        .chars()
+        .take(30)
+        .collect()
 }
 
 /// An entry's creation time from `timestamp`, else from the stamp in
@@ -862,5 +867,14 @@ mod tests {
         let r = m.judge(&only_bad, T);
         assert_eq!(r.state, State::Unknown);
         assert!(r.summary.contains("\"yesterday\""), "{}", r.summary);
+    }
+
+    #[test]
+    fn a_member_named_like_a_long_secret_is_scrubbed_before_it_is_cut() {
+        let password = "Tr0ub4dor&3 horse battery staple and more words";
+        let _s = crate::output::secret::Secret::new(password.into());
+        let err = read(&json!({ password: 1, "code": "0" })).unwrap_err();
+        assert!(err.contains("'****'"), "{err}");
+        assert!(!err.contains("Tr0ub"), "{err}");
     }
 }
