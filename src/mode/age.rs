@@ -404,14 +404,9 @@ static LIST_SHAPE: ListShape = ListShape {
 };
 
 /// Read the list: a bare array of entries, an object holding one under a
-/// list key, or one entry. An object that reports an error is GKLM's
-/// error, never "no backup found".
-pub fn read(body: &Value) -> Result<Listing, String> {
-    let body = crate::gklm::json::parse(body.to_string().as_bytes(), Some(&LIST_SHAPE))?;
-    read_in(&body, None)
-}
-
-/// [`read`], with times written without a zone read in `zone`.
+/// list key, or one entry; times written without a zone are read in
+/// `zone`. An object that reports an error is GKLM's error, never "no
+/// backup found".
 pub fn read_in(body: &Body, zone: Option<&Zone>) -> Result<Listing, String> {
     let one;
     let list = match &body.json {
@@ -582,6 +577,12 @@ mod tests {
     use super::*;
 
     const DAY: u64 = 86_400;
+
+    /// `body` as GKLM would send it, read as the mode reads it.
+    fn read(body: &Value) -> Result<Listing, String> {
+        let body = crate::gklm::json::parse(body.to_string().as_bytes(), Some(&LIST_SHAPE))?;
+        read_in(&body, None)
+    }
     // 2016-01-23T22:42:20Z
     const T: u64 = 1_453_588_940;
 

@@ -118,7 +118,6 @@ mod tests {
     use super::*;
     use crate::mode::History;
     use crate::mode::streak::seen_for as streak;
-    use crate::mode::threshold::Range;
     use crate::mode::threshold::Thresholds;
 
     /// The mode with these thresholds, judging a status as main would.
@@ -156,11 +155,7 @@ mod tests {
 
     fn with(w: &str, c: &str) -> Running {
         Running {
-            thresholds: Thresholds {
-                warning: Some(Range::parse(w).unwrap()),
-                critical: Some(Range::parse(c).unwrap()),
-                ..Thresholds::default()
-            },
+            thresholds: Thresholds::both(w, c),
         }
     }
 

@@ -510,17 +510,8 @@ pub(crate) fn seen_for(checks: u64, since: u64) -> History {
 #[cfg(test)]
 mod bookkeeping {
     use super::*;
-    use crate::mode::threshold::Range;
 
     const DAY: u64 = 86_400;
-
-    fn thresholds(w: &str, c: &str) -> Thresholds {
-        Thresholds {
-            warning: Some(Range::parse(w).unwrap()),
-            critical: Some(Range::parse(c).unwrap()),
-            ..Thresholds::default()
-        }
-    }
 
     fn seen(streak: Streak) -> Observed {
         Observed {
@@ -677,7 +668,7 @@ mod bookkeeping {
 
     #[test]
     fn w2_c4_gives_ok_ok_warning_warning_critical() {
-        let t = thresholds("2", "4");
+        let t = Thresholds::both("2", "4");
         let mut sighting = None;
         let mut states = Vec::new();
         for i in 0..5 {
@@ -696,7 +687,7 @@ mod bookkeeping {
             since: Some(0),
             last: Some(1000),
         };
-        let v = judge_streak(&seen(s), 1083, &thresholds("3", "10"), "running");
+        let v = judge_streak(&seen(s), 1083, &Thresholds::both("3", "10"), "running");
         assert_eq!(v.state, State::Warning);
         assert_eq!(v.detail, "running for 4 checks, 18m 3s, -w 3 crossed");
     }
@@ -729,7 +720,7 @@ mod bookkeeping {
     fn a_restarted_streak_says_so_in_the_detail() {
         let (old, _) = observe_all(A, &[0, 1000]);
         let (_, observed) = Sighting::observe(old.as_ref(), A, true, 1000 + 660, 600);
-        let v = judge_streak(&observed, 1660, &thresholds("3", "10"), "running");
+        let v = judge_streak(&observed, 1660, &Thresholds::both("3", "10"), "running");
         assert_eq!(v.state, State::Ok);
         assert_eq!(
             v.detail,

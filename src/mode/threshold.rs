@@ -322,32 +322,36 @@ fn crossed(
     by_count.into_iter().chain(by_time).collect()
 }
 
+/// `-w w -c c`, for the tests of every module that judges by thresholds.
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    const DAY: u64 = 86_400;
-
-    fn both(w: &str, c: &str) -> Thresholds {
+impl Thresholds {
+    pub(crate) fn both(w: &str, c: &str) -> Thresholds {
         Thresholds {
             warning: Some(Range::parse(w).unwrap()),
             critical: Some(Range::parse(c).unwrap()),
             ..Thresholds::default()
         }
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DAY: u64 = 86_400;
 
     #[test]
     fn the_service_key_is_the_normalised_thresholds_and_max_gap() {
         let t = Thresholds {
             warning_time: Some(600),
-            ..both("+3", "0:6e0")
+            ..Thresholds::both("+3", "0:6e0")
         };
         assert_eq!(
             t.service_key(DAY),
             "warning=3 critical=6 warning_time=600 max_gap=86400"
         );
         assert_eq!(
-            both("3", "6").service_key(DAY),
+            Thresholds::both("3", "6").service_key(DAY),
             "warning=3 critical=6 max_gap=86400"
         );
         assert_ne!(t.service_key(DAY), t.service_key(DAY + 1));
