@@ -23,9 +23,8 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::Instant;
 
-use gklm_simulator::{Cert, Config, PASSWORD, Simulator, USER, answers};
+use gklm_simulator::{Cert, Config, PASSWORD, Simulator, USER, answers, measure};
 
 const PLUGINS: &str = "/usr/lib/nagios/plugins";
 const RUNNING: &str = "(d) check_gklm_backup -u, cached session";
@@ -95,7 +94,7 @@ fn main() {
     let mut samples: BTreeMap<&str, Samples> = BTreeMap::new();
     for v in variants.iter_mut() {
         // Warm up: page cache, the remembered prefix, the cached session.
-        measure(&mut v.command);
+        measure::cost(&mut v.command);
     }
     let mut peaks: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
     for _ in 0..rounds.min(5) {
@@ -109,16 +108,19 @@ fn main() {
         for v in variants.iter_mut() {
             sim.clear_log();
             long.iter().for_each(Simulator::clear_log);
-            let (ok, cpu, wall, rss) = measure(&mut v.command);
+            let cost = measure::cost(&mut v.command);
             let s = samples.entry(v.name).or_default();
-            s.cpu_ms.push(cpu);
-            s.wall_ms.push(wall);
-            s.rss_kib = peaks.get(v.name).cloned().unwrap_or_else(|| vec![rss]);
+            s.cpu_ms.push(cost.cpu_ms);
+            s.wall_ms.push(cost.wall_ms);
+            s.rss_kib = peaks
+                .get(v.name)
+                .cloned()
+                .unwrap_or_else(|| vec![cost.max_rss_kib]);
             s.requests.push(
                 (sim.requests().len() + long.iter().map(|l| l.requests().len()).sum::<usize>())
                     as f64,
             );
-            if !ok {
+            if !cost.succeeded {
                 s.failures += 1;
             }
         }
@@ -305,43 +307,15 @@ fn long_list_variant(name: &'static str, check: &Path, long: &Simulator, work: &
 /// The peak RSS of one run of `cmd`, in KiB, as GNU time (a small process
 /// of its own) sees it; None without /usr/bin/time (package `time`).
 fn peak_rss(cmd: &Command, work: &Path) -> Option<f64> {
-    let out = work.join("peak-rss");
-    let mut timed = Command::new("/usr/bin/time");
+    measure::gnu_time()?;
+    let report = work.join("peak-rss");
+    let mut timed = measure::under_gnu_time(cmd, &report);
     timed
-        .args(["-f", "%M", "-o"])
-        .arg(&out)
-        .arg(cmd.get_program())
-        .args(cmd.get_args())
-        .env_clear()
-        .envs(cmd.get_envs().filter_map(|(k, v)| Some((k, v?))))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    timed.status().ok()?;
-    std::fs::read_to_string(&out).ok()?.trim().parse().ok()
-}
-
-/// Run once; (succeeded, cpu ms, wall ms, peak RSS KiB) from wait4's rusage.
-/// That RSS holds this process's own at the child's exec: see `peak_rss`.
-fn measure(cmd: &mut Command) -> (bool, f64, f64, f64) {
-    let started = Instant::now();
-    // Reaped by wait4 below, which also yields the child's own rusage.
-    #[allow(clippy::zombie_processes)]
-    let child = cmd
         .stdout(Stdio::null())
         .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn");
-    let pid = child.id() as libc::pid_t;
-    let mut status = 0;
-    // SAFETY: rusage is plain data; wait4 fills it for our own child.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-    let wall = started.elapsed().as_secs_f64() * 1000.0;
-    assert_eq!(waited, pid, "wait4 failed");
-    let ms = |t: libc::timeval| t.tv_sec as f64 * 1000.0 + t.tv_usec as f64 / 1000.0;
-    let cpu = ms(usage.ru_utime) + ms(usage.ru_stime);
-    let ok = libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0;
-    (ok, cpu, wall, usage.ru_maxrss as f64)
+        .status()
+        .ok()?;
+    measure::peak_rss_kib(&report).map(|kib| kib as f64)
 }
 
 fn median(values: &[f64]) -> f64 {

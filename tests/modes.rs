@@ -1,15 +1,13 @@
-//! `--mode needed|result|age` end to end, and what the four modes share (one
+//! `--mode needed|result|age` end to end, and what the modes share (one
 //! session, one state file with a streak per mode, the failure behaviour):
 //! the real binary against the simulator over HTTPS.
 
-use std::path::Path;
-use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use gklm_simulator::answers;
+use gklm_simulator::{answers, measure};
 
 use crate::util::modes::{Mode, every_mode};
 use crate::util::*;
@@ -723,32 +721,6 @@ fn a_list_of_ten_thousand_backups_is_read_and_judged_well_within_the_timeout() {
     assert!(r.elapsed < Duration::from_secs(5), "took {:?}", r.elapsed);
 }
 
-/// User and system CPU of one run of `cmd` in ms, from wait4: the child's
-/// own, whatever the other tests running beside it cost.
-fn cpu_ms(cmd: &mut Command) -> f64 {
-    // Reaped by wait4 below, which also yields the child's own rusage.
-    #[allow(clippy::zombie_processes)]
-    let child = cmd
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn the check");
-    let pid = child.id() as libc::pid_t;
-    let mut status = 0;
-    // SAFETY: rusage is plain data; wait4 fills it for our own child, which
-    // it also reaps.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    assert_eq!(unsafe { libc::wait4(pid, &mut status, 0, &mut usage) }, pid);
-    assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0);
-    let ms = |t: libc::timeval| t.tv_sec as f64 * 1000.0 + t.tv_usec as f64 / 1000.0;
-    ms(usage.ru_utime) + ms(usage.ru_stime)
-}
-
-/// A long list costs what reading it costs. Scrubbing secrets out of each
-/// of its 50,000 texts one by one once made 10,000 entries cost 26 times a
-/// one-entry check in a release build, 240 times in a debug one; one look
-/// per text now tells that it holds none (about 6 and 28 times). CPU time, not wall time, and a ratio
-/// of medians measured side by side: a busy machine slows both alike.
 #[test]
 fn a_long_list_costs_about_what_parsing_it_costs() {
     let one = Simulator::start();
@@ -758,7 +730,11 @@ fn a_long_list_costs_about_what_parsing_it_costs() {
     let args = ["--mode", "age", "--critical-time", "1d", "-t", "30"];
     let median = |sim: &Simulator| {
         let mut runs: Vec<f64> = (0..5)
-            .map(|_| cpu_ms(login_command(sim, &ws).args(args)))
+            .map(|_| {
+                let cost = measure::cost(login_command(sim, &ws).args(args));
+                assert!(cost.succeeded);
+                cost.cpu_ms
+            })
             .collect();
         runs.sort_by(f64::total_cmp);
         runs[2]
@@ -783,7 +759,7 @@ const LONG_LIST_RATIO: f64 = if cfg!(debug_assertions) { 24.0 } else { 6.0 };
 /// process would record the test process's memory as its peak.
 #[test]
 fn a_list_of_eight_mib_is_read_in_64_mb() {
-    if !Path::new("/usr/bin/time").exists() {
+    if measure::gnu_time().is_none() {
         let why = "needs GNU time (/usr/bin/time, Debian package time)";
         assert!(std::env::var_os("CI").is_none(), "{why}");
         eprintln!("SKIPPED a_list_of_eight_mib_is_read_in_64_mb: {why}");
@@ -805,21 +781,11 @@ fn a_list_of_eight_mib_is_read_in_64_mb() {
         );
         sim.set_backup_list(&list);
         let report = ws.path().join("peak");
-        let check = login_command(&sim, &ws);
-        let mut timed = Command::new("/usr/bin/time");
-        timed
-            .args(["-f", "%M", "-o"])
-            .arg(&report)
-            .arg(check.get_program())
-            .args(check.get_args())
-            .args(["--mode", "age", "--critical-time", "1d", "-t", "10"])
-            .env_clear()
-            .envs(check.get_envs().filter_map(|(k, v)| Some((k, v?))));
-        let r = run(&mut timed);
+        let mut check = login_command(&sim, &ws);
+        check.args(["--mode", "age", "--critical-time", "1d", "-t", "10"]);
+        let r = run(&mut measure::under_gnu_time(&check, &report));
         r.expect_text(backups);
-        // GNU time says first if the exit code was not 0: the last line.
-        let text = std::fs::read_to_string(&report).unwrap();
-        let kib: u64 = text.lines().last().unwrap().trim().parse().unwrap();
+        let kib = measure::peak_rss_kib(&report).unwrap();
         assert!(kib <= 64 * 1000, "{backups}: peak RSS {kib} KiB");
     }
 }

@@ -20,6 +20,7 @@ use openssl::ssl::{HandshakeError, Ssl, SslAcceptor, SslStream, SslVerifyMode, S
 
 pub mod answers;
 mod certs;
+pub mod measure;
 
 use certs::make_acceptor;
 
