@@ -145,15 +145,17 @@ fn message(report: &Report, max: usize) -> String {
     // Where long perfdata leaves little room, the summary gives up words
     // before the reason does, down to about its message id; a reason that
     // would not fit even so is cut, after the summary's first words.
-    let room = max.saturating_sub(printable(reason, max).len() + 1);
+    // Scrubbed and cleaned once; only the cuts differ.
+    let (summary, reason) = (safe(&report.summary), safe(reason));
+    let room = max.saturating_sub(shorten(&reason, max).len() + 1);
     let floor = if (ID_FLOOR..SUMMARY_FLOOR).contains(&room) {
         room
     } else {
         SUMMARY_FLOOR
     };
-    let floor = floor.min(printable(&report.summary, max).len());
-    let reason = printable(reason, max.saturating_sub(floor + 1));
-    let summary = printable(&report.summary, max.saturating_sub(reason.len() + 1));
+    let floor = floor.min(shorten(&summary, max).len());
+    let reason = shorten(&reason, max.saturating_sub(floor + 1));
+    let summary = shorten(&summary, max.saturating_sub(reason.len() + 1));
     let joined = format!("{summary} {reason}");
     shorten(joined.trim(), max)
 }
@@ -189,7 +191,12 @@ fn help_text(text: &str) -> String {
 /// Any text on its way out: secrets scrubbed before anything reshapes or
 /// cuts it, then made safe, then cut to `max` bytes.
 pub fn printable(text: &str, max: usize) -> String {
-    shorten(&clean(&secret::redact(text)), max)
+    shorten(&safe(text), max)
+}
+
+/// A text scrubbed of secrets, then made fit for one line; not yet cut.
+fn safe(text: &str) -> String {
+    clean(&secret::redact(text))
 }
 
 #[cfg(test)]
