@@ -41,14 +41,6 @@ pub struct Body {
 }
 
 impl Body {
-    /// JSON without lists taken out.
-    pub fn whole(json: Value) -> Body {
-        Body {
-            json,
-            lists: Vec::new(),
-        }
-    }
-
     /// Every text of the answer, for scrubbing.
     pub fn values_mut(&mut self) -> impl Iterator<Item = &mut Value> {
         let cells = self
