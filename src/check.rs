@@ -6,6 +6,7 @@
 //! `history`; the process around it (arguments, watchdog, printing, exit)
 //! is main's, so every rule here is tested without the binary.
 
+use std::fmt::Display;
 use std::time::{Duration, Instant};
 
 use crate::gklm::api::Server;
@@ -65,26 +66,57 @@ impl Check<'_> {
             started_with,
             observation: answer.as_ref().ok().and_then(|a| observation(config, a)),
         };
+        // Keeping the history may outlast -t (a slow disk, a hung mount):
+        // GKLM's answer still decides, as with a file that cannot be kept.
+        let provisional = verdict(
+            &answer,
+            history_for_judging(&before, &None, &learnt, now),
+            now,
+        );
+        let late = NotKeptInTime(config.timeout);
+        watchdog::settle(&history_lost(config, provisional, &late, &Trace::new(0)));
         // Never overwrite what could not be used.
         let merge_by = merge_deadline(config, self.deadline);
         let kept = before
             .as_ref()
             .ok()
             .map(|b| remember(&file, b, &learnt, &key, merge_by, now, trace));
-        end_unkept_session(self.server, &fetched, &learnt, &kept, trace);
-        let report = match answer {
-            Ok(answer) => {
-                let history = history_for_judging(&before, &kept, &learnt, now);
-                note_restart(&history, trace);
-                note_dropped(&history, trace);
-                answer.judge(history, now)
-            }
-            Err(report) => *report,
-        };
-        match kept {
-            Some(Err(e)) => history_lost(config, report, &e, trace),
-            _ => report,
+        let history = history_for_judging(&before, &kept, &learnt, now);
+        if answer.is_ok() {
+            note_restart(&history, trace);
+            note_dropped(&history, trace);
         }
+        let report = verdict(&answer, history, now);
+        let report = match &kept {
+            Some(Err(e)) => history_lost(config, report, e, trace),
+            _ => report,
+        };
+        // Logging out cannot change the result either.
+        watchdog::settle(&report);
+        end_unkept_session(self.server, &fetched, &learnt, &kept, trace);
+        report
+    }
+}
+
+/// The plugin result of GKLM's answer, judged with `history`; or the
+/// failure that kept it from being judged.
+fn verdict(answer: &Result<Reading<'_>, Box<Report>>, history: History, now: u64) -> Report {
+    match answer {
+        Ok(answer) => answer.judge(history, now),
+        Err(failure) => (**failure).clone(),
+    }
+}
+
+/// Why the history was not kept when the alarm ends the run keeping it.
+struct NotKeptInTime(Duration);
+
+impl std::fmt::Display for NotKeptInTime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "the state file was not kept within -t {}s",
+            self.0.as_secs_f64()
+        )
     }
 }
 
@@ -203,7 +235,7 @@ fn history_for_judging(
 
 /// History that could not be kept: fatal when a threshold needs it (the
 /// count must never freeze silently), else a note at -v.
-fn history_lost(config: &Config, report: Report, e: &HistoryError, trace: &Trace) -> Report {
+fn history_lost(config: &Config, report: Report, e: &dyn Display, trace: &Trace) -> Report {
     if config.mode.needs_history() && report.error.is_none() {
         report.without_history(&e.to_string())
     } else {

@@ -18,7 +18,7 @@ use check_gklm_backup::output::report::Report;
 use check_gklm_backup::output::state::State;
 use check_gklm_backup::output::trace::Trace;
 use check_gklm_backup::settings::{self, Config, Environment, TrustChoice};
-use check_gklm_backup::watchdog;
+use check_gklm_backup::watchdog::{self, Moment};
 
 fn main() {
     let started = Instant::now();
@@ -122,7 +122,8 @@ fn usage_printer(format: Format, mode: &'static str, now: u64) -> Printer {
 /// Arm the backstop for `-t`. A step that talks to GKLM names its URL and
 /// times out in `--unreachable-state`; a local step (a password file on a
 /// hung mount, a FIFO, the state file) has none and is UNKNOWN: GKLM is not
-/// to blame, and `--unreachable-state ok` must not hide it.
+/// to blame, and `--unreachable-state ok` must not hide it. Once the run has
+/// settled its result, that result is what the alarm prints.
 fn start_watchdog(
     printer: &Printer,
     config: &Config,
@@ -136,27 +137,27 @@ fn start_watchdog(
     let timeout = config.timeout;
     let secs = timeout.as_secs_f64();
     let left = watchdog::fires_after(timeout, started.elapsed());
-    watchdog::start(left, move |step, url| {
-        let (state, why) = if url.is_empty() {
-            (
+    watchdog::start(left, move |moment| {
+        let report = match moment {
+            Moment::Settled(result) => result.clone(),
+            Moment::Step(step, "") => Report::failure(
                 State::Unknown,
                 format!(
                     "{step} timed out after {secs}s; is a file blocked (a FIFO, a hung mount)?"
                 ),
-            )
-        } else {
-            (
+            ),
+            Moment::Step(step, url) => Report::failure(
                 unreachable,
                 format!(
                     "{step} timed out after {secs}s ({url}); GKLM is slow or unreachable, or raise -t"
                 ),
-            )
+            ),
         };
-        let report = Report::failure(state, why).with_fields(fields);
+        let report = report.with_fields(fields);
         watchdog::Outcome {
             // What the run really took, a little past -t.
             text: printer.render(&report, (timeout + watchdog::GRACE).as_secs_f64()),
-            code: state.exit_code(),
+            code: report.state.exit_code(),
         }
     })
 }
@@ -167,11 +168,16 @@ fn start_early_watchdog(printer: &Printer) -> Result<(), watchdog::StartError> {
     let printer = printer.clone();
     let secs = printer.timeout;
     let fires_after = watchdog::fires_after(Duration::from_secs_f64(secs), Duration::ZERO);
-    watchdog::start(fires_after, move |step, _| {
-        let report = Report::failure(State::Unknown, format!("{step} timed out after {secs}s"));
+    watchdog::start(fires_after, move |moment| {
+        let report = match moment {
+            Moment::Settled(result) => result.clone(),
+            Moment::Step(step, _) => {
+                Report::failure(State::Unknown, format!("{step} timed out after {secs}s"))
+            }
+        };
         watchdog::Outcome {
             text: printer.render(&report, fires_after.as_secs_f64()),
-            code: State::Unknown.exit_code(),
+            code: report.state.exit_code(),
         }
     })?;
     watchdog::set_step("reading the command line", "");

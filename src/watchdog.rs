@@ -17,7 +17,10 @@
 //!
 //! Requests carry their own deadline and normally report a timeout
 //! themselves; the alarm fires `GRACE` after the deadline only if they did
-//! not. Whoever claims the output first prints the one result:
+//! not. Once the run knows its result ([`settle`]), what is left (keeping
+//! the history, logging out) can no longer change GKLM's verdict: should
+//! the alarm fire then, it prints that result, not a step that timed out.
+//! Whoever claims the output first prints the one result:
 //! - the watchdog: it writes its result only while stdout takes it, for at
 //!   most `LAST_CALL`, then exits with that result's code;
 //! - the run itself: the alarm keeps firing every `LAST_CALL`; if the run is
@@ -29,6 +32,8 @@ use std::fmt;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicI64, AtomicPtr, Ordering};
 use std::time::Duration;
+
+use crate::output::report::Report;
 
 /// Time the watchdog leaves the run to report its own timeout.
 pub const GRACE: Duration = Duration::from_millis(200);
@@ -76,8 +81,18 @@ impl std::error::Error for StartError {
     }
 }
 
-/// Renders the timeout result for a step and URL.
-type Render = Box<dyn Fn(&'static str, &str) -> Outcome + Send + Sync>;
+/// Where the run is when the alarm would fire.
+#[derive(Clone, Copy, Debug)]
+pub enum Moment<'a> {
+    /// A step of the run, and the GKLM URL it talks to ("" for a local
+    /// step: a file, the state file).
+    Step(&'static str, &'a str),
+    /// The run's result is known; only its upkeep is left.
+    Settled(&'a Report),
+}
+
+/// Renders the timeout result for a moment of the run.
+type Render = Box<dyn Fn(Moment<'_>) -> Outcome + Send + Sync>;
 
 /// `Outcome` as the handler reads it: bytes to write, newline included.
 struct Prepared {
@@ -103,6 +118,8 @@ const WATCHDOG: i32 = -2;
 static FIRES_AT_MS: AtomicI64 = AtomicI64::new(i64::MAX);
 /// Set when an alarm found the run writing its own result.
 static RUN_WAS_WRITING: AtomicBool = AtomicBool::new(false);
+/// Set by `settle`: later steps no longer replace the prepared result.
+static SETTLED: AtomicBool = AtomicBool::new(false);
 
 /// Claim the right to print the result whose exit code is `exit_code`.
 /// Only the first caller gets `true`. Should writing it block past the
@@ -119,7 +136,7 @@ pub fn claim_output(exit_code: i32) -> bool {
 /// again, it re-arms the alarm with the new time and result.
 pub fn start(
     after: Duration,
-    render: impl Fn(&'static str, &str) -> Outcome + Send + Sync + 'static,
+    render: impl Fn(Moment<'_>) -> Outcome + Send + Sync + 'static,
 ) -> Result<(), StartError> {
     // Armed again once `-t` is known: the new result and time replace the
     // first (which covered reading the command line).
@@ -168,12 +185,27 @@ pub fn start(
 }
 
 /// Record what the run is doing now: the timeout result is rendered for it.
+/// After `settle`, a step changes nothing: its timeout is not the result.
 pub fn set_step(step: &'static str, url: &str) {
+    if !SETTLED.load(Ordering::SeqCst) {
+        prepare(Moment::Step(step, url));
+    }
+}
+
+/// Record the run's result, known before its upkeep (keeping the history,
+/// logging out): should that outlast the timeout, the alarm prints it.
+/// Called again, the newer result replaces the older.
+pub fn settle(result: &Report) {
+    SETTLED.store(true, Ordering::SeqCst);
+    prepare(Moment::Settled(result));
+}
+
+fn prepare(moment: Moment<'_>) {
     let render = RENDER.lock().unwrap_or_else(|p| p.into_inner());
     let Some(render) = render.as_ref() else {
         return;
     };
-    let Outcome { text, code } = render(step, url);
+    let Outcome { text, code } = render(moment);
     let mut bytes = text.into_bytes();
     bytes.push(b'\n');
     let prepared = Box::into_raw(Box::new(Prepared { bytes, code }));

@@ -532,3 +532,90 @@ fn state_that_cannot_be_saved_is_unknown_only_where_a_threshold_needs_it() {
         }
     }
 }
+
+/// Keeping the history can outlast `-t` (a hung mount, a frozen file
+/// system, a disk a loaded machine makes slow) once GKLM has answered. The
+/// answer then still decides, as with a file that cannot be written: the
+/// alarm prints GKLM's result, UNKNOWN only where a threshold needs the
+/// history; never "writing the state file timed out".
+#[test]
+fn a_state_file_kept_past_the_timeout_costs_only_the_history_in_every_mode() {
+    use crate::util::disk::{FrozenDisk, waits_in_the_kernel};
+    let test = "a_state_file_kept_past_the_timeout_costs_only_the_history_in_every_mode";
+    let ws = Workspace::new();
+    let Some(mut disk) = FrozenDisk::mount(test, ws.path().join("disk")) else {
+        return;
+    };
+    const SECONDS: u64 = 3;
+    let timeout = SECONDS.to_string();
+    // (mode, answer, thresholds, state, exit code, text)
+    type Case = (
+        &'static Mode,
+        String,
+        &'static [&'static str],
+        &'static str,
+        i32,
+        String,
+    );
+    let mut cases: Vec<Case> = Vec::new();
+    for mode in every_mode() {
+        let fine = (mode.fine)();
+        cases.push((mode, fine, &[], "OK", 0, String::new()));
+        if mode.streak {
+            let lost = format!(
+                "thresholds cannot be applied: the state file was not kept within -t {SECONDS}s"
+            );
+            let seen = mode.seen.to_string();
+            cases.push((mode, seen, &["-w", "3"], "UNKNOWN", 3, lost));
+        }
+    }
+    let sims: Vec<Simulator> = cases
+        .iter()
+        .map(|(_, body, ..)| answering(Behavior::json(200, body)))
+        .collect();
+    disk.freeze();
+    let started = std::time::Instant::now();
+    let children: Vec<_> = cases
+        .iter()
+        .zip(&sims)
+        .enumerate()
+        .map(|(i, ((mode, _, thresholds, ..), sim))| {
+            let state = disk.dir.join(format!("{i}.json"));
+            login_command(sim, &ws)
+                .args(["--mode", mode.name, "-t", &timeout])
+                .args(mode.needs)
+                .args(*thresholds)
+                .arg("--state-file")
+                .arg(state)
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("spawn")
+        })
+        .collect();
+    // Every run is held writing its state file, and its alarm is due,
+    // before the file system thaws and lets the alarm be handled.
+    let held = crate::util::engine::wait_for(Duration::from_secs(60), || {
+        children
+            .iter()
+            .all(|c| waits_in_the_kernel(c.id()))
+            .then_some(())
+    });
+    let due = Duration::from_secs(SECONDS) + Duration::from_secs(1);
+    std::thread::sleep(due.saturating_sub(started.elapsed()));
+    disk.thaw();
+    let runs: Vec<Run> = children
+        .into_iter()
+        .map(|c| Run::of(c.wait_with_output().expect("wait"), started))
+        .collect();
+    for ((mode, _, thresholds, state, code, text), r) in cases.iter().zip(&runs) {
+        let context = format!("--mode {} {thresholds:?}: {}", mode.name, r.stdout);
+        assert!(
+            held.is_some(),
+            "not every run reached the state file: {context}"
+        );
+        expect(r, mode, state, *code, &[text]);
+        assert!(!r.stdout.contains("timed out"), "{context}");
+        assert_eq!(r.stdout.lines().count(), 1, "{context}");
+    }
+}

@@ -1,6 +1,7 @@
 //! Shared by the integration tests: the simulator and a way to run the real
 //! `check_gklm_backup` binary against it.
 
+pub mod disk;
 pub mod engine;
 pub mod modes;
 pub mod zabbix;
@@ -29,7 +30,7 @@ pub struct Run {
 
 impl Run {
     /// What a finished child left, `elapsed` since it was started.
-    fn of(out: std::process::Output, started: Instant) -> Run {
+    pub fn of(out: std::process::Output, started: Instant) -> Run {
         Run {
             code: out.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
