@@ -110,7 +110,7 @@ fn verdict(answer: &Result<Reading<'_>, Box<Report>>, history: History, now: u64
 /// Why the history was not kept when the alarm ends the run keeping it.
 struct NotKeptInTime(Duration);
 
-impl std::fmt::Display for NotKeptInTime {
+impl Display for NotKeptInTime {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,

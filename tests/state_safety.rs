@@ -818,25 +818,26 @@ fn a_slow_gklm_exchange_of_one_run_makes_no_other_run_of_the_target_wait() {
     wait_until("the slow login to reach GKLM", || {
         sim.count("POST", "/ckms/login") == 1
     });
-    // Meanwhile every mode, with or without history, answers in time.
-    for (mode, args) in [
-        ("result", &[][..]),
-        ("age", &["--critical-time", "2d"]),
-        ("needed", &["-w", "5"]),
-        ("running", &["--critical-time", "4h"]),
-    ] {
+    // Meanwhile every mode, with history (its condition seen, -w 7) and
+    // without, answers in time.
+    for mode in every_mode() {
+        (mode.condition)(&sim, true);
+        let history: &[&str] = if mode.streak { &["-w", "7"] } else { &[] };
         let r = run(login_command(&sim, &ws)
-            .args(["--mode", mode, "-t", "4"])
-            .args(args));
+            .args(["--mode", mode.name, "-t", "4"])
+            .args(mode.needs)
+            .args(history));
         r.expect("OK", 0);
         assert!(
             r.elapsed < Duration::from_secs(4),
-            "{mode} took {:?}",
+            "{} took {:?}",
+            mode.name,
             r.elapsed
         );
         assert!(
             slow.try_wait().unwrap().is_none(),
-            "the slow run ended before {mode} ran: nothing was tested"
+            "the slow run ended before {} ran: nothing was tested",
+            mode.name
         );
     }
     let out = slow.wait_with_output().unwrap();
@@ -845,15 +846,11 @@ fn a_slow_gklm_exchange_of_one_run_makes_no_other_run_of_the_target_wait() {
     assert!(text.contains("(running for 2 checks, "), "{text}");
     // What the others saved meanwhile is still there beside the slow run's.
     let state = ws.state_json();
-    assert_eq!(
-        state["streaks"]["running"]["services"]["warning=5 max_gap=86400"]["checks"],
-        2
-    );
-    assert_eq!(
-        state["streaks"]["running"]["services"]["critical_time=14400 max_gap=86400"]["checks"],
-        1
-    );
-    assert_eq!(checks_in(&state, "needed"), Some(1));
+    let checks = |mode: &str, key: &str| state["streaks"][mode]["services"][key]["checks"].clone();
+    assert_eq!(checks("running", "warning=5 max_gap=86400"), 2, "{state}");
+    for mode in every_mode().iter().filter(|m| m.streak) {
+        assert_eq!(checks(mode.name, "warning=7 max_gap=86400"), 1, "{state}");
+    }
 }
 
 /// Hold the lock of the workspace's one state file, as a stuck run would.
@@ -880,16 +877,11 @@ fn a_busy_lock_at_the_end_costs_a_mode_without_history_only_a_note() {
     // session to keep, which the busy lock does not let it.
     sim.forget_sessions();
     sim.clear_log();
-    for (mode, args) in [
-        ("result", &[][..]),
-        ("age", &["--critical-time", "2d"]),
-        ("running", &[]),
-        ("needed", &["--max-gap", "2d"]),
-    ] {
+    for mode in every_mode() {
         let r = run_with(
             &sim,
             &ws,
-            &[&["--mode", mode, "-t", "2", "-v"], args].concat(),
+            &[&["--mode", mode.name, "-t", "2", "-v"], mode.needs].concat(),
         );
         r.expect("OK", 0)
             .within_timeout_of_2s()
@@ -897,19 +889,23 @@ fn a_busy_lock_at_the_end_costs_a_mode_without_history_only_a_note() {
         assert!(!r.first_line().contains("lock"), "{}", r.stdout);
     }
     // The sessions that could not be kept are not left open in GKLM.
-    assert_eq!(sim.count("POST", "/ckms/login"), 4);
-    assert_eq!(sim.count("DELETE", "/ckms/logout"), 4);
+    let runs = every_mode().len();
+    assert_eq!(sim.count("POST", "/ckms/login"), runs);
+    assert_eq!(sim.count("DELETE", "/ckms/logout"), runs);
     // Where a threshold needs the history, it is UNKNOWN, and says why.
-    sim.set_running(true);
-    for args in [
-        &["-w", "5"][..],
-        &["--mode", "needed", "--critical-time", "1d"],
-    ] {
-        let r = run_with(&sim, &ws, &[&["-t", "2"], args].concat());
-        r.expect("UNKNOWN", 3)
-            .within_timeout_of_2s()
-            .expect_text("the thresholds cannot be applied")
-            .expect_text("held the lock");
+    for mode in every_mode().iter().filter(|m| m.streak) {
+        (mode.condition)(&sim, true);
+        for threshold in [&["-w", "5"][..], &["--critical-time", "1d"]] {
+            let r = run_with(
+                &sim,
+                &ws,
+                &[&["--mode", mode.name, "-t", "2"], threshold].concat(),
+            );
+            r.expect("UNKNOWN", 3)
+                .within_timeout_of_2s()
+                .expect_text("the thresholds cannot be applied")
+                .expect_text("held the lock");
+        }
     }
     drop(lock);
     let after = std::fs::read_to_string(ws.state_files().remove(0)).unwrap();
@@ -923,33 +919,32 @@ fn fifty_simultaneous_runs_of_every_mode_and_service_lose_no_count() {
     sim.set_running(true);
     sim.set_needed(true);
     let ws = Workspace::new();
-    let kinds: [(&str, &[&str], Option<&str>); 7] = [
-        ("running", &["-w", "60"], Some("warning=60 max_gap=86400")),
-        (
-            "running",
-            &["--critical-time", "4h"],
-            Some("critical_time=14400 max_gap=86400"),
-        ),
-        (
-            "running",
-            &["-w", "60", "--state-key", "named"],
-            Some("named"),
-        ),
-        ("needed", &["-w", "60"], Some("warning=60 max_gap=86400")),
-        (
-            "needed",
-            &["--warning-time", "1d"],
-            Some("warning_time=86400 max_gap=86400"),
-        ),
-        ("result", &[], None),
-        ("age", &["--critical-time", "2d"], None),
-    ];
+    // Every mode; each streak mode as three services: two of its keys from
+    // the thresholds, one named.
+    let mut kinds: Vec<(&str, Vec<&str>, Option<&str>)> = Vec::new();
+    for mode in every_mode() {
+        (mode.condition)(&sim, true);
+        if !mode.streak {
+            kinds.push((mode.name, mode.needs.to_vec(), None));
+            continue;
+        }
+        for (args, key) in [
+            (&["-w", "60"][..], "warning=60 max_gap=86400"),
+            (
+                &["--critical-time", "4h"],
+                "critical_time=14400 max_gap=86400",
+            ),
+            (&["-w", "60", "--state-key", "named"], "named"),
+        ] {
+            kinds.push((mode.name, [mode.needs, args].concat(), Some(key)));
+        }
+    }
     let next = AtomicUsize::new(0);
     let runs = run_concurrently(50, || {
-        let (mode, args, _) = kinds[next.fetch_add(1, Ordering::SeqCst) % kinds.len()];
+        let (mode, args, _) = &kinds[next.fetch_add(1, Ordering::SeqCst) % kinds.len()];
         let mut cmd = login_command(&sim, &ws);
         // A generous bound: fifty runs share two cores.
-        cmd.args(["--mode", mode, "-t", "60"]).args(args);
+        cmd.args(["--mode", *mode, "-t", "60"]).args(args);
         cmd
     });
     let state = ws.state_json();
@@ -971,22 +966,10 @@ fn fifty_simultaneous_runs_of_every_mode_and_service_lose_no_count() {
             "{mode} {key}: {state}"
         );
     }
-    assert_eq!(
-        state["streaks"]["running"]["services"]
-            .as_object()
-            .unwrap()
-            .len(),
-        3,
-        "{state}"
-    );
-    assert_eq!(
-        state["streaks"]["needed"]["services"]
-            .as_object()
-            .unwrap()
-            .len(),
-        2,
-        "{state}"
-    );
+    for mode in every_mode().iter().filter(|m| m.streak) {
+        let services = state["streaks"][mode.name]["services"].as_object();
+        assert_eq!(services.map(|s| s.len()), Some(3), "{state}");
+    }
     assert_eq!(
         sim.count("POST", "/ckms/login") - sim.count("DELETE", "/ckms/logout"),
         1,
