@@ -68,13 +68,13 @@ impl Check<'_> {
         };
         // Keeping the history may outlast -t (a slow disk, a hung mount):
         // GKLM's answer still decides, as with a file that cannot be kept.
-        let provisional = verdict(
-            &answer,
-            history_for_judging(&before, &None, &learnt, now),
-            now,
-        );
-        let late = NotKeptInTime(config.timeout);
-        watchdog::settle(&history_lost(config, provisional, &late, &Trace::new(0)));
+        // Only a run that will lock or write the file needs it in advance.
+        if before.as_ref().is_ok_and(|b| !learns_nothing(b, &learnt)) {
+            let history = history_for_judging(&before, &None, &learnt, now);
+            let provisional = verdict(&answer, history, now);
+            let late = NotKeptInTime(config.timeout);
+            watchdog::settle(&history_lost(config, provisional, &late, &Trace::new(0)));
+        }
         // Never overwrite what could not be used.
         let merge_by = merge_deadline(config, self.deadline);
         let kept = before
