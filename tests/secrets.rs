@@ -466,3 +466,52 @@ fn a_session_id_echoed_url_encoded_html_escaped_or_json_escaped_never_shows() {
         }
     }
 }
+
+// ------------------------------------------------------- a backup list's cells
+
+/// A list's cells are kept raw and scrubbed only when quoted, before the
+/// quote is cut: each cell `--mode age` can quote (an unfinished entry's
+/// status, an unclassified one's, an unreadable entry's times), holding
+/// the password plain or escaped across the cut, is masked wherever it
+/// shows.
+#[test]
+fn a_password_in_a_backup_lists_cells_never_shows_wherever_the_quote_is_cut() {
+    let sim = Simulator::start();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    for echo in [PASSWORD.to_string(), PASSWORD.replace('-', "&#45;")] {
+        // A quote is cut at 77 bytes of JSON: the echo starts before the
+        // cut by each length from 5 bytes to all of it.
+        for before_cut in 5..=echo.len() {
+            let cell = |head: &str| {
+                let pad = 77 - 1 - head.len() - before_cut;
+                format!("{head}{}{echo} end", ".".repeat(pad))
+            };
+            let list = serde_json::json!([
+                {"timestamp": now - 3 * 86_400, "status": "found"},
+                {"timestamp": now - 60, "status": cell("failed ")},
+                {"timestamp": now - 30, "status": cell("archiviert ")},
+                {"timestamp": cell("at "), "backupFilePath": cell("/b/")},
+            ]);
+            sim.set_status_behavior(Behavior::json(200, &list.to_string()));
+            for format in MODES {
+                let ws = Workspace::new();
+                let r = run(login_command(&sim, &ws)
+                    .args(["-t", "5", "--mode", "age", "--critical-time", "1d", "-vvv"])
+                    .args(format));
+                let seen = visible(&r);
+                for quoted in ["\"failed .", "\"archiviert .", "\"at .", "\"/b/."] {
+                    assert!(seen.contains(quoted), "{quoted:?} ({format:?}):\n{seen}");
+                }
+                for shown in [&echo[..5], &PASSWORD[..5]] {
+                    assert!(
+                        !seen.contains(shown),
+                        "{shown:?} shows ({before_cut} bytes before the cut, {format:?}):\n{seen}"
+                    );
+                }
+            }
+        }
+    }
+}

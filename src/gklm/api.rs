@@ -3,7 +3,6 @@
 //! a `GklmError` that says which step failed and why; what the JSON means is
 //! the mode's business.
 
-use std::borrow::Cow;
 use std::fmt;
 
 use attohttpc::Method;
@@ -327,24 +326,10 @@ fn parse_json(body: &[u8], list: Option<&'static ListShape>) -> Result<Body, Str
 }
 
 /// Every text in GKLM's answer with secrets scrubbed, before any mode can
-/// quote, cut or reshape it. In place and without recursion; a text with
-/// nothing to scrub (nearly every text of a long backup list) is left as it
-/// is, after one look.
+/// quote, cut or reshape it; but for its lists' cells, which are scrubbed
+/// when one is quoted (`ListEntry::quote`).
 fn scrub_strings(mut body: Body) -> Body {
-    let scrubber = secret::Scrubber::new();
-    let mut pending: Vec<&mut Value> = body.values_mut().collect();
-    while let Some(v) = pending.pop() {
-        match v {
-            Value::String(s) => {
-                if let Cow::Owned(scrubbed) = scrubber.server_text(s) {
-                    *s = scrubbed;
-                }
-            }
-            Value::Array(items) => pending.extend(items.iter_mut()),
-            Value::Object(map) => pending.extend(map.values_mut()),
-            _ => {}
-        }
-    }
+    secret::Scrubber::new().json(&mut body.json);
     body
 }
 

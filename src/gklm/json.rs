@@ -33,22 +33,13 @@ pub struct ListShape {
 
 /// A 200 answer as read: its JSON, but for the lists its `ListShape`
 /// names, which are taken out (an empty array stays where each was) and
-/// kept in `lists`.
+/// kept in `lists`. The lists' cells are kept as GKLM wrote them, secrets
+/// and all: a mode reads every cell of tens of thousands, and prints one
+/// or two, which `ListEntry::quote` scrubs first.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Body {
     pub json: Value,
     pub lists: Vec<List>,
-}
-
-impl Body {
-    /// Every text of the answer, for scrubbing.
-    pub fn values_mut(&mut self) -> impl Iterator<Item = &mut Value> {
-        let cells = self
-            .lists
-            .iter_mut()
-            .flat_map(|l| l.entries.cells.iter_mut());
-        std::iter::once(&mut self.json).chain(cells.flatten())
-    }
 }
 
 /// A list taken out of an answer: the member that held it, as written
@@ -131,10 +122,30 @@ pub struct ListEntry<'a> {
 }
 
 impl<'a> ListEntry<'a> {
-    /// The member `name`, if the entry has it and it is kept.
+    /// The member `name`, if the entry has it and it is kept: raw, to be
+    /// read, never printed.
     pub fn get(&self, name: &str) -> Option<&'a Value> {
         let at = self.kept.iter().position(|k| *k == name)?;
         self.cells.get(at)?.as_ref()
+    }
+
+    /// The member `name` for a message: its secrets scrubbed, then its
+    /// JSON quoted whole up to 80 bytes; `none` where it is absent.
+    pub fn quote(&self, name: &str) -> String {
+        let Some(raw) = self.get(name) else {
+            return "none".into();
+        };
+        let mut value = raw.clone();
+        crate::output::secret::Scrubber::new().json(&mut value);
+        let text = value.to_string();
+        if text.len() <= 80 {
+            return text;
+        }
+        let mut end = 77;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        format!("{}...", &text[..end])
     }
 }
 

@@ -11,7 +11,7 @@ use crate::gklm::transport::BodyLimit;
 use crate::mode::reader::{self, Code, Vocabulary};
 use crate::mode::threshold::Thresholds;
 use crate::mode::threshold::{check_order, human_duration};
-use crate::mode::timestamp;
+use crate::mode::timestamp::{self, Unread};
 use crate::mode::zone::Zone;
 use crate::mode::{Answer, History, Kind, ModeOptions, Question};
 use crate::output::report::{Metric, Report};
@@ -85,13 +85,13 @@ pub struct Doubtful {
 }
 
 /// What an entry's `status` says of the backup.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Finished {
     Yes,
     /// A failure or a backup not yet done: never the newest backup.
-    No(String),
-    /// A status the check cannot classify, quoted.
-    Unsure(String),
+    No,
+    /// A status the check cannot classify.
+    Unsure,
 }
 
 /// Words of a status that report a failure or an unfinished backup.
@@ -147,19 +147,18 @@ const FINISHED_WORDS: &[&str] = &[
 
 /// Classify an entry's `status`: absent, an I id or a finished word is a
 /// backup; an E or W id, or a word of failure or progress, is not.
-fn finished(entry: ListEntry) -> Finished {
-    let quoted = |v: &Value| truncated(v);
-    match entry.get("status") {
+fn finished(status: Option<&Value>) -> Finished {
+    match status {
         None | Some(Value::Null) | Some(Value::Bool(true)) => Finished::Yes,
         Some(Value::String(s)) if s.trim().is_empty() => Finished::Yes,
-        Some(v @ Value::Bool(false)) => Finished::No(quoted(v)),
-        Some(v @ Value::String(s)) => {
+        Some(Value::Bool(false)) => Finished::No,
+        Some(Value::String(s)) => {
             let ids = message_ids(s);
             if ids
                 .iter()
                 .any(|id| matches!(reader::severity(id), Some('E' | 'W')))
             {
-                return Finished::No(quoted(v));
+                return Finished::No;
             }
             // Words in any case; walked again rather than collected, as
             // a list holds tens of thousands of statuses.
@@ -172,16 +171,16 @@ fn finished(entry: ListEntry) -> Finished {
                 .zip(words().skip(1))
                 .any(|(a, b)| a.eq_ignore_ascii_case("not") && b.eq_ignore_ascii_case("found"));
             if negated || words().any(|w| among(w, UNFINISHED_WORDS)) {
-                return Finished::No(quoted(v));
+                return Finished::No;
             }
             let all_known = words().all(|w| among(w, FINISHED_WORDS) || among(w, &ids));
             if !ids.is_empty() || (all_known && words().next().is_some()) {
                 Finished::Yes
             } else {
-                Finished::Unsure(quoted(v))
+                Finished::Unsure
             }
         }
-        Some(other) => Finished::Unsure(quoted(other)),
+        Some(_) => Finished::Unsure,
     }
 }
 
@@ -426,40 +425,49 @@ pub fn read_in(body: &Body, zone: Option<&Zone>) -> Result<Listing, String> {
         }
         other => return Err(format!("expected a list of backups, got {}", brief(other))),
     };
-    let mut listing = Listing {
-        backups: list.len(),
-        times: Vec::new(),
-        unreadable: None,
-        unfinished: None,
-        unclassified: None,
-    };
+    // The entries to quote are only known at the end: quoted (and so
+    // scrubbed) once, not for each entry that is newer than the last.
+    let mut times = Vec::new();
+    let mut unreadable = None;
+    let (mut unfinished, mut unclassified) = (None, None);
     // Entries mostly repeat one status: classified once while it repeats.
     let mut last: Option<(Option<&Value>, Finished)> = None;
     for entry in list.entries() {
-        let newer =
-            |slot: &Option<Doubtful>, time: u64| slot.as_ref().is_none_or(|d| d.time < time);
         let status = entry.get("status");
-        let done = match &last {
-            Some((seen, done)) if *seen == status => done.clone(),
-            _ => last.insert((status, finished(entry))).1.clone(),
+        let done = match last {
+            Some((seen, done)) if seen == status => done,
+            _ => last.insert((status, finished(status))).1,
+        };
+        let newer = |slot: &Option<(u64, ListEntry)>, time: u64| {
+            slot.as_ref().is_none_or(|(seen, _)| *seen < time)
         };
         match (done, entry_time(entry, zone)) {
-            (Finished::Yes, Ok(t)) => listing.times.push(t),
+            (Finished::Yes, Ok(t)) => times.push(t),
             // An unfinished entry's time only matters to say it is skipped.
-            (Finished::No(_), Err(_)) => {}
-            (Finished::No(status), Ok(time)) if newer(&listing.unfinished, time) => {
-                listing.unfinished = Some(Doubtful { time, status });
+            (Finished::No, Err(_)) => {}
+            (Finished::No, Ok(time)) if newer(&unfinished, time) => {
+                unfinished = Some((time, entry));
             }
-            (Finished::Unsure(status), Ok(time)) if newer(&listing.unclassified, time) => {
-                listing.unclassified = Some(Doubtful { time, status });
+            (Finished::Unsure, Ok(time)) if newer(&unclassified, time) => {
+                unclassified = Some((time, entry));
             }
-            (Finished::No(_) | Finished::Unsure(_), Ok(_)) => {}
-            (_, Err(raw)) => {
-                listing.unreadable.get_or_insert(raw);
+            (Finished::No | Finished::Unsure, Ok(_)) => {}
+            (_, Err(why)) => {
+                unreadable.get_or_insert((entry, why));
             }
         }
     }
-    Ok(listing)
+    let doubtful = |(time, entry): (u64, ListEntry)| Doubtful {
+        time,
+        status: entry.quote("status"),
+    };
+    Ok(Listing {
+        backups: list.len(),
+        times,
+        unreadable: unreadable.map(|(entry, why)| unreadable_time(entry, &why)),
+        unfinished: unfinished.map(doubtful),
+        unclassified: unclassified.map(doubtful),
+    })
 }
 
 /// An object carrying an entry's fields and no list is one entry.
@@ -535,8 +543,8 @@ fn truncate_key(key: &str) -> String {
 }
 
 /// An entry's creation time from `timestamp`, else from the stamp in
-/// `backupFilePath`; otherwise the raw values, for quoting.
-fn entry_time(entry: ListEntry, zone: Option<&Zone>) -> Result<u64, String> {
+/// `backupFilePath`; otherwise why `timestamp` was not read, if it is there.
+fn entry_time(entry: ListEntry, zone: Option<&Zone>) -> Result<u64, Option<Unread>> {
     let field = |name: &str| entry.get(name).filter(|v| !v.is_null());
     let stamped = field("timestamp").map(|t| timestamp::read(t, zone));
     if let Some(Ok(t)) = stamped {
@@ -547,29 +555,21 @@ fn entry_time(entry: ListEntry, zone: Option<&Zone>) -> Result<u64, String> {
     if let Some(t) = path.and_then(timestamp::from_file_name) {
         return Ok(t);
     }
-    let why = match stamped {
-        Some(Err(why)) => why.why(),
-        _ => String::new(),
-    };
-    let quote = |v: Option<&Value>| v.map_or_else(|| "none".to_string(), truncated);
-    Err(format!(
-        "timestamp {}{why}, backupFilePath {}",
-        quote(field("timestamp")),
-        quote(field("backupFilePath"))
-    ))
+    Err(stamped.and_then(Result::err))
 }
 
-/// A raw JSON value, quoted whole up to 80 bytes.
-fn truncated(value: &Value) -> String {
-    let text = value.to_string();
-    if text.len() <= 80 {
-        return text;
-    }
-    let mut end = 77;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}...", &text[..end])
+/// The raw times of an entry whose time could not be read, for quoting.
+fn unreadable_time(entry: ListEntry, why: &Option<Unread>) -> String {
+    let quote = |name: &str| match entry.get(name) {
+        Some(Value::Null) | None => "none".to_string(),
+        Some(_) => entry.quote(name),
+    };
+    let why = why.as_ref().map(Unread::why).unwrap_or_default();
+    format!(
+        "timestamp {}{why}, backupFilePath {}",
+        quote("timestamp"),
+        quote("backupFilePath")
+    )
 }
 
 #[cfg(test)]
@@ -759,7 +759,7 @@ mod tests {
             assert!(
                 r.summary.starts_with("newest backup is 5d 0h 0m old")
                     && r.summary.contains("is no finished backup: status")
-                    && r.summary.contains(&truncated(&status)),
+                    && r.summary.contains(&status.to_string()),
                 "{status}: {}",
                 r.summary
             );

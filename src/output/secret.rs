@@ -236,6 +236,26 @@ impl Scrubber {
         self.masked(text)
     }
 
+    /// Every text in `value` scrubbed as [`Scrubber::server_text`], in
+    /// place and without recursion; a text with nothing to scrub is left
+    /// as it is, after one look.
+    pub fn json(&self, value: &mut serde_json::Value) {
+        use serde_json::Value;
+        let mut pending = vec![value];
+        while let Some(v) = pending.pop() {
+            match v {
+                Value::String(s) => {
+                    if let Cow::Owned(scrubbed) = self.server_text(s) {
+                        *s = scrubbed;
+                    }
+                }
+                Value::Array(items) => pending.extend(items.iter_mut()),
+                Value::Object(map) => pending.extend(map.values_mut()),
+                _ => {}
+            }
+        }
+    }
+
     /// [`redact`] with these secrets.
     pub fn redact<'t>(&self, text: &'t str) -> Cow<'t, str> {
         let text = strip_hidden(text);
