@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 use crate::gklm::api::Server;
 use crate::gklm::credentials::{self, AuthSource, Credentials, FromEnvironment};
 use crate::gklm::session::{self, Fetched, Plan};
+use crate::history::sighting::Observed;
 use crate::history::{HistoryError, HistoryFile, Learnt, Loaded, Merged, Observation};
-use crate::mode::streak::Observed;
 use crate::mode::threshold::human_duration;
 use crate::mode::{History, Reading};
 use crate::output::report::Report;
@@ -162,7 +162,7 @@ fn note_dropped(history: &History, trace: &Trace) {
             format!(
                 "history: dropped the count of {} (kept: the {} seen last); a service with that key counts from 1 again",
                 observed.dropped.join(", "),
-                crate::mode::streak::MAX_COUNTS
+                crate::history::sighting::MAX_COUNTS
             ),
         );
     }

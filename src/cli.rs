@@ -10,7 +10,7 @@
 use std::ffi::OsString;
 use std::fmt;
 
-use crate::mode::{self, result, streak};
+use crate::mode::{self, kind, result};
 use crate::output::render::Format;
 use crate::settings::{Config, DEFAULT_LANGUAGE, Environment, Given, Valued, parse_format};
 
@@ -66,7 +66,7 @@ pub const FLAGS: &[Flag] = &[
     valued(Some("-c"), "--critical", "RANGE", None),
     valued(None, "--warning-time", "DURATION", None),
     valued(None, "--critical-time", "DURATION", None),
-    valued(None, "--max-gap", "DURATION", Some(streak::DEFAULT_MAX_GAP)),
+    valued(None, "--max-gap", "DURATION", Some(kind::DEFAULT_MAX_GAP)),
     valued(
         None,
         "--unknown-result-state",

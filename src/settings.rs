@@ -13,7 +13,7 @@ use crate::gklm::tls::OpensslEnv;
 use crate::history::Location;
 use crate::mode::threshold::{Range, Thresholds, parse_duration};
 use crate::mode::zone::Zone;
-use crate::mode::{self, Mode, ModeOptions, streak};
+use crate::mode::{self, Mode, ModeOptions, kind};
 use crate::output::render::Format;
 use crate::output::state::State;
 
@@ -263,10 +263,10 @@ fn usage<T>(text: impl Into<String>) -> Result<T, String> {
 /// at every check, and -c or --critical-time could never fire.
 pub fn parse_max_gap(text: String) -> Result<u64, String> {
     let gap = parse_duration(&text).map_err(|e| format!("--max-gap: {e}"))?;
-    if gap < streak::MIN_MAX_GAP {
+    if gap < kind::MIN_MAX_GAP {
         return Err(format!(
             "--max-gap {text} is shorter than 1m; give at least the check interval (default {})",
-            streak::DEFAULT_MAX_GAP
+            kind::DEFAULT_MAX_GAP
         ));
     }
     Ok(gap)

@@ -25,7 +25,7 @@ use serde_json::{Value, json};
 
 use crate::gklm::credentials::plausible_session_id;
 use crate::gklm::target::Prefix;
-use crate::mode::streak::{Count, Observed, Sighting};
+use crate::history::sighting::{Count, Observed, Sighting};
 use crate::output::secret::Secret;
 
 /// 3, the first released format, keeps per mode the shared sighting and a

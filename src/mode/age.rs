@@ -8,12 +8,12 @@ use serde_json::{Value, json};
 use crate::gklm::api::{Endpoint, brief, message_ids};
 use crate::gklm::json::{Body, List, ListEntry, ListShape};
 use crate::gklm::transport::BodyLimit;
-use crate::mode::reader::{self, Code, Vocabulary};
+use crate::mode::kind::{Answer, History, Kind, ModeOptions, Question};
+use crate::mode::reader::{self, Code, Every, Vocabulary};
 use crate::mode::threshold::Thresholds;
 use crate::mode::threshold::{check_order, human_duration};
 use crate::mode::timestamp::{self, Unread};
 use crate::mode::zone::Zone;
-use crate::mode::{Answer, History, Kind, ModeOptions, Question};
 use crate::output::report::{Metric, Report};
 use crate::output::state::State;
 
@@ -217,8 +217,8 @@ impl Question for Age {
         self.endpoint()
     }
 
-    fn read<'a>(&'a self, body: &Body) -> Result<Box<dyn Answer + 'a>, String> {
-        let listing = read_in(body, self.time_zone.as_ref())?;
+    fn read<'a>(&'a self, body: &Body, every: Every) -> Result<Box<dyn Answer + 'a>, String> {
+        let listing = read_in(body, self.time_zone.as_ref(), every)?;
         Ok(Box::new(Listed {
             mode: self,
             listing,
@@ -406,7 +406,7 @@ static LIST_SHAPE: ListShape = ListShape {
 /// list key, or one entry; times written without a zone are read in
 /// `zone`. An object that reports an error is GKLM's error, never "no
 /// backup found".
-pub fn read_in(body: &Body, zone: Option<&Zone>) -> Result<Listing, String> {
+pub fn read_in(body: &Body, zone: Option<&Zone>, every: Every) -> Result<Listing, String> {
     let one;
     let list = match &body.json {
         // The answer was the list, taken out whole.
@@ -420,7 +420,7 @@ pub fn read_in(body: &Body, zone: Option<&Zone>) -> Result<Listing, String> {
             &one
         }
         Value::Object(map) => {
-            reader::decide_object(map, &VOCABULARY)?;
+            reader::decide_object(map, &VOCABULARY, every)?;
             the_list(map, &body.lists)?
         }
         other => return Err(format!("expected a list of backups, got {}", brief(other))),
@@ -581,7 +581,7 @@ mod tests {
     /// `body` as GKLM would send it, read as the mode reads it.
     fn read(body: &Value) -> Result<Listing, String> {
         let body = crate::gklm::json::parse(body.to_string().as_bytes(), Some(&LIST_SHAPE))?;
-        read_in(&body, None)
+        read_in(&body, None, &crate::mode::every_vocabulary())
     }
     // 2016-01-23T22:42:20Z
     const T: u64 = 1_453_588_940;

@@ -3,7 +3,9 @@
 //! it turns them into its `Question` (endpoint, reading, judgement). `MODES`
 //! is the one list of them; nothing else names a mode, so the help, the
 //! printer, the state file and main run whichever was chosen without
-//! knowing which one it is. Everything here is pure.
+//! knowing which one it is. Everything here is pure. A mode's module takes
+//! what a mode is from [`kind`], never from this registry, and the reader
+//! is handed every vocabulary: no import goes in a circle.
 //!
 //! Adding a mode: a module with its `KIND`, and one line in `MODES`. The
 //! tests then name what the rest still lacks: `tests/matrix.rs` a row of
@@ -12,6 +14,7 @@
 //! Nagios, Icinga 2 and Zabbix integrations.
 
 pub mod age;
+pub mod kind;
 pub mod needed;
 pub mod reader;
 pub mod restore;
@@ -29,10 +32,9 @@ use std::fmt;
 
 use crate::gklm::api::Endpoint;
 use crate::gklm::json::Body;
-use crate::mode::streak::Observed;
-use crate::mode::threshold::Thresholds;
 use crate::output::report::Report;
-use crate::output::state::State;
+
+pub use kind::{Answer, History, Kind, ModeOptions, Question, Settings};
 
 /// The mode when none is given.
 pub const DEFAULT: &Kind = &running::KIND;
@@ -45,67 +47,6 @@ pub static MODES: &[&Kind] = &[
     &age::KIND,
     &restore::KIND,
 ];
-
-/// What a mode declares about itself, before any option is read.
-pub struct Kind {
-    /// As given to `--mode`.
-    pub name: &'static str,
-    /// The JSON fields it prints, present (null) even on failure.
-    pub fields: &'static [&'static str],
-    /// The options of `ModeOptions` it takes, by long name.
-    pub options: &'static [&'static str],
-    /// What its answers can say, for `reader`.
-    pub vocabulary: &'static reader::Vocabulary,
-    /// Turn the options given into the question, or say why they do not fit.
-    pub build: fn(&ModeOptions) -> Result<Box<dyn Question>, String>,
-}
-
-/// The options that only some modes take, as given, each read by its own
-/// syntax; which apply, and how they combine, is each mode's business.
-#[derive(Clone, Debug, Default)]
-pub struct ModeOptions {
-    pub thresholds: Thresholds,
-    pub max_gap: Option<u64>,
-    pub state_key: Option<String>,
-    pub unknown_result_state: Option<State>,
-    pub backup_dir: Option<String>,
-    pub time_zone: Option<crate::mode::zone::Zone>,
-}
-
-impl ModeOptions {
-    /// The long names of the options given, each with how a refusal names
-    /// it (`-w/-c` for the pair).
-    fn given(&self) -> Vec<(&'static str, &'static str)> {
-        let t = &self.thresholds;
-        [
-            ("--warning", "-w/-c", t.warning.is_some()),
-            ("--critical", "-w/-c", t.critical.is_some()),
-            (
-                "--warning-time",
-                "--warning-time/--critical-time",
-                t.warning_time.is_some(),
-            ),
-            (
-                "--critical-time",
-                "--warning-time/--critical-time",
-                t.critical_time.is_some(),
-            ),
-            ("--max-gap", "--max-gap", self.max_gap.is_some()),
-            ("--state-key", "--state-key", self.state_key.is_some()),
-            (
-                "--unknown-result-state",
-                "--unknown-result-state",
-                self.unknown_result_state.is_some(),
-            ),
-            ("--backup-dir", "--backup-dir", self.backup_dir.is_some()),
-            ("--time-zone", "--time-zone", self.time_zone.is_some()),
-        ]
-        .into_iter()
-        .filter(|(_, _, given)| *given)
-        .map(|(long, named, _)| (long, named))
-        .collect()
-    }
-}
 
 /// The mode named `name` with `options`, or a usage error's text: an
 /// unknown mode, an option the mode does not take, options that do not fit.
@@ -139,32 +80,11 @@ pub fn kind_of(name: &str) -> Option<&'static Kind> {
     MODES.iter().copied().find(|k| k.name == name)
 }
 
-/// One run's question, with its settings.
-pub trait Question: fmt::Debug {
-    fn kind(&self) -> &'static Kind;
-    fn endpoint(&self) -> Endpoint;
-    /// The streak it keeps; None for a mode that keeps none.
-    fn streak(&self) -> Option<&streak::Settings> {
-        None
-    }
-    /// Read GKLM's 200 answer, or say what did not fit.
-    fn read<'a>(&'a self, body: &Body) -> Result<Box<dyn Answer + 'a>, String>;
+/// Every mode's vocabulary, for the reader to tell an answer to another
+/// question.
+pub fn every_vocabulary() -> Vec<&'static reader::Vocabulary> {
+    MODES.iter().map(|kind| kind.vocabulary).collect()
 }
-
-/// GKLM's answer as the mode that asked read it.
-pub trait Answer {
-    /// Whether it continues the mode's streak (a backup running, a backup
-    /// needed); None for a mode that keeps none.
-    fn seen(&self) -> Option<bool> {
-        None
-    }
-    /// The plugin result; `history` already includes this answer.
-    fn judge(&self, history: History, now: u64) -> Report;
-}
-
-/// What earlier runs saw, with this run's observation added, or why that
-/// is not available (unreadable, foreign or unsaveable state file).
-pub type History = Result<Observed, String>;
 
 /// The chosen mode: what the rest of the check knows of it.
 #[derive(Debug)]
@@ -197,12 +117,12 @@ impl Mode {
     /// The key this service's count goes by: `--state-key`, else one made
     /// of the options that judge the streak; None for modes that keep none.
     pub fn service_key(&self) -> Option<String> {
-        self.0.streak().map(streak::Settings::service_key)
+        self.0.streak().map(Settings::service_key)
     }
 
     /// Read GKLM's 200 answer, or say what did not fit.
     pub fn read<'a>(&'a self, body: &Body) -> Result<Reading<'a>, Unexpected> {
-        match self.0.read(body) {
+        match self.0.read(body, &every_vocabulary()) {
             Ok(answer) => Ok(Reading {
                 answer,
                 fields: self.fields(),

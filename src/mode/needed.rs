@@ -8,9 +8,9 @@
 use serde_json::Value;
 
 use crate::gklm::api::Endpoint;
-use crate::mode::reader::{self, Code, Vocabulary};
+use crate::mode::kind::{Kind, ModeOptions, Question};
+use crate::mode::reader::{self, Code, Every, Vocabulary};
 use crate::mode::streak::{self, Condition, Watch};
-use crate::mode::{Kind, ModeOptions, Question};
 use crate::output::report::Report;
 use crate::output::state::State;
 
@@ -89,8 +89,8 @@ fn endpoint() -> Endpoint {
     Endpoint::get("backups/need", "backup needed request")
 }
 
-pub fn read(body: &Value) -> Result<Need, String> {
-    let decided = reader::decide(body, &VOCABULARY)?;
+pub fn read(body: &Value, every: Every) -> Result<Need, String> {
+    let decided = reader::decide(body, &VOCABULARY, every)?;
     let needed = decided.answer == BACKUP_NEEDED;
     let message_id = if needed {
         BACKUP_NEEDED_ID
@@ -104,8 +104,8 @@ pub fn read(body: &Value) -> Result<Need, String> {
     })
 }
 
-fn condition(body: &Value) -> Result<Condition, String> {
-    let need = read(body)?;
+fn condition(body: &Value, every: Every) -> Result<Condition, String> {
+    let need = read(body, every)?;
     Ok(Condition {
         seen: need.needed,
         report: report_of(&need),
@@ -120,6 +120,10 @@ fn report_of(need: &Need) -> Report {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn read(body: &Value) -> Result<Need, String> {
+        super::read(body, &crate::mode::every_vocabulary())
+    }
     use crate::mode::History;
     use crate::mode::streak::seen_for as streak;
     use crate::mode::threshold::Thresholds;

@@ -19,7 +19,6 @@
 use serde_json::{Map, Value};
 
 use crate::gklm::api::{brief, message_ids};
-use crate::mode::MODES;
 
 /// What an answer to one question can say, as its mode declares it.
 #[derive(Debug)]
@@ -66,6 +65,10 @@ pub struct Words {
     pub plural: &'static str,
 }
 
+/// Every question's vocabulary, the registry's to give: the reader
+/// tells by it an answer to another question, without knowing the modes.
+pub type Every<'a> = &'a [&'static Vocabulary];
+
 /// What the reader decided an answer says.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Decided {
@@ -77,9 +80,10 @@ pub struct Decided {
     pub message_id: Option<String>,
 }
 
-/// Decide what `body` says to the question of `vocabulary`.
-pub fn decide(body: &Value, vocabulary: &Vocabulary) -> Result<Decided, String> {
-    decide_object(one_object(body)?, vocabulary)
+/// Decide what `body` says to the question of `vocabulary`; `every` is
+/// every question's, to tell an answer to another one.
+pub fn decide(body: &Value, vocabulary: &Vocabulary, every: Every) -> Result<Decided, String> {
+    decide_object(one_object(body)?, vocabulary, every)
 }
 
 /// An answer is an object, or an array holding exactly one.
@@ -120,11 +124,15 @@ enum CodeRead<'a> {
 }
 
 /// The reader's decision for an object answer.
-pub fn decide_object(map: &Map<String, Value>, vocabulary: &Vocabulary) -> Result<Decided, String> {
+pub fn decide_object(
+    map: &Map<String, Value>,
+    vocabulary: &Vocabulary,
+    every: Every,
+) -> Result<Decided, String> {
     let quote = Quote { map };
     let code = read_code(map.get("code"), vocabulary);
     let texts = texts(map, vocabulary);
-    foreign_ids(&texts, code, vocabulary)?;
+    foreign_ids(&texts, code, vocabulary, every)?;
     let named = answers_named(&texts, code, vocabulary, map);
     if let [first, second, ..] = named.as_slice() {
         return Err(two_answers(first, second));
@@ -324,14 +332,18 @@ fn known_ids<'a>(
 
 /// An id that answers another mode's question means GKLM answered
 /// something else: nothing this mode could read from it is safe.
-fn foreign_ids(texts: &[Text], code: CodeRead, vocabulary: &Vocabulary) -> Result<(), String> {
+fn foreign_ids(
+    texts: &[Text],
+    code: CodeRead,
+    vocabulary: &Vocabulary,
+    every: Every,
+) -> Result<(), String> {
     for (field, id, text) in all_ids(texts, code) {
         if vocabulary.ids.iter().any(|(known, _)| *known == id) {
             continue;
         }
-        let other = MODES
+        let other = every
             .iter()
-            .map(|kind| kind.vocabulary)
             .find(|v| v.ids.iter().any(|(known, _)| *known == id));
         if let Some(other) = other {
             return Err(format!(
@@ -618,6 +630,11 @@ impl Quote<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::mode::MODES;
+
+    fn decide(body: &Value, vocabulary: &Vocabulary) -> Result<Decided, String> {
+        super::decide(body, vocabulary, &crate::mode::every_vocabulary())
+    }
     use serde_json::json;
 
     /// An answer each mode reads as its harmless answer; a mode without

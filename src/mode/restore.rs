@@ -10,9 +10,9 @@
 use serde_json::{Value, json};
 
 use crate::gklm::api::{Endpoint, find_message_id};
-use crate::mode::reader::{self, Code, Vocabulary, Words};
+use crate::mode::kind::{Kind, ModeOptions, Question};
+use crate::mode::reader::{self, Code, Every, Vocabulary, Words};
 use crate::mode::streak::{self, Condition, Watch};
-use crate::mode::{Kind, ModeOptions, Question};
 use crate::output::report::{Metric, Report};
 use crate::output::state::State;
 
@@ -121,8 +121,8 @@ fn name(phase: i64) -> &'static str {
 }
 
 /// Read a 200 answer, as the reader decides it.
-pub fn read(body: &Value) -> Result<Phase, String> {
-    let decided = reader::decide(body, &VOCABULARY)?;
+pub fn read(body: &Value, every: Every) -> Result<Phase, String> {
+    let decided = reader::decide(body, &VOCABULARY, every)?;
     let code = u8::try_from(decided.answer).unwrap_or(IDLE);
     // A status that only names the phase says less than the check can.
     let message = match decided.text {
@@ -179,8 +179,8 @@ fn phases_named(text: &str) -> Vec<i64> {
         .collect()
 }
 
-fn condition(body: &Value) -> Result<Condition, String> {
-    let phase = read(body)?;
+fn condition(body: &Value, every: Every) -> Result<Condition, String> {
+    let phase = read(body, every)?;
     Ok(Condition {
         seen: phase.in_progress(),
         report: report_of(&phase),
@@ -208,6 +208,10 @@ fn report_of(phase: &Phase) -> Report {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn read(body: &Value) -> Result<Phase, String> {
+        super::read(body, &crate::mode::every_vocabulary())
+    }
     use crate::mode::History;
     use crate::mode::streak::seen_for as streak;
     use crate::mode::threshold::Thresholds;

@@ -7,8 +7,8 @@ use serde_json::{Value, json};
 
 use crate::gklm::api::{Endpoint, find_message_id};
 use crate::gklm::json::Body;
-use crate::mode::reader::{self, Code, Vocabulary};
-use crate::mode::{Answer, History, Kind, ModeOptions, Question};
+use crate::mode::kind::{Answer, History, Kind, ModeOptions, Question};
+use crate::mode::reader::{self, Code, Every, Vocabulary};
 use crate::output::report::{Metric, Report};
 use crate::output::state::State;
 
@@ -61,8 +61,8 @@ impl Question for LastResult {
         Endpoint::get("backups/result", "backup result request")
     }
 
-    fn read<'a>(&'a self, body: &Body) -> Result<Box<dyn Answer + 'a>, String> {
-        let outcome = read(&body.json)?;
+    fn read<'a>(&'a self, body: &Body, every: Every) -> Result<Box<dyn Answer + 'a>, String> {
+        let outcome = read(&body.json, every)?;
         Ok(Box::new(Judged {
             mode: self,
             outcome,
@@ -104,8 +104,8 @@ static VOCABULARY: Vocabulary = Vocabulary {
     },
 };
 
-pub fn read(body: &Value) -> Result<Outcome, String> {
-    let decided = reader::decide(body, &VOCABULARY)?;
+pub fn read(body: &Value, every: Every) -> Result<Outcome, String> {
+    let decided = reader::decide(body, &VOCABULARY, every)?;
     Ok(Outcome {
         code: decided.answer,
         message: decided.text,
@@ -162,6 +162,10 @@ impl LastResult {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn read(body: &Value) -> Result<Outcome, String> {
+        super::read(body, &crate::mode::every_vocabulary())
+    }
 
     fn judge(body: Value) -> Report {
         LastResult::default().judge(&read(&body).unwrap())

@@ -5,9 +5,9 @@
 use serde_json::Value;
 
 use crate::gklm::api::Endpoint;
-use crate::mode::reader::{self, Code, Vocabulary};
+use crate::mode::kind::{Kind, ModeOptions, Question};
+use crate::mode::reader::{self, Code, Every, Vocabulary};
 use crate::mode::streak::{self, Condition, Watch};
-use crate::mode::{Kind, ModeOptions, Question};
 use crate::output::report::Report;
 use crate::output::state::State;
 
@@ -86,8 +86,8 @@ fn endpoint() -> Endpoint {
 }
 
 /// Read a 200 answer, as the reader decides it.
-pub fn read(body: &Value) -> Result<Status, String> {
-    let decided = reader::decide(body, &VOCABULARY)?;
+pub fn read(body: &Value, every: Every) -> Result<Status, String> {
+    let decided = reader::decide(body, &VOCABULARY, every)?;
     let running = decided.answer == RUNNING;
     let message = decided.text.unwrap_or_else(|| {
         let verb = if running { "running" } else { "not running" };
@@ -100,8 +100,8 @@ pub fn read(body: &Value) -> Result<Status, String> {
     })
 }
 
-fn condition(body: &Value) -> Result<Condition, String> {
-    let status = read(body)?;
+fn condition(body: &Value, every: Every) -> Result<Condition, String> {
+    let status = read(body, every)?;
     Ok(Condition {
         seen: status.running,
         report: report_of(&status),
@@ -116,6 +116,10 @@ fn report_of(status: &Status) -> Report {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn read(body: &Value) -> Result<Status, String> {
+        super::read(body, &crate::mode::every_vocabulary())
+    }
     use crate::mode::History;
     use crate::mode::streak::seen_for as streak;
     use crate::mode::threshold::Thresholds;
