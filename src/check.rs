@@ -9,13 +9,13 @@
 use std::fmt::Display;
 use std::time::{Duration, Instant};
 
-use crate::gklm::api::Server;
 use crate::gklm::credentials::{self, AuthSource, Credentials, FromEnvironment};
-use crate::gklm::session::{self, Fetched, Plan};
+use crate::gklm::json::Body;
+use crate::gklm::session::{self, Fetched, Plan, QueryError, Shared};
 use crate::history::sighting::Observed;
 use crate::history::{HistoryError, HistoryFile, Learnt, Loaded, Merged, Observation};
 use crate::mode::threshold::human_duration;
-use crate::mode::{History, Reading};
+use crate::mode::{History, Mode, Reading};
 use crate::output::report::Report;
 use crate::output::state::State;
 use crate::output::trace::Trace;
@@ -26,7 +26,7 @@ use crate::watchdog;
 /// notes go, and its clock.
 pub struct Check<'a> {
     pub config: &'a Config,
-    pub server: &'a dyn Server,
+    pub server: Shared<'a>,
     pub trace: &'a Trace,
     /// When `-t` runs out.
     pub deadline: Instant,
@@ -35,11 +35,32 @@ pub struct Check<'a> {
 }
 
 impl Check<'_> {
-    /// The five steps of a run. The state file's lock is held only while
-    /// merging and writing, never while GKLM is asked.
+    /// A run of the mode the settings name.
     pub fn run(&self, env: FromEnvironment) -> Report {
+        let one = |parts: &[Report]| parts[0].clone();
+        let mut parts = self.run_modes(env, &[&self.config.mode], &one);
+        parts.swap_remove(0)
+    }
+
+    /// The five steps of a run, for each of `modes` at once: one credential
+    /// read, one reading of the history, the questions asked in one session
+    /// side by side, one merge into the state file, and each mode judged as
+    /// when it runs alone; `summary` makes the result the watchdog prints
+    /// once GKLM has answered. The state file's lock is held only while
+    /// merging and writing, never while GKLM is asked.
+    pub fn run_modes(
+        &self,
+        env: FromEnvironment,
+        modes: &[&Mode],
+        summary: &dyn Fn(&[Report]) -> Report,
+    ) -> Vec<Report> {
         let (config, trace, now) = (self.config, self.trace, self.now);
-        let fail = |e: &dyn std::error::Error| failure(config, State::Unknown, e);
+        let fail = |e: &dyn std::error::Error| -> Vec<Report> {
+            modes
+                .iter()
+                .map(|m| failure(m, State::Unknown, e))
+                .collect()
+        };
         watchdog::set_step("reading the password or session id", "");
         let credentials = match credentials::load(&config.auth, env, trace) {
             Ok(c) => c,
@@ -47,12 +68,16 @@ impl Check<'_> {
         };
         let key = config.target.key();
         let file = HistoryFile::locate(&config.state, &key);
-        let before = match read_history(config, &file, &key, now, trace) {
+        let before = match read_history(config, modes, &file, &key, now, trace) {
             Ok(before) => before,
             Err(e) => return fail(&e),
         };
-        let fetched = ask(config, self.server, &credentials, &before, trace);
-        let answer = read_answer(config, &fetched);
+        let fetched = ask(config, modes, self.server, &credentials, &before, trace);
+        let answers: Vec<_> = modes
+            .iter()
+            .zip(&fetched.answers)
+            .map(|(mode, answer)| read_answer(config, mode, answer))
+            .collect();
         let started_with = before.as_ref().ok().and_then(|b| b.saved.session.clone());
         let learnt = Learnt {
             prefix: fetched.prefix.clone(),
@@ -64,16 +89,38 @@ impl Check<'_> {
                 false => started_with.clone(),
             },
             started_with,
-            observation: answer.as_ref().ok().and_then(|a| observation(config, a)),
+            observations: modes
+                .iter()
+                .zip(&answers)
+                .filter_map(|(mode, answer)| observation(mode, answer.as_ref().ok()?))
+                .collect(),
+        };
+        let judged = |kept: &Option<Result<Merged, HistoryError>>,
+                      lost: Option<&dyn Display>,
+                      trace: &Trace| {
+            modes
+                .iter()
+                .zip(&answers)
+                .map(|(mode, answer)| {
+                    let history = history_for_judging(&before, kept, &learnt, now, mode);
+                    if answer.is_ok() {
+                        note_restart(&history, trace);
+                        note_dropped(&history, trace);
+                    }
+                    let report = verdict(answer, history, now);
+                    match lost {
+                        Some(why) => history_lost(mode, report, why, trace),
+                        None => report,
+                    }
+                })
+                .collect::<Vec<_>>()
         };
         // Keeping the history may outlast -t (a slow disk, a hung mount):
-        // GKLM's answer still decides, as with a file that cannot be kept.
+        // GKLM's answers still decide, as with a file that cannot be kept.
         // Only a run that will lock or write the file needs it in advance.
         if before.as_ref().is_ok_and(|b| !learns_nothing(b, &learnt)) {
-            let history = history_for_judging(&before, &None, &learnt, now);
-            let provisional = verdict(&answer, history, now);
             let late = NotKeptInTime(config.timeout);
-            watchdog::settle(&history_lost(config, provisional, &late, &Trace::new(0)));
+            watchdog::settle(&summary(&judged(&None, Some(&late), &Trace::new(0))));
         }
         // Never overwrite what could not be used.
         let merge_by = merge_deadline(config, self.deadline);
@@ -81,20 +128,12 @@ impl Check<'_> {
             .as_ref()
             .ok()
             .map(|b| remember(&file, b, &learnt, &key, merge_by, now, trace));
-        let history = history_for_judging(&before, &kept, &learnt, now);
-        if answer.is_ok() {
-            note_restart(&history, trace);
-            note_dropped(&history, trace);
-        }
-        let report = verdict(&answer, history, now);
-        let report = match &kept {
-            Some(Err(e)) => history_lost(config, report, e, trace),
-            _ => report,
-        };
+        let lost = kept.as_ref().and_then(|k| k.as_ref().err());
+        let parts = judged(&kept, lost.map(|e| e as &dyn Display), trace);
         // Logging out cannot change the result either.
-        watchdog::settle(&report);
+        watchdog::settle(&summary(&parts));
         end_unkept_session(self.server, &fetched, &learnt, &kept, trace);
-        report
+        parts
     }
 }
 
@@ -130,7 +169,7 @@ fn merge_deadline(config: &Config, deadline: Instant) -> Instant {
 /// Log out a session this run made that the state file does not keep:
 /// another run's stored meanwhile, or the file could not be written.
 fn end_unkept_session(
-    gklm: &dyn Server,
+    gklm: Shared,
     fetched: &Fetched,
     learnt: &Learnt,
     kept: &Option<Result<Merged, HistoryError>>,
@@ -187,36 +226,39 @@ fn note_restart(history: &History, trace: &Trace) {
 }
 
 /// A run that could not judge GKLM's answer, with the mode's fields.
-pub fn failure(config: &Config, state: State, e: &dyn std::error::Error) -> Report {
-    Report::failure(state, e.to_string()).with_fields(config.mode.fields())
+pub fn failure(mode: &Mode, state: State, e: &dyn std::error::Error) -> Report {
+    Report::failure(state, e.to_string()).with_fields(mode.fields())
 }
 
 /// GKLM's answer as the mode reads it, or the failure to report.
-fn read_answer<'a>(config: &'a Config, fetched: &Fetched) -> Result<Reading<'a>, Box<Report>> {
-    let answer = match &fetched.answer {
-        Ok(body) => config
-            .mode
+fn read_answer<'a>(
+    config: &Config,
+    mode: &'a Mode,
+    answer: &Result<Body, QueryError>,
+) -> Result<Reading<'a>, Box<Report>> {
+    let answer = match answer {
+        Ok(body) => mode
             .read(body)
-            .map_err(|e| failure(config, State::Unknown, &e)),
-        Err(e) if e.is_unreachable() => Err(failure(config, config.unreachable_state, e)),
-        Err(e) => Err(failure(config, State::Unknown, e)),
+            .map_err(|e| failure(mode, State::Unknown, &e)),
+        Err(e) if e.is_unreachable() => Err(failure(mode, config.unreachable_state, e)),
+        Err(e) => Err(failure(mode, State::Unknown, e)),
     };
     answer.map_err(Box::new)
 }
 
 /// What this service saw of the condition its mode counts, if it counts one.
-fn observation(config: &Config, answer: &Reading<'_>) -> Option<Observation> {
+fn observation(mode: &Mode, answer: &Reading<'_>) -> Option<Observation> {
     let seen = answer.seen()?;
-    let service = config.mode.service_key()?;
+    let service = mode.service_key()?;
     Some(Observation {
-        mode: config.mode.name(),
+        mode: mode.name(),
         service,
         seen,
-        max_gap: config.mode.max_gap(),
+        max_gap: mode.max_gap(),
     })
 }
 
-/// The streak the mode judges: as merged into the state file; if it could
+/// The streak `mode` judges: as merged into the state file; if it could
 /// not be kept, as it would have been from what was read (history_lost then
 /// says why); without a usable file, why not.
 fn history_for_judging(
@@ -224,19 +266,21 @@ fn history_for_judging(
     kept: &Option<Result<Merged, HistoryError>>,
     learnt: &Learnt,
     now: u64,
+    mode: &Mode,
 ) -> History {
-    let merged = match (kept, before) {
-        (Some(Ok(merged)), _) => merged.clone(),
-        (_, Ok(before)) => before.saved.after_run(learnt, now),
+    let after = |before: &Loaded| before.saved.after_run(learnt, now);
+    let observed = match (kept, before) {
+        (Some(Ok(merged)), _) => merged.observed.get(mode.name()).cloned(),
+        (_, Ok(before)) => after(before).observed.remove(mode.name()),
         (_, Err(e)) => return Err(e.to_string()),
     };
-    merged.observed.ok_or_else(String::new)
+    observed.ok_or_else(String::new)
 }
 
 /// History that could not be kept: fatal when a threshold needs it (the
 /// count must never freeze silently), else a note at -v.
-fn history_lost(config: &Config, report: Report, e: &dyn Display, trace: &Trace) -> Report {
-    if config.mode.needs_history() && report.error.is_none() {
+fn history_lost(mode: &Mode, report: Report, e: &dyn Display, trace: &Trace) -> Report {
+    if mode.needs_history() && report.error.is_none() {
         report.without_history(&e.to_string())
     } else {
         trace.note(1, format!("state: {e}"));
@@ -249,6 +293,7 @@ fn history_lost(config: &Config, report: Report, e: &dyn Display, trace: &Trace)
 /// be used.
 fn read_history(
     config: &Config,
+    modes: &[&Mode],
     file: &HistoryFile,
     key: &str,
     now: u64,
@@ -268,7 +313,9 @@ fn read_history(
         Err(e @ HistoryError::Unsafe { .. }) => Err(e),
         // Another target's file: its session must not be sent to this host
         // nor its streak continued. Fatal when this run needs the file.
-        Err(e @ HistoryError::Foreign { .. }) if config.mode.needs_history() || caches(config) => {
+        Err(e @ HistoryError::Foreign { .. })
+            if modes.iter().any(|m| m.needs_history()) || caches(config) =>
+        {
             Err(e)
         }
         Err(e) => {
@@ -284,16 +331,17 @@ fn caches(config: &Config) -> bool {
 
 fn ask(
     config: &Config,
-    gklm: &dyn Server,
+    modes: &[&Mode],
+    gklm: Shared,
     credentials: &Credentials,
     before: &Result<Loaded, HistoryError>,
     trace: &Trace,
 ) -> Fetched {
     let saved = before.as_ref().ok().map(|b| &b.saved);
     let cache_session = caches(config) && saved.is_some();
-    let endpoint = config.mode.endpoint();
+    let endpoints: Vec<_> = modes.iter().map(|m| m.endpoint()).collect();
     let plan = Plan {
-        endpoint: &endpoint,
+        endpoints: &endpoints,
         prefix: &config.target.prefix,
         remembered_prefix: saved.and_then(|s| s.prefix.as_deref()),
         credentials,
@@ -351,7 +399,7 @@ fn remember(
 /// file held: it has nothing to add, whatever other runs wrote meanwhile.
 fn learns_nothing(before: &Loaded, learnt: &Learnt) -> bool {
     let saved = &before.saved;
-    learnt.observation.is_none()
+    learnt.observations.is_empty()
         && before.raw.is_some()
         && before.note.is_none()
         && learnt.session == saved.session
@@ -363,31 +411,34 @@ fn learns_nothing(before: &Loaded, learnt: &Learnt) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use std::cell::RefCell;
     use std::os::unix::fs::MetadataExt;
     use std::path::Path;
+    use std::sync::Mutex;
 
     use serde_json::{Value, json};
 
     use super::*;
     use crate::cli::{self, Command};
-    use crate::gklm::api::{Endpoint, GklmError, Step};
+    use crate::gklm::api::{Endpoint, GklmError, Server, Step};
     use crate::gklm::json::Body;
     use crate::gklm::transport::TransportError;
     use crate::output::secret::Secret;
     use crate::settings::Environment;
 
-    /// A GKLM that answers every question alike and logs what it was asked.
+    /// A GKLM that answers every question alike (but for the paths of
+    /// `by_path`) and logs what it was asked.
     struct Canned {
         answer: Result<Value, GklmError>,
-        log: RefCell<Vec<String>>,
+        by_path: Vec<(&'static str, Result<Value, GklmError>)>,
+        log: Mutex<Vec<String>>,
     }
 
     impl Canned {
         fn answering(answer: Value) -> Canned {
             Canned {
                 answer: Ok(answer),
-                log: RefCell::new(Vec::new()),
+                by_path: Vec::new(),
+                log: Mutex::new(Vec::new()),
             }
         }
 
@@ -399,13 +450,15 @@ mod tests {
             };
             Canned {
                 answer: Err(error),
-                log: RefCell::new(Vec::new()),
+                by_path: Vec::new(),
+                log: Mutex::new(Vec::new()),
             }
         }
 
         fn asked(&self, what: &str) -> usize {
             self.log
-                .borrow()
+                .lock()
+                .unwrap()
                 .iter()
                 .filter(|l| l.starts_with(what))
                 .count()
@@ -414,22 +467,28 @@ mod tests {
 
     impl Server for Canned {
         fn login(&self, prefix: &str, user: &str, _: &Secret) -> Result<Secret, GklmError> {
-            let mut log = self.log.borrow_mut();
+            let mut log = self.log.lock().unwrap();
             log.push(format!("login {prefix} {user}"));
             Ok(Secret::new(format!("canned-session-{}", log.len())))
         }
 
         fn ask(&self, prefix: &str, endpoint: &Endpoint, id: &Secret) -> Result<Body, GklmError> {
             let line = format!("ask {prefix}/{} {}", endpoint.path, id.expose());
-            self.log.borrow_mut().push(line);
+            self.log.lock().unwrap().push(line);
+            let answer = self
+                .by_path
+                .iter()
+                .find(|(path, _)| *path == endpoint.path)
+                .map_or(&self.answer, |(_, answer)| answer);
             // Read as GKLM's own answer is, lists taken out.
-            let text = self.answer.clone()?.to_string();
+            let text = answer.clone()?.to_string();
             Ok(crate::gklm::json::parse(text.as_bytes(), endpoint.list).unwrap())
         }
 
         fn logout(&self, _: &str, id: &Secret) -> Result<(), GklmError> {
             self.log
-                .borrow_mut()
+                .lock()
+                .unwrap()
                 .push(format!("logout {}", id.expose()));
             Ok(())
         }
@@ -537,9 +596,9 @@ mod tests {
             r.text()
         );
         assert!(
-            other.log.borrow().is_empty(),
+            other.log.lock().unwrap().is_empty(),
             "sent: {:?}",
-            other.log.borrow()
+            other.log.lock().unwrap()
         );
     }
 
@@ -560,7 +619,7 @@ mod tests {
         assert_eq!(gklm.asked("logout canned-session-1"), 0);
         assert_eq!(gklm.asked("logout"), 1);
         run(&caching, &gklm, 1_120);
-        assert_eq!(gklm.asked("login"), 2, "{:?}", gklm.log.borrow());
+        assert_eq!(gklm.asked("login"), 2, "{:?}", gklm.log.lock().unwrap());
     }
 
     #[test]
@@ -575,5 +634,145 @@ mod tests {
         let inode = std::fs::metadata(&state).unwrap().ino();
         assert_eq!(run(&config, &gklm, 1_060).state, State::Ok);
         assert_eq!(std::fs::metadata(&state).unwrap().ino(), inode, "rewritten");
+    }
+
+    // ------------------------------------------------------ several modes
+
+    /// What each mode answers, and a run of all five modes at once.
+    fn every_answer(now: u64) -> Canned {
+        let answer = |text: &str| Ok(serde_json::from_str::<Value>(text).unwrap());
+        let backups = json!([{"timestamp": (now - 3600) * 1000, "status": "Success"}]);
+        Canned {
+            answer: answer(RUNNING),
+            by_path: vec![
+                ("backups/isrunning", answer(RUNNING)),
+                (
+                    "backups/need",
+                    answer(r#"{"code":"0","status":"CTGKM1305I A backup is needed."}"#),
+                ),
+                (
+                    "backups/result",
+                    answer(r#"{"code":"0","status":"CTGKM1301I Backup operation succeeded."}"#),
+                ),
+                ("backups", Ok(backups)),
+                (
+                    "restore/isrunning",
+                    answer(r#"{"code":"0","status":"IDLE"}"#),
+                ),
+            ],
+            log: Mutex::new(Vec::new()),
+        }
+    }
+
+    const EVERY_MODE: [&[&str]; 5] = [
+        &["--mode", "running", "-w", "1"],
+        &["--mode", "needed", "--warning-time", "1h"],
+        &["--mode", "result"],
+        &["--mode", "age", "--critical-time", "2d"],
+        &["--mode", "restore", "-c", "3"],
+    ];
+
+    fn run_all(configs: &[Config], server: &Canned, now: u64) -> Vec<Report> {
+        let trace = Trace::new(2);
+        let check = Check {
+            config: &configs[0],
+            server,
+            trace: &trace,
+            deadline: Instant::now() + Duration::from_secs(10),
+            now,
+        };
+        let modes: Vec<&Mode> = configs.iter().map(|c| &c.mode).collect();
+        let worst = |parts: &[Report]| parts[0].clone();
+        check.run_modes(
+            FromEnvironment {
+                password: Some("canned-password".into()),
+                session_id: None,
+            },
+            &modes,
+            &worst,
+        )
+    }
+
+    fn the_reports(r: &[Report]) -> Vec<(State, String, Option<String>)> {
+        r.iter()
+            .map(|r| (r.state, r.summary.clone(), r.reason.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn several_modes_in_one_run_judge_as_each_alone_with_one_login_and_one_write() {
+        let (alone, together) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let configs = |dir: &Path| -> Vec<Config> {
+            EVERY_MODE
+                .iter()
+                .map(|m| config("gklm.example", &dir.join("s.json"), m))
+                .collect()
+        };
+        let (single, combined) = (configs(alone.path()), configs(together.path()));
+        let now = 1_800_000_000;
+        for round in 0..3 {
+            let at = now + round * 60;
+            let gklm = every_answer(at);
+            let each: Vec<Report> = single.iter().map(|c| run(c, &gklm, at)).collect();
+            let gklm = every_answer(at);
+            let all = run_all(&combined, &gklm, at);
+            assert_eq!(the_reports(&all), the_reports(&each), "round {round}");
+            let log = gklm.log.lock().unwrap().clone();
+            let logins = log.iter().filter(|l| l.starts_with("login")).count();
+            assert_eq!(logins, usize::from(round == 0), "{log:?}");
+            assert_eq!(
+                log.iter().filter(|l| l.starts_with("ask")).count(),
+                5,
+                "{log:?}"
+            );
+            // The streaks as when each mode runs alone: the same file.
+            let file = |dir: &Path| {
+                let text = std::fs::read_to_string(dir.join("s.json")).unwrap();
+                let mut v: Value = serde_json::from_str(&text).unwrap();
+                v["session"] = Value::Null;
+                v
+            };
+            assert_eq!(file(together.path()), file(alone.path()), "round {round}");
+        }
+        let all = run_all(&combined, &every_answer(now + 180), now + 180);
+        assert_eq!(all[0].state, State::Warning, "{:?}", all[0]);
+        assert_eq!(
+            (all[1].state, all[1].reason.as_deref()),
+            (State::Ok, Some("(needed for 4 checks, 3m 0s)"))
+        );
+    }
+
+    #[test]
+    fn a_question_that_fails_costs_only_its_own_mode() {
+        let dir = tempfile::tempdir().unwrap();
+        let configs: Vec<Config> = EVERY_MODE
+            .iter()
+            .map(|m| config("gklm.example", &dir.path().join("s.json"), m))
+            .collect();
+        let now = 1_800_000_000;
+        let failing = [
+            GklmError::Transport {
+                step: Step::Ask("backup result request"),
+                url: "https://gklm.example:9443/SKLM/rest/v1/ckms/backups/result".into(),
+                error: TransportError::Refused("connection refused".into()),
+            },
+            GklmError::NotFound {
+                step: Step::Ask("backup result request"),
+                url: "https://gklm.example:9443/SKLM/rest/v1/ckms/backups/result".into(),
+                status: 404,
+            },
+        ];
+        for error in failing {
+            let mut gklm = every_answer(now);
+            gklm.by_path.retain(|(path, _)| *path != "backups/result");
+            gklm.by_path.push(("backups/result", Err(error.clone())));
+            let all = run_all(&configs, &gklm, now);
+            let alone = run(&configs[2], &gklm, now);
+            assert_eq!(the_reports(&all[2..3]), the_reports(&[alone]), "{error:?}");
+            assert_ne!(all[2].state, State::Ok, "{error:?}");
+            for (i, part) in all.iter().enumerate().filter(|(i, _)| *i != 2) {
+                assert!(part.error.is_none(), "part {i}: {part:?}");
+            }
+        }
     }
 }

@@ -61,12 +61,20 @@ fn main() {
     };
     // Before anything that can block: reading --cacert may, too.
     if let Err(e) = start_watchdog(&printer, &config, started) {
-        print_and_exit(&failure(&config, State::Unknown, &e), &printer, started);
+        print_and_exit(
+            &failure(&config.mode, State::Unknown, &e),
+            &printer,
+            started,
+        );
     }
     watchdog::set_step("reading the --cacert file", "");
     let trust = match load_trust(&config.trust) {
         Ok(trust) => trust,
-        Err(e) => print_and_exit(&failure(&config, State::Unknown, &e), &printer, started),
+        Err(e) => print_and_exit(
+            &failure(&config.mode, State::Unknown, &e),
+            &printer,
+            started,
+        ),
     };
     // SAFETY: no thread has been started (the watchdog is a signal, not a
     // thread), and nothing else reads the environment meanwhile.

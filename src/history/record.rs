@@ -66,9 +66,9 @@ pub struct Learnt {
     pub session: Option<Secret>,
     /// The session the file held when this run read it.
     pub started_with: Option<Secret>,
-    /// What this run saw of its mode's condition, when GKLM's answer was
-    /// read and the mode counts one.
-    pub observation: Option<Observation>,
+    /// What this run saw of each condition its modes count, for each mode
+    /// whose answer was read and that counts one.
+    pub observations: Vec<Observation>,
 }
 
 /// One service's observation of the condition its mode counts.
@@ -81,12 +81,12 @@ pub struct Observation {
     pub max_gap: u64,
 }
 
-/// The state after a run, this run's streak in it, and a session of this
-/// run that the file does not keep (to be logged out).
+/// The state after a run, this run's streaks in it (by mode), and a
+/// session of this run that the file does not keep (to be logged out).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Merged {
     pub saved: Saved,
-    pub observed: Option<Observed>,
+    pub observed: BTreeMap<&'static str, Observed>,
     pub orphaned: Option<Secret>,
 }
 
@@ -94,13 +94,13 @@ impl Saved {
     /// What the next run remembers, `self` being the file as it is now
     /// (other runs may have changed it since this one read it): the prefix
     /// that answered (else the one remembered, since a network failure
-    /// proves nothing about it); this run's observation applied to its
-    /// mode's sighting, only when this run read an answer, so a failed run
-    /// neither extends nor breaks it; every other streak untouched; and the
-    /// session by `merge_session`.
+    /// proves nothing about it); each observation applied to its mode's
+    /// sighting, only for a mode whose answer this run read, so a failed
+    /// question neither extends nor breaks it; every other streak
+    /// untouched; and the session by `merge_session`.
     pub fn after_run(&self, learnt: &Learnt, now: u64) -> Merged {
         let mut streaks = self.streaks.clone();
-        let observed = learnt.observation.as_ref().map(|o| {
+        let observed = learnt.observations.iter().map(|o| {
             let (sighting, observed) =
                 Sighting::observe(self.streaks.get(o.mode), &o.service, o.seen, now, o.max_gap);
             // An ended streak is no entry, as in the file: so an unchanged
@@ -111,11 +111,13 @@ impl Saved {
             };
             // A streak that went on across the clock's step says so.
             let went_on = observed.streak.checks > 1 && observed.restarted_after.is_none();
-            Observed {
+            let observed = Observed {
                 clock_back: self.clock_back.filter(|_| went_on),
                 ..observed
-            }
+            };
+            (o.mode, observed)
         });
+        let observed = observed.collect();
         let (session, orphaned) = merge_session(
             self.session.as_ref(),
             learnt.started_with.as_ref(),
@@ -507,12 +509,12 @@ pub(super) mod tests {
 
     fn seen_by_a() -> Learnt {
         Learnt {
-            observation: Some(Observation {
+            observations: vec![Observation {
                 mode: "running",
                 service: A.into(),
                 seen: true,
                 max_gap: 86_400,
-            }),
+            }],
             ..Learnt::default()
         }
     }
@@ -539,7 +541,7 @@ pub(super) mod tests {
             // A run that read an answer goes on counting, and says why the
             // time between the checks is not known.
             let merged = saved.after_run(&seen_by_a(), now);
-            let observed = merged.observed.unwrap();
+            let observed = &merged.observed["running"];
             assert_eq!(observed.streak.checks, 8);
             assert_eq!(observed.streak.seconds(now), day);
             assert_eq!(observed.clock_back, Some(back));
@@ -551,7 +553,7 @@ pub(super) mod tests {
         let (_, saved) = decode(&text, updated - 300).unwrap();
         assert_eq!(saved.clock_back, None);
         let merged = saved.after_run(&seen_by_a(), updated - 300);
-        assert_eq!(merged.observed.unwrap().clock_back, None);
+        assert_eq!(merged.observed["running"].clock_back, None);
     }
 
     #[test]
@@ -727,13 +729,13 @@ pub(super) mod tests {
         Some(Secret::new(id.into()))
     }
 
-    fn observation(mode: &'static str, service: &str, seen: bool) -> Option<Observation> {
-        Some(Observation {
+    fn observation(mode: &'static str, service: &str, seen: bool) -> Vec<Observation> {
+        vec![Observation {
             mode,
             service: service.into(),
             seen,
             max_gap: 86_400,
-        })
+        }]
     }
 
     #[test]
@@ -743,7 +745,7 @@ pub(super) mod tests {
                 prefix: Some("/GKLM".into()),
                 session: secret("new-session-2"),
                 started_with: secret("old-session-1"),
-                observation: observation("running", A, false),
+                observations: observation("running", A, false),
             },
             30,
         );
@@ -764,11 +766,11 @@ pub(super) mod tests {
         let learnt = Learnt {
             started_with: secret("old-session-1"),
             session: secret("old-session-1"),
-            observation: observation("running", A, true),
+            observations: observation("running", A, true),
             ..Learnt::default()
         };
         let next = before().after_run(&learnt, 18);
-        assert_eq!(next.observed.unwrap().streak.checks, 3);
+        assert_eq!(next.observed["running"].streak.checks, 3);
         assert_eq!(
             next.saved.streaks["running"],
             sighting(10, 20, &[(A, 3, 20)]),
@@ -776,12 +778,12 @@ pub(super) mod tests {
         );
         let next = next.saved.after_run(
             &Learnt {
-                observation: observation("running", B, true),
+                observations: observation("running", B, true),
                 ..learnt
             },
             25,
         );
-        assert_eq!(next.observed.unwrap().streak.checks, 1, "B's own count");
+        assert_eq!(next.observed["running"].streak.checks, 1, "B's own count");
         assert_eq!(
             next.saved.streaks["running"],
             sighting(10, 25, &[(A, 3, 20), (B, 1, 25)])
