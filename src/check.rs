@@ -38,7 +38,7 @@ impl Check<'_> {
     /// A run of the mode the settings name.
     pub fn run(&self, env: FromEnvironment) -> Report {
         let one = |parts: &[Report]| parts[0].clone();
-        let mut parts = self.run_modes(env, &[&self.config.mode], &one);
+        let mut parts = self.run_modes(env, &[self.config.mode()], &one);
         parts.swap_remove(0)
     }
 
@@ -681,7 +681,7 @@ mod tests {
             deadline: Instant::now() + Duration::from_secs(10),
             now,
         };
-        let modes: Vec<&Mode> = configs.iter().map(|c| &c.mode).collect();
+        let modes: Vec<&Mode> = configs.iter().map(|c| c.mode()).collect();
         let worst = |parts: &[Report]| parts[0].clone();
         check.run_modes(
             FromEnvironment {

@@ -130,6 +130,9 @@ pub fn parse(raw: Vec<OsString>, env: &Environment) -> Result<Command, UsageErro
     let mut asked = Asked::default();
     // Refused, if it must be, once the format it is to be refused in is known.
     let sane = bounded(&raw);
+    if let (Ok(()), Some(picture)) = (&sane, Picture::split(&raw)) {
+        return picture.parse(env);
+    }
     let mut args = pico_args::Arguments::from_vec(raw);
     let format = value(&mut args, flag_named("--format"));
     asked.format = match &format {
@@ -192,6 +195,195 @@ pub fn parse(raw: Vec<OsString>, env: &Environment) -> Result<Command, UsageErro
         Ok(Command::Run(Box::new(Config::from_given(given, env)?)))
     };
     read().map_err(|why| asked.error(why))
+}
+
+/// A command line of several modes: `--mode` given more than once, or a
+/// list (`--mode running,age`). The words before the first `--mode` are the
+/// run's options; those after each `--mode NAME`, up to the next, that
+/// mode's. Split in one pass over the words.
+struct Picture {
+    run: Vec<OsString>,
+    modes: Vec<Section>,
+}
+
+/// A mode named, and the words after it up to the next `--mode`.
+struct Section {
+    name: String,
+    words: Vec<OsString>,
+    /// How it was named, where a list named it (`running,age`): a listed
+    /// mode takes its defaults, so no words may follow the list.
+    list: Option<String>,
+}
+
+impl Picture {
+    /// The sections, or None for a command line of one mode.
+    fn split(raw: &[OsString]) -> Option<Picture> {
+        let mut picture = Picture {
+            run: Vec::new(),
+            modes: Vec::new(),
+        };
+        let mut words = raw.iter();
+        while let Some(word) = words.next() {
+            let text = word.to_str().unwrap_or("");
+            let named = match text.strip_prefix("--mode") {
+                Some("") => Some(words.next().and_then(|w| w.to_str()).unwrap_or("")),
+                Some(rest) => rest.strip_prefix('='),
+                None => None,
+            };
+            match (named, picture.modes.last_mut()) {
+                (Some(names), _) => {
+                    let list = names.contains(',').then(|| names.to_string());
+                    picture.modes.extend(names.split(',').map(|name| Section {
+                        name: name.to_string(),
+                        words: Vec::new(),
+                        list: list.clone(),
+                    }));
+                }
+                (None, Some(section)) => section.words.push(word.clone()),
+                (None, None) => picture.run.push(word.clone()),
+            }
+        }
+        let listed = picture.modes.iter().any(|m| m.list.is_some());
+        (picture.modes.len() > 1 || listed).then_some(picture)
+    }
+
+    fn parse(self, env: &Environment) -> Result<Command, UsageError> {
+        let mut run = pico_args::Arguments::from_vec(self.run);
+        let format = value(&mut run, flag_named("--format"));
+        let asked = Asked {
+            format: match &format {
+                Ok(Some(text)) => parse_format(text).unwrap_or_default(),
+                _ => Format::default(),
+            },
+            mode: None,
+        };
+        let read = || -> Result<Command, String> {
+            let mut given = Given::default();
+            given.values.push(Valued {
+                long: "--format",
+                named: names(flag_named("--format")),
+                text: format?,
+            });
+            let (run_flags, mode_flags): (Vec<&Flag>, Vec<&Flag>) = FLAGS
+                .iter()
+                .filter(|f| f.long != "--format" && f.long != "--mode")
+                .partition(|f| !is_mode_option(f));
+            let rest = values(run, &run_flags, &mut given)?;
+            let rest = switches(rest, &run_flags, &mut given)?;
+            if given.count("--help") > 0 {
+                return Ok(Command::Help);
+            }
+            if given.count("--version") > 0 {
+                return Ok(Command::Version);
+            }
+            if let Some(word) = rest.first() {
+                let word = word.to_string_lossy();
+                return Err(match flag_spelt(&word).filter(|f| is_mode_option(f)) {
+                    Some(f) => format!(
+                        "{} is given before the first of several --mode options; give it after the --mode it belongs to",
+                        names(f)
+                    ),
+                    None => left_over(&word),
+                });
+            }
+            let mut modes: Vec<(String, Given)> = Vec::new();
+            for Section { name, words, list } in self.modes {
+                if modes.iter().any(|(seen, _)| *seen == name) {
+                    return Err(format!("--mode {name} is named twice; name each mode once"));
+                }
+                let run_option = words
+                    .iter()
+                    .filter_map(|w| flag_spelt(&w.to_string_lossy()))
+                    .find(|f| !is_mode_option(f));
+                if let Some(f) = run_option {
+                    return Err(format!(
+                        "{} after --mode {} belongs to the whole run; give it before the first --mode",
+                        names(f),
+                        list.as_deref().unwrap_or(&name)
+                    ));
+                }
+                if let (Some(list), Some(word)) = (&list, words.first()) {
+                    return Err(format!(
+                        "'{}' follows --mode {list}, whose modes take their defaults; give a mode with options a --mode of its own",
+                        word.to_string_lossy()
+                    ));
+                }
+                let mut own = Given::default();
+                let args = pico_args::Arguments::from_vec(words);
+                let rest = values(args, &mode_flags, &mut own)?;
+                if let Some(word) = rest.first() {
+                    return Err(left_over(&word.to_string_lossy()));
+                }
+                modes.push((name, own));
+            }
+            Ok(Command::Run(Box::new(Config::of_picture(
+                given, modes, env,
+            )?)))
+        };
+        read().map_err(|why| asked.error(why))
+    }
+}
+
+/// Whether `f` is an option only some modes take (`-w`, `--backup-dir`):
+/// one that a mode's section of a command line of several modes holds.
+fn is_mode_option(f: &Flag) -> bool {
+    mode::MODES
+        .iter()
+        .any(|kind| kind.options.contains(&f.long))
+}
+
+/// The flag a word names, spelt short or long, with or without its value.
+fn flag_spelt(word: &str) -> Option<&'static Flag> {
+    let name = word.split_once('=').map_or(word, |(name, _)| name);
+    FLAGS.iter().find(|f| {
+        f.long == name
+            || f.short.is_some_and(|short| {
+                word.starts_with(short) && !word.starts_with("--") && f.value.is_some()
+                    || short == word
+            })
+    })
+}
+
+/// Each valued option of `flags` taken out of `args` into `given`; the
+/// words left.
+fn values(
+    mut args: pico_args::Arguments,
+    flags: &[&'static Flag],
+    given: &mut Given,
+) -> Result<Vec<OsString>, String> {
+    for f in flags.iter().filter(|f| f.value.is_some()) {
+        let text = value(&mut args, f)?;
+        given.values.push(Valued {
+            long: f.long,
+            named: names(f),
+            text,
+        });
+    }
+    Ok(args.finish())
+}
+
+/// Each switch of `flags` counted out of `rest` into `given`; the words
+/// left.
+fn switches(
+    rest: Vec<OsString>,
+    flags: &[&'static Flag],
+    given: &mut Given,
+) -> Result<Vec<OsString>, String> {
+    if let Some(why) = rest
+        .iter()
+        .find_map(|w| valued_in_a_group(&w.to_string_lossy()))
+    {
+        return Err(why);
+    }
+    let mut args = pico_args::Arguments::from_vec(rest);
+    for f in flags.iter().filter(|f| f.value.is_none()) {
+        let mut n = 0;
+        while n < MAX_REPEATS && args.contains(keys(f)) {
+            n += 1;
+        }
+        given.counts.push((f.long, n));
+    }
+    Ok(args.finish())
 }
 
 /// What a usage error needs to be printed as asked: the format, and the mode
@@ -402,8 +594,8 @@ mod tests {
         assert_eq!(c.timeout, Duration::from_secs(10));
         assert_eq!(c.unreachable_state, State::Critical);
         assert!(c.session_cache);
-        assert_eq!(c.mode.name(), "running");
-        assert_eq!(c.mode.max_gap(), 86_400);
+        assert_eq!(c.mode().name(), "running");
+        assert_eq!(c.mode().max_gap(), 86_400);
         assert_eq!(c.state, Location::Default);
     }
 
@@ -429,8 +621,8 @@ mod tests {
             assert_eq!(c.target, spaced.target, "{args:?}");
             // The same question with the same settings prints the same.
             assert_eq!(
-                format!("{:?}", c.mode),
-                format!("{:?}", spaced.mode),
+                format!("{:?}", c.mode()),
+                format!("{:?}", spaced.mode()),
                 "{args:?}"
             );
             assert_eq!(
@@ -695,19 +887,23 @@ mod tests {
     fn each_mode_takes_its_own_options() {
         let c = config_of("-H h --mode age --critical-time 2d --backup-dir /opt/b");
         assert_eq!(
-            c.mode.endpoint().query,
+            c.mode().endpoint().query,
             vec![("backupDirectory", "/opt/b".to_string())]
         );
         let c = config_of("-H h --mode result --unknown-result-state critical");
-        assert_eq!(c.mode.name(), "result");
+        assert_eq!(c.mode().name(), "result");
         assert!(
-            format!("{:?}", c.mode).contains("undetermined_state: Critical"),
+            format!("{:?}", c.mode()).contains("undetermined_state: Critical"),
             "{:?}",
-            c.mode
+            c.mode()
         );
         let c = config_of("-H h --mode needed --warning-time 1d --max-gap 2d");
         assert_eq!(
-            (c.mode.name(), c.mode.max_gap(), c.mode.needs_history()),
+            (
+                c.mode().name(),
+                c.mode().max_gap(),
+                c.mode().needs_history()
+            ),
             ("needed", 172_800, true)
         );
     }

@@ -12,7 +12,7 @@ use check_gklm_backup::cli::{self, Command};
 use check_gklm_backup::gklm::api::Gklm;
 use check_gklm_backup::gklm::tls::{self, Trust};
 use check_gklm_backup::gklm::transport::Transport;
-use check_gklm_backup::mode;
+use check_gklm_backup::mode::{self, Mode};
 use check_gklm_backup::output::render::{Format, Printer};
 use check_gklm_backup::output::report::Report;
 use check_gklm_backup::output::state::State;
@@ -54,27 +54,19 @@ fn main() {
     let printer = Printer {
         format: config.format,
         timeout: config.timeout.as_secs_f64(),
-        mode: config.mode.name(),
+        mode: config.mode().name(),
         host: config.target.host.to_string(),
         port: config.target.port,
         checked_at: now,
     };
     // Before anything that can block: reading --cacert may, too.
     if let Err(e) = start_watchdog(&printer, &config, started) {
-        print_and_exit(
-            &failure(&config.mode, State::Unknown, &e),
-            &printer,
-            started,
-        );
+        print_and_exit(&failed(&config, State::Unknown, &e), &printer, started);
     }
     watchdog::set_step("reading the --cacert file", "");
     let trust = match load_trust(&config.trust) {
         Ok(trust) => trust,
-        Err(e) => print_and_exit(
-            &failure(&config.mode, State::Unknown, &e),
-            &printer,
-            started,
-        ),
+        Err(e) => print_and_exit(&failed(&config, State::Unknown, &e), &printer, started),
     };
     // SAFETY: no thread has been started (the watchdog is a signal, not a
     // thread), and nothing else reads the environment meanwhile.
@@ -92,8 +84,31 @@ fn main() {
         deadline,
         now,
     };
-    let report = check.run(env.credentials);
+    let report = match config.picture {
+        false => check.run(env.credentials),
+        true => {
+            let modes: Vec<&Mode> = config.modes.iter().collect();
+            let picture = |parts: &[Report]| whole_picture(&config, parts.to_vec());
+            whole_picture(&config, check.run_modes(env.credentials, &modes, &picture))
+        }
+    };
     print_and_exit(&with_trace(report, trace), &printer, started);
+}
+
+/// Several modes' reports as one.
+fn whole_picture(config: &Config, parts: Vec<Report>) -> Report {
+    let names = config.modes.iter().map(Mode::name);
+    Report::picture(names.zip(parts).collect())
+}
+
+/// A run that failed before any mode could be asked: each mode's part
+/// fails alike.
+fn failed(config: &Config, state: State, e: &dyn std::error::Error) -> Report {
+    let parts = config.modes.iter().map(|mode| failure(mode, state, e));
+    match config.picture {
+        false => failure(config.mode(), state, e),
+        true => whole_picture(config, parts.collect()),
+    }
 }
 
 fn load_trust(choice: &TrustChoice) -> Result<Trust, tls::CaFileError> {
@@ -137,17 +152,24 @@ fn start_watchdog(
     config: &Config,
     started: Instant,
 ) -> Result<(), watchdog::StartError> {
-    let (printer, unreachable, fields) = (
-        printer.clone(),
-        config.unreachable_state,
-        config.mode.fields(),
-    );
+    let (printer, unreachable) = (printer.clone(), config.unreachable_state);
+    let modes: Vec<(&'static str, &'static [&'static str])> = config
+        .modes
+        .iter()
+        .map(|m| (m.name(), m.fields()))
+        .collect();
+    let picture = config.picture;
     let timeout = config.timeout;
     let secs = timeout.as_secs_f64();
     let left = watchdog::fires_after(timeout, started.elapsed());
     watchdog::start(left, move |moment| {
-        let report = match moment {
-            Moment::Settled(result) => result.clone(),
+        let why = match moment {
+            Moment::Settled(result) => {
+                return watchdog::Outcome {
+                    text: printer.render(result, (timeout + watchdog::GRACE).as_secs_f64()),
+                    code: result.state.exit_code(),
+                };
+            }
             Moment::Step(step, "") => Report::failure(
                 State::Unknown,
                 format!(
@@ -161,7 +183,16 @@ fn start_watchdog(
                 ),
             ),
         };
-        let report = report.with_fields(fields);
+        // Every mode's part fails alike.
+        let report = match picture {
+            false => why.with_fields(modes[0].1),
+            true => Report::picture(
+                modes
+                    .iter()
+                    .map(|(name, fields)| (*name, why.clone().with_fields(fields)))
+                    .collect(),
+            ),
+        };
         watchdog::Outcome {
             // What the run really took, a little past -t.
             text: printer.render(&report, (timeout + watchdog::GRACE).as_secs_f64()),

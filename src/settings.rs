@@ -41,7 +41,12 @@ pub struct Config {
     pub session_cache: bool,
     pub trust: TrustChoice,
     pub language: String,
-    pub mode: Mode,
+    /// The modes asked, in the order given: one, or several (the whole
+    /// picture), each with its own options.
+    pub modes: Vec<Mode>,
+    /// Whether several were asked for (`--mode` more than once, or a list
+    /// of modes): they are printed as one picture.
+    pub picture: bool,
     pub state: Location,
     pub unreachable_state: State,
     pub timeout: Duration,
@@ -117,7 +122,7 @@ impl Given {
             .map_or_else(|| long.to_string(), |v| v.named.clone())
     }
 
-    fn count(&self, long: &str) -> usize {
+    pub fn count(&self, long: &str) -> usize {
         self.counts
             .iter()
             .find(|(l, _)| *l == long)
@@ -129,6 +134,27 @@ impl Config {
     /// The settings the values given stand for, defaults filled in.
     pub fn from_given(args: Given, env: &Environment) -> Result<Config, String> {
         settings_of(args, env)
+    }
+
+    /// The settings of a run of several modes: `run` gave the run's
+    /// options, each of `modes` its own.
+    pub fn of_picture(
+        run: Given,
+        modes: Vec<(String, Given)>,
+        env: &Environment,
+    ) -> Result<Config, String> {
+        let mut config = settings_of(run, env)?;
+        config.modes = modes
+            .into_iter()
+            .map(|(name, mut given)| mode::choose(&name, &mode_options(&mut given)?))
+            .collect::<Result<_, _>>()?;
+        config.picture = true;
+        Ok(config)
+    }
+
+    /// The mode of a run of one mode (the first, of several).
+    pub fn mode(&self) -> &Mode {
+        &self.modes[0]
     }
 }
 
@@ -203,7 +229,8 @@ fn settings_of(mut args: Given, env: &Environment) -> Result<Config, String> {
         session_cache,
         trust,
         language,
-        mode,
+        modes: vec![mode],
+        picture: false,
         state: Location::choose(parse_state_file(state_file)?, &env.state_dirs),
         unreachable_state,
         timeout,
@@ -407,16 +434,16 @@ mod tests {
     fn a_state_key_is_a_short_safe_token() {
         for name in ["x", "backup-long_1.0", &"k".repeat(64)] {
             let c = config_with(&["-H", "h", "--state-key", name], &Environment::default());
-            assert_eq!(c.mode.service_key().as_deref(), Some(name));
+            assert_eq!(c.mode().service_key().as_deref(), Some(name));
         }
         let c = config_with(
             &["-H", "h", "--mode", "needed", "--state-key=n1"],
             &Environment::default(),
         );
-        assert_eq!(c.mode.service_key().as_deref(), Some("n1"));
+        assert_eq!(c.mode().service_key().as_deref(), Some("n1"));
         assert_eq!(
             config_with(&["-H", "h"], &Environment::default())
-                .mode
+                .mode()
                 .service_key()
                 .as_deref(),
             Some("max_gap=86400")

@@ -45,6 +45,9 @@ const DETAIL_MAX: usize = 1000;
 
 impl Printer {
     pub fn render(&self, report: &Report, elapsed: f64) -> String {
+        if !report.parts.is_empty() {
+            return self.picture(report, elapsed);
+        }
         let mut metrics = report.metrics.clone();
         // A run the watchdog ended took a little more than -t (its grace);
         // the metric keeps to its own maximum, -t. JSON keeps the real time.
@@ -57,6 +60,11 @@ impl Printer {
     }
 
     fn json(&self, report: &Report, elapsed: f64) -> String {
+        self.json_of(report, self.mode, elapsed).to_string()
+    }
+
+    /// The JSON object of one mode's report.
+    fn json_of(&self, report: &Report, mode: &str, elapsed: f64) -> Value {
         let text = |s: &str| printable(s, DETAIL_MAX);
         let mut object = Map::new();
         for (name, value) in &report.fields {
@@ -65,7 +73,7 @@ impl Printer {
         let envelope = json!({
             "state": report.state.label(),
             "exit_code": report.state.exit_code(),
-            "mode": self.mode,
+            "mode": mode,
             "message": message(report, DETAIL_MAX),
             "message_id": report.message_id.as_deref().map(text),
             "time": (elapsed * 1000.0).round() / 1000.0,
@@ -75,7 +83,131 @@ impl Printer {
         if let Value::Object(fixed) = envelope {
             object.extend(fixed);
         }
-        Value::Object(object).to_string()
+        Value::Object(object)
+    }
+
+    /// The whole picture of several modes, in the format asked.
+    fn picture(&self, report: &Report, elapsed: f64) -> String {
+        match self.format {
+            Format::Nagios => self.picture_nagios(report, elapsed),
+            Format::Json => {
+                let text = |s: &str| printable(s, DETAIL_MAX);
+                let modes: Map<String, Value> = report
+                    .parts
+                    .iter()
+                    .map(|(name, part)| (name.to_string(), self.json_of(part, name, elapsed)))
+                    .collect();
+                json!({
+                    "state": report.state.label(),
+                    "exit_code": report.state.exit_code(),
+                    "message": picture_line(report, DETAIL_MAX),
+                    "time": (elapsed * 1000.0).round() / 1000.0,
+                    "details": report.details.iter().map(|d| text(d)).collect::<Vec<_>>(),
+                    "modes": modes,
+                })
+                .to_string()
+            }
+            Format::Prometheus => self.picture_prometheus(report, elapsed),
+        }
+    }
+
+    /// The first line (at most `FIRST_LINE_MAX` bytes, with each mode's
+    /// state as perfdata), a line per mode with its whole text, the `-v`
+    /// lines, and every mode's metrics as perfdata after them.
+    fn picture_nagios(&self, report: &Report, elapsed: f64) -> String {
+        let states = report
+            .parts
+            .iter()
+            .map(|(name, part)| format!("{name}_state={};;;0;3", part.state.exit_code()))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let label = report.state.label();
+        let room = FIRST_LINE_MAX.saturating_sub(states.len() + label.len() + " -  | ".len());
+        let mut out = format!("{label} - {} | {states}", picture_line(report, room));
+        for (name, part) in &report.parts {
+            let text = message(part, DETAIL_MAX);
+            let _ = write!(out, "\n{name}: {} - {text}", part.state.label());
+        }
+        for line in &report.details {
+            out.push('\n');
+            out.push_str(&printable(line, DETAIL_MAX));
+        }
+        let timeout = self.timeout;
+        let time = Metric::elapsed(elapsed.min(timeout), timeout);
+        let perf = report
+            .parts
+            .iter()
+            .flat_map(|(_, part)| &part.metrics)
+            .chain(std::iter::once(&time))
+            .map(Metric::perfdata)
+            .collect::<Vec<_>>()
+            .join(" ");
+        let _ = write!(out, "\n| {perf}");
+        out
+    }
+
+    /// Every mode's samples, each family named once; each mode's state as
+    /// a number under a label that does not change with it.
+    fn picture_prometheus(&self, report: &Report, elapsed: f64) -> String {
+        let target = format!(
+            "host=\"{}\",port=\"{}\"",
+            label_value(&self.host),
+            self.port
+        );
+        let mut families: Vec<(String, &str, Vec<String>)> = Vec::new();
+        let mut sample = |name: String, help: &'static str, labels: &str, value: String| {
+            let line = format!("{name}{{{labels}}} {value}");
+            match families.iter_mut().find(|(n, _, _)| *n == name) {
+                Some((_, _, lines)) => lines.push(line),
+                None => families.push((name, help, vec![line])),
+            }
+        };
+        for (name, part) in &report.parts {
+            let labels = format!("{target},mode=\"{name}\"");
+            sample(
+                "gklm_backup_mode_state".into(),
+                "Plugin state of each mode: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.",
+                &labels,
+                part.state.exit_code().to_string(),
+            );
+            for metric in &part.metrics {
+                sample(
+                    prometheus_name(metric),
+                    metric.help,
+                    &labels,
+                    metric.value.to_string(),
+                );
+            }
+        }
+        let time = Metric::elapsed(elapsed.min(self.timeout), self.timeout);
+        sample(
+            "gklm_backup_picture_state".into(),
+            "Plugin state of the whole picture, the worst of its modes: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.",
+            &target,
+            report.state.exit_code().to_string(),
+        );
+        sample(
+            prometheus_name(&time),
+            time.help,
+            &target,
+            time.value.to_string(),
+        );
+        sample(
+            "gklm_backup_check_timestamp_seconds".into(),
+            "When the check ran, in seconds since the Unix epoch.",
+            &target,
+            self.checked_at.to_string(),
+        );
+        let mut out = String::new();
+        for (name, help, lines) in families {
+            let _ = writeln!(out, "# HELP {name} {}", help_text(help));
+            let _ = writeln!(out, "# TYPE {name} gauge");
+            for line in lines {
+                let _ = writeln!(out, "{line}");
+            }
+        }
+        out.truncate(out.trim_end().len());
+        out
     }
 
     fn prometheus(&self, report: &Report, metrics: &[Metric]) -> String {
@@ -158,6 +290,50 @@ fn message(report: &Report, max: usize) -> String {
     let summary = shorten(&summary, max.saturating_sub(reason.len() + 1));
     let joined = format!("{summary} {reason}");
     shorten(joined.trim(), max)
+}
+
+/// The whole picture in at most `max` bytes: the modes that are not OK,
+/// worst first, each as `mode STATE: text`, then how many are OK. Only
+/// GKLM's texts are cut, each to a share of the room (a short one leaves
+/// its share to the others); never a state or a mode's name.
+fn picture_line(report: &Report, max: usize) -> String {
+    let (bad, ok) = report.not_ok();
+    let tail = match (bad.is_empty(), ok) {
+        (true, n) => format!("all {n} modes OK"),
+        (false, 0) => String::new(),
+        (false, n) => format!("{n} OK"),
+    };
+    let heads: Vec<String> = bad
+        .iter()
+        .map(|(name, part)| format!("{name} {}: ", part.state.label()))
+        .collect();
+    let pieces = bad.len() + usize::from(!tail.is_empty());
+    let fixed: usize = heads.iter().map(String::len).sum::<usize>()
+        + tail.len()
+        + "; ".len() * pieces.saturating_sub(1);
+    let mut room = max.saturating_sub(fixed);
+    let whole: Vec<usize> = bad
+        .iter()
+        .map(|(_, part)| message(part, DETAIL_MAX).len())
+        .collect();
+    // The shortest texts first: what they do not need goes to the rest.
+    let mut order: Vec<usize> = (0..bad.len()).collect();
+    order.sort_by_key(|&i| whole[i]);
+    let mut share = vec![0; bad.len()];
+    for (done, &i) in order.iter().enumerate() {
+        share[i] = whole[i].min(room / (bad.len() - done));
+        room -= share[i];
+    }
+    let mut pieces: Vec<String> = bad
+        .iter()
+        .zip(&heads)
+        .zip(&share)
+        .map(|(((_, part), head), &share)| format!("{head}{}", message(part, share)))
+        .collect();
+    if !tail.is_empty() {
+        pieces.push(tail);
+    }
+    pieces.join("; ")
 }
 
 /// What the summary keeps at least beside a long reason: a message id and

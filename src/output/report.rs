@@ -170,6 +170,9 @@ pub struct Report {
     pub error: Option<String>,
     /// Lines after the first (verbose output, notes for the operator).
     pub details: Vec<String>,
+    /// For a run of several modes, each mode's own report, in the order
+    /// asked: this report is then the whole picture.
+    pub parts: Vec<(&'static str, Report)>,
 }
 
 impl Report {
@@ -192,6 +195,34 @@ impl Report {
             }
         }
         self
+    }
+
+    /// The whole picture of several modes' reports: the worst state (a
+    /// failed backup is never hidden behind an unknown), and the parts.
+    pub fn picture(parts: Vec<(&'static str, Report)>) -> Report {
+        let state = parts
+            .iter()
+            .map(|(_, part)| part.state)
+            .max_by_key(|state| severity(*state))
+            .unwrap_or(State::Unknown);
+        Report {
+            state,
+            parts,
+            ..Report::default()
+        }
+    }
+
+    /// The parts that are not OK, worst first (in the order asked within
+    /// a state), and how many are OK.
+    pub fn not_ok(&self) -> (Vec<&(&'static str, Report)>, usize) {
+        let mut bad: Vec<_> = self
+            .parts
+            .iter()
+            .filter(|(_, p)| p.state != State::Ok)
+            .collect();
+        bad.sort_by_key(|(_, p)| std::cmp::Reverse(severity(p.state)));
+        let ok = self.parts.len() - bad.len();
+        (bad, ok)
     }
 
     /// The whole message: the summary, then the reason.
@@ -221,6 +252,17 @@ impl Report {
             error: Some(why.to_string()),
             ..self
         }
+    }
+}
+
+/// How bad a state is, for the whole picture: CRITICAL > WARNING > UNKNOWN
+/// > OK, so that a failed backup is never hidden behind an unknown.
+fn severity(state: State) -> u8 {
+    match state {
+        State::Ok => 0,
+        State::Unknown => 1,
+        State::Warning => 2,
+        State::Critical => 3,
     }
 }
 
