@@ -14,6 +14,7 @@ mod matrix;
 mod modes;
 mod multinode;
 mod packaging;
+mod picture;
 mod prometheus;
 mod props;
 mod secrets;

@@ -178,47 +178,174 @@ impl Login<'_> {
     }
 }
 
-/// User and password: the first question finds the prefix and the session
-/// (cached or logged in), the others are asked with them side by side;
-/// the session is logged out at the end unless it is cached.
+/// User and password: a cached session asks every question side by side;
+/// where it is refused (expired, or a 404 it cannot tell apart from a
+/// wrong prefix), one login, and those questions asked again. Without one,
+/// one login, then every question side by side. A login that finds no GKLM
+/// tries the next prefix. The session is logged out at the end unless it
+/// is cached, or GKLM refused it.
 fn with_login(login: &Login<'_>, plan: &Plan<'_>, candidates: &[String]) -> Fetched {
-    let (first, rest) = plan.endpoints.split_first().expect("a run asks a question");
     let auto = plan.prefix == &Prefix::Auto;
-    let mut session = plan.cached_session.clone();
+    let mut cached = plan.cached_session.clone();
     let mut not_found = Vec::new();
     for prefix in candidates {
-        let tried = attempt(login, prefix, first, session.take());
-        session = tried.session.clone();
-        match tried.answer {
-            Err(QueryError::Gklm(GklmError::NotFound { url, status, .. })) if auto => {
+        let asked = match cached.take() {
+            Some(id) => with_cached(login, plan, prefix, id),
+            None => match login.at(prefix) {
+                Ok(fresh) => Asked::fresh(login, plan, prefix, fresh),
+                Err(e) => Asked::failed(plan, e),
+            },
+        };
+        match asked.login_not_found() {
+            Some((url, status)) if auto => {
                 trace_next(login.trace, prefix, status, &url);
                 not_found.push(url);
             }
-            answer => {
-                let answered =
-                    !matches!(answer, Err(QueryError::Gklm(GklmError::Transport { .. })));
-                let mut answers = vec![answer];
-                if answered {
-                    answers.extend(the_others(login, prefix, rest, &mut session, tried.proven));
-                } else {
-                    // GKLM did not answer: no other question would fare better.
-                    let failed = answers[0].clone();
-                    answers.extend(rest.iter().map(|_| failed.clone()));
-                }
-                let session = end_or_keep(login, plan, prefix, session);
-                return Fetched {
-                    answers,
-                    prefix: answered.then(|| prefix.clone()),
-                    session,
-                };
-            }
+            _ => return asked.fetched(login, plan, prefix),
         }
     }
     let none = Err(QueryError::NoPrefix { urls: not_found });
     Fetched {
         answers: plan.endpoints.iter().map(|_| none.clone()).collect(),
         prefix: None,
-        session: session.filter(|_| plan.cache_session),
+        session: None,
+    }
+}
+
+/// The questions asked at one prefix, and the session that asked them.
+struct Asked {
+    answers: Vec<Result<Body, QueryError>>,
+    session: Option<Secret>,
+    /// The login failed: every question not answered has its error.
+    login: Option<GklmError>,
+}
+
+impl Asked {
+    /// Every question, with a session GKLM just issued at `prefix`.
+    fn fresh(login: &Login<'_>, plan: &Plan<'_>, prefix: &str, id: Secret) -> Asked {
+        let answers = side_by_side(plan.endpoints, |endpoint| {
+            let answer = login.gklm.ask(prefix, endpoint, &id);
+            ask_fresh(answer, prefix, endpoint, login.user)
+        });
+        Asked {
+            answers,
+            session: Some(id),
+            login: None,
+        }
+    }
+
+    /// A login that failed: no question was asked.
+    fn failed(plan: &Plan<'_>, e: GklmError) -> Asked {
+        Asked {
+            answers: plan
+                .endpoints
+                .iter()
+                .map(|_| Err(QueryError::Gklm(e.clone())))
+                .collect(),
+            session: None,
+            login: Some(e),
+        }
+    }
+
+    /// Where the login found no GKLM (a 404): the next prefix may.
+    fn login_not_found(&self) -> Option<(String, u16)> {
+        match &self.login {
+            Some(GklmError::NotFound { url, status, .. }) => Some((url.clone(), *status)),
+            _ => None,
+        }
+    }
+
+    /// The answers, the prefix if GKLM answered there, and the session to
+    /// keep; a session GKLM refused is dropped, not logged out.
+    fn fetched(self, login: &Login<'_>, plan: &Plan<'_>, prefix: &str) -> Fetched {
+        let answered = self
+            .answers
+            .iter()
+            .any(|a| !matches!(a, Err(QueryError::Gklm(GklmError::Transport { .. }))));
+        let refused = self.answers.iter().any(|a| {
+            matches!(
+                a,
+                Err(QueryError::Gklm(GklmError::SessionRejected { .. })
+                    | QueryError::NotPermitted { .. })
+            )
+        });
+        let session = self.session.filter(|_| !refused);
+        Fetched {
+            answers: self.answers,
+            prefix: answered.then(|| prefix.to_string()),
+            session: end_or_keep(login, plan, prefix, session),
+        }
+    }
+}
+
+/// Every question with the cached session; those it could not answer
+/// (refused, or a 404) asked again after one login.
+fn with_cached(login: &Login<'_>, plan: &Plan<'_>, prefix: &str, id: Secret) -> Asked {
+    login.trace.note(1, "session: reusing the cached session");
+    let mut answers: Vec<Result<Body, GklmError>> = side_by_side(plan.endpoints, |endpoint| {
+        login.gklm.ask(prefix, endpoint, &id)
+    });
+    let stale = |a: &Result<Body, GklmError>| match a {
+        Err(GklmError::NotFound { status, .. }) => Some(format!("got HTTP {status}")),
+        Err(GklmError::SessionRejected { .. }) => Some("rejected".to_string()),
+        _ => None,
+    };
+    let Some(why) = answers.iter().find_map(stale) else {
+        return Asked {
+            answers: answers
+                .into_iter()
+                .map(|a| a.map_err(QueryError::Gklm))
+                .collect(),
+            session: Some(id),
+            login: None,
+        };
+    };
+    // Expired or logged out elsewhere; or a 404 that a cached session
+    // cannot tell apart (wrong prefix, or a request this GKLM lacks): one
+    // fresh login settles it, same budget.
+    login.trace.note(
+        1,
+        format!("session: cached session {why}, logging in again"),
+    );
+    let again: Vec<usize> = (0..answers.len())
+        .filter(|&i| stale(&answers[i]).is_some())
+        .collect();
+    let fresh = match login.at(prefix) {
+        Ok(fresh) => fresh,
+        Err(e) => {
+            let mut failed = Asked::failed(plan, e);
+            for (i, answer) in answers.drain(..).enumerate() {
+                if !again.contains(&i) {
+                    failed.answers[i] = answer.map_err(QueryError::Gklm);
+                }
+            }
+            // Only a login that found no GKLM at all moves to the next prefix.
+            if again.len() < plan.endpoints.len() {
+                failed.login = None;
+            }
+            return failed;
+        }
+    };
+    let endpoints: Vec<Endpoint> = again.iter().map(|&i| plan.endpoints[i].clone()).collect();
+    let retried = side_by_side(&endpoints, |endpoint| {
+        ask_fresh(
+            login.gklm.ask(prefix, endpoint, &fresh),
+            prefix,
+            endpoint,
+            login.user,
+        )
+    });
+    let mut answers: Vec<Result<Body, QueryError>> = answers
+        .into_iter()
+        .map(|a| a.map_err(QueryError::Gklm))
+        .collect();
+    for (i, answer) in again.into_iter().zip(retried) {
+        answers[i] = answer;
+    }
+    Asked {
+        answers,
+        session: Some(fresh),
+        login: None,
     }
 }
 
@@ -246,71 +373,6 @@ fn end_or_keep(
         login.trace.note(1, format!("logout failed (ignored): {e}"));
     }
     None
-}
-
-/// The questions after the first, side by side, at the prefix that
-/// answered it, with its session: a fresh one where it was refused, and
-/// where a cached session that had not proved itself is refused, one
-/// fresh login for those questions.
-fn the_others(
-    login: &Login<'_>,
-    prefix: &str,
-    rest: &[Endpoint],
-    session: &mut Option<Secret>,
-    proven: bool,
-) -> Vec<Result<Body, QueryError>> {
-    if rest.is_empty() {
-        return Vec::new();
-    }
-    let fresh = |session: &mut Option<Secret>| match login.at(prefix) {
-        Ok(id) => {
-            *session = Some(id.clone());
-            Ok(id)
-        }
-        Err(e) => Err(QueryError::Gklm(e)),
-    };
-    let asked_fresh = |id: &Secret, endpoints: &[Endpoint]| {
-        side_by_side(endpoints, |endpoint| {
-            ask_fresh(
-                login.gklm.ask(prefix, endpoint, id),
-                prefix,
-                endpoint,
-                login.user,
-            )
-        })
-    };
-    let id = match session.clone() {
-        Some(id) => id,
-        None => match fresh(session) {
-            Ok(id) => return asked_fresh(&id, rest),
-            Err(e) => return rest.iter().map(|_| Err(e.clone())).collect(),
-        },
-    };
-    if proven {
-        return asked_fresh(&id, rest);
-    }
-    let mut answers = side_by_side(rest, |endpoint| login.gklm.ask(prefix, endpoint, &id));
-    let refused: Vec<usize> = (0..answers.len())
-        .filter(|&i| matches!(answers[i], Err(GklmError::SessionRejected { .. })))
-        .collect();
-    let mut answers: Vec<Result<Body, QueryError>> = answers
-        .drain(..)
-        .map(|a| a.map_err(QueryError::Gklm))
-        .collect();
-    if !refused.is_empty() {
-        login
-            .trace
-            .note(1, "session: cached session rejected, logging in again");
-        let again: Vec<Endpoint> = refused.iter().map(|&i| rest[i].clone()).collect();
-        let retried = match fresh(session) {
-            Ok(id) => asked_fresh(&id, &again),
-            Err(e) => again.iter().map(|_| Err(e.clone())).collect(),
-        };
-        for (i, answer) in refused.into_iter().zip(retried) {
-            answers[i] = answer;
-        }
-    }
-    answers
 }
 
 /// `ask` for each endpoint, each in a thread of its own when there are
@@ -356,74 +418,6 @@ fn candidate_prefixes(prefix: &Prefix, remembered: Option<&str>, trace: &Trace) 
             );
             list
         }
-    }
-}
-
-/// One try of the first question at one prefix.
-struct Tried {
-    answer: Result<Body, QueryError>,
-    /// The session still valid afterwards (None once GKLM has refused it).
-    session: Option<Secret>,
-    /// Whether GKLM just accepted it: issued in this run, or its answer
-    /// read.
-    proven: bool,
-}
-
-fn attempt(login: &Login<'_>, prefix: &str, endpoint: &Endpoint, cached: Option<Secret>) -> Tried {
-    let ask = |id: &Secret| login.gklm.ask(prefix, endpoint, id);
-    let failed = |e| Tried {
-        answer: Err(QueryError::Gklm(e)),
-        session: None,
-        proven: false,
-    };
-    let (answer, id, proven) = match cached {
-        Some(cached) => {
-            login.trace.note(1, "session: reusing the cached session");
-            match ask(&cached) {
-                // Expired or logged out elsewhere; or a 404 that a cached
-                // session cannot tell apart (wrong prefix, or a request this
-                // GKLM lacks): one fresh login settles it, same budget.
-                Err(e @ (GklmError::SessionRejected { .. } | GklmError::NotFound { .. })) => {
-                    let why = match e {
-                        GklmError::NotFound { status, .. } => format!("got HTTP {status}"),
-                        _ => "rejected".to_string(),
-                    };
-                    login.trace.note(
-                        1,
-                        format!("session: cached session {why}, logging in again"),
-                    );
-                    match login.at(prefix) {
-                        Ok(fresh) => (
-                            ask_fresh(ask(&fresh), prefix, endpoint, login.user),
-                            fresh,
-                            true,
-                        ),
-                        Err(e) => return failed(e),
-                    }
-                }
-                answer => {
-                    let read = answer.is_ok();
-                    (answer.map_err(QueryError::Gklm), cached, read)
-                }
-            }
-        }
-        None => match login.at(prefix) {
-            Ok(fresh) => (
-                ask_fresh(ask(&fresh), prefix, endpoint, login.user),
-                fresh,
-                true,
-            ),
-            Err(e) => return failed(e),
-        },
-    };
-    let refused = matches!(
-        answer,
-        Err(QueryError::Gklm(GklmError::SessionRejected { .. }) | QueryError::NotPermitted { .. })
-    );
-    Tried {
-        answer,
-        session: (!refused).then_some(id),
-        proven,
     }
 }
 

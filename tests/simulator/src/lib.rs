@@ -104,6 +104,8 @@ pub struct Config {
     /// Prefixes served; others answer 404.
     pub prefixes: Vec<String>,
     pub status_behavior: Behavior,
+    /// The behaviour of one question, in place of `status_behavior`.
+    pub question_behaviors: Vec<(answers::Question, Behavior)>,
     pub login_behavior: Behavior,
     /// How the login answer spells the id key.
     pub login_key: String,
@@ -137,6 +139,7 @@ impl Default for Config {
             backup_list: answers::backup_list(&[answers::hours_ago(1)]),
             prefixes: vec!["/SKLM".into()],
             status_behavior: Behavior::Normal,
+            question_behaviors: Vec::new(),
             login_behavior: Behavior::Normal,
             login_key: "UserAuthId".into(),
             code_as_number: false,
@@ -267,6 +270,17 @@ impl Simulator {
 
     pub fn set_status_behavior(&self, behavior: Behavior) {
         self.configure(|c| c.status_behavior = behavior);
+    }
+
+    /// How the question at `endpoint` (`backups/result`) behaves, the
+    /// others as before; panics on an endpoint the simulator does not
+    /// serve.
+    pub fn set_behavior_of(&self, endpoint: &str, behavior: Behavior) {
+        let question = answers::Question::at(endpoint).expect("a question the simulator serves");
+        self.configure(|c| {
+            c.question_behaviors.retain(|(q, _)| *q != question);
+            c.question_behaviors.push((question, behavior));
+        });
     }
 
     /// Forget every session, as GKLM does after 15 idle minutes.
@@ -460,7 +474,11 @@ fn serve_request(mut tls: SslStream<TcpStream>, shared: &Shared) -> Io<()> {
     let answer = route(&request, &config, shared);
     let behavior = match answer {
         Route::Login => &config.login_behavior,
-        Route::Ask(_) => &config.status_behavior,
+        Route::Ask(question) => config
+            .question_behaviors
+            .iter()
+            .find(|(q, _)| *q == question)
+            .map_or(&config.status_behavior, |(_, b)| b),
         Route::Plain(..) => &Behavior::Normal,
     };
     let (status, content_type, body) = match (behavior, &answer) {
