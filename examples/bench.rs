@@ -15,7 +15,9 @@
 //! and are also shown against `running`, to show that each question costs
 //! the same; (f) shows what lists of 1,000, 10,000 and 30,000 backups cost,
 //! against a one-entry `age` check, so that the growth can be seen to be
-//! linear. Peak RSS is the binary's own, measured by GNU time in rounds of
+//! linear; (h) is the whole picture, every mode in one run, against one
+//! `check_http` run and the five (d) runs it replaces, and (i) a mode alone
+//! and the whole picture against a GKLM that takes 0.3 s an answer. Peak RSS is the binary's own, measured by GNU time in rounds of
 //! its own: a child spawned by this process records this process's memory
 //! as its peak at exec, whatever the binary itself uses. Not a pass/fail
 //! test.
@@ -24,13 +26,36 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use gklm_simulator::{Cert, Config, PASSWORD, Simulator, USER, answers, measure};
+use gklm_simulator::{Behavior, Cert, Config, PASSWORD, Simulator, USER, answers, measure};
 
 const PLUGINS: &str = "/usr/lib/nagios/plugins";
 const RUNNING: &str = "(d) check_gklm_backup -u, cached session";
 const NEEDED: &str = "(d) check_gklm_backup -u --mode needed";
 const RESULT: &str = "(d) check_gklm_backup -u --mode result";
 const AGE: &str = "(d) check_gklm_backup -u --mode age";
+const RESTORE: &str = "(d) check_gklm_backup -u --mode restore";
+/// The (d) modes, as one run asks them in the whole picture.
+const SINGLES: [&str; 5] = [RUNNING, NEEDED, RESULT, AGE, RESTORE];
+const PICTURE: &str = "(h) the whole picture, five modes in one run";
+/// Against a GKLM that takes 0.3 s to answer each question.
+const SLOW_ONE: &str = "(i) running, GKLM 0.3 s an answer";
+const SLOW_PICTURE: &str = "(i) the whole picture, GKLM 0.3 s an answer";
+const SLOW: std::time::Duration = std::time::Duration::from_millis(300);
+/// The modes and the options each needs, for the whole picture.
+const PICTURE_ARGS: [&str; 12] = [
+    "--mode",
+    "running",
+    "--mode",
+    "needed",
+    "--mode",
+    "result",
+    "--mode",
+    "age",
+    "--critical-time",
+    "2d",
+    "--mode",
+    "restore",
+];
 /// The long lists: entries, and the variant's name.
 const LISTS: [(u64, &str); 3] = [
     (1_000, "(f) --mode age, 1,000 backups (0.24 MB)"),
@@ -83,11 +108,34 @@ fn main() {
             )
         })
         .collect();
+    let slow = Simulator::start_with(
+        Config {
+            status_behavior: Behavior::Delay(SLOW),
+            ..Config::default()
+        },
+        Cert::Good,
+    );
     let work = tempfile::tempdir().expect("temp dir");
     let mut variants = variants(&check, &sim, work.path());
     for (&(_, name), server) in LISTS.iter().zip(&long) {
         variants.push(long_list_variant(name, &check, server, work.path()));
     }
+    variants.push(slow_variant(
+        SLOW_ONE,
+        &check,
+        &slow,
+        work.path(),
+        "slow-one",
+        &["--mode", "running"],
+    ));
+    variants.push(slow_variant(
+        SLOW_PICTURE,
+        &check,
+        &slow,
+        work.path(),
+        "slow-all",
+        &PICTURE_ARGS,
+    ));
     if let Some(baseline) = &baseline {
         variants.extend(baseline_variants(baseline, &sim, work.path()));
     }
@@ -107,6 +155,7 @@ fn main() {
     for _ in 0..rounds {
         for v in variants.iter_mut() {
             sim.clear_log();
+            slow.clear_log();
             long.iter().for_each(Simulator::clear_log);
             let cost = measure::cost(&mut v.command);
             let s = samples.entry(v.name).or_default();
@@ -117,7 +166,9 @@ fn main() {
                 .cloned()
                 .unwrap_or_else(|| vec![cost.max_rss_kib]);
             s.requests.push(
-                (sim.requests().len() + long.iter().map(|l| l.requests().len()).sum::<usize>())
+                (sim.requests().len()
+                    + slow.requests().len()
+                    + long.iter().map(|l| l.requests().len()).sum::<usize>())
                     as f64,
             );
             if !cost.succeeded {
@@ -250,7 +301,17 @@ fn variants(check: &Path, sim: &Simulator, work: &Path) -> Vec<Variant> {
     let result = mode(RESULT, "result");
     let mut age = mode(AGE, "age");
     age.command.args(["--critical-time", "2d"]);
-    let mut list = vec![a, b, c, d, needed, result, age];
+    let restore = mode(RESTORE, "restore");
+    // The same target, every mode in one run.
+    let mut picture = ours(PICTURE, "d");
+    picture
+        .command
+        .arg("--cacert")
+        .arg(sim.ca_pem())
+        .args(["-u", USER, "--password-file"])
+        .arg(&password)
+        .args(PICTURE_ARGS);
+    let mut list = vec![a, b, c, d, needed, result, age, restore, picture];
     let path = "/SKLM/rest/v1/ckms/backups/isrunning";
     let auth = format!("Authorization: SKLMAuth userAuthId={id}");
     for (name, plugin) in [
@@ -302,6 +363,58 @@ fn long_list_variant(name: &'static str, check: &Path, long: &Simulator, work: &
         .arg(work.join("password"))
         .args(["--mode", "age", "--critical-time", "2d"]);
     Variant { name, command }
+}
+
+/// Logged in and caching its session like (d), against the GKLM that takes
+/// 0.3 s an answer.
+fn slow_variant(
+    name: &'static str,
+    check: &Path,
+    slow: &Simulator,
+    work: &Path,
+    state: &str,
+    modes: &[&str],
+) -> Variant {
+    let mut command = Command::new(check);
+    command
+        .env_clear()
+        .env("MP_STATE_PATH", work.join(state))
+        .args(["-H", "localhost", "-p", &slow.port().to_string()])
+        .arg("--cacert")
+        .arg(slow.ca_pem())
+        .args(["-u", USER, "--password-file"])
+        .arg(work.join("password"))
+        .args(modes);
+    Variant { name, command }
+}
+
+/// The whole picture against one `check_http` run and the five runs it
+/// replaces, in CPU, and against one mode alone in wall time when each
+/// answer takes 0.3 s.
+fn print_picture(samples: &BTreeMap<&str, Samples>) {
+    let cpu = |name: &str| samples.get(name).map(|s| median(&s.cpu_ms));
+    let wall = |name: &str| samples.get(name).map(|s| median(&s.wall_ms));
+    let Some(picture) = cpu(PICTURE) else { return };
+    println!("the whole picture (five modes, one run):");
+    if let Some(http) = cpu("(e) check_http -S") {
+        println!(
+            "  cpu against one check_http -S run:       {:.2} (goal 3.5 at most)",
+            picture / http
+        );
+    }
+    let five: Option<f64> = SINGLES.iter().map(|n| cpu(n)).sum();
+    if let Some(five) = five {
+        println!(
+            "  cpu against five single-mode runs:       {:.2} (goal 0.65 at most)",
+            picture / five
+        );
+    }
+    if let (Some(all), Some(one)) = (wall(SLOW_PICTURE), wall(SLOW_ONE)) {
+        println!(
+            "  wall against one mode, 0.3 s an answer:  {:.2} (goal 1.5 at most)",
+            all / one
+        );
+    }
 }
 
 /// The peak RSS of one run of `cmd`, in KiB, as GNU time (a small process
@@ -382,7 +495,7 @@ fn print_table(
     if let Some(running) = samples.get(RUNNING) {
         println!("other modes against (d) running, same session (1.00 = same cost):");
         println!("{:<44} {:>7} {:>8}", "variant", "cpu", "wall");
-        for name in [NEEDED, RESULT, AGE] {
+        for name in [NEEDED, RESULT, AGE, RESTORE] {
             let Some(s) = samples.get(name) else { continue };
             println!(
                 "{:<44} {:>7.2} {:>8.2}",
@@ -393,6 +506,7 @@ fn print_table(
         }
     }
     print_list_costs(samples);
+    print_picture(samples);
     let size = std::fs::metadata(check).map_or(0, |m| m.len());
     println!(
         "stripped release binary: {} bytes ({:.2} MiB)",

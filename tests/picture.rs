@@ -346,3 +346,23 @@ fn a_picture_refuses_what_belongs_to_no_mode_or_to_two() {
         r.stdout
     );
 }
+
+/// Against a GKLM that takes 0.8 s an answer, five questions one after the
+/// other would outlast `-t 2`; side by side they take about one answer's
+/// time.
+#[test]
+fn the_questions_are_asked_side_by_side() {
+    let sim = Simulator::start();
+    sim.set_status_behavior(Behavior::Delay(Duration::from_millis(800)));
+    let running = &every_mode()[0];
+    let one = alone(&sim, &Workspace::new(), running, &[]);
+    assert_eq!(one.code, 0, "{}", one.stdout);
+    let all = picture(&sim, &Workspace::new(), &[]);
+    assert_eq!(all.code, 0, "{}", all.stdout);
+    assert!(
+        all.elapsed < one.elapsed * 3,
+        "the whole picture took {:?}, one mode {:?}",
+        all.elapsed,
+        one.elapsed
+    );
+}
