@@ -225,6 +225,17 @@ define service {{
     contacts nobody
     notification_period 24x7
 }}
+define service {{
+    host_name gklm01
+    service_description GKLM backups
+    check_command check_gklm_backup_picture!{USER}!-p {port} --cacert {ca} --state-file {state} --mode running -w 5 -c 9 --mode needed --mode result --mode restore
+    max_check_attempts 1
+    check_interval 1
+    retry_interval 1
+    check_period 24x7
+    contacts nobody
+    notification_period 24x7
+}}
 "#,
         port = sim.port(),
         ca = d(&s.ca),
@@ -308,6 +319,42 @@ define service {{
     say(&format!(
         "nagios recorded the restore service: {} | {}",
         restore["plugin_output"], perf
+    ));
+    // The whole picture through the shipped check_gklm_backup_picture: the
+    // worst part's state, the parts not OK on the first line, a line per
+    // mode, and every mode's perfdata, from the lines after the first too.
+    let picture = nagios_recorded(dir, "GKLM backups", "restore_checks");
+    assert_eq!(picture["current_state"], "1", "{picture:?}");
+    assert!(
+        picture["plugin_output"].starts_with("WARNING - needed WARNING: CTGKM1305I ")
+            && picture["plugin_output"].contains(", restore WARNING: Restore phase 4")
+            && picture["plugin_output"].ends_with(", 2 OK"),
+        "{picture:?}"
+    );
+    let long = picture
+        .get("long_plugin_output")
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        long.contains("running: OK - CTGKM3290I Backup process is running.")
+            && long.contains("result: OK - CTGKM1301I"),
+        "{picture:?}"
+    );
+    let labels = labels_of(&picture["performance_data"]);
+    for label in [
+        "running_state",
+        "restore_state",
+        "running_checks",
+        "needed",
+        "result",
+        "restore_phase",
+        "time",
+    ] {
+        assert!(labels.iter().any(|l| l == label), "{label} in {picture:?}");
+    }
+    say(&format!(
+        "nagios recorded the whole picture: {} | {}",
+        picture["plugin_output"], picture["performance_data"]
     ));
 }
 

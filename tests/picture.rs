@@ -209,7 +209,7 @@ fn the_worst_state_is_the_exit_code_and_a_failed_backup_is_never_hidden_behind_a
         line.starts_with("CRITICAL - result CRITICAL: ") && result < restore,
         "worst first: {line}"
     );
-    assert!(line.contains("; 3 OK | "), "{line}");
+    assert!(line.contains(", 3 OK | "), "{line}");
     assert!(line.contains("result_state=2;;;0;3") && line.contains("restore_state=3;;;0;3"));
 }
 

@@ -292,6 +292,10 @@ fn message(report: &Report, max: usize) -> String {
     shorten(joined.trim(), max)
 }
 
+/// Between the parts of the picture's first line. Not `; `: Nagios turns a
+/// semicolon of plugin output into a colon.
+const SEPARATOR: &str = ", ";
+
 /// The whole picture in at most `max` bytes: the modes that are not OK,
 /// worst first, each as `mode STATE: text`, then how many are OK. Only
 /// GKLM's texts are cut, each to a share of the room (a short one leaves
@@ -310,7 +314,7 @@ fn picture_line(report: &Report, max: usize) -> String {
     let pieces = bad.len() + usize::from(!tail.is_empty());
     let fixed: usize = heads.iter().map(String::len).sum::<usize>()
         + tail.len()
-        + "; ".len() * pieces.saturating_sub(1);
+        + SEPARATOR.len() * pieces.saturating_sub(1);
     let mut room = max.saturating_sub(fixed);
     let whole: Vec<usize> = bad
         .iter()
@@ -333,7 +337,7 @@ fn picture_line(report: &Report, max: usize) -> String {
     if !tail.is_empty() {
         pieces.push(tail);
     }
-    pieces.join("; ")
+    pieces.join(SEPARATOR)
 }
 
 /// What the summary keeps at least beside a long reason: a message id and
