@@ -476,6 +476,10 @@ object Service "gklm-backup-restore" {{
   vars.gklm_warning = 0
   vars.gklm_critical_time = "1h"
 }}
+object Service "gklm-backups" {{
+  import "gklm-mode"
+  vars.gklm_modes = [ "--mode", "running", "-w", 5, "-c", 9, "--mode", "needed", "--mode", "result", "--mode", "restore" ]
+}}
 "#,
         plugins = d(&s.plugins),
         command = d(&repo().join("packaging/icinga2/gklm_backup.conf")),
@@ -561,6 +565,11 @@ object Service "gklm-backup-restore" {{
         ),
         ("gklm-backup-result", "CRITICAL", "result=-1;;;-1;2 time="),
         ("gklm-backup-restore", "WARNING", restore_perf),
+        (
+            "gklm-backups",
+            "WARNING",
+            "running_state=0;;;0;3 needed_state=1;;;0;3",
+        ),
     ] {
         let line = wait_for(Duration::from_secs(90), || {
             icinga_perfdata_lines(&perf_dir)
@@ -580,6 +589,27 @@ object Service "gklm-backup-restore" {{
             "icinga2 recorded {service}: {} | {}",
             fields["SERVICESTATE"], fields["SERVICEPERFDATA"]
         ));
+        if service == "gklm-backups" {
+            // The whole picture: the worst mode's state, and every mode's
+            // perfdata, the lines after the long output's included.
+            // A label Icinga had to quote (` running`) was misread.
+            assert!(!fields["SERVICEPERFDATA"].contains('\''), "{line}");
+            for label in [
+                "running_state=",
+                "needed_state=1;",
+                "restore_state=1;",
+                "running_checks=",
+                "needed=1;",
+                "result=-1;",
+                "restore_phase=4;",
+                "time=",
+            ] {
+                assert!(
+                    fields["SERVICEPERFDATA"].contains(label),
+                    "{label} in {line}"
+                );
+            }
+        }
         if service == "gklm-backup-restore" {
             // The thresholds as Icinga parsed them: warn 0 on the checks,
             // critical 3600 on the seconds.
@@ -670,9 +700,11 @@ include "{example}"
         validate.status.success(),
         "icinga2 daemon -C failed:\n{text}"
     );
+    // One service per mode, and the whole picture.
+    let services = check_gklm_backup::mode::MODES.len() + 1;
     assert!(
-        text.contains("Instantiated 5 Services."),
-        "the apply rule made no service:\n{text}"
+        text.contains(&format!("Instantiated {services} Services.")),
+        "the apply rules made not {services} services:\n{text}"
     );
 }
 

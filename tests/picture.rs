@@ -145,7 +145,7 @@ fn every_part_is_the_mode_as_it_runs_alone_with_one_login_for_all() {
         // Every mode's metrics follow the long output as perfdata.
         let perf = r.stdout.lines().last().unwrap_or("");
         assert!(
-            perf.starts_with("| running=1;;;0;1 running_checks="),
+            perf.starts_with("|running=1;;;0;1 running_checks="),
             "{perf}"
         );
     }

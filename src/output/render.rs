@@ -142,7 +142,10 @@ impl Printer {
             .map(Metric::perfdata)
             .collect::<Vec<_>>()
             .join(" ");
-        let _ = write!(out, "\n| {perf}");
+        // No space after the bar: Icinga 2 would read it as part of the
+        // first label (` running`), where the lines after the first carry
+        // perfdata.
+        let _ = write!(out, "\n|{perf}");
         out
     }
 
