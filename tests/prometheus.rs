@@ -238,3 +238,151 @@ fn http_get(address: &str, path: &str) -> Option<String> {
         .then(|| body.to_string())
         .or_else(|| head.starts_with("HTTP/1.1 200").then(|| body.to_string()))
 }
+
+/// The shipped cron line for the whole picture, run by `sh` with this
+/// machine's paths: one file, written beside its name and renamed, that
+/// node_exporter serves with every mode's state and samples.
+#[test]
+fn node_exporter_serves_the_whole_picture_that_the_shipped_cron_line_writes() {
+    let test = "node_exporter_serves_the_whole_picture";
+    let Some(exporter) =
+        require_engine("prometheus-node-exporter", test, "prometheus-node-exporter")
+    else {
+        return;
+    };
+    let sim = Simulator::start();
+    sim.set_result_code("\"1\"");
+    let ws = Workspace::new();
+    let textfiles = ws.path().join("textfile");
+    std::fs::create_dir_all(&textfiles).unwrap();
+    let cron =
+        std::fs::read_to_string(repo().join("packaging/cron/check_gklm_backup.cron")).unwrap();
+    let line = cron
+        .lines()
+        .find(|l| l.contains("node-exporter/gklm_backup.prom;"))
+        .expect("the shipped cron line of the whole picture");
+    // Past the schedule's five fields and the user.
+    let job = line
+        .trim_start_matches('#')
+        .splitn(7, ' ')
+        .nth(6)
+        .unwrap()
+        .replace("/usr/lib/nagios/plugins/check_gklm_backup", BIN)
+        .replace(
+            "gklm.example.com",
+            &format!(
+                "localhost -p {} --cacert {}",
+                sim.port(),
+                sim.ca_pem().display()
+            ),
+        )
+        .replace(
+            "/etc/nagios/gklm.pass",
+            &ws.password_file().display().to_string(),
+        )
+        .replace(
+            "/var/lib/prometheus/node-exporter",
+            &textfiles.display().to_string(),
+        );
+    let status = Command::new("sh")
+        .args(["-c", &job])
+        .env_clear()
+        .env("MP_STATE_PATH", ws.state_dir())
+        .status()
+        .unwrap();
+    // CRITICAL (the last backup failed) still publishes: `;`, not `&&`.
+    assert!(status.success(), "{job}");
+    let files: Vec<String> = std::fs::read_dir(&textfiles)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(files, ["gklm_backup.prom"], "one file, no temporary left");
+    let port = closed_port();
+    let address = format!("127.0.0.1:{port}");
+    let _daemon = Daemon::start(
+        Command::new(&exporter).args([
+            &format!("--web.listen-address={address}"),
+            "--collector.disable-defaults",
+            "--collector.textfile",
+            &format!("--collector.textfile.directory={}", textfiles.display()),
+        ]),
+        &ws.path().join("node_exporter.log"),
+    );
+    let metrics = wait_for(Duration::from_secs(30), || http_get(&address, "/metrics"))
+        .unwrap_or_else(|| {
+            panic!(
+                "node_exporter did not answer: {}",
+                std::fs::read_to_string(ws.path().join("node_exporter.log")).unwrap_or_default()
+            )
+        });
+    let target = format!("host=\"localhost\",port=\"{}\"", sim.port());
+    for m in every_mode() {
+        let state = if m.name == "result" { 2 } else { 0 };
+        let line = format!(
+            "gklm_backup_mode_state{{host=\"localhost\",mode=\"{}\",port=\"{}\"}} {state}",
+            m.name,
+            sim.port()
+        );
+        assert!(metrics.contains(&line), "missing {line} in:\n{metrics}");
+    }
+    for line in [
+        format!("gklm_backup_picture_state{{{target}}} 2"),
+        format!(
+            "gklm_backup_result{{host=\"localhost\",mode=\"result\",port=\"{}\"}} 1",
+            sim.port()
+        ),
+    ] {
+        assert!(metrics.contains(&line), "missing {line} in:\n{metrics}");
+    }
+    assert!(
+        metrics.contains("node_textfile_scrape_error 0"),
+        "the collector refused the file:\n{metrics}"
+    );
+    say(&format!(
+        "node_exporter served the whole picture: {} gklm_backup samples",
+        metrics
+            .lines()
+            .filter(|l| l.starts_with("gklm_backup"))
+            .count()
+    ));
+}
+
+#[test]
+fn promtool_accepts_the_whole_picture_in_every_state() {
+    let Some(promtool) = require_engine(
+        "promtool",
+        "promtool_accepts_the_whole_picture_in_every_state",
+        "prometheus",
+    ) else {
+        return;
+    };
+    let sim = Simulator::start();
+    let ws = Workspace::new();
+    let picture = [
+        "--mode", "running", "-w", "0", "--mode", "needed", "--mode", "result", "--mode", "restore",
+    ];
+    for (setup, code) in [(Behavior::Normal, 0), (Behavior::json(500, "{}"), 3)] {
+        sim.set_behavior_of("backups/result", setup);
+        let r = prometheus_run(&sim, &ws, &picture);
+        assert_eq!(r.code, code, "{}", r.stdout);
+        let (ok, said) = promtool_check(&promtool, &r.stdout);
+        assert!(ok, "promtool refused ({said}):\n{}", r.stdout);
+        assert_eq!(
+            sample(&r.stdout, "gklm_backup_picture_state").as_deref(),
+            Some(code.to_string().as_str()),
+            "{}",
+            r.stdout
+        );
+        assert!(
+            !r.stdout.contains("state=\""),
+            "a label that changes with the state"
+        );
+    }
+    // The running streak, now seen: WARNING at -w 0.
+    sim.set_running(true);
+    sim.set_behavior_of("backups/result", Behavior::Normal);
+    let r = prometheus_run(&sim, &ws, &picture);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    let (ok, said) = promtool_check(&promtool, &r.stdout);
+    assert!(ok, "promtool refused ({said}):\n{}", r.stdout);
+}
