@@ -894,3 +894,124 @@ fn zabbix_agent_prefers_the_gklm_host_parameter_and_refuses_what_the_template_sa
     );
     say(&format!("zabbix_agentd -t returned: {value}"));
 }
+
+// ---------------------------------------------------------------- NRPE
+
+/// The whole picture as an NRPE command: the real `nrpe` runs it, the real
+/// `check_nrpe` brings back every line and the exit code, within NRPE's
+/// output limit.
+#[test]
+fn nrpe_carries_the_whole_picture_whole() {
+    let test = "nrpe_carries_the_whole_picture_whole";
+    let Some(nrpe) = require("nrpe", test, "nagios-nrpe-server") else {
+        return;
+    };
+    let check_nrpe = Path::new("/usr/lib/nagios/plugins/check_nrpe");
+    if !check_nrpe.is_file() {
+        missing(
+            test,
+            "check_nrpe is not installed (apt-get install nagios-nrpe-plugin)",
+        );
+        return;
+    }
+    // nrpe refuses to run its commands as root: as nagios (nagios4-core
+    // makes the user), which is given the test's files.
+    if !require_root(test, "give the test's files to the user nrpe runs as") {
+        return;
+    }
+    let has_nagios = Command::new("id")
+        .arg("nagios")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !has_nagios {
+        missing(
+            test,
+            "there is no user nagios (apt-get install nagios4-core)",
+        );
+        return;
+    }
+    let sim = Simulator::start();
+    sim.set_result_code("\"1\"");
+    let s = setup(&sim);
+    let dir = s.ws.path();
+    let port = closed_port();
+    let command = format!(
+        "{plugin} -H localhost -p {sim_port} --cacert {ca} -u {USER} --password-file {password} --state-file {state} --mode running -w 6 -c 12 --mode needed --warning-time 1d --mode result --mode age --critical-time 2d --mode restore",
+        plugin = d(&s.plugins.join("check_gklm_backup")),
+        sim_port = sim.port(),
+        ca = d(&s.ca),
+        password = d(&s.password),
+        state = d(&dir.join("state.json")),
+    );
+    let cfg = dir.join("nrpe.cfg");
+    std::fs::write(
+        &cfg,
+        format!(
+            "pid_file={pid}\nlog_file={log}\nserver_address=127.0.0.1\nserver_port={port}\nnrpe_user=nagios\nnrpe_group=nagios\nallowed_hosts=127.0.0.1\ndont_blame_nrpe=0\ncommand_timeout=20\ncommand[gklm_backups]={command}\n",
+            pid = d(&dir.join("nrpe.pid")),
+            log = d(&dir.join("nrpe.log")),
+        ),
+    )
+    .unwrap();
+    let chown = Command::new("chown")
+        .args(["-R", "nagios:nagios"])
+        .arg(dir)
+        .status();
+    assert!(
+        chown.is_ok_and(|s| s.success()),
+        "chown -R nagios {}",
+        d(dir)
+    );
+    let _daemon = Daemon::start(
+        Command::new(&nrpe).arg("-c").arg(&cfg).arg("-f"),
+        &dir.join("daemon.log"),
+    );
+    let asked = || {
+        let out = Command::new(check_nrpe)
+            .args([
+                "-H",
+                "127.0.0.1",
+                "-p",
+                &port.to_string(),
+                "-t",
+                "20",
+                "-c",
+                "gklm_backups",
+            ])
+            .output()
+            .ok()?;
+        // Until nrpe listens, check_nrpe says so on stderr alone.
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        (!text.trim().is_empty()).then(|| (out.status.code(), text))
+    };
+    let (code, text) = wait_for(Duration::from_secs(30), asked).unwrap_or_else(|| {
+        panic!(
+            "nrpe did not answer: {}",
+            std::fs::read_to_string(dir.join("nrpe.log")).unwrap_or_default()
+        )
+    });
+    assert_eq!(code, Some(2), "{text}");
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(
+        lines[0].starts_with("CRITICAL - result CRITICAL: ") && lines[0].contains(", 4 OK | "),
+        "{text}"
+    );
+    for mode in ["running", "needed", "result", "age", "restore"] {
+        assert!(
+            lines.iter().any(|l| l.starts_with(&format!("{mode}: "))),
+            "no line for {mode}: {text}"
+        );
+    }
+    // The last line, the perfdata, arrived whole.
+    let last = lines.last().copied().unwrap_or("");
+    assert!(
+        last.starts_with("|running=") && last.trim_end().ends_with(";;;0;10"),
+        "cut: {text}"
+    );
+    assert!(!text.contains(PASSWORD));
+    say(&format!(
+        "check_nrpe brought back {} bytes in {} lines",
+        text.len(),
+        lines.len()
+    ));
+}
