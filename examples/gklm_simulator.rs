@@ -117,8 +117,9 @@ fn step(
     }
 }
 
-/// The walk through every mode. One target, so one login and one state
-/// file for all of it, with a streak each for running and needed.
+/// The walk through every mode, then the whole picture. One target, so one
+/// login and one state file for all of it, with a streak each for running
+/// and needed.
 fn steps() -> Vec<Step> {
     const RUNNING: &[&str] = &["-w", "1", "-c", "2"];
     const NEEDED: &[&str] = &["--mode", "needed"];
@@ -142,6 +143,36 @@ fn steps() -> Vec<Step> {
     ];
     const RESTORE: &[&str] = &["--mode", "restore"];
     const RESTORE_TIME: &[&str] = &["--mode", "restore", "--critical-time", "2h"];
+    // The whole picture: every mode in one run.
+    const PICTURE: &[&str] = &[
+        "--mode",
+        "running",
+        "-w",
+        "1",
+        "-c",
+        "2",
+        "--mode",
+        "needed",
+        "--mode",
+        "result",
+        "--mode",
+        "age",
+        "--warning-time",
+        "1d",
+        "--critical-time",
+        "3d",
+        "--mode",
+        "restore",
+    ];
+    let all_well = |result: &'static str| {
+        move |sim: &Simulator| {
+            sim.set_running(false);
+            sim.set_needed(false);
+            sim.set_restore_phase(0);
+            sim.set_result_code(result);
+            sim.set_backup_list(&answers::backup_list(&[answers::hours_ago(2)]));
+        }
+    };
     let running = |on: bool| move |sim: &Simulator| sim.set_running(on);
     let restore = |phase: u8| move |sim: &Simulator| sim.set_restore_phase(phase);
     let needed = |on: bool| move |sim: &Simulator| sim.set_needed(on);
@@ -192,6 +223,13 @@ fn steps() -> Vec<Step> {
         step("restoring keystores (4)", restore(4), RESTORE, "WARNING"),
         step("restoring keystores (4)", restore(4), RESTORE_TIME, "OK"),
         step("restore COMPLETED (7)", restore(7), RESTORE, "OK"),
+        step("all well", all_well("\"0\""), PICTURE, "OK"),
+        step(
+            "all well but the last backup",
+            all_well("\"1\""),
+            PICTURE,
+            "CRITICAL",
+        ),
     ]
 }
 
@@ -223,18 +261,24 @@ fn run_demo(sim: &Simulator, password: &Path, dir: &Path) -> i32 {
         .arg(password)
         .arg("--cacert")
         .arg(sim.ca_pem())
-        .args(step.args)
+        // Before the modes: a run's option, and the whole picture's modes
+        // take only their own after them.
         .arg("--state-file")
-        .arg(&state);
+        .arg(&state)
+        .args(step.args);
         let out = cmd.output().expect("run check_gklm_backup");
-        let line = String::from_utf8_lossy(&out.stdout);
-        let line = line.lines().next().unwrap_or("");
+        let text = String::from_utf8_lossy(&out.stdout);
+        let line = text.lines().next().unwrap_or("");
         println!(
             "[{:<27}] $ check_gklm_backup -H localhost -p {port} -u {USER} --password-file FILE --cacert CA {}",
             step.gklm,
             step.args.join(" ")
         );
         println!("    exit {}: {line}", out.status.code().unwrap_or(-1));
+        // The whole picture: a line per mode, then every mode's perfdata.
+        for more in text.lines().skip(1) {
+            println!("        {more}");
+        }
         if !line.starts_with(&format!("{} - ", step.expected)) {
             println!("    expected {}", step.expected);
             failures += 1;
