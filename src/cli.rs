@@ -160,36 +160,16 @@ pub fn parse(raw: Vec<OsString>, env: &Environment) -> Result<Command, UsageErro
                 text,
             });
         }
-        let rest = args.finish();
-        if let Some(why) = rest
-            .iter()
-            .find_map(|w| valued_in_a_group(&w.to_string_lossy()))
-        {
-            return Err(why);
-        }
-        let mut args = pico_args::Arguments::from_vec(rest);
-        for f in FLAGS.iter().filter(|f| f.value.is_none()) {
-            let mut n = 0;
-            while n < MAX_REPEATS && args.contains(keys(f)) {
-                n += 1;
-            }
-            given.counts.push((f.long, n));
-        }
-        let count = |long| {
-            given
-                .counts
-                .iter()
-                .find(|(l, _)| *l == long)
-                .map_or(0, |c| c.1)
-        };
-        if count("--help") > 0 {
+        let every: Vec<&Flag> = FLAGS.iter().collect();
+        let rest = switches(args.finish(), &every, &mut given)?;
+        if given.count("--help") > 0 {
             return Ok(Command::Help);
         }
-        if count("--version") > 0 {
+        if given.count("--version") > 0 {
             return Ok(Command::Version);
         }
         // A misspelt option is a better hint than the -H it may have hidden.
-        if let Some(stray) = args.finish().first() {
+        if let Some(stray) = rest.first() {
             return Err(left_over(&stray.to_string_lossy()));
         }
         Ok(Command::Run(Box::new(Config::from_given(given, env)?)))

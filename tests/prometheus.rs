@@ -171,24 +171,7 @@ fn node_exporter_serves_what_the_cron_line_writes() {
         std::fs::write(&tmp, &r.stdout).unwrap();
         std::fs::rename(&tmp, textfiles.join(format!("gklm_backup_{mode}.prom"))).unwrap();
     }
-    let port = closed_port();
-    let address = format!("127.0.0.1:{port}");
-    let _daemon = Daemon::start(
-        Command::new(&exporter).args([
-            &format!("--web.listen-address={address}"),
-            "--collector.disable-defaults",
-            "--collector.textfile",
-            &format!("--collector.textfile.directory={}", textfiles.display()),
-        ]),
-        &ws.path().join("node_exporter.log"),
-    );
-    let metrics = wait_for(Duration::from_secs(30), || http_get(&address, "/metrics"))
-        .unwrap_or_else(|| {
-            panic!(
-                "node_exporter did not answer: {}",
-                std::fs::read_to_string(ws.path().join("node_exporter.log")).unwrap_or_default()
-            )
-        });
+    let metrics = served(&exporter, &textfiles, &ws);
     let labels = format!(
         "host=\"localhost\",mode=\"running\",port=\"{}\"",
         sim.port()
@@ -222,6 +205,27 @@ fn node_exporter_serves_what_the_cron_line_writes() {
             .filter(|l| l.starts_with("gklm_backup"))
             .count()
     ));
+}
+
+/// What node_exporter's textfile collector serves of `textfiles`.
+fn served(exporter: &Path, textfiles: &Path, ws: &Workspace) -> String {
+    let port = closed_port();
+    let address = format!("127.0.0.1:{port}");
+    let _daemon = Daemon::start(
+        Command::new(exporter).args([
+            &format!("--web.listen-address={address}"),
+            "--collector.disable-defaults",
+            "--collector.textfile",
+            &format!("--collector.textfile.directory={}", textfiles.display()),
+        ]),
+        &ws.path().join("node_exporter.log"),
+    );
+    wait_for(Duration::from_secs(30), || http_get(&address, "/metrics")).unwrap_or_else(|| {
+        panic!(
+            "node_exporter did not answer: {}",
+            std::fs::read_to_string(ws.path().join("node_exporter.log")).unwrap_or_default()
+        )
+    })
 }
 
 /// A plain HTTP GET on 127.0.0.1; the body, once the server answers 200.
@@ -297,24 +301,7 @@ fn node_exporter_serves_the_whole_picture_that_the_shipped_cron_line_writes() {
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     assert_eq!(files, ["gklm_backup.prom"], "one file, no temporary left");
-    let port = closed_port();
-    let address = format!("127.0.0.1:{port}");
-    let _daemon = Daemon::start(
-        Command::new(&exporter).args([
-            &format!("--web.listen-address={address}"),
-            "--collector.disable-defaults",
-            "--collector.textfile",
-            &format!("--collector.textfile.directory={}", textfiles.display()),
-        ]),
-        &ws.path().join("node_exporter.log"),
-    );
-    let metrics = wait_for(Duration::from_secs(30), || http_get(&address, "/metrics"))
-        .unwrap_or_else(|| {
-            panic!(
-                "node_exporter did not answer: {}",
-                std::fs::read_to_string(ws.path().join("node_exporter.log")).unwrap_or_default()
-            )
-        });
+    let metrics = served(&exporter, &textfiles, &ws);
     let target = format!("host=\"localhost\",port=\"{}\"", sim.port());
     for m in every_mode() {
         let state = if m.name == "result" { 2 } else { 0 };
