@@ -94,8 +94,8 @@ impl std::fmt::Display for QueryError {
 
 /// Everything `fetch` needs from the configuration.
 pub struct Plan<'a> {
-    /// The questions, asked in one session: the first finds the prefix and
-    /// the session, the others are then asked side by side.
+    /// The questions, asked side by side in one session (a run of one mode
+    /// has one).
     pub endpoints: &'a [Endpoint],
     pub prefix: &'a Prefix,
     pub remembered_prefix: Option<&'a str>,
