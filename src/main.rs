@@ -74,7 +74,10 @@ fn main() {
     let deadline = started + config.timeout;
     let trace = Trace::new(config.verbosity);
     trace.note(1, trust.describe());
-    let transport = Transport::new(trust, deadline, &config.language);
+    let transport = match config.picture {
+        false => Transport::new(trust, deadline, &config.language),
+        true => Transport::new(trust, deadline, &config.language).bounded(),
+    };
     let target = &config.target;
     let gklm = Gklm::new(&transport, &target.host, target.port, &trace);
     let check = Check {

@@ -131,6 +131,9 @@ pub struct Transport {
     trust: Trust,
     deadline: Instant,
     language: String,
+    /// Whether every request ends by the deadline by itself, however its
+    /// body trickles (attohttpc's timeout, a thread per request).
+    bounded: bool,
 }
 
 /// One request to send: method, full URL, optional session id and JSON body.
@@ -148,6 +151,17 @@ impl Transport {
             trust,
             deadline,
             language: language.to_string(),
+            bounded: false,
+        }
+    }
+
+    /// This transport, with every request ended by the deadline by itself:
+    /// for a run that asks several questions side by side, where the
+    /// watchdog ending one that trickles would end them all.
+    pub fn bounded(self) -> Transport {
+        Transport {
+            bounded: true,
+            ..self
         }
     }
 
@@ -207,10 +221,13 @@ impl Transport {
             // check and the key server: connect directly, always.
             .proxy_settings(ProxySettings::builder().build())
             .connect_timeout(remaining)
-            // No attohttpc `.timeout()`: it costs a thread per request, and
-            // the watchdog already ends a run whose reads trickle past the
-            // deadline.
+            // No attohttpc `.timeout()` unless `bounded`: it costs a thread
+            // per request, and the watchdog already ends a run of one
+            // question whose reads trickle past the deadline.
             .read_timeout(remaining);
+        if self.bounded {
+            builder = builder.timeout(remaining);
+        }
         if let Some(id) = request.auth_id {
             builder = builder.header("Authorization", format!("SKLMAuth userAuthId={id}"));
         }
