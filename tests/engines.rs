@@ -228,7 +228,7 @@ define service {{
 define service {{
     host_name gklm01
     service_description GKLM backups
-    check_command check_gklm_backup_picture!{USER}!-p {port} --cacert {ca} --state-file {state} --mode running -w 5 -c 9 --mode needed --mode result --mode restore
+    check_command check_gklm_backup_picture!{USER}!-p {port} --cacert {ca} --state-file {state} --mode running -w 50 -c 90 --mode needed --mode result --mode restore
     max_check_attempts 1
     check_interval 1
     retry_interval 1
@@ -478,7 +478,7 @@ object Service "gklm-backup-restore" {{
 }}
 object Service "gklm-backups" {{
   import "gklm-mode"
-  vars.gklm_modes = [ "--mode", "running", "-w", 5, "-c", 9, "--mode", "needed", "--mode", "result", "--mode", "restore" ]
+  vars.gklm_modes = [ "--mode", "running", "-w", 50, "-c", 90, "--mode", "needed", "--mode", "result", "--mode", "restore" ]
 }}
 "#,
         plugins = d(&s.plugins),
